@@ -1,0 +1,165 @@
+# piiwatch build.  `make` builds everything into $(OUT); `make check` runs the
+# whole test suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+#
+#   make [V=1] [SANITIZE=1]   build (SANITIZE=1 builds into build/san)
+#   make check                install deps, build, run the suite (sanitized)
+#   make check-plain          the suite against the unsanitized build
+#   make demo                 the main job: daemon in the foreground on the demo data
+#   make vmlinux              regenerate bpf/vmlinux.h from the running kernel
+#   make install DESTDIR= prefix=
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+OUT ?= build/san
+else
+OUT ?= build
+endif
+
+prefix ?= /usr
+sbindir ?= $(prefix)/sbin
+bindir ?= $(prefix)/bin
+mandir ?= $(prefix)/share/man
+sysconfdir ?= /etc
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
+pamdir ?= /lib/$(MULTIARCH)/security
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+# clang -target bpf does not search the host's multiarch include directory,
+# where Debian keeps asm/types.h: hand clang's own search list over.
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong -fPIC
+CPPFLAGS += -I$(OUT) -Ibpf -Iuserspace -I/usr/include/json-c
+LDLIBS_COMMON := -ljson-c
+
+ifeq ($(SANITIZE),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+CFLAGS += $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+else
+CPPFLAGS += -D_FORTIFY_SOURCE=2
+endif
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean check check-plain demo vmlinux install deps test-build
+
+LIB_SRCS := userspace/util.c userspace/policy.c userspace/session_record.c \
+	userspace/store.c userspace/event_text.c
+LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
+
+DAEMON_SRCS := userspace/piiwatchd.c userspace/probes.c userspace/collector.c userspace/log.c \
+	userspace/pam_listener.c userspace/spool.c
+DAEMON_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(DAEMON_SRCS))
+
+CLI_SRCS := userspace/piiwatch.c
+CLI_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(CLI_SRCS))
+
+PAM_SRCS := pam_module/pam_piiwatch.c
+PAM_LIB_OBJS := $(OUT)/pam/util.o $(OUT)/pam/session_record.o $(OUT)/pam/spool.o
+
+TEST_BINS := $(OUT)/tests/test_policy $(OUT)/tests/test_session_record \
+	$(OUT)/tests/test_util $(OUT)/tests/pw-session-run
+
+all: $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch $(TEST_BINS)
+
+$(OUT) $(OUT)/pam $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+# Kernel side: .bpf.c -> .bpf.o -> .skel.h, then user space includes it.
+$(OUT)/piiwatch.bpf.o: bpf/piiwatch.bpf.c bpf/piiwatch.h bpf/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+		-Wall -Werror -Ibpf $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+$(OUT)/piiwatch.skel.h: $(OUT)/piiwatch.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name piiwatch_bpf > $@
+
+$(OUT)/probes.o: $(OUT)/piiwatch.skel.h
+
+$(OUT)/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/piiwatch.h | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/piiwatchd: $(DAEMON_OBJS) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lbpf -lelf -lz -lsqlite3 -lsystemd -laudit $(LDLIBS_COMMON)
+
+$(OUT)/piiwatch: $(CLI_OBJS) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lsqlite3 $(LDLIBS_COMMON)
+
+# The PAM module gets its own copies of the shared objects: they are built
+# with hidden visibility so that only pam_sm_* leave the .so.
+$(OUT)/pam/%.o: userspace/%.c $(wildcard userspace/*.h) | $(OUT)/pam
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fvisibility=hidden -c $< -o $@
+
+$(OUT)/pam/pam_piiwatch.o: $(PAM_SRCS) $(wildcard userspace/*.h) | $(OUT)/pam
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/pam_piiwatch.so: $(OUT)/pam/pam_piiwatch.o $(PAM_LIB_OBJS) pam_module/pam_piiwatch.map
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,--version-script=pam_module/pam_piiwatch.map \
+		-Wl,-z,relro,-z,now,-z,defs $(OUT)/pam/pam_piiwatch.o $(PAM_LIB_OBJS) -o $@ \
+		-lpam -laudit $(LDLIBS_COMMON)
+
+$(OUT)/tests/%.o: tests/unit/%.c $(wildcard userspace/*.h) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
+
+$(OUT)/tests/pw-session-run: tests/helpers/pw-session-run.c | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -lpam
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
+
+deps:
+	@./scripts/install-deps.sh
+
+# The suite's sanitized build, plus the plain build whose PAM module is
+# loaded by programs that are not sanitized themselves (sshd, pamtester).
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all
+	./tests/run build/san
+
+check-plain: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./tests/run build
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(pamdir) \
+		$(DESTDIR)$(sysconfdir)/piiwatch $(DESTDIR)$(mandir)/man8
+	install -m 0755 $(OUT)/piiwatchd $(DESTDIR)$(sbindir)/piiwatchd
+	install -m 0755 $(OUT)/piiwatch $(DESTDIR)$(bindir)/piiwatch
+	install -m 0644 $(OUT)/pam_piiwatch.so $(DESTDIR)$(pamdir)/pam_piiwatch.so
+	install -m 0644 packaging/piiwatch.conf $(DESTDIR)$(sysconfdir)/piiwatch/piiwatch.conf
+
+clean:
+	rm -rf build

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The collector joins kernel events with login sessions: it keeps the
+ * session table (audit session id -> who and from where), a bounded cache
+ * of what each process executed, and the accesses still open, and writes
+ * accesses to the store as they happen.
+ */
+#ifndef PW_COLLECTOR_H
+#define PW_COLLECTOR_H
+
+#include <stdio.h>
+
+#include "policy.h"
+#include "probes.h"
+#include "session_record.h"
+#include "store.h"
+
+#define PW_EXEC_CACHE_MAX 8192
+#define PW_SESSION_CACHE_MAX 4096
+
+struct pw_collector;
+
+struct pw_collector *pw_collector_new(struct pw_store *store, const char *boot_id);
+void pw_collector_free(struct pw_collector *c);
+
+/* The policy and probes used to name datasets and rebuild paths. */
+void pw_collector_set_sources(struct pw_collector *c, const struct pw_policy *pol,
+			      const struct pw_probes *probes);
+
+/* Print one line per finished access (and per progress report) to out. */
+void pw_collector_set_print(struct pw_collector *c, FILE *out);
+
+/* Ring buffer callback (pw_event_fn). */
+void pw_collector_event(void *ctx, const void *data, size_t size);
+
+/* A validated session record (live or from the spool); 0 when stored. */
+int pw_collector_session_record(struct pw_collector *c, const struct pw_session_record *r);
+
+/* Refresh the realtime/monotonic offset; call periodically. */
+void pw_collector_tick(struct pw_collector *c);
+
+uint64_t pw_collector_events_seen(const struct pw_collector *c);
+
+#endif

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "event_text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+static void who(const struct pw_access *a, char *out, size_t n)
+{
+	const char *user = a->user ? a->user : "?";
+
+	if (a->audit_session == PW_NO_ID) {
+		snprintf(out, n, "%s (no login session, uid %u)", user, a->uid);
+		return;
+	}
+	if (!a->session_id) {
+		snprintf(out, n, "%s session %u (no session record yet)", user, a->audit_session);
+		return;
+	}
+	snprintf(out, n, "%s session %u (%s%s%s)", user, a->audit_session,
+		 a->service ? a->service : "?", a->rhost ? " from " : "",
+		 a->rhost ? a->rhost : "");
+}
+
+void pw_access_format_line(const struct pw_access *a, char *out, size_t out_size)
+{
+	char when[32], person[1400], rd[32], wr[32], volume[160];
+
+	pw_format_time(a->closed_ns ? a->closed_ns : a->last_ns, when, sizeof(when));
+	who(a, person, sizeof(person));
+	pw_format_bytes(a->bytes_read, rd, sizeof(rd));
+	pw_format_bytes(a->bytes_written, wr, sizeof(wr));
+	if (a->bytes_written && a->bytes_read)
+		snprintf(volume, sizeof(volume), "read %s (%llu B), wrote %s (%llu B)", rd,
+			 (unsigned long long)a->bytes_read, wr,
+			 (unsigned long long)a->bytes_written);
+	else if (a->bytes_written)
+		snprintf(volume, sizeof(volume), "wrote %s (%llu B)", wr,
+			 (unsigned long long)a->bytes_written);
+	else
+		snprintf(volume, sizeof(volume), "read %s (%llu B)", rd,
+			 (unsigned long long)a->bytes_read);
+	snprintf(out, out_size, "%s  %s  %s[%u]  %s of %s [%s]%s%s", when, person,
+		 a->exe ? a->exe : a->comm, a->pid, volume, a->path ? a->path : "?",
+		 a->dataset ? a->dataset : "?", a->honeytoken ? " HONEYTOKEN" : "",
+		 a->closed_ns ? "" : " (still open)");
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One readable line per access, for the daemon's --print and the CLI. */
+#ifndef PW_EVENT_TEXT_H
+#define PW_EVENT_TEXT_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+/* "TIME USER session N (SERVICE from RHOST) EXE[PID] read N of PATH [DATASET]" */
+void pw_access_format_line(const struct pw_access *a, char *out, size_t out_size);
+
+#endif

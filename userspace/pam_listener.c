@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "pam_listener.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session_record.h"
+#include "util.h"
+
+#define CLIENT_TIMEOUT_NS 2000000000ULL
+
+struct client {
+	int fd;
+	uint64_t since_ns;
+	struct ucred peer;
+};
+
+struct pw_listener {
+	int fd;
+	int epfd;
+	char *path;
+	pw_request_fn fn;
+	void *ctx;
+	struct client clients[PW_LISTENER_MAX_CLIENTS];
+	char *buf;
+	uint64_t refused;
+};
+
+static void set_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+}
+
+/* A socket file nobody answers on is a leftover of a daemon that died. */
+static int claim_path(const char *path, char *err, size_t err_size)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		set_err(err, err_size, "%s exists and is not a socket", path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		set_err(err, err_size, "another piiwatchd is already listening on %s", path);
+		return -1;
+	}
+	close(fd);
+	return unlink(path);
+}
+
+static int make_parent(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+struct pw_listener *pw_listener_open(const char *path, int epfd, pw_request_fn fn, void *ctx,
+				     char *err, size_t err_size)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = PW_LISTENER_TAG_BASE };
+	struct pw_listener *l;
+	int i;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		set_err(err, err_size, "socket path %s is too long", path);
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		set_err(err, err_size, "out of memory");
+		return NULL;
+	}
+	l->fd = -1;
+	l->epfd = epfd;
+	l->fn = fn;
+	l->ctx = ctx;
+	for (i = 0; i < PW_LISTENER_MAX_CLIENTS; i++)
+		l->clients[i].fd = -1;
+	l->buf = malloc(PW_RECORD_MAX_WIRE + 1);
+	l->path = strdup(path);
+	if (!l->buf || !l->path) {
+		set_err(err, err_size, "out of memory");
+		goto fail;
+	}
+	err[0] = '\0';
+	if (make_parent(path) != 0 || claim_path(path, err, err_size) != 0) {
+		if (!err[0])
+			set_err(err, err_size, "cannot prepare %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	l->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    /* Everyone may connect so that refusals are seen and logged;
+	     * only root's requests are served. */
+	    chmod(path, 0666) != 0 || listen(l->fd, 128) != 0 ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
+		set_err(err, err_size, "cannot listen on %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	return l;
+fail:
+	pw_listener_close(l);
+	return NULL;
+}
+
+static void drop_client(struct pw_listener *l, struct client *c)
+{
+	if (c->fd < 0)
+		return;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+}
+
+void pw_listener_close(struct pw_listener *l)
+{
+	int i;
+
+	if (!l)
+		return;
+	for (i = 0; i < PW_LISTENER_MAX_CLIENTS; i++)
+		drop_client(l, &l->clients[i]);
+	if (l->fd >= 0) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+		close(l->fd);
+		unlink(l->path);
+	}
+	free(l->path);
+	free(l->buf);
+	free(l);
+}
+
+static void reply(int fd, const char *text)
+{
+	if (text)
+		send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void refuse(struct pw_listener *l, int fd, const struct ucred *peer)
+{
+	char *r = pw_reply_to_json(false, "only root may submit session records", -1);
+
+	l->refused++;
+	/* Logged for the first refusals and then sparsely, so that a flood
+	 * cannot flood the log too. */
+	if (l->refused <= 10 || l->refused % 1000 == 0)
+		pw_log(LOG_WARNING, "refused request from uid %u pid %d on %s (%llu refused so far)",
+		       peer->uid, peer->pid, l->path, (unsigned long long)l->refused);
+	reply(fd, r);
+	free(r);
+}
+
+static void accept_all(struct pw_listener *l)
+{
+	for (;;) {
+		struct ucred peer;
+		socklen_t pl = sizeof(peer);
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct client *slot = NULL, *oldest = NULL;
+		int fd, i;
+
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &pl) != 0 || peer.uid != 0) {
+			if (pl == sizeof(peer))
+				refuse(l, fd, &peer);
+			close(fd);
+			continue;
+		}
+		for (i = 0; i < PW_LISTENER_MAX_CLIENTS && !slot; i++) {
+			if (l->clients[i].fd < 0)
+				slot = &l->clients[i];
+			else if (!oldest || l->clients[i].since_ns < oldest->since_ns)
+				oldest = &l->clients[i];
+		}
+		if (!slot) {
+			/* Root's clients are all slow: the oldest has waited longest
+			 * and its module has already given up and spooled. */
+			drop_client(l, oldest);
+			slot = oldest;
+		}
+		slot->fd = fd;
+		slot->since_ns = pw_now_monotonic_ns();
+		slot->peer = peer;
+		ev.data.u64 = PW_LISTENER_TAG_BASE + 1 + (uint64_t)(slot - l->clients);
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			close(fd);
+			slot->fd = -1;
+		}
+	}
+}
+
+static void serve(struct pw_listener *l, struct client *c)
+{
+	ssize_t n;
+	char *r;
+
+	n = recv(c->fd, l->buf, PW_RECORD_MAX_WIRE + 1, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		drop_client(l, c);
+		return;
+	}
+	if (n > PW_RECORD_MAX_WIRE) {
+		r = pw_reply_to_json(false, "message too large", -1);
+		pw_log(LOG_WARNING, "pid %d sent a message of %zd bytes: refused", c->peer.pid, n);
+	} else {
+		r = l->fn(l->ctx, &c->peer, l->buf, (size_t)n);
+	}
+	reply(c->fd, r);
+	free(r);
+	drop_client(l, c);
+}
+
+void pw_listener_on_event(struct pw_listener *l, uint64_t tag, uint32_t events)
+{
+	uint64_t idx;
+
+	if (tag == PW_LISTENER_TAG_BASE) {
+		accept_all(l);
+		return;
+	}
+	idx = tag - PW_LISTENER_TAG_BASE - 1;
+	if (idx >= PW_LISTENER_MAX_CLIENTS || l->clients[idx].fd < 0)
+		return;
+	if (events & EPOLLIN)
+		serve(l, &l->clients[idx]);
+	else
+		drop_client(l, &l->clients[idx]);
+}
+
+void pw_listener_expire(struct pw_listener *l, uint64_t now_mono_ns)
+{
+	int i;
+
+	for (i = 0; i < PW_LISTENER_MAX_CLIENTS; i++)
+		if (l->clients[i].fd >= 0 && now_mono_ns - l->clients[i].since_ns > CLIENT_TIMEOUT_NS)
+			drop_client(l, &l->clients[i]);
+}
+
+uint64_t pw_listener_refused(const struct pw_listener *l)
+{
+	return l->refused;
+}

@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * piiwatchd: loads the kernel probes, takes session records from
+ * pam_piiwatch, joins the two and keeps the result in the store.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "collector.h"
+#include "log.h"
+#include "pam_listener.h"
+#include "policy.h"
+#include "probes.h"
+#include "session_record.h"
+#include "spool.h"
+#include "store.h"
+#include "util.h"
+
+#define PW_VERSION "0.1.0"
+#define TICK_NS 100000000ULL
+
+enum tag { TAG_RINGBUF = 1, TAG_SIGNAL, TAG_TIMER };
+
+struct daemon {
+	const char *config_path;
+	const char *store_override;
+	const char *socket_override;
+	const char *spool_override;
+	bool print;
+	struct pw_policy *policy;
+	struct pw_store *store;
+	struct pw_probes *probes;
+	struct pw_collector *collector;
+	struct pw_listener *listener;
+	int epfd;
+	int sigfd;
+	int timerfd;
+	uint64_t ticks;
+	uint64_t lost_reported;
+	uint64_t map_full_reported;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: piiwatchd [OPTION]...\n"
+		"Record who reads and changes protected customer-data files.\n"
+		"\n"
+		"  -c, --config FILE      policy file (default %s)\n"
+		"      --store PATH       SQLite store, overriding [store] path\n"
+		"      --pam-socket PATH  socket for pam_piiwatch, overriding [daemon] pam_socket\n"
+		"      --spool DIR        spool of undelivered session records, overriding [daemon] spool\n"
+		"  -p, --print            print one line per access on standard output\n"
+		"  -v, --verbose          log debugging detail\n"
+		"  -h, --help             show this help and exit\n"
+		"  -V, --version          show the version and exit\n"
+		"\n"
+		"Runs in the foreground until SIGTERM or SIGINT; SIGHUP reloads the policy.\n"
+		"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage or policy.\n",
+		PW_DEFAULT_CONFIG);
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "store", required_argument, NULL, 's' },
+		{ "pam-socket", required_argument, NULL, 'S' },
+		{ "spool", required_argument, NULL, 'P' },
+		{ "print", no_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c;
+
+	d->config_path = PW_DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:pvhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d->config_path = optarg;
+			break;
+		case 's':
+			d->store_override = optarg;
+			break;
+		case 'S':
+			d->socket_override = optarg;
+			break;
+		case 'P':
+			d->spool_override = optarg;
+			break;
+		case 'p':
+			d->print = true;
+			break;
+		case 'v':
+			pw_log_set_level(LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("piiwatchd %s\n", PW_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "piiwatchd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	pw_log(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, "libbpf: %s", buf);
+	return 0;
+}
+
+static struct pw_policy *load_policy(const char *path)
+{
+	struct pw_diags diags;
+	struct pw_policy *p = pw_policy_load(path, &diags);
+	size_t i;
+
+	for (i = 0; i < diags.n; i++) {
+		const struct pw_diag *g = &diags.items[i];
+
+		if (g->line)
+			pw_log(g->level == PW_DIAG_ERROR ? LOG_ERR : LOG_WARNING, "%s:%d: %s",
+			       diags.file, g->line, g->msg);
+		else
+			pw_log(g->level == PW_DIAG_ERROR ? LOG_ERR : LOG_WARNING, "%s: %s",
+			       diags.file, g->msg);
+	}
+	pw_diags_free(&diags);
+	return p;
+}
+
+static void apply_overrides(struct daemon *d, struct pw_policy *p)
+{
+	if (d->store_override) {
+		free(p->store_path);
+		p->store_path = strdup(d->store_override);
+	}
+	if (d->socket_override) {
+		free(p->pam_socket);
+		p->pam_socket = strdup(d->socket_override);
+	}
+	if (d->spool_override) {
+		free(p->spool_dir);
+		p->spool_dir = strdup(d->spool_override);
+	}
+}
+
+static void warn_path(const char *path, const char *why)
+{
+	pw_log(LOG_WARNING, "policy path %s: %s (not protected until it exists)", path, why);
+}
+
+static char *on_request(void *ctx, const struct ucred *peer, const char *msg, size_t len)
+{
+	struct daemon *d = ctx;
+	struct pw_session_record *r = malloc(sizeof(*r));
+	char err[256];
+	char *reply;
+	int q;
+
+	if (!r)
+		return pw_reply_to_json(false, "out of memory", -1);
+	if (pw_record_from_json(msg, len, r, err, sizeof(err))) {
+		pw_log(LOG_WARNING, "malformed request from pid %d: %s", peer->pid, err);
+		reply = pw_reply_to_json(false, err, -1);
+	} else if (r->type == PW_REC_QUARANTINE_QUERY) {
+		q = pw_store_is_quarantined(d->store, r->user);
+		reply = pw_reply_to_json(q >= 0, q < 0 ? "store error" : NULL, q > 0);
+	} else if (pw_collector_session_record(d->collector, r)) {
+		pw_log(LOG_ERR, "cannot store %s record %s", pw_record_type_name(r->type), r->id);
+		reply = pw_reply_to_json(false, "store error", -1);
+	} else {
+		pw_log(LOG_DEBUG, "%s of %s (%s, audit session %u) stored",
+		       pw_record_type_name(r->type), r->user, r->service, r->sessionid);
+		reply = pw_reply_to_json(true, NULL, -1);
+	}
+	free(r);
+	return reply;
+}
+
+static int on_spooled(const char *name, const char *data, size_t len, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct pw_session_record *r = malloc(sizeof(*r));
+	char err[256];
+	int rc = 0;
+
+	if (!r)
+		return -1;
+	if (pw_record_from_json(data, len, r, err, sizeof(err)) ||
+	    r->type == PW_REC_QUARANTINE_QUERY) {
+		pw_log(LOG_WARNING, "spooled record %s is invalid (%s): kept as bad-%s", name,
+		       r->type == PW_REC_QUARANTINE_QUERY ? "not a session record" : err, name);
+		rc = 1;
+	} else if (pw_collector_session_record(d->collector, r)) {
+		pw_log(LOG_ERR, "cannot store spooled record %s: left in the spool", name);
+		rc = -1;
+	} else {
+		pw_log(LOG_INFO, "ingested spooled %s of %s", pw_record_type_name(r->type), r->user);
+	}
+	free(r);
+	return rc;
+}
+
+static void ingest_spool(struct daemon *d)
+{
+	if (pw_spool_count(d->policy->spool_dir) > 0)
+		pw_spool_drain(d->policy->spool_dir, on_spooled, d);
+}
+
+static void check_loss(struct daemon *d)
+{
+	uint64_t s[PW_STAT_MAX];
+
+	if (pw_probes_stats(d->probes, s))
+		return;
+	if (s[PW_STAT_RB_FULL] > d->lost_reported) {
+		pw_log(LOG_CRIT, "BLIND SPOT: %llu kernel events lost (ring buffer full)",
+		       (unsigned long long)(s[PW_STAT_RB_FULL] - d->lost_reported));
+		d->lost_reported = s[PW_STAT_RB_FULL];
+	}
+	if (s[PW_STAT_MAP_FULL] > d->map_full_reported) {
+		pw_log(LOG_CRIT, "BLIND SPOT: %llu protected opens not tracked (open-file map full)",
+		       (unsigned long long)(s[PW_STAT_MAP_FULL] - d->map_full_reported));
+		d->map_full_reported = s[PW_STAT_MAP_FULL];
+	}
+}
+
+static void reload(struct daemon *d)
+{
+	struct pw_policy *np;
+
+	sd_notify(0, "RELOADING=1");
+	np = load_policy(d->config_path);
+	if (!np) {
+		pw_log(LOG_ERR, "reload: %s has errors; the running policy stays in force",
+		       d->config_path);
+	} else {
+		apply_overrides(d, np);
+		if (pw_probes_apply_policy(d->probes, np, warn_path)) {
+			pw_log(LOG_ERR, "reload: cannot update the kernel maps; the running policy stays in force");
+			pw_policy_free(np);
+		} else {
+			pw_collector_set_sources(d->collector, np, d->probes);
+			pw_policy_free(d->policy);
+			d->policy = np;
+			pw_log(LOG_INFO, "reloaded %s: %zu datasets", d->config_path, np->n_datasets);
+		}
+	}
+	sd_notify(0, "READY=1");
+}
+
+static void on_tick(struct daemon *d)
+{
+	uint64_t expirations;
+
+	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
+		return;
+	d->ticks++;
+	pw_probes_drain(d->probes);
+	pw_store_flush(d->store);
+	pw_listener_expire(d->listener, pw_now_monotonic_ns());
+	if (d->ticks % 10 == 0) {
+		pw_collector_tick(d->collector);
+		ingest_spool(d);
+		check_loss(d);
+	}
+}
+
+/* Returns 1 to keep running, 0 to stop. */
+static int on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+		return 1;
+	if (si.ssi_signo == SIGHUP) {
+		reload(d);
+		return 1;
+	}
+	pw_log(LOG_INFO, "signal %u: stopping", si.ssi_signo);
+	return 0;
+}
+
+static int setup_fds(struct daemon *d)
+{
+	struct itimerspec its = { .it_interval = { 0, TICK_NS }, .it_value = { 0, TICK_NS } };
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0)
+		return -1;
+	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->sigfd < 0 || d->timerfd < 0 || timerfd_settime(d->timerfd, 0, &its, NULL) != 0)
+		return -1;
+	ev.data.u64 = TAG_SIGNAL;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev) != 0)
+		return -1;
+	ev.data.u64 = TAG_TIMER;
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev);
+}
+
+static int make_store_dir(const char *store_path)
+{
+	char dir[4096];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", store_path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int run(struct daemon *d)
+{
+	struct epoll_event evs[32];
+	int i, n;
+
+	for (;;) {
+		n = epoll_wait(d->epfd, evs, 32, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pw_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			return 1;
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+
+			if (tag == TAG_RINGBUF)
+				pw_probes_drain(d->probes);
+			else if (tag == TAG_TIMER)
+				on_tick(d);
+			else if (tag == TAG_SIGNAL) {
+				if (!on_signal(d))
+					return 0;
+			} else if (tag >= PW_LISTENER_TAG_BASE)
+				pw_listener_on_event(d->listener, tag, evs[i].events);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	struct pw_probes_opts po = { 0 };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_RINGBUF };
+	char boot_id[PW_BOOT_ID_LEN], err[512];
+	int rc = 1;
+
+	if (parse_args(&d, argc, argv))
+		return 2;
+	libbpf_set_print(libbpf_log);
+	d.policy = load_policy(d.config_path);
+	if (!d.policy) {
+		pw_log(LOG_ERR, "%s has errors; not starting", d.config_path);
+		return 2;
+	}
+	apply_overrides(&d, d.policy);
+	pw_read_boot_id(boot_id);
+
+	if (make_store_dir(d.policy->store_path) != 0) {
+		pw_log(LOG_ERR, "cannot create the directory of %s: %s", d.policy->store_path,
+		       strerror(errno));
+		goto cleanup;
+	}
+	d.store = pw_store_open(d.policy->store_path, false, err, sizeof(err));
+	if (!d.store) {
+		pw_log(LOG_ERR, "%s", err);
+		goto cleanup;
+	}
+	d.collector = pw_collector_new(d.store, boot_id);
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!d.collector || d.epfd < 0 || setup_fds(&d) != 0) {
+		pw_log(LOG_ERR, "cannot set up: %s", strerror(errno));
+		goto cleanup;
+	}
+	pw_collector_set_print(d.collector, d.print ? stdout : NULL);
+
+	po.delta_interval_ns = d.policy->delta_interval_ns;
+	po.on_event = pw_collector_event;
+	po.ctx = d.collector;
+	d.probes = pw_probes_start(&po, err, sizeof(err));
+	if (!d.probes) {
+		pw_log(LOG_ERR, "%s", err);
+		goto cleanup;
+	}
+	if (pw_probes_apply_policy(d.probes, d.policy, warn_path)) {
+		pw_log(LOG_ERR, "cannot fill the protected-inode map");
+		goto cleanup;
+	}
+	pw_collector_set_sources(d.collector, d.policy, d.probes);
+	if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, pw_probes_fd(d.probes), &ev) != 0) {
+		pw_log(LOG_ERR, "epoll: %s", strerror(errno));
+		goto cleanup;
+	}
+	/* Records spooled while the daemon was away come before new ones. */
+	if (pw_spool_prepare(d.policy->spool_dir, err, sizeof(err)) != 0)
+		pw_log(LOG_WARNING, "%s", err);
+	else
+		ingest_spool(&d);
+	d.listener = pw_listener_open(d.policy->pam_socket, d.epfd, on_request, &d, err,
+				      sizeof(err));
+	if (!d.listener) {
+		pw_log(LOG_ERR, "%s", err);
+		goto cleanup;
+	}
+	pw_log(LOG_INFO, "watching %zu datasets in %s mode; store %s; PAM socket %s",
+	       d.policy->n_datasets, pw_probes_mode(d.probes), d.policy->store_path,
+	       d.policy->pam_socket);
+	sd_notifyf(0, "READY=1\nSTATUS=watching %zu datasets (%s mode)", d.policy->n_datasets,
+		   pw_probes_mode(d.probes));
+	rc = run(&d);
+	sd_notify(0, "STOPPING=1");
+cleanup:
+	pw_listener_close(d.listener);
+	/* Detaching drains what the kernel still queued into the collector. */
+	pw_probes_stop(d.probes);
+	pw_collector_free(d.collector);
+	pw_store_close(d.store);
+	if (d.timerfd >= 0)
+		close(d.timerfd);
+	if (d.sigfd >= 0)
+		close(d.sigfd);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	pw_policy_free(d.policy);
+	return rc;
+}

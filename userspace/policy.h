@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The policy file (piiwatch.conf(5)): INI-style sections of "key = value"
+ * lines.  The parser reads untrusted text: every problem becomes a
+ * diagnostic with file:line, and parsing goes on to report them all.
+ */
+#ifndef PW_POLICY_H
+#define PW_POLICY_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#define PW_POLICY_MAX_LINE 4096
+#define PW_POLICY_MAX_DATASETS 64
+#define PW_POLICY_MAX_PATHS 4096     /* protected paths, all datasets together */
+#define PW_POLICY_MAX_ALLOW 256      /* allowed programs per dataset */
+#define PW_DATASET_NAME_MAX 64
+
+#define PW_DEFAULT_CONFIG "/etc/piiwatch/piiwatch.conf"
+#define PW_DEFAULT_STORE "/var/lib/piiwatch/piiwatch.db"
+#define PW_DEFAULT_PAM_SOCKET "/run/piiwatch/pam.sock"
+#define PW_DEFAULT_SPOOL "/var/spool/piiwatch"
+
+struct pw_strlist {
+	char **items;
+	size_t n;
+};
+
+struct pw_dataset {
+	char name[PW_DATASET_NAME_MAX];
+	struct pw_strlist paths;
+	struct pw_strlist allow;
+	int line;
+};
+
+struct pw_policy {
+	struct pw_dataset *datasets;
+	size_t n_datasets;
+	struct pw_strlist honeytokens;
+	char *store_path;
+	uint64_t retention_ns;       /* 0: keep forever */
+	uint64_t store_max_bytes;    /* 0: no size cap */
+	char *pam_socket;
+	char *spool_dir;
+	uint64_t delta_interval_ns;
+};
+
+enum pw_diag_level { PW_DIAG_WARNING, PW_DIAG_ERROR };
+
+struct pw_diag {
+	enum pw_diag_level level;
+	int line;                    /* 0: about the file as a whole */
+	char msg[256];
+};
+
+struct pw_diags {
+	char *file;
+	struct pw_diag *items;
+	size_t n;
+	size_t errors;
+};
+
+/* Parse a policy held in memory; name is used in diagnostics.  Returns the
+ * policy, or NULL when there were errors (all of them are in diags). */
+struct pw_policy *pw_policy_parse(const char *name, const char *buf, size_t len,
+				  struct pw_diags *diags);
+
+/* Read and parse a file.  Paths that do not exist are warnings. */
+struct pw_policy *pw_policy_load(const char *path, struct pw_diags *diags);
+
+void pw_policy_free(struct pw_policy *p);
+void pw_diags_free(struct pw_diags *d);
+
+/* Write every diagnostic as "file:line: error: message" lines. */
+void pw_diags_print(const struct pw_diags *d, FILE *out);
+
+/* Dataset id used in the kernel map for honeytoken files: one past the
+ * datasets. */
+static inline uint32_t pw_policy_honeytoken_id(const struct pw_policy *p)
+{
+	return (uint32_t)p->n_datasets;
+}
+
+/* Name of a dataset id as the kernel reports it, "?" when unknown. */
+const char *pw_policy_dataset_name(const struct pw_policy *p, uint32_t id);
+
+#endif

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_SESSION_INSERT,
+	ST_SESSION_BY_RECORD,
+	ST_SESSION_CLOSE_AUDIT,
+	ST_SESSION_CLOSE_PID,
+	ST_JOIN,
+	ST_ACCESS_INSERT,
+	ST_ACCESS_IO,
+	ST_QUARANTINED,
+	ST_SESSION_LOOKUP,
+	ST_MAX,
+};
+
+static const char *const stmt_sql[ST_MAX] = {
+	[ST_BEGIN] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
+	[ST_SESSION_INSERT] =
+		"INSERT OR IGNORE INTO sessions (boot_id, audit_session, loginuid, user, uid, "
+		"service, rhost, ruser, tty, pid, opened_ns, open_record) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_SESSION_BY_RECORD] = "SELECT id FROM sessions WHERE open_record = ?1 OR close_record = ?1",
+	[ST_SESSION_CLOSE_AUDIT] =
+		"UPDATE sessions SET closed_ns = ?3, close_record = ?4 "
+		"WHERE id = (SELECT id FROM sessions WHERE boot_id = ?1 AND audit_session = ?2 "
+		"AND closed_ns IS NULL ORDER BY id DESC LIMIT 1) RETURNING id",
+	[ST_SESSION_CLOSE_PID] =
+		"UPDATE sessions SET closed_ns = ?3, close_record = ?4 "
+		"WHERE id = (SELECT id FROM sessions WHERE boot_id = ?1 AND audit_session IS NULL "
+		"AND pid = ?2 AND closed_ns IS NULL ORDER BY id DESC LIMIT 1) RETURNING id",
+	[ST_JOIN] = "UPDATE accesses SET session_id = ?3 WHERE boot_id = ?1 AND audit_session = ?2 "
+		    "AND session_id IS NULL",
+	[ST_ACCESS_INSERT] =
+		"INSERT OR IGNORE INTO accesses (boot_id, access_id, session_id, audit_session, "
+		"loginuid, uid, user, pid, ppid, comm, exe, args, dataset, path, dev, ino, "
+		"honeytoken, open_flags, opened_ns, last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		"?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)",
+	[ST_ACCESS_IO] =
+		"UPDATE accesses SET bytes_read = bytes_read + ?3, bytes_written = bytes_written + ?4, "
+		"reads = reads + ?5, writes = writes + ?6, last_ns = max(last_ns, ?7), "
+		"closed_ns = CASE WHEN ?8 THEN ?7 ELSE closed_ns END "
+		"WHERE boot_id = ?1 AND access_id = ?2",
+	[ST_QUARANTINED] = "SELECT 1 FROM quarantine WHERE user = ?1",
+	[ST_SESSION_LOOKUP] = "SELECT id, user, service, rhost FROM sessions WHERE boot_id = ?1 "
+			      "AND audit_session = ?2 ORDER BY id DESC LIMIT 1",
+};
+
+static const char schema_v1[] =
+	"CREATE TABLE sessions ("
+	" id INTEGER PRIMARY KEY,"
+	" boot_id TEXT NOT NULL,"
+	" audit_session INTEGER,"
+	" loginuid INTEGER,"
+	" user TEXT NOT NULL,"
+	" uid INTEGER,"
+	" service TEXT, rhost TEXT, ruser TEXT, tty TEXT,"
+	" pid INTEGER,"
+	" opened_ns INTEGER, closed_ns INTEGER,"
+	" open_record TEXT UNIQUE, close_record TEXT UNIQUE);"
+	"CREATE INDEX sessions_audit ON sessions (boot_id, audit_session);"
+	"CREATE TABLE accesses ("
+	" id INTEGER PRIMARY KEY,"
+	" boot_id TEXT NOT NULL,"
+	" access_id INTEGER NOT NULL,"
+	" session_id INTEGER,"
+	" audit_session INTEGER,"
+	" loginuid INTEGER, uid INTEGER, user TEXT,"
+	" pid INTEGER, ppid INTEGER, comm TEXT, exe TEXT, args TEXT,"
+	" dataset TEXT, path TEXT, dev INTEGER, ino INTEGER,"
+	" honeytoken INTEGER NOT NULL DEFAULT 0,"
+	" open_flags INTEGER,"
+	" opened_ns INTEGER, last_ns INTEGER, closed_ns INTEGER,"
+	" bytes_read INTEGER NOT NULL DEFAULT 0, bytes_written INTEGER NOT NULL DEFAULT 0,"
+	" reads INTEGER NOT NULL DEFAULT 0, writes INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE (boot_id, access_id));"
+	"CREATE INDEX accesses_opened ON accesses (opened_ns);"
+	"CREATE INDEX accesses_audit ON accesses (boot_id, audit_session);"
+	"CREATE TABLE quarantine (user TEXT PRIMARY KEY, since_ns INTEGER NOT NULL,"
+	" reason TEXT NOT NULL);";
+
+struct pw_store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_MAX];
+	bool read_only;
+	bool in_batch;
+};
+
+static void set_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+}
+
+void pw_access_free_strings(struct pw_access *a)
+{
+	free(a->user);
+	free(a->exe);
+	free(a->args);
+	free(a->dataset);
+	free(a->path);
+	free(a->service);
+	free(a->rhost);
+	a->user = a->exe = a->args = a->dataset = a->path = a->service = a->rhost = NULL;
+}
+
+/* The store holds who read what: root and group piiwatch only. */
+static int create_private(const char *path, char *err, size_t err_size)
+{
+	struct group *g;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		set_err(err, err_size, "cannot create store %s: %s", path, strerror(errno));
+		return -1;
+	}
+	g = getgrnam("piiwatch");
+	if (fchown(fd, 0, g ? g->gr_gid : 0) != 0 || fchmod(fd, 0640) != 0) {
+		set_err(err, err_size, "cannot set owner of %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int migrate(struct pw_store *s, char *err, size_t err_size)
+{
+	sqlite3_stmt *q;
+	int version = -1;
+	char *msg = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			version = sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+	}
+	if (version < 0) {
+		set_err(err, err_size, "cannot read schema version: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (version > PW_STORE_SCHEMA_VERSION) {
+		set_err(err, err_size, "store schema version %d is newer than this piiwatch (%d)",
+			version, PW_STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (version == PW_STORE_SCHEMA_VERSION)
+		return 0;
+	if (s->read_only) {
+		set_err(err, err_size,
+			"store schema version %d is older than this piiwatch (%d): start piiwatchd once to migrate it",
+			version, PW_STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	if (version == 0 && sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rollback;
+	if (sqlite3_exec(s->db, "PRAGMA user_version = 1; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rollback;
+	return 0;
+fail_rollback:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	set_err(err, err_size, "cannot migrate store to schema %d: %s", PW_STORE_SCHEMA_VERSION,
+		msg ? msg : sqlite3_errmsg(s->db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size_t err_size)
+{
+	struct pw_store *s = calloc(1, sizeof(*s));
+	char *msg = NULL;
+	int flags, i;
+
+	if (!s) {
+		set_err(err, err_size, "out of memory");
+		return NULL;
+	}
+	s->read_only = read_only;
+	if (read_only) {
+		if (access(path, F_OK) != 0) {
+			set_err(err, err_size, "no store at %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		flags = SQLITE_OPEN_READONLY;
+	} else {
+		if (create_private(path, err, err_size))
+			goto fail;
+		flags = SQLITE_OPEN_READWRITE;
+	}
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		set_err(err, err_size, "cannot open store %s: %s", path,
+			s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (!read_only &&
+	    sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL,
+			 NULL, &msg) != SQLITE_OK) {
+		set_err(err, err_size, "store %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		goto fail;
+	}
+	if (migrate(s, err, err_size))
+		goto fail;
+	if (read_only)
+		return s;
+	for (i = 0; i < ST_MAX; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+				       NULL) != SQLITE_OK) {
+			set_err(err, err_size, "store %s: %s", path, sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	pw_store_close(s);
+	return NULL;
+}
+
+void pw_store_close(struct pw_store *s)
+{
+	int i;
+
+	if (!s)
+		return;
+	pw_store_flush(s);
+	for (i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static int run(struct pw_store *s, enum stmt_id id)
+{
+	int rc = sqlite3_step(s->st[id]);
+
+	sqlite3_reset(s->st[id]);
+	sqlite3_clear_bindings(s->st[id]);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int batch(struct pw_store *s)
+{
+	if (s->in_batch)
+		return 0;
+	if (run(s, ST_BEGIN))
+		return -1;
+	s->in_batch = true;
+	return 0;
+}
+
+int pw_store_flush(struct pw_store *s)
+{
+	if (!s || !s->in_batch)
+		return 0;
+	s->in_batch = false;
+	return run(s, ST_COMMIT);
+}
+
+static void bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(q, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(q, i);
+}
+
+static void bind_id(sqlite3_stmt *q, int i, uint32_t v)
+{
+	if (v == PW_NO_ID)
+		sqlite3_bind_null(q, i);
+	else
+		sqlite3_bind_int64(q, i, v);
+}
+
+static int64_t session_by_record(struct pw_store *s, const char *id)
+{
+	sqlite3_stmt *q = s->st[ST_SESSION_BY_RECORD];
+	int64_t rowid = 0;
+
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		rowid = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rowid;
+}
+
+int pw_store_session_record(struct pw_store *s, const struct pw_session_record *r,
+			    int64_t *session_id)
+{
+	sqlite3_stmt *q;
+
+	*session_id = 0;
+	if (batch(s))
+		return -1;
+	*session_id = session_by_record(s, r->id);
+	if (*session_id)
+		return 0; /* seen before: delivered once and spooled, or replayed */
+	if (r->type == PW_REC_SESSION_OPEN) {
+		q = s->st[ST_SESSION_INSERT];
+		sqlite3_bind_text(q, 1, r->boot_id, -1, SQLITE_TRANSIENT);
+		bind_id(q, 2, r->sessionid);
+		bind_id(q, 3, r->loginuid);
+		sqlite3_bind_text(q, 4, r->user, -1, SQLITE_TRANSIENT);
+		if (r->uid >= 0)
+			sqlite3_bind_int64(q, 5, r->uid);
+		bind_text(q, 6, r->service);
+		bind_text(q, 7, r->rhost[0] ? r->rhost : NULL);
+		bind_text(q, 8, r->ruser[0] ? r->ruser : NULL);
+		bind_text(q, 9, r->tty[0] ? r->tty : NULL);
+		sqlite3_bind_int64(q, 10, r->pid);
+		sqlite3_bind_int64(q, 11, (sqlite3_int64)r->time_ns);
+		sqlite3_bind_text(q, 12, r->id, -1, SQLITE_TRANSIENT);
+		if (run(s, ST_SESSION_INSERT))
+			return -1;
+		*session_id = sqlite3_last_insert_rowid(s->db);
+		return 0;
+	}
+	if (r->type != PW_REC_SESSION_CLOSE)
+		return -1;
+	q = s->st[r->sessionid != PW_NO_ID ? ST_SESSION_CLOSE_AUDIT : ST_SESSION_CLOSE_PID];
+	sqlite3_bind_text(q, 1, r->boot_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, r->sessionid != PW_NO_ID ? r->sessionid : r->pid);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)r->time_ns);
+	sqlite3_bind_text(q, 4, r->id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		*session_id = sqlite3_column_int64(q, 0);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		;
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return 0;
+}
+
+int pw_store_join_session(struct pw_store *s, const char *boot_id, uint32_t audit_session,
+			  int64_t session_id)
+{
+	sqlite3_stmt *q = s->st[ST_JOIN];
+
+	if (audit_session == PW_NO_ID || batch(s))
+		return audit_session == PW_NO_ID ? 0 : -1;
+	sqlite3_bind_text(q, 1, boot_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, audit_session);
+	sqlite3_bind_int64(q, 3, session_id);
+	return run(s, ST_JOIN);
+}
+
+int pw_store_access_open(struct pw_store *s, const struct pw_access *a)
+{
+	sqlite3_stmt *q = s->st[ST_ACCESS_INSERT];
+
+	if (batch(s))
+		return -1;
+	sqlite3_bind_text(q, 1, a->boot_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)a->access_id);
+	if (a->session_id)
+		sqlite3_bind_int64(q, 3, a->session_id);
+	bind_id(q, 4, a->audit_session);
+	bind_id(q, 5, a->loginuid);
+	sqlite3_bind_int64(q, 6, a->uid);
+	bind_text(q, 7, a->user);
+	sqlite3_bind_int64(q, 8, a->pid);
+	sqlite3_bind_int64(q, 9, a->ppid);
+	bind_text(q, 10, a->comm);
+	bind_text(q, 11, a->exe);
+	bind_text(q, 12, a->args);
+	bind_text(q, 13, a->dataset);
+	bind_text(q, 14, a->path);
+	sqlite3_bind_int64(q, 15, (sqlite3_int64)a->dev);
+	sqlite3_bind_int64(q, 16, (sqlite3_int64)a->ino);
+	sqlite3_bind_int(q, 17, a->honeytoken);
+	sqlite3_bind_int64(q, 18, a->open_flags);
+	sqlite3_bind_int64(q, 19, (sqlite3_int64)a->opened_ns);
+	return run(s, ST_ACCESS_INSERT);
+}
+
+int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_id,
+		       uint64_t bytes_read, uint64_t bytes_written, uint64_t reads,
+		       uint64_t writes, uint64_t last_ns, bool final)
+{
+	sqlite3_stmt *q = s->st[ST_ACCESS_IO];
+
+	if (batch(s))
+		return -1;
+	sqlite3_bind_text(q, 1, boot_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)access_id);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)bytes_read);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)bytes_written);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)reads);
+	sqlite3_bind_int64(q, 6, (sqlite3_int64)writes);
+	sqlite3_bind_int64(q, 7, (sqlite3_int64)last_ns);
+	sqlite3_bind_int(q, 8, final);
+	return run(s, ST_ACCESS_IO);
+}
+
+int pw_store_is_quarantined(struct pw_store *s, const char *user)
+{
+	sqlite3_stmt *q = s->st[ST_QUARANTINED];
+	int rc;
+
+	sqlite3_bind_text(q, 1, user, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t pw_store_count(struct pw_store *s, const char *table)
+{
+	char sql[128];
+	sqlite3_stmt *q;
+	int64_t n = -1;
+
+	if (strcmp(table, "sessions") && strcmp(table, "accesses") && strcmp(table, "quarantine"))
+		return -1;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+static char *column_dup(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	return t ? strdup((const char *)t) : NULL;
+}
+
+int pw_store_session_lookup(struct pw_store *s, const char *boot_id, uint32_t audit_session,
+			    int64_t *session_id, char **user, char **service, char **rhost)
+{
+	sqlite3_stmt *q = s->st[ST_SESSION_LOOKUP];
+	int rc, found = 0;
+
+	sqlite3_bind_text(q, 1, boot_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, audit_session);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*session_id = sqlite3_column_int64(q, 0);
+		*user = column_dup(q, 1);
+		*service = column_dup(q, 2);
+		*rhost = column_dup(q, 3);
+		found = 1;
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return found ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The embedded store: SQLite in WAL mode.  The daemon writes through one
+ * handle in batched transactions; the CLI opens it read-only.
+ * docs/store.md describes the schema.
+ */
+#ifndef PW_STORE_H
+#define PW_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "session_record.h"
+
+#define PW_STORE_SCHEMA_VERSION 1
+
+struct pw_store;
+
+/* One access to a protected file: an open and what was read and written
+ * through it until it was released. */
+struct pw_access {
+	char boot_id[PW_BOOT_ID_LEN];
+	uint64_t access_id;          /* the kernel's id, unique within a boot */
+	int64_t session_id;          /* sessions.id, 0: not joined */
+	uint32_t audit_session;      /* PW_NO_ID: no login session */
+	uint32_t loginuid;
+	uint32_t uid;
+	uint32_t pid;
+	uint32_t ppid;
+	uint32_t open_flags;
+	char comm[17];
+	char *user;                  /* login user: session's, else loginuid's name */
+	char *exe;
+	char *args;
+	char *dataset;
+	char *path;
+	uint64_t dev;
+	uint64_t ino;
+	bool honeytoken;
+	uint64_t opened_ns;          /* CLOCK_REALTIME */
+	uint64_t last_ns;
+	uint64_t closed_ns;          /* 0: still open */
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+	uint64_t reads;
+	uint64_t writes;
+	/* from the session, for display */
+	char *service;
+	char *rhost;
+};
+
+void pw_access_free_strings(struct pw_access *a);
+
+/* Open or create.  read_only: for the CLI; never creates or migrates.
+ * On failure returns NULL and a reason in err. */
+struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size_t err_size);
+void pw_store_close(struct pw_store *s);
+
+/* Commit the running batch (the daemon calls this on a short timer). */
+int pw_store_flush(struct pw_store *s);
+
+/* A session record from the PAM module.  Duplicates (the same record id
+ * seen twice, e.g. from the spool) are ignored.  *session_id receives the
+ * session's row id. */
+int pw_store_session_record(struct pw_store *s, const struct pw_session_record *r,
+			    int64_t *session_id);
+
+/* The newest session of this boot with that audit session id: 1 found
+ * (strings are malloc'ed into the out pointers), 0 none, -1 error. */
+int pw_store_session_lookup(struct pw_store *s, const char *boot_id, uint32_t audit_session,
+			    int64_t *session_id, char **user, char **service, char **rhost);
+
+/* Accesses recorded before their session record arrived are joined to it. */
+int pw_store_join_session(struct pw_store *s, const char *boot_id, uint32_t audit_session,
+			  int64_t session_id);
+
+int pw_store_access_open(struct pw_store *s, const struct pw_access *a);
+int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_id,
+		       uint64_t bytes_read, uint64_t bytes_written, uint64_t reads,
+		       uint64_t writes, uint64_t last_ns, bool final);
+
+/* 1 quarantined, 0 not, -1 error. */
+int pw_store_is_quarantined(struct pw_store *s, const char *user);
+
+/* Row count of a table, for status and tests. */
+int64_t pw_store_count(struct pw_store *s, const char *table);
+
+#endif

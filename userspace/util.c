@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+int pw_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9') {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE || v > max) {
+		errno = ERANGE;
+		return -1;
+	}
+	if (*end != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Split "123unit" into the number and the unit. */
+static int parse_number_unit(const char *s, uint64_t *num, const char **unit)
+{
+	char digits[32];
+	size_t n = 0;
+
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	if (n == 0 || n >= sizeof(digits)) {
+		errno = n ? ERANGE : EINVAL;
+		return -1;
+	}
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	if (pw_parse_u64(digits, UINT64_MAX, num))
+		return -1;
+	*unit = s + n;
+	return 0;
+}
+
+static int mul_checked(uint64_t a, uint64_t b, uint64_t *out)
+{
+	if (b && a > UINT64_MAX / b) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = a * b;
+	return 0;
+}
+
+int pw_parse_duration_ns(const char *s, uint64_t *out_ns)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = {
+		{ "", 1000000000ULL },  { "ms", 1000000ULL },
+		{ "s", 1000000000ULL }, { "m", 60000000000ULL },
+		{ "h", 3600000000000ULL }, { "d", 86400000000000ULL },
+	};
+	const char *unit;
+	uint64_t num;
+	size_t i;
+
+	if (!s || parse_number_unit(s, &num, &unit))
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(unit, units[i].unit) == 0)
+			return mul_checked(num, units[i].ns, out_ns);
+	errno = EINVAL;
+	return -1;
+}
+
+int pw_parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		uint64_t mul;
+	} units[] = {
+		{ "", 1 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 }, { "G", 1ULL << 30 },
+		{ "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 }, { "GiB", 1ULL << 30 },
+	};
+	const char *unit;
+	uint64_t num;
+	size_t i;
+
+	if (!s || parse_number_unit(s, &num, &unit))
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(unit, units[i].unit) == 0)
+			return mul_checked(num, units[i].mul, out);
+	errno = EINVAL;
+	return -1;
+}
+
+uint64_t pw_dev_to_kernel(dev_t dev)
+{
+	return ((uint64_t)major(dev) << 20) | minor(dev);
+}
+
+void pw_read_boot_id(char out[PW_BOOT_ID_LEN])
+{
+	ssize_t n = -1;
+	int fd;
+
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, out, PW_BOOT_ID_LEN - 1);
+		close(fd);
+	}
+	if (n < PW_BOOT_ID_LEN - 1) {
+		snprintf(out, PW_BOOT_ID_LEN, "unknown");
+		return;
+	}
+	out[PW_BOOT_ID_LEN - 1] = '\0';
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t pw_now_realtime_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+uint64_t pw_now_monotonic_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > avail)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+bool pw_escape_untrusted(const char *in, size_t in_len, char *out, size_t out_size)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, o = 0;
+	bool clean = true;
+
+	if (out_size == 0)
+		return false;
+	while (i < in_len && s[i] != '\0') {
+		size_t n = utf8_seq_len(s + i, in_len - i);
+		/* A NUL inside the sequence makes it invalid, which the
+		 * continuation-byte check above already refuses. */
+		if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\'))
+			n = 0;
+		if (n == 0) {
+			if (o + 4 >= out_size)
+				break;
+			snprintf(out + o, 5, "\\x%02x", s[i]);
+			o += 4;
+			i++;
+			clean = false;
+			continue;
+		}
+		if (o + n >= out_size)
+			break;
+		memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+	if (i < in_len && s[i] != '\0')
+		clean = false;
+	return clean;
+}
+
+bool pw_is_clean_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		size_t n = utf8_seq_len(p + i, len - i);
+
+		if (n == 0 || (n == 1 && (p[i] < 0x20 || p[i] == 0x7f)))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+void pw_format_bytes(uint64_t bytes, char *out, size_t out_size)
+{
+	static const char *units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	int u = -1;
+
+	if (bytes < 1024) {
+		snprintf(out, out_size, "%llu B", (unsigned long long)bytes);
+		return;
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, out_size, "%.1f %s", v, units[u]);
+}
+
+void pw_format_time(uint64_t realtime_ns, char *out, size_t out_size)
+{
+	time_t t = (time_t)(realtime_ns / 1000000000ULL);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) || !strftime(out, out_size, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(out, out_size, "?");
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small helpers shared by the daemon, the CLI and the PAM module. */
+#ifndef PW_UTIL_H
+#define PW_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PW_BOOT_ID_LEN 37 /* 36 characters and NUL */
+
+/* Parse a whole decimal string into [0, max].  "12abc", "", "-1" and values
+ * above max are errors: returns -1 with errno EINVAL or ERANGE. */
+int pw_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* Parse a duration such as "250ms", "5s", "10m", "2h", "7d" (a bare number
+ * means seconds) into nanoseconds. */
+int pw_parse_duration_ns(const char *s, uint64_t *out_ns);
+
+/* Parse a size such as "512", "64K", "10M", "2G" (powers of 1024). */
+int pw_parse_size(const char *s, uint64_t *out);
+
+/* The kernel's internal dev_t encoding (major << 20 | minor), as BPF
+ * programs read it from super_block.s_dev. */
+uint64_t pw_dev_to_kernel(dev_t dev);
+
+/* /proc/sys/kernel/random/boot_id, or "unknown". */
+void pw_read_boot_id(char out[PW_BOOT_ID_LEN]);
+
+/* Nanoseconds of CLOCK_REALTIME and CLOCK_MONOTONIC. */
+uint64_t pw_now_realtime_ns(void);
+uint64_t pw_now_monotonic_ns(void);
+
+/*
+ * Copy untrusted bytes into out as printable, valid UTF-8: control
+ * characters, backslash and bytes that are not part of a valid UTF-8
+ * sequence become \xNN.  At most in_len bytes of in are read (stopping at a
+ * NUL); the result is cut at a character boundary to fit out_size.
+ * Returns true when the input was copied unchanged and whole.
+ */
+bool pw_escape_untrusted(const char *in, size_t in_len, char *out, size_t out_size);
+
+/* True when s holds only valid UTF-8 without control characters. */
+bool pw_is_clean_utf8(const char *s);
+
+/* "1.5 MiB"-style human size into out. */
+void pw_format_bytes(uint64_t bytes, char *out, size_t out_size);
+
+/* Local time "YYYY-MM-DD HH:MM:SS" of a realtime nanosecond stamp. */
+void pw_format_time(uint64_t realtime_ns, char *out, size_t out_size);
+
+#endif
