@@ -18,6 +18,8 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define PW_O_PATH 010000000
+#define PW_S_IFMT 0170000
+#define PW_S_IFDIR 0040000
 
 /* Set by the loader between open and load. */
 const volatile __u32 self_tgid = 0;
@@ -296,7 +298,8 @@ static __always_inline int handle_open_exit(long ret)
 		bpf_map_delete_elem(&open_files, &key);
 	}
 	oflags = BPF_CORE_READ(f, f_flags);
-	if (oflags & PW_O_PATH)
+	/* O_PATH opens read nothing; directory listings are not file access. */
+	if ((oflags & PW_O_PATH) || (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFDIR)
 		return 0;
 	sc = bpf_map_lookup_elem(&open_scratch, &zero);
 	if (!sc)

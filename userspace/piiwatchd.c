@@ -322,6 +322,11 @@ static int setup_fds(struct daemon *d)
 	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
 
+	/* A shell may start us with SIGINT ignored; an ignored signal never
+	 * reaches the signalfd. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);

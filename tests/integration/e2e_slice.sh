@@ -1,0 +1,78 @@
+#!/bin/bash
+# The foundation slice: a login through a real PAM stack (pam_loginuid +
+# pam_piiwatch), a read of a protected file inside that session, and the
+# daemon's record of who read how much of what; then nothing left attached.
+. "$(dirname "$0")/../lib.sh"
+pw_setup
+pw_ensure_user
+
+mkdir -p "$PW_TMP/data/customers/2019" "$PW_TMP/other"
+# Clearly fake records of a known size.
+for i in $(seq 1 1000); do
+	printf 'C%05d,Test Customer %d,test%d@example.invalid,000-0000-%04d\n' "$i" "$i" "$i" "$i"
+done >"$PW_TMP/data/customers/2019/export.csv"
+size=$(stat -c %s "$PW_TMP/data/customers/2019/export.csv")
+echo "not customer data" >"$PW_TMP/other/notes.txt"
+chmod -R a+rX "$PW_TMP/data" "$PW_TMP/other"
+
+pw_write_policy "$PW_TMP/policy.conf" <<EOF2
+[dataset customers]
+path = $PW_TMP/data/customers
+EOF2
+
+progs_before=$(pw_bpf_prog_ids)
+links_before=$(pw_bpf_link_ids)
+check "piiwatchd starts on the test policy" pw_start_daemon "$PW_TMP/policy.conf" --print
+
+pw_pam_service pwtest-e2e \
+	"session required pam_loginuid.so" \
+	"session required $PW_BUILD/pam_piiwatch.so socket=$PW_TMP/pam.sock spool=$PW_TMP/spool timeout_ms=2000"
+
+out=$("$PW_BUILD/tests/pw-session-run" -d "$PW_TMP/pam.d" -s pwtest-e2e -u "$PW_TEST_USER" \
+	-r 198.51.100.7 -t pts/9 -- \
+	sh -c "cat '$PW_TMP/data/customers/2019/export.csv' >/dev/null &&
+	       cat '$PW_TMP/other/notes.txt' >/dev/null && cat /proc/self/sessionid" 2>"$PW_TMP/session.err")
+rc=$?
+check_eq "the session ran its commands" "$rc" 0
+[ "$rc" -eq 0 ] || sed 's/^/#   /' "$PW_TMP/session.err"
+ses=$out
+check "the session has an audit session id" test -n "$ses" -a "$ses" != 4294967295
+
+n=$(pw_wait_sql "SELECT count(*) FROM accesses WHERE closed_ns IS NOT NULL" 1)
+check_eq "exactly one access recorded (the unprotected read is not)" "$n" 1
+
+row=$(pw_sql "SELECT s.user, s.service, s.rhost, a.audit_session, a.comm, a.exe, a.path,
+	a.bytes_read, a.dataset FROM accesses a JOIN sessions s ON s.id = a.session_id")
+IFS='|' read -r user service rhost audit comm exe path bytes dataset <<<"$row"
+check_eq "user name" "$user" "$PW_TEST_USER"
+check_eq "PAM service" "$service" pwtest-e2e
+check_eq "remote host" "$rhost" 198.51.100.7
+check_eq "audit session id" "$audit" "$ses"
+check_eq "program" "$comm" cat
+check_eq "executable path" "$exe" /usr/bin/cat
+check_eq "file path" "$path" "$PW_TMP/data/customers/2019/export.csv"
+check_eq "bytes read, exactly" "$bytes" "$size"
+check_eq "dataset" "$dataset" customers
+check_eq "nothing recorded for the unprotected file" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path LIKE '%notes.txt'")" 0
+closed=$(pw_wait_sql "SELECT count(*) FROM sessions WHERE closed_ns IS NOT NULL" 1)
+check_eq "the session's close is recorded" "$closed" 1
+
+line=$(grep -F "export.csv" "$PW_TMP/daemon.out")
+check "the printed line names user, session, program, file and bytes" \
+	grep -qF "$PW_TEST_USER session $ses (pwtest-e2e from 198.51.100.7)  /usr/bin/cat[" <<<"$line"
+check "the printed line gives the byte count" grep -qF "($size B) of $PW_TMP/data/customers/2019/export.csv [customers]" <<<"$line"
+
+json=$("$PW_BUILD/piiwatch" --store "$PW_TMP/store.db" --json accesses)
+check "the CLI reads the store and reports the same read" \
+	grep -qF "\"bytes_read\":$size" <<<"$json"
+
+pw_stop_daemon TERM
+check_eq "piiwatchd exits cleanly on SIGTERM" "$DAEMON_STATUS" 0
+new_progs=$(comm -13 <(echo "$progs_before") <(pw_bpf_prog_ids))
+new_links=$(comm -13 <(echo "$links_before") <(pw_bpf_link_ids))
+check_eq "no BPF program left loaded" "$new_progs" ""
+check_eq "no BPF link left attached" "$new_links" ""
+check "the PAM socket is removed" test ! -e "$PW_TMP/pam.sock"
+
+done_testing

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <cmocka.h>
+
+#include "util.h"
+
+static void test_parse_u64(void **state)
+{
+	uint64_t v;
+
+	assert_int_equal(pw_parse_u64("0", 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(pw_parse_u64("10", 10, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(pw_parse_u64("11", 10, &v), -1);
+	assert_int_equal(errno, ERANGE);
+	assert_int_equal(pw_parse_u64("12abc", 100, &v), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(pw_parse_u64("", 100, &v), -1);
+	assert_int_equal(pw_parse_u64("-1", UINT64_MAX, &v), -1);
+	assert_int_equal(pw_parse_u64(" 1", UINT64_MAX, &v), -1);
+	assert_int_equal(pw_parse_u64("18446744073709551616", UINT64_MAX, &v), -1);
+	assert_int_equal(errno, ERANGE);
+	assert_int_equal(pw_parse_u64("18446744073709551615", UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+}
+
+static void test_durations_and_sizes(void **state)
+{
+	uint64_t v;
+
+	assert_int_equal(pw_parse_duration_ns("250ms", &v), 0);
+	assert_true(v == 250000000ULL);
+	assert_int_equal(pw_parse_duration_ns("5", &v), 0);
+	assert_true(v == 5000000000ULL);
+	assert_int_equal(pw_parse_duration_ns("2h", &v), 0);
+	assert_true(v == 7200000000000ULL);
+	assert_int_equal(pw_parse_duration_ns("90d", &v), 0);
+	assert_true(v == 90ULL * 86400 * 1000000000ULL);
+	assert_int_equal(pw_parse_duration_ns("5x", &v), -1);
+	assert_int_equal(pw_parse_duration_ns("s", &v), -1);
+	assert_int_equal(pw_parse_duration_ns("99999999999999d", &v), -1);
+	assert_int_equal(errno, ERANGE);
+	assert_int_equal(pw_parse_size("64K", &v), 0);
+	assert_true(v == 65536);
+	assert_int_equal(pw_parse_size("2GiB", &v), 0);
+	assert_true(v == 2ULL << 30);
+	assert_int_equal(pw_parse_size("2 G", &v), -1);
+}
+
+static void test_escape_untrusted(void **state)
+{
+	char out[64];
+
+	assert_true(pw_escape_untrusted("tanaka", 6, out, sizeof(out)));
+	assert_string_equal(out, "tanaka");
+	assert_false(pw_escape_untrusted("a\nb", 3, out, sizeof(out)));
+	assert_string_equal(out, "a\\x0ab");
+	assert_false(pw_escape_untrusted("x\\y", 3, out, sizeof(out)));
+	assert_string_equal(out, "x\\x5cy");
+	/* invalid UTF-8: lone continuation byte, overlong, surrogate */
+	assert_false(pw_escape_untrusted("\x80", 1, out, sizeof(out)));
+	assert_string_equal(out, "\\x80");
+	assert_false(pw_escape_untrusted("\xc0\xaf", 2, out, sizeof(out)));
+	assert_string_equal(out, "\\xc0\\xaf");
+	assert_false(pw_escape_untrusted("\xed\xa0\x80", 3, out, sizeof(out)));
+	assert_string_equal(out, "\\xed\\xa0\\x80");
+	/* valid multi-byte text is kept */
+	assert_true(pw_escape_untrusted("田中", strlen("田中"), out, sizeof(out)));
+	assert_string_equal(out, "田中");
+	/* cut at a character boundary, never inside a sequence or escape */
+	assert_false(pw_escape_untrusted("田中田中", strlen("田中田中"), out, 8));
+	assert_string_equal(out, "田中");
+	assert_false(pw_escape_untrusted("ab\n", 3, out, 5));
+	assert_string_equal(out, "ab");
+	/* stops at NUL */
+	assert_true(pw_escape_untrusted("ab\0cd", 5, out, sizeof(out)));
+	assert_string_equal(out, "ab");
+}
+
+static void test_clean_utf8(void **state)
+{
+	assert_true(pw_is_clean_utf8("customers.csv"));
+	assert_true(pw_is_clean_utf8("顧客.csv"));
+	assert_false(pw_is_clean_utf8("a\tb"));
+	assert_false(pw_is_clean_utf8("\xff"));
+	assert_false(pw_is_clean_utf8("\xf4\x90\x80\x80"));
+}
+
+static void test_dev_encoding(void **state)
+{
+	assert_true(pw_dev_to_kernel(makedev(8, 1)) == ((8ULL << 20) | 1));
+	assert_true(pw_dev_to_kernel(makedev(259, 70000)) == ((259ULL << 20) | 70000));
+}
+
+static void test_format_bytes(void **state)
+{
+	char out[32];
+
+	pw_format_bytes(512, out, sizeof(out));
+	assert_string_equal(out, "512 B");
+	pw_format_bytes(1536, out, sizeof(out));
+	assert_string_equal(out, "1.5 KiB");
+	pw_format_bytes(412ULL << 20, out, sizeof(out));
+	assert_string_equal(out, "412.0 MiB");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_durations_and_sizes),
+		cmocka_unit_test(test_escape_untrusted),
+		cmocka_unit_test(test_clean_utf8),
+		cmocka_unit_test(test_dev_encoding),
+		cmocka_unit_test(test_format_bytes),
+	};
+
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
