@@ -28,8 +28,10 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	# Services pulled in (sshd, auditd, rsyslog) must not start on install:
 	# the tests run their own instances with their own configuration.
-	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-	chmod 755 /usr/sbin/policy-rc.d
-	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
 	apt-get install -y -qq --no-install-recommends $missing </dev/null
 fi
