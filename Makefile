@@ -73,7 +73,7 @@ PAM_SRCS := pam_module/pam_piiwatch.c
 PAM_LIB_OBJS := $(OUT)/pam/util.o $(OUT)/pam/session_record.o $(OUT)/pam/spool.o
 
 TEST_BINS := $(OUT)/tests/test_policy $(OUT)/tests/test_session_record \
-	$(OUT)/tests/test_util $(OUT)/tests/pw-session-run
+	$(OUT)/tests/test_util $(OUT)/tests/pw-session-run $(OUT)/tests/pw-evade
 
 all: $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch $(TEST_BINS)
 
@@ -131,6 +131,10 @@ $(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(LIB_OBJS)
 $(OUT)/tests/pw-session-run: tests/helpers/pw-session-run.c | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -lpam
+
+$(OUT)/tests/pw-evade: tests/helpers/pw-evade.c | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -luring
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * piiwatch kernel side, syscall-tracepoint mode.
+ * piiwatch kernel side.
  *
  * An open is protected when the opened inode or one of its ancestors is in
  * protected_inodes.  Its struct file then gets an entry in open_files, and
@@ -8,6 +8,16 @@
  * (dup, fork and SCM_RIGHTS share it) adds to the entry's counters.  For an
  * unprotected file the per-I/O cost is resolving the descriptor and one
  * hash lookup; nothing reaches user space.
+ *
+ * The entry ends, with a final event, when the struct file is released:
+ * close of its last descriptor, dup2/dup3 over it, close_range, exec of a
+ * close-on-exec descriptor, or exit of its last holder.
+ *
+ * Changes by path (unlink, rename, link, chmod, chown, truncate) cannot be
+ * resolved to inodes on syscall tracepoints: the syscall is remembered per
+ * thread, and the ctime update every such change makes on the inodes it
+ * touches (tp_btf inode ctime tracepoints) says whether a protected inode
+ * was among them.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,6 +30,14 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_O_PATH 010000000
 #define PW_S_IFMT 0170000
 #define PW_S_IFDIR 0040000
+#define PW_S_IFREG 0100000
+#define PW_MAP_ANONYMOUS 0x20
+#define PW_AT_EMPTY_PATH 0x1000
+#define PW_CLOSE_RANGE_CLOEXEC 4
+#define PW_AF_INET 2
+#define PW_AF_INET6 10
+#define PW_EXEC_KEYS 16
+#define PW_MAX_SWEEP 65536
 
 /* Set by the loader between open and load. */
 const volatile __u32 self_tgid = 0;
@@ -37,18 +55,41 @@ struct access_state {
 	__u64 reads;
 	__u64 writes;
 	__u32 dataset_id;
-	__u32 exit_refs;        /* scratch of the exit sweep */
+	__u32 exit_refs;        /* scratch of the descriptor sweeps */
+	__u32 flags;            /* sticky PW_IO_* flags */
+	__u32 pad;
 };
 
-/* A read or write in progress on a protected file, between enter and exit. */
+/* A read or write in progress on a tracked file, between enter and exit. */
 struct io_inflight {
 	__u64 file_in;          /* struct file * read from, or 0 */
 	__u64 file_out;         /* struct file * written to, or 0 */
 };
 
-struct open_scratch {
-	struct pw_event_open ev;
+struct walk_scratch {
 	__u64 dentries[PW_WALK_DEPTH];
+	struct pw_event_open ev;
+};
+
+struct change_pending {
+	struct pw_event_change ev;
+	__u64 path_ptr;
+	__u64 path2_ptr;
+	__u64 link_file;        /* linkat(fd, "", ..., AT_EMPTY_PATH): the file */
+	__u32 hit;              /* 1: a directory matched, 2: a non-directory */
+	__u32 pad;
+};
+
+struct exec_pending {
+	__u64 keys[PW_EXEC_KEYS];
+	__u32 n;
+	__u32 pad;
+};
+
+struct taint {
+	__u64 first_ns;
+	__u32 sessionid;
+	__u32 uring_reported;
 };
 
 struct {
@@ -73,11 +114,55 @@ struct {
 } io_inflight SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct change_pending);
+} change_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct exec_pending);
+} exec_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct pw_event_connect);
+} connect_inflight SEC(".maps");
+
+/* Processes (by tgid) and login sessions that have read protected data. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct taint);
+} tainted_tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct taint);
+} tainted_sessions SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct open_scratch);
-} open_scratch SEC(".maps");
+	__type(value, struct walk_scratch);
+} walk_scratch SEC(".maps");
+
+/* Never written: a zeroed value to initialise large map entries from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct change_pending);
+} change_zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -108,7 +193,7 @@ static __always_inline void stat_inc(__u32 idx)
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
 
 	if (v)
-		(*v)++;
+		__sync_fetch_and_add(v, 1);
 }
 
 /*
@@ -134,9 +219,14 @@ static __always_inline bool is_self(void)
 	return (bpf_get_current_pid_tgid() >> 32) == self_tgid;
 }
 
+static __always_inline struct task_struct *current_task(void)
+{
+	return (struct task_struct *)bpf_get_current_task();
+}
+
 static __always_inline void fill_task(struct pw_task_id *t, __u32 type)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 ug = bpf_get_current_uid_gid();
 
@@ -153,10 +243,14 @@ static __always_inline void fill_task(struct pw_task_id *t, __u32 type)
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
 
+static __always_inline struct fdtable *current_fdt(void)
+{
+	return BPF_CORE_READ(current_task(), files, fdt);
+}
+
 static __always_inline struct file *fd_to_file(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct fdtable *fdt = current_fdt();
 	struct file **arr;
 	struct file *f = NULL;
 
@@ -177,11 +271,18 @@ static __always_inline __u64 file_refs(struct file *f)
 	return BPF_CORE_READ((struct file___old *)f, f_count.counter);
 }
 
-static __always_inline void emit_io(struct access_state *st, __u32 flags)
+static __always_inline void emit_io(struct access_state *st, __u32 flags, bool from_task)
 {
 	struct pw_event_io ev = {};
 
-	fill_task(&ev.task, PW_EV_IO);
+	if (from_task) {
+		fill_task(&ev.task, PW_EV_IO);
+	} else {
+		ev.task.ts_ns = bpf_ktime_get_ns();
+		ev.task.type = PW_EV_IO;
+		ev.task.loginuid = (__u32)-1;
+		ev.task.sessionid = (__u32)-1;
+	}
 	ev.access_id = st->access_id;
 	ev.dev = st->dev;
 	ev.ino = st->ino;
@@ -190,7 +291,7 @@ static __always_inline void emit_io(struct access_state *st, __u32 flags)
 	ev.reads = __sync_lock_test_and_set(&st->reads, 0);
 	ev.writes = __sync_lock_test_and_set(&st->writes, 0);
 	ev.dataset_id = st->dataset_id;
-	ev.flags = flags;
+	ev.flags = flags | st->flags;
 	emit(&ev, sizeof(ev));
 }
 
@@ -207,78 +308,152 @@ static __always_inline struct access_state *lookup_access(struct file *f)
 	return st;
 }
 
-/* The policy entry covering dentry d, if any, found by walking up its
- * ancestors and across the mounts it was reached through. */
-static __always_inline struct pw_protected_val *
-walk_protected(struct file *f, struct open_scratch *sc, __u32 *level)
+static __always_inline void finish_access(__u64 key, struct access_state *st, __u32 flags)
 {
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-	struct vfsmount *vmnt = BPF_CORE_READ(f, f_path.mnt);
-	struct mount *mnt = (void *)vmnt - bpf_core_field_offset(struct mount, mnt);
+	emit_io(st, PW_IO_FINAL | flags, true);
+	bpf_map_delete_elem(&open_files, &key);
+}
+
+/*
+ * Walk from dentry d up its ancestors, and across the mounts it was reached
+ * through when mnt is known, looking for a policy entry.  The dentries
+ * below the match (or, without a match, up to "/") are kept in
+ * sc->dentries for naming; a file system's root is named by its mount
+ * point.  Returns the entry and *level, the number of names below it (0:
+ * d itself matched), or NULL with *level the number of names up to "/".
+ */
+static __always_inline struct pw_protected_val *
+walk_protected(struct dentry *d, struct vfsmount *vmnt, struct walk_scratch *sc,
+	       __u32 *level, struct pw_inode_key *root)
+{
+	struct mount *mnt = NULL;
 	struct pw_inode_key key = {};
 	struct pw_protected_val *val;
 	__u32 i;
 
+	if (vmnt)
+		mnt = (void *)vmnt - bpf_core_field_offset(struct mount, mnt);
 	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
 	for (i = 0; i < PW_WALK_DEPTH; i++) {
 		struct dentry *parent;
 
 		key.ino = BPF_CORE_READ(d, d_inode, i_ino);
-		sc->dentries[i] = (__u64)d;
 		val = bpf_map_lookup_elem(&protected_inodes, &key);
 		if (val) {
 			*level = i;
-			sc->ev.root_dev = key.dev;
-			sc->ev.root_ino = key.ino;
+			*root = key;
 			return val;
 		}
+		sc->dentries[i] = (__u64)d;
 		parent = BPF_CORE_READ(d, d_parent);
 		if (parent == d) {
-			/* Root of this file system: continue at its mount point. */
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+			struct mount *up;
 
+			if (!mnt)
+				break;
+			up = BPF_CORE_READ(mnt, mnt_parent);
 			if (up == mnt)
-				return NULL;
-			parent = BPF_CORE_READ(mnt, mnt_mountpoint);
+				break; /* "/" itself: no name */
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = up;
-			key.dev = BPF_CORE_READ(parent, d_sb, s_dev);
+			key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+			sc->dentries[i] = (__u64)d;
+			parent = BPF_CORE_READ(d, d_parent);
 		}
 		d = parent;
 	}
+	*level = i;
 	return NULL;
 }
 
-static __always_inline void fill_names(struct open_scratch *sc, __u32 level)
+/* Names of sc->dentries[0 .. count) into names; flags gets TRUNC/DEEP. */
+static __always_inline void fill_names(struct walk_scratch *sc, __u32 count,
+				       char names[PW_NAME_SLOTS][PW_NAME_LEN], __u32 *flags)
 {
 	__u32 i;
 
-	sc->ev.depth = level;
-	if (level == 0)
-		sc->ev.flags |= PW_OPEN_SELF;
-	if (level > PW_NAME_SLOTS)
-		sc->ev.flags |= PW_OPEN_DEEP;
+	if (count > PW_NAME_SLOTS)
+		*flags |= PW_OPEN_DEEP;
 	for (i = 0; i < PW_NAME_SLOTS; i++) {
 		struct dentry *d;
 		const unsigned char *name;
-		__u32 len;
 
-		if (i >= level && !(i == 0 && level == 0))
+		if (i >= count)
 			break;
 		d = (struct dentry *)sc->dentries[i];
 		name = BPF_CORE_READ(d, d_name.name);
-		len = BPF_CORE_READ(d, d_name.len);
-		if (len >= PW_NAME_LEN)
-			sc->ev.flags |= PW_OPEN_NAME_TRUNC;
-		bpf_probe_read_kernel_str(sc->ev.names[i], PW_NAME_LEN, name);
+		if (BPF_CORE_READ(d, d_name.len) >= PW_NAME_LEN)
+			*flags |= PW_OPEN_NAME_TRUNC;
+		bpf_probe_read_kernel_str(names[i], PW_NAME_LEN, name);
 	}
 }
 
-static __always_inline int handle_open_exit(long ret)
+static __always_inline __u64 new_access_id(void)
+{
+	/* Unique within a boot: two opens on one CPU are more than 256 ns apart. */
+	return (bpf_ktime_get_ns() & ~0xffULL) | (bpf_get_smp_processor_id() & 0xff);
+}
+
+/*
+ * Start tracking file f if it is protected (or, with staging, whatever it
+ * is) and report the open.  Returns the new entry or NULL.
+ */
+static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
+						       __u32 open_flags, bool staging,
+						       __u32 ev_flags, __u32 io_flags)
 {
 	__u32 zero = 0, level = 0;
-	struct open_scratch *sc;
+	struct walk_scratch *sc;
 	struct pw_protected_val *val;
+	struct pw_inode_key root = {};
 	struct access_state st = {};
+	__u64 key = (__u64)f;
+
+	sc = bpf_map_lookup_elem(&walk_scratch, &zero);
+	if (!sc)
+		return NULL;
+	val = walk_protected(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), sc,
+			     &level, &root);
+	if (!val && !staging)
+		return NULL;
+	if (val && staging)
+		return NULL; /* protected after all: its own open is what counts */
+
+	st.access_id = new_access_id();
+	st.inode_ptr = (__u64)BPF_CORE_READ(f, f_inode);
+	st.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	st.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	st.dataset_id = val ? val->dataset_id : PW_DATASET_STAGING;
+	st.last_emit_ns = bpf_ktime_get_ns();
+	st.flags = io_flags;
+	if (bpf_map_update_elem(&open_files, &key, &st, BPF_ANY)) {
+		/* Untracked from here on; the open itself is still reported. */
+		stat_inc(PW_STAT_MAP_FULL);
+	}
+
+	fill_task(&sc->ev.task, PW_EV_OPEN);
+	sc->ev.access_id = st.access_id;
+	sc->ev.dev = st.dev;
+	sc->ev.ino = st.ino;
+	sc->ev.root_dev = root.dev;
+	sc->ev.root_ino = root.ino;
+	sc->ev.dataset_id = st.dataset_id;
+	sc->ev.prot_flags = val ? val->flags : 0;
+	sc->ev.open_flags = open_flags;
+	sc->ev.flags = ev_flags | (staging ? PW_OPEN_STAGING : 0);
+	sc->ev.fd = fd;
+	sc->ev.depth = level;
+	if (!staging && level == 0) {
+		sc->ev.flags |= PW_OPEN_SELF;
+		level = 1; /* still report the name it was opened by */
+	}
+	fill_names(sc, level, sc->ev.names, &sc->ev.flags);
+	emit(&sc->ev, sizeof(sc->ev));
+	return bpf_map_lookup_elem(&open_files, &key);
+}
+
+static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_flags)
+{
 	struct access_state *old;
 	struct file *f;
 	__u64 key;
@@ -290,84 +465,47 @@ static __always_inline int handle_open_exit(long ret)
 	if (!f)
 		return 0;
 	key = (__u64)f;
-	/* A released protected file whose final event we missed (for example
-	 * still mapped at close) leaves an entry behind: flush it now. */
+	/* A released file whose final event was missed leaves an entry
+	 * behind: flush it now that its struct file is reused. */
 	old = bpf_map_lookup_elem(&open_files, &key);
-	if (old) {
-		emit_io(old, PW_IO_FINAL | PW_IO_REUSED);
-		bpf_map_delete_elem(&open_files, &key);
-	}
+	if (old)
+		finish_access(key, old, PW_IO_REUSED);
 	oflags = BPF_CORE_READ(f, f_flags);
 	/* O_PATH opens read nothing; directory listings are not file access. */
 	if ((oflags & PW_O_PATH) || (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFDIR)
 		return 0;
-	sc = bpf_map_lookup_elem(&open_scratch, &zero);
-	if (!sc)
-		return 0;
-	val = walk_protected(f, sc, &level);
-	if (!val)
-		return 0;
-
-	st.access_id = (bpf_ktime_get_ns() & ~0xffULL) | (bpf_get_smp_processor_id() & 0xff);
-	st.inode_ptr = (__u64)BPF_CORE_READ(f, f_inode);
-	st.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	st.ino = BPF_CORE_READ(f, f_inode, i_ino);
-	st.dataset_id = val->dataset_id;
-	st.last_emit_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&open_files, &key, &st, BPF_ANY)) {
-		stat_inc(PW_STAT_MAP_FULL);
-		/* Untracked from here on, but the open itself is reported. */
-	}
-
-	fill_task(&sc->ev.task, PW_EV_OPEN);
-	sc->ev.access_id = st.access_id;
-	sc->ev.dev = st.dev;
-	sc->ev.ino = st.ino;
-	sc->ev.dataset_id = val->dataset_id;
-	sc->ev.prot_flags = val->flags;
-	sc->ev.open_flags = oflags;
-	sc->ev.flags = 0;
-	sc->ev.fd = (__s32)ret;
-	fill_names(sc, level);
-	emit(&sc->ev, sizeof(sc->ev));
+	track_file(f, (__s32)ret, oflags, false, ev_flags, io_flags);
 	return 0;
 }
 
-static __always_inline int io_enter(int fd_in, int fd_out)
+static __always_inline void taint_current(void)
 {
-	struct io_inflight inf = {};
-	__u32 tid;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 ses = BPF_CORE_READ(current_task(), sessionid);
+	struct taint t = { .first_ns = bpf_ktime_get_ns(), .sessionid = ses };
 
-	if (fd_in >= 0) {
-		struct file *f = fd_to_file(fd_in);
-
-		if (lookup_access(f))
-			inf.file_in = (__u64)f;
-	}
-	if (fd_out >= 0) {
-		struct file *f = fd_to_file(fd_out);
-
-		if (lookup_access(f))
-			inf.file_out = (__u64)f;
-	}
-	if (!inf.file_in && !inf.file_out)
-		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&io_inflight, &tid, &inf, BPF_ANY);
-	return 0;
+	if (!bpf_map_lookup_elem(&tainted_tasks, &tgid))
+		bpf_map_update_elem(&tainted_tasks, &tgid, &t, BPF_NOEXIST);
+	if (ses != (__u32)-1 && !bpf_map_lookup_elem(&tainted_sessions, &ses))
+		bpf_map_update_elem(&tainted_sessions, &ses, &t, BPF_NOEXIST);
 }
 
-static __always_inline void account(__u64 file, long ret, bool is_read)
+static __always_inline bool is_tainted_task(void)
 {
-	struct access_state *st;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return bpf_map_lookup_elem(&tainted_tasks, &tgid) != NULL;
+}
+
+static __always_inline void account(struct access_state *st, long ret, bool is_read)
+{
 	__u64 now, prev;
 
-	st = bpf_map_lookup_elem(&open_files, &file);
-	if (!st)
-		return;
 	if (is_read) {
 		__sync_fetch_and_add(&st->bytes_read, ret);
 		__sync_fetch_and_add(&st->reads, 1);
+		if (st->dataset_id != PW_DATASET_STAGING)
+			taint_current();
 	} else {
 		__sync_fetch_and_add(&st->bytes_written, ret);
 		__sync_fetch_and_add(&st->writes, 1);
@@ -377,7 +515,42 @@ static __always_inline void account(__u64 file, long ret, bool is_read)
 		return;
 	prev = __sync_lock_test_and_set(&st->last_emit_ns, now);
 	if (now - prev >= delta_interval_ns)
-		emit_io(st, 0);
+		emit_io(st, 0, true);
+}
+
+static __always_inline int io_enter(int fd_in, int fd_out)
+{
+	struct io_inflight inf = {};
+	__u32 tid;
+
+	bool copies_protected = false;
+
+	if (fd_in >= 0) {
+		struct file *f = fd_to_file(fd_in);
+		struct access_state *st = lookup_access(f);
+
+		if (st) {
+			inf.file_in = (__u64)f;
+			copies_protected = st->dataset_id != PW_DATASET_STAGING;
+		}
+	}
+	if (fd_out >= 0) {
+		struct file *f = fd_to_file(fd_out);
+
+		if (lookup_access(f)) {
+			inf.file_out = (__u64)f;
+		} else if (f && (copies_protected || is_tainted_task()) && !is_self() &&
+			   (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG) {
+			/* Staging: a regular file written after protected reads. */
+			if (track_file(f, fd_out, BPF_CORE_READ(f, f_flags), true, 0, 0))
+				inf.file_out = (__u64)f;
+		}
+	}
+	if (!inf.file_in && !inf.file_out)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&io_inflight, &tid, &inf, BPF_ANY);
+	return 0;
 }
 
 static __always_inline int io_exit(long ret)
@@ -385,6 +558,7 @@ static __always_inline int io_exit(long ret)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct io_inflight *p = bpf_map_lookup_elem(&io_inflight, &tid);
 	struct io_inflight inf;
+	struct access_state *st;
 
 	if (!p)
 		return 0;
@@ -392,10 +566,16 @@ static __always_inline int io_exit(long ret)
 	bpf_map_delete_elem(&io_inflight, &tid);
 	if (ret <= 0)
 		return 0;
-	if (inf.file_in)
-		account(inf.file_in, ret, true);
-	if (inf.file_out)
-		account(inf.file_out, ret, false);
+	if (inf.file_in) {
+		st = bpf_map_lookup_elem(&open_files, &inf.file_in);
+		if (st)
+			account(st, ret, true);
+	}
+	if (inf.file_out) {
+		st = bpf_map_lookup_elem(&open_files, &inf.file_out);
+		if (st)
+			account(st, ret, false);
+	}
 	return 0;
 }
 
@@ -403,7 +583,7 @@ static __always_inline int io_exit(long ret)
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
 	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
 	{                                                                     \
-		return handle_open_exit(ctx->ret);                            \
+		return handle_open_fd(ctx->ret, 0, 0);                           \
 	}
 
 OPEN_EXIT(open)
@@ -412,9 +592,9 @@ OPEN_EXIT(openat2)
 OPEN_EXIT(creat)
 OPEN_EXIT(open_by_handle_at)
 
-/* IO_ENTER(name, in, out): argument index of the descriptor read from and
+/* IO_SYSCALL(name, in, out): argument index of the descriptor read from and
  * written to, -1 for none. */
-#define IO_ENTER(name, in, out)                                               \
+#define IO_SYSCALL(name, in, out)                                             \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
 	int handle_enter_##name(struct trace_event_raw_sys_enter *ctx)        \
 	{                                                                     \
@@ -427,38 +607,250 @@ OPEN_EXIT(open_by_handle_at)
 		return io_exit(ctx->ret);                                     \
 	}
 
-IO_ENTER(read, 0, -1)
-IO_ENTER(pread64, 0, -1)
-IO_ENTER(readv, 0, -1)
-IO_ENTER(preadv, 0, -1)
-IO_ENTER(preadv2, 0, -1)
-IO_ENTER(write, -1, 0)
-IO_ENTER(pwrite64, -1, 0)
-IO_ENTER(writev, -1, 0)
-IO_ENTER(pwritev, -1, 0)
-IO_ENTER(pwritev2, -1, 0)
-IO_ENTER(sendfile64, 1, 0)
-IO_ENTER(splice, 0, 2)
-IO_ENTER(copy_file_range, 0, 2)
+IO_SYSCALL(read, 0, -1)
+IO_SYSCALL(pread64, 0, -1)
+IO_SYSCALL(readv, 0, -1)
+IO_SYSCALL(preadv, 0, -1)
+IO_SYSCALL(preadv2, 0, -1)
+IO_SYSCALL(write, -1, 0)
+IO_SYSCALL(pwrite64, -1, 0)
+IO_SYSCALL(writev, -1, 0)
+IO_SYSCALL(pwritev, -1, 0)
+IO_SYSCALL(pwritev2, -1, 0)
+IO_SYSCALL(sendfile64, 1, 0)
+IO_SYSCALL(splice, 0, 2)
+IO_SYSCALL(copy_file_range, 0, 2)
+
+/* close(fd), and dup2/dup3 over a descriptor, release the file when no
+ * other descriptor refers to it. */
+static __always_inline int release_fd(int fd)
+{
+	struct file *f = fd_to_file(fd);
+	struct access_state *st = lookup_access(f);
+
+	if (st && file_refs(f) == 1)
+		finish_access((__u64)f, st, 0);
+	return 0;
+}
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int handle_enter_close(struct trace_event_raw_sys_enter *ctx)
 {
-	struct file *f = fd_to_file((int)ctx->args[0]);
-	struct access_state *st = lookup_access(f);
-	__u64 key = (__u64)f;
+	return release_fd((int)ctx->args[0]);
+}
 
-	if (!st || file_refs(f) != 1)
+static __always_inline int dup_over(int oldfd, int newfd)
+{
+	/* dup2 of a valid descriptor closes newfd first. */
+	if (oldfd == newfd || !fd_to_file(oldfd))
 		return 0;
-	emit_io(st, PW_IO_FINAL);
-	bpf_map_delete_elem(&open_files, &key);
+	return release_fd(newfd);
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int handle_enter_dup2(struct trace_event_raw_sys_enter *ctx)
+{
+	return dup_over((int)ctx->args[0], (int)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int handle_enter_dup3(struct trace_event_raw_sys_enter *ctx)
+{
+	return dup_over((int)ctx->args[0], (int)ctx->args[1]);
+}
+
+enum sweep_mode { SWEEP_EXIT, SWEEP_RANGE, SWEEP_EXEC };
+
+struct sweep {
+	struct file **arr;
+	unsigned long *cloexec;
+	__u32 first;
+	__u32 last;             /* inclusive */
+	__u32 pass;
+	__u32 mode;
+	struct exec_pending *pending;
+};
+
+/*
+ * A set of descriptor slots is about to be released.  Pass 0 counts how
+ * many of those slots refer to each tracked file; pass 1 finalises the
+ * files whose every reference is among them and flushes the counts of the
+ * ones that live on elsewhere.  For exec, finalising waits until the exec
+ * has succeeded.
+ */
+static long sweep_slot(__u32 i, struct sweep *c)
+{
+	struct access_state *st;
+	struct file *f = NULL;
+	__u32 slot = c->first + i, refs;
+	__u64 key;
+
+	if (slot > c->last)
+		return 1;
+	if (c->mode == SWEEP_EXEC) {
+		unsigned long word = 0;
+
+		bpf_probe_read_kernel(&word, sizeof(word), &c->cloexec[slot / 64]);
+		if (!(word & (1UL << (slot % 64))))
+			return 0;
+	}
+	bpf_probe_read_kernel(&f, sizeof(f), &c->arr[slot]);
+	st = lookup_access(f);
+	if (!st)
+		return 0;
+	if (c->pass == 0) {
+		__sync_fetch_and_add(&st->exit_refs, 1);
+		return 0;
+	}
+	refs = __sync_lock_test_and_set(&st->exit_refs, 0);
+	if (!refs)
+		return 0;
+	key = (__u64)f;
+	if (file_refs(f) > refs) {
+		emit_io(st, 0, true);
+	} else if (c->mode == SWEEP_EXEC) {
+		emit_io(st, 0, true);
+		if (c->pending && c->pending->n < PW_EXEC_KEYS) {
+			c->pending->keys[c->pending->n & (PW_EXEC_KEYS - 1)] = key;
+			c->pending->n++;
+		}
+	} else {
+		finish_access(key, st, c->mode == SWEEP_EXIT ? PW_IO_EXIT : 0);
+	}
+	return 0;
+}
+
+static __always_inline void sweep_fds(__u32 first, __u32 last, __u32 mode,
+				      struct exec_pending *pending)
+{
+	struct fdtable *fdt = current_fdt();
+	struct sweep c = {};
+	__u32 max;
+
+	if (!fdt)
+		return;
+	max = BPF_CORE_READ(fdt, max_fds);
+	if (max == 0 || first >= max)
+		return;
+	if (last >= max)
+		last = max - 1;
+	if (last - first >= PW_MAX_SWEEP)
+		last = first + PW_MAX_SWEEP - 1;
+	c.arr = BPF_CORE_READ(fdt, fd);
+	c.cloexec = BPF_CORE_READ(fdt, close_on_exec);
+	c.first = first;
+	c.last = last;
+	c.mode = mode;
+	c.pending = pending;
+	bpf_loop(last - first + 1, sweep_slot, &c, 0);
+	c.pass = 1;
+	bpf_loop(last - first + 1, sweep_slot, &c, 0);
+}
+
+static __always_inline bool files_unshared(void)
+{
+	struct files_struct *files = BPF_CORE_READ(current_task(), files);
+
+	return files && BPF_CORE_READ(files, count.counter) == 1;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close_range")
+int handle_enter_close_range(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 first = ctx->args[0], last = ctx->args[1];
+
+	if ((ctx->args[2] & PW_CLOSE_RANGE_CLOEXEC) || first > last || first > 0xffffffffULL)
+		return 0;
+	sweep_fds((__u32)first, last > 0xffffffffULL ? 0xffffffffU : (__u32)last, SWEEP_RANGE, NULL);
+	return 0;
+}
+
+static __always_inline int exec_enter(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_pending zero = {}, *p;
+
+	if (bpf_map_update_elem(&exec_pending, &tid, &zero, BPF_ANY)) {
+		stat_inc(PW_STAT_PENDING_FULL);
+		return 0;
+	}
+	p = bpf_map_lookup_elem(&exec_pending, &tid);
+	if (!p)
+		return 0;
+	sweep_fds(0, 0xffffffffU, SWEEP_EXEC, p);
+	if (p->n == 0)
+		bpf_map_delete_elem(&exec_pending, &tid);
+	return 0;
+}
+
+static __always_inline int exec_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_pending *p = bpf_map_lookup_elem(&exec_pending, &tid);
+	__u32 i;
+
+	if (!p)
+		return 0;
+	if (ret == 0) {
+		for (i = 0; i < PW_EXEC_KEYS; i++) {
+			__u64 key;
+			struct access_state *st;
+
+			if (i >= p->n)
+				break;
+			key = p->keys[i];
+			st = bpf_map_lookup_elem(&open_files, &key);
+			if (st)
+				finish_access(key, st, PW_IO_EXEC);
+		}
+	}
+	bpf_map_delete_elem(&exec_pending, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int handle_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter();
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int handle_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int handle_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter();
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int handle_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int handle_process_exit(struct trace_event_raw_sched_process_exit *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (bpf_core_field_exists(ctx->group_dead) && !ctx->group_dead)
+		return 0;
+	bpf_map_delete_elem(&tainted_tasks, &tgid);
+	/* A table shared with another process stays open with it. */
+	if (!files_unshared())
+		return 0;
+	sweep_fds(0, 0xffffffffU, SWEEP_EXIT, NULL);
 	return 0;
 }
 
 SEC("tracepoint/sched/sched_process_exec")
 int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = current_task();
 	__u32 zero = 0, off = ctx->__data_loc_filename & 0xffff;
 	struct pw_event_exec *ev;
 	unsigned long arg_start, arg_end;
@@ -485,68 +877,381 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	return 0;
 }
 
-struct exit_sweep {
-	struct file **arr;
-	__u32 max_fds;
-	__u32 pass;
-};
-
-/*
- * The last thread of a process is exiting and its descriptor table is about
- * to be released.  Pass 0 counts how many of the table's slots refer to each
- * tracked file; pass 1 then finalises the files whose every reference is in
- * this table and flushes the counts of the ones that live on elsewhere.
- */
-static long exit_sweep_slot(__u32 i, struct exit_sweep *c)
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int handle_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 {
+	struct pw_event_mmap ev = {};
 	struct access_state *st;
-	struct file *f = NULL;
-	__u64 key;
-	__u32 refs;
+	struct file *f;
 
-	if (i >= c->max_fds)
-		return 1;
-	bpf_probe_read_kernel(&f, sizeof(f), &c->arr[i]);
+	if ((ctx->args[3] & PW_MAP_ANONYMOUS) || (long)ctx->args[4] < 0)
+		return 0;
+	f = fd_to_file((int)ctx->args[4]);
 	st = lookup_access(f);
 	if (!st)
 		return 0;
-	if (c->pass == 0) {
-		__sync_fetch_and_add(&st->exit_refs, 1);
-		return 0;
-	}
-	refs = __sync_lock_test_and_set(&st->exit_refs, 0);
-	if (!refs)
-		return 0;
-	if (file_refs(f) <= refs) {
-		key = (__u64)f;
-		emit_io(st, PW_IO_FINAL | PW_IO_EXIT);
-		bpf_map_delete_elem(&open_files, &key);
-	} else {
-		emit_io(st, 0);
-	}
+	st->flags |= PW_IO_MMAP;
+	if (st->dataset_id != PW_DATASET_STAGING)
+		taint_current();
+	fill_task(&ev.task, PW_EV_MMAP);
+	ev.access_id = st->access_id;
+	ev.dev = st->dev;
+	ev.ino = st->ino;
+	ev.length = ctx->args[1];
+	ev.offset = ctx->args[5];
+	ev.prot = (__u32)ctx->args[2];
+	ev.map_flags = (__u32)ctx->args[3];
+	ev.dataset_id = st->dataset_id;
+	emit(&ev, sizeof(ev));
 	return 0;
 }
 
-SEC("tracepoint/sched/sched_process_exit")
-int handle_process_exit(struct trace_event_raw_sched_process_exit *ctx)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct files_struct *files;
-	struct fdtable *fdt;
-	struct exit_sweep c = {};
+/* ---- changes by path ---- */
 
-	if (bpf_core_field_exists(ctx->group_dead) && !ctx->group_dead)
+static __always_inline int change_enter(__u32 op, const char *path, const char *path2,
+					struct file *link_file)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct change_pending *z, *p;
+
+	if (is_self())
 		return 0;
-	files = BPF_CORE_READ(task, files);
-	if (!files || BPF_CORE_READ(files, count.counter) != 1)
+	z = bpf_map_lookup_elem(&change_zero, &zero);
+	if (!z)
 		return 0;
-	fdt = BPF_CORE_READ(files, fdt);
-	c.arr = BPF_CORE_READ(fdt, fd);
-	c.max_fds = BPF_CORE_READ(fdt, max_fds);
-	if (c.max_fds > 65536)
-		c.max_fds = 65536;
-	bpf_loop(c.max_fds, exit_sweep_slot, &c, 0);
-	c.pass = 1;
-	bpf_loop(c.max_fds, exit_sweep_slot, &c, 0);
+	if (bpf_map_update_elem(&change_pending, &tid, z, BPF_ANY)) {
+		stat_inc(PW_STAT_PENDING_FULL);
+		return 0;
+	}
+	p = bpf_map_lookup_elem(&change_pending, &tid);
+	if (!p)
+		return 0;
+	p->ev.op = op;
+	p->path_ptr = (__u64)path;
+	p->path2_ptr = (__u64)path2;
+	p->link_file = (__u64)link_file;
+	return 0;
+}
+
+/* The first dentry of an inode, to walk its ancestors from. */
+static __always_inline struct dentry *inode_alias(struct inode *inode)
+{
+	struct hlist_node *first = BPF_CORE_READ(inode, i_dentry.first);
+
+	if (!first)
+		return NULL;
+	return (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias);
+}
+
+/* An inode's ctime changed: part of a pending change of this thread? */
+static __always_inline int change_inode(struct inode *inode)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0, level = 0;
+	struct pw_inode_key root = {};
+	struct pw_protected_val *val;
+	struct change_pending *p;
+	struct walk_scratch *sc;
+	struct dentry *d;
+	bool is_dir;
+
+	p = bpf_map_lookup_elem(&change_pending, &tid);
+	if (!p || p->hit == 2)
+		return 0;
+	is_dir = (BPF_CORE_READ(inode, i_mode) & PW_S_IFMT) == PW_S_IFDIR;
+	if (p->hit && is_dir)
+		return 0; /* prefer the file itself over its directory */
+	d = inode_alias(inode);
+	if (!d)
+		return 0;
+	sc = bpf_map_lookup_elem(&walk_scratch, &zero);
+	if (!sc)
+		return 0;
+	val = walk_protected(d, NULL, sc, &level, &root);
+	if (!val)
+		return 0;
+	p->hit = is_dir ? 1 : 2;
+	p->ev.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	p->ev.ino = BPF_CORE_READ(inode, i_ino);
+	p->ev.root_dev = root.dev;
+	p->ev.root_ino = root.ino;
+	p->ev.dataset_id = val->dataset_id;
+	p->ev.prot_flags = val->flags;
+	p->ev.depth = level;
+	p->ev.flags = 0;
+	if (level == 0) {
+		p->ev.flags |= PW_OPEN_SELF;
+		level = 1;
+	}
+	fill_names(sc, level, p->ev.names, &p->ev.flags);
+	return 0;
+}
+
+SEC("tp_btf/ctime_ns_xchg")
+int BPF_PROG(handle_ctime_xchg, struct inode *inode, u32 old, u32 new, u32 cur)
+{
+	return change_inode(inode);
+}
+
+SEC("tp_btf/ctime_xchg_skip")
+int BPF_PROG(handle_ctime_skip, struct inode *inode, struct timespec64 *ctime)
+{
+	return change_inode(inode);
+}
+
+SEC("tp_btf/inode_set_ctime_to_ts")
+int BPF_PROG(handle_ctime_set, struct inode *inode, struct timespec64 *ts)
+{
+	return change_inode(inode);
+}
+
+static __always_inline int change_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct change_pending *p = bpf_map_lookup_elem(&change_pending, &tid);
+	struct pw_inode_key key;
+	struct pw_protected_val moved;
+	struct file *lf;
+
+	if (!p)
+		return 0;
+	if (!p->hit || ret < 0)
+		goto done;
+	fill_task(&p->ev.task, PW_EV_CHANGE);
+	p->ev.ret = ret;
+	if (p->path_ptr)
+		bpf_probe_read_user_str(p->ev.path, sizeof(p->ev.path), (void *)p->path_ptr);
+	if (p->path2_ptr)
+		bpf_probe_read_user_str(p->ev.path2, sizeof(p->ev.path2), (void *)p->path2_ptr);
+	emit(&p->ev, sizeof(p->ev));
+	/* A protected file renamed or linked elsewhere stays protected there:
+	 * its inode joins the map. */
+	if (p->hit == 2 && (p->ev.op == PW_CH_RENAME || p->ev.op == PW_CH_LINK) &&
+	    !(p->ev.flags & PW_OPEN_SELF)) {
+		key.dev = p->ev.dev;
+		key.ino = p->ev.ino;
+		moved.dataset_id = p->ev.dataset_id;
+		moved.flags = (p->ev.prot_flags & PW_PROT_HONEYTOKEN) | PW_PROT_MOVED;
+		if (bpf_map_update_elem(&protected_inodes, &key, &moved, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&protected_inodes, &key))
+			stat_inc(PW_STAT_MAP_FULL);
+	}
+	/* An unnamed file linked into a protected place: its open file is
+	 * tracked from now on. */
+	lf = (struct file *)p->link_file;
+	if (lf && p->ev.op == PW_CH_LINK && !lookup_access(lf))
+		track_file(lf, -1, BPF_CORE_READ(lf, f_flags), false, PW_OPEN_LINKED, 0);
+done:
+	bpf_map_delete_elem(&change_pending, &tid);
+	return 0;
+}
+
+#define CHANGE_SYSCALL(name, op, path_arg, path2_arg)                         \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
+	int handle_enter_##name(struct trace_event_raw_sys_enter *ctx)        \
+	{                                                                     \
+		return change_enter(op,                                       \
+			(path_arg) < 0 ? NULL : (const char *)ctx->args[(path_arg) < 0 ? 0 : (path_arg)], \
+			(path2_arg) < 0 ? NULL : (const char *)ctx->args[(path2_arg) < 0 ? 0 : (path2_arg)], \
+			NULL);                                                \
+	}                                                                     \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
+	{                                                                     \
+		return change_exit(ctx->ret);                                 \
+	}
+
+CHANGE_SYSCALL(unlink, PW_CH_UNLINK, 0, -1)
+CHANGE_SYSCALL(unlinkat, PW_CH_UNLINK, 1, -1)
+CHANGE_SYSCALL(rmdir, PW_CH_RMDIR, 0, -1)
+CHANGE_SYSCALL(rename, PW_CH_RENAME, 0, 1)
+CHANGE_SYSCALL(renameat, PW_CH_RENAME, 1, 3)
+CHANGE_SYSCALL(renameat2, PW_CH_RENAME, 1, 3)
+CHANGE_SYSCALL(link, PW_CH_LINK, 0, 1)
+CHANGE_SYSCALL(symlink, PW_CH_SYMLINK, 0, 1)
+CHANGE_SYSCALL(symlinkat, PW_CH_SYMLINK, 0, 2)
+CHANGE_SYSCALL(truncate, PW_CH_TRUNCATE, 0, -1)
+CHANGE_SYSCALL(ftruncate, PW_CH_TRUNCATE, -1, -1)
+CHANGE_SYSCALL(chmod, PW_CH_CHMOD, 0, -1)
+CHANGE_SYSCALL(fchmod, PW_CH_CHMOD, -1, -1)
+CHANGE_SYSCALL(fchmodat, PW_CH_CHMOD, 1, -1)
+CHANGE_SYSCALL(chown, PW_CH_CHOWN, 0, -1)
+CHANGE_SYSCALL(lchown, PW_CH_CHOWN, 0, -1)
+CHANGE_SYSCALL(fchown, PW_CH_CHOWN, -1, -1)
+CHANGE_SYSCALL(fchownat, PW_CH_CHOWN, 1, -1)
+
+/* linkat(olddfd, oldname, newdfd, newname, flags): with AT_EMPTY_PATH the
+ * source is the open file olddfd, typically an O_TMPFILE. */
+SEC("tracepoint/syscalls/sys_enter_linkat")
+int handle_enter_linkat(struct trace_event_raw_sys_enter *ctx)
+{
+	struct file *lf = NULL;
+
+	if (ctx->args[4] & PW_AT_EMPTY_PATH)
+		lf = fd_to_file((int)ctx->args[0]);
+	return change_enter(PW_CH_LINK, (const char *)ctx->args[1], (const char *)ctx->args[3], lf);
+}
+
+SEC("tracepoint/syscalls/sys_exit_linkat")
+int handle_exit_linkat(struct trace_event_raw_sys_exit *ctx)
+{
+	return change_exit(ctx->ret);
+}
+
+/* fchmodat2 is newer than some kernels: loaded only where it exists. */
+SEC("tracepoint/syscalls/sys_enter_fchmodat2")
+int handle_enter_fchmodat2(struct trace_event_raw_sys_enter *ctx)
+{
+	return change_enter(PW_CH_CHMOD, (const char *)ctx->args[1], NULL, NULL);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fchmodat2")
+int handle_exit_fchmodat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return change_exit(ctx->ret);
+}
+
+/* ---- outbound connections after protected reads ---- */
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int handle_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 ses = BPF_CORE_READ(current_task(), sessionid);
+	struct pw_event_connect ev = {};
+	const void *sa = (const void *)ctx->args[1];
+	__u16 port = 0;
+
+	if (ses != (__u32)-1 ? !bpf_map_lookup_elem(&tainted_sessions, &ses) : !is_tainted_task())
+		return 0;
+	if (bpf_probe_read_user(&ev.family, sizeof(ev.family), sa))
+		return 0;
+	if (ev.family == PW_AF_INET) {
+		bpf_probe_read_user(&port, sizeof(port), sa + 2);
+		bpf_probe_read_user(ev.addr, 4, sa + 4);
+	} else if (ev.family == PW_AF_INET6) {
+		bpf_probe_read_user(&port, sizeof(port), sa + 2);
+		bpf_probe_read_user(ev.addr, 16, sa + 8);
+	} else {
+		return 0;
+	}
+	ev.port = (port >> 8) | (port << 8);
+	bpf_map_update_elem(&connect_inflight, &tid, &ev, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int handle_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pw_event_connect *p = bpf_map_lookup_elem(&connect_inflight, &tid);
+	struct pw_event_connect ev;
+
+	if (!p)
+		return 0;
+	ev = *p;
+	bpf_map_delete_elem(&connect_inflight, &tid);
+	fill_task(&ev.task, PW_EV_CONNECT);
+	ev.ret = ctx->ret;
+	emit(&ev, sizeof(ev));
+	return 0;
+}
+
+/* ---- io_uring ---- */
+
+/*
+ * Requests submitted through io_uring never pass the syscall tracepoints.
+ * Their completion carries the request (opcode, file) and the result, so
+ * reads, writes and opens are counted here, in tracepoint mode too.
+ */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *cqe)
+{
+	struct io_kiocb *r = req;
+	struct access_state *st;
+	struct file *f;
+	__u8 op = BPF_CORE_READ(r, opcode);
+	__s32 res = BPF_CORE_READ(cqe, res);
+
+	if (is_self())
+		return 0;
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
+	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
+		return handle_open_fd(res, PW_OPEN_URING, PW_IO_URING);
+	if (res <= 0)
+		return 0;
+	f = BPF_CORE_READ(r, file);
+	st = lookup_access(f);
+	if (!st)
+		return 0;
+	st->flags |= PW_IO_URING;
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
+	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
+	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED))
+		account(st, res, true);
+	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
+		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
+		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED))
+		account(st, res, false);
+	return 0;
+}
+
+/* What io_uring can still hide (fixed-file opens, ops not decoded above)
+ * is reported as use of io_uring by a process that has read protected
+ * data, once per process. */
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(handle_uring_submit, struct io_kiocb *req)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct pw_event_uring ev = {};
+	struct taint *t = bpf_map_lookup_elem(&tainted_tasks, &tgid);
+
+	if (!t || t->uring_reported)
+		return 0;
+	t->uring_reported = 1;
+	fill_task(&ev.task, PW_EV_URING);
+	ev.opcode = BPF_CORE_READ(req, opcode);
+	emit(&ev, sizeof(ev));
+	return 0;
+}
+
+/* ---- run by the daemon ---- */
+
+static long flush_idle_one(struct bpf_map *map, __u64 *key, struct access_state *st, void *ctx)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!st->reads && !st->writes)
+		return 0;
+	if (now - st->last_emit_ns < delta_interval_ns)
+		return 0;
+	st->last_emit_ns = now;
+	emit_io(st, PW_IO_IDLE, false);
+	return 0;
+}
+
+/* Counts of accesses that went quiet are reported on the daemon's timer,
+ * so that a burst followed by silence is not held back until close. */
+SEC("syscall")
+int flush_idle(void *ctx)
+{
+	bpf_for_each_map_elem(&open_files, flush_idle_one, NULL, 0);
+	return 0;
+}
+
+/* ---- trampoline mode (where the kernel allows BPF LSM) ---- */
+
+/* Sees every open, io_uring and in-kernel ones included; replaces the open
+ * syscall tracepoints when it loads. */
+SEC("lsm/file_open")
+int BPF_PROG(handle_lsm_file_open, struct file *file)
+{
+	__u32 oflags;
+
+	if (is_self())
+		return 0;
+	oflags = BPF_CORE_READ(file, f_flags);
+	if ((oflags & PW_O_PATH) || (BPF_CORE_READ(file, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFDIR)
+		return 0;
+	track_file(file, -1, oflags, false, 0, 0);
 	return 0;
 }

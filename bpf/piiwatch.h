@@ -11,36 +11,67 @@
 
 #define PW_COMM_LEN 16
 #define PW_NAME_LEN 64       /* one path component, NUL included */
-#define PW_NAME_SLOTS 8      /* components kept below the protected root */
+#define PW_NAME_SLOTS 12     /* components kept below the protected root */
 #define PW_WALK_DEPTH 16     /* ancestors checked against the policy */
 #define PW_EXEC_PATH_LEN 256
 #define PW_EXEC_ARGS_LEN 512
 
+#define PW_USER_PATH_LEN 256
+
 enum pw_event_type {
-	PW_EV_OPEN = 1,    /* a protected file was opened */
+	PW_EV_OPEN = 1,    /* a protected file was opened (or a staging file written) */
 	PW_EV_IO = 2,      /* byte counters of one access: delta or final */
 	PW_EV_EXEC = 3,    /* a process executed a program */
+	PW_EV_MMAP = 4,    /* a protected file was mapped: bytes cannot be counted */
+	PW_EV_CHANGE = 5,  /* a protected file or directory was renamed, removed, ... */
+	PW_EV_CONNECT = 6, /* outbound connect() after protected data was read */
+	PW_EV_URING = 7,   /* io_uring used by a process holding protected data */
+};
+
+/* Dataset id of accesses that are not to protected data but to files a
+ * process wrote after reading protected data (staging). */
+#define PW_DATASET_STAGING 0xfffffffeu
+
+enum pw_change_op {
+	PW_CH_UNLINK = 1,
+	PW_CH_RMDIR = 2,
+	PW_CH_RENAME = 3,
+	PW_CH_LINK = 4,
+	PW_CH_SYMLINK = 5,
+	PW_CH_TRUNCATE = 6,
+	PW_CH_CHMOD = 7,
+	PW_CH_CHOWN = 8,
 };
 
 /* Flags of struct pw_protected_val. */
 #define PW_PROT_HONEYTOKEN 0x1u
+#define PW_PROT_MOVED 0x2u       /* added by the kernel side: renamed or linked out */
 
 /* Flags of struct pw_event_io. */
 #define PW_IO_FINAL 0x1u     /* the open file was released: no more counts */
 #define PW_IO_EXIT 0x2u      /* ... because its last holder exited */
 #define PW_IO_REUSED 0x4u    /* ... detected late, when its slot was reused */
+#define PW_IO_EXEC 0x8u      /* ... closed on exec */
+#define PW_IO_IDLE 0x10u     /* a periodic flush of an idle access */
+#define PW_IO_MMAP 0x20u     /* the file is or was mapped: reads through the map are not counted */
+#define PW_IO_URING 0x40u    /* counts include io_uring requests */
 
 /* Flags of struct pw_event_open. */
 #define PW_OPEN_NAME_TRUNC 0x1u  /* a component was longer than PW_NAME_LEN-1 */
 #define PW_OPEN_DEEP 0x2u        /* more components than PW_NAME_SLOTS */
 #define PW_OPEN_SELF 0x4u        /* the file itself is named in the policy */
+#define PW_OPEN_STAGING 0x8u     /* not protected: written after protected reads; names
+				  * are the whole path from "/" */
+#define PW_OPEN_URING 0x10u      /* opened through io_uring */
+#define PW_OPEN_LINKED 0x20u     /* an unnamed file (O_TMPFILE) linked into a protected place */
 
 /* Indexes of the per-CPU statistics array. */
 enum pw_stat {
 	PW_STAT_RB_FULL = 0,     /* events lost: ring buffer reservation failed */
 	PW_STAT_MAP_FULL = 1,    /* accesses not tracked: open_files map full */
 	PW_STAT_SUBMITTED = 2,   /* events submitted to the ring buffer */
-	PW_STAT_MAX = 3,
+	PW_STAT_PENDING_FULL = 3,/* changes or execs not followed: scratch map full */
+	PW_STAT_MAX = 4,
 };
 
 /* Key of the protected inode map.  dev uses the kernel's encoding
@@ -106,6 +137,52 @@ struct pw_event_exec {
 	__u32 args_len;         /* bytes of NUL-separated argv copied */
 	char path[PW_EXEC_PATH_LEN];
 	char args[PW_EXEC_ARGS_LEN];
+};
+
+struct pw_event_mmap {
+	struct pw_task_id task;
+	__u64 access_id;
+	__u64 dev;
+	__u64 ino;
+	__u64 length;
+	__u64 offset;
+	__u32 prot;
+	__u32 map_flags;
+	__u32 dataset_id;
+	__u32 pad;
+};
+
+struct pw_event_change {
+	struct pw_task_id task;
+	__u64 dev;              /* the protected inode that changed */
+	__u64 ino;
+	__u64 root_dev;
+	__u64 root_ino;
+	__s64 ret;              /* the syscall's result */
+	__u32 op;               /* enum pw_change_op */
+	__u32 dataset_id;
+	__u32 prot_flags;
+	__u32 flags;            /* PW_OPEN_* naming flags */
+	__u32 depth;
+	__u32 pad;
+	char names[PW_NAME_SLOTS][PW_NAME_LEN];
+	char path[PW_USER_PATH_LEN];     /* as passed: the (old) path */
+	char path2[PW_USER_PATH_LEN];    /* as passed: the new path (rename, link) */
+};
+
+struct pw_event_connect {
+	struct pw_task_id task;
+	__s64 ret;
+	__u16 family;           /* AF_INET or AF_INET6 */
+	__u16 port;             /* host order */
+	__u32 pad;
+	__u8 addr[16];          /* IPv4 in the first 4 bytes */
+};
+
+struct pw_event_uring {
+	struct pw_task_id task;
+	__u32 opcode;
+	__u32 pad;
 };
 
 #endif /* PIIWATCH_H */

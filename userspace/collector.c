@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "collector.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -31,6 +32,16 @@ struct session_entry {
 	UT_hash_handle hh;
 };
 
+/* Protected files renamed or linked out of their protected tree: the
+ * kernel keeps protecting their inode; this is the name they went to. */
+struct moved_entry {
+	struct pw_inode_key key;
+	char *path;
+	UT_hash_handle hh;
+};
+
+#define PW_MOVED_MAX 4096
+
 struct open_access {
 	uint64_t access_id;
 	struct pw_access a;
@@ -51,6 +62,8 @@ struct pw_collector {
 	size_t n_sessions;
 	struct open_access *open;
 	size_t n_open;
+	struct moved_entry *moved;
+	size_t n_moved;
 };
 
 /* Accesses held in memory while open; beyond this, the oldest are printed
@@ -89,6 +102,7 @@ void pw_collector_free(struct pw_collector *c)
 	struct exec_entry *e, *etmp;
 	struct session_entry *s, *stmp;
 	struct open_access *o, *otmp;
+	struct moved_entry *m, *mtmp;
 
 	if (!c)
 		return;
@@ -104,6 +118,11 @@ void pw_collector_free(struct pw_collector *c)
 		HASH_DEL(c->open, o);
 		pw_access_free_strings(&o->a);
 		free(o);
+	}
+	HASH_ITER(hh, c->moved, m, mtmp) {
+		HASH_DEL(c->moved, m);
+		free(m->path);
+		free(m);
 	}
 	free(c);
 }
@@ -290,29 +309,103 @@ static char *user_name(uint32_t uid)
 	return strdup(num);
 }
 
-/* The protected file's path: the policy path of the matched root, then the
- * components the kernel found below it. */
-static char *rebuild_path(struct pw_collector *c, const struct pw_event_open *ev)
+/*
+ * A path from what the kernel found: the policy path of the matched root
+ * and the names below it, or, for staging files, the names up to "/".
+ */
+static char *rebuild_path(struct pw_collector *c, uint64_t root_dev, uint64_t root_ino,
+			  uint32_t flags, uint32_t depth,
+			  const char (*names)[PW_NAME_LEN])
 {
-	const struct pw_root *root = c->probes ? pw_probes_find_root(c->probes, ev->root_dev,
-								     ev->root_ino) : NULL;
+	const struct pw_root *root = NULL;
 	char out[8192], part[4 * PW_NAME_LEN];
 	size_t o;
 	uint32_t i, kept;
 
-	o = (size_t)snprintf(out, sizeof(out), "%s", root ? root->path : "<unknown root>");
-	if (ev->flags & PW_OPEN_SELF)
-		return strdup(out);
-	kept = ev->depth < PW_NAME_SLOTS ? ev->depth : PW_NAME_SLOTS;
-	if (ev->flags & PW_OPEN_DEEP)
+	if (flags & PW_OPEN_STAGING) {
+		o = 0;
+		out[0] = '\0';
+	} else {
+		struct pw_inode_key k = { .dev = root_dev, .ino = root_ino };
+		struct moved_entry *m = NULL;
+
+		if (c->probes)
+			root = pw_probes_find_root(c->probes, root_dev, root_ino);
+		if (!root)
+			HASH_FIND(hh, c->moved, &k, sizeof(k), m);
+		if (root)
+			o = (size_t)snprintf(out, sizeof(out), "%s", root->path);
+		else if (m)
+			o = (size_t)snprintf(out, sizeof(out), "%s", m->path);
+		else
+			o = (size_t)snprintf(out, sizeof(out), "<protected inode %llu:%llu>",
+					     (unsigned long long)root_dev,
+					     (unsigned long long)root_ino);
+		if (flags & PW_OPEN_SELF)
+			return strdup(out);
+	}
+	kept = depth < PW_NAME_SLOTS ? depth : PW_NAME_SLOTS;
+	if (flags & PW_OPEN_DEEP)
 		o += (size_t)snprintf(out + o, sizeof(out) - o, "/...");
 	for (i = kept; i-- > 0 && o < sizeof(out);) {
-		pw_escape_untrusted(ev->names[i], strnlen(ev->names[i], PW_NAME_LEN), part,
-				    sizeof(part));
+		/* A mount stacked on another's root names nothing. */
+		if (strcmp(names[i], "/") == 0)
+			continue;
+		pw_escape_untrusted(names[i], strnlen(names[i], PW_NAME_LEN), part, sizeof(part));
 		o += (size_t)snprintf(out + o, sizeof(out) - o, "/%s%s", part,
-				      (ev->flags & PW_OPEN_NAME_TRUNC) && i == 0 ? "..." : "");
+				      (flags & PW_OPEN_NAME_TRUNC) && i == 0 ? "..." : "");
 	}
+	if (out[0] == '\0')
+		snprintf(out, sizeof(out), "/");
 	return strdup(out);
+}
+
+/* Who and what is behind a kernel event. */
+struct ident {
+	int64_t session_id;
+	char *user;
+	char *service;
+	char *rhost;
+	char *exe;
+	char *args;
+	char comm[17];
+};
+
+static void ident_free(struct ident *id)
+{
+	free(id->user);
+	free(id->service);
+	free(id->rhost);
+	free(id->exe);
+	free(id->args);
+}
+
+static void identify(struct pw_collector *c, const struct pw_task_id *t, struct ident *id)
+{
+	struct session_entry *s = session_find(c, t->sessionid);
+	struct pw_access tmp = { 0 };
+
+	memset(id, 0, sizeof(*id));
+	pw_escape_untrusted(t->comm, strnlen(t->comm, PW_COMM_LEN), id->comm, sizeof(id->comm));
+	if (s) {
+		id->session_id = s->session_id;
+		id->user = s->user ? strdup(s->user) : NULL;
+		id->service = s->service ? strdup(s->service) : NULL;
+		id->rhost = s->rhost ? strdup(s->rhost) : NULL;
+	} else {
+		id->user = user_name(t->loginuid != PW_NO_ID ? t->loginuid : t->uid);
+	}
+	program_of(c, t, &tmp);
+	id->exe = tmp.exe;
+	id->args = tmp.args;
+}
+
+static void print_line(struct pw_collector *c, const char *line)
+{
+	if (!c->print)
+		return;
+	fprintf(c->print, "%s\n", line);
+	fflush(c->print);
 }
 
 static void print_access(struct pw_collector *c, const struct pw_access *a)
@@ -322,8 +415,7 @@ static void print_access(struct pw_collector *c, const struct pw_access *a)
 	if (!c->print)
 		return;
 	pw_access_format_line(a, line, sizeof(line));
-	fprintf(c->print, "%s\n", line);
-	fflush(c->print);
+	print_line(c, line);
 }
 
 static void forget_access(struct pw_collector *c, struct open_access *o)
@@ -334,11 +426,18 @@ static void forget_access(struct pw_collector *c, struct open_access *o)
 	free(o);
 }
 
+static const char *dataset_name(struct pw_collector *c, uint32_t id)
+{
+	if (id == PW_DATASET_STAGING)
+		return "staging";
+	return c->policy ? pw_policy_dataset_name(c->policy, id) : "?";
+}
+
 static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 {
 	struct open_access *o;
-	struct session_entry *s;
 	struct pw_access *a;
+	struct ident id;
 
 	if (c->n_open >= PW_OPEN_ACCESS_MAX)
 		forget_access(c, c->open);
@@ -347,31 +446,29 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 		return;
 	o->access_id = ev->access_id;
 	a = &o->a;
+	identify(c, &ev->task, &id);
 	memcpy(a->boot_id, c->boot_id, sizeof(a->boot_id));
 	a->access_id = ev->access_id;
+	a->session_id = id.session_id;
 	a->audit_session = ev->task.sessionid;
 	a->loginuid = ev->task.loginuid;
 	a->uid = ev->task.uid;
 	a->pid = ev->task.tgid;
 	a->ppid = ev->task.ppid;
 	a->open_flags = ev->open_flags;
-	pw_escape_untrusted(ev->task.comm, strnlen(ev->task.comm, PW_COMM_LEN), a->comm,
-			    sizeof(a->comm));
-	s = session_find(c, ev->task.sessionid);
-	if (s) {
-		a->session_id = s->session_id;
-		a->user = s->user ? strdup(s->user) : NULL;
-		a->service = s->service ? strdup(s->service) : NULL;
-		a->rhost = s->rhost ? strdup(s->rhost) : NULL;
-	} else {
-		a->user = user_name(ev->task.loginuid != PW_NO_ID ? ev->task.loginuid : ev->task.uid);
-	}
-	program_of(c, &ev->task, a);
-	a->dataset = strdup(c->policy ? pw_policy_dataset_name(c->policy, ev->dataset_id) : "?");
-	a->path = rebuild_path(c, ev);
+	memcpy(a->comm, id.comm, sizeof(a->comm));
+	a->user = id.user;
+	a->service = id.service;
+	a->rhost = id.rhost;
+	a->exe = id.exe;
+	a->args = id.args;
+	a->dataset = strdup(dataset_name(c, ev->dataset_id));
+	a->path = rebuild_path(c, ev->root_dev, ev->root_ino, ev->flags, ev->depth, ev->names);
 	a->dev = ev->dev;
 	a->ino = ev->ino;
 	a->honeytoken = ev->prot_flags & PW_PROT_HONEYTOKEN;
+	a->staging = ev->flags & PW_OPEN_STAGING;
+	a->flags = ev->flags & PW_OPEN_URING ? PW_IO_URING : 0;
 	a->opened_ns = to_realtime(c, ev->task.ts_ns);
 	a->last_ns = a->opened_ns;
 	if (pw_store_access_open(c->store, a))
@@ -387,7 +484,8 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	struct open_access *o;
 
 	if (pw_store_access_io(c->store, c->boot_id, ev->access_id, ev->bytes_read,
-			       ev->bytes_written, ev->reads, ev->writes, now, final))
+			       ev->bytes_written, ev->reads, ev->writes, now,
+			       ev->flags & (PW_IO_MMAP | PW_IO_URING), final))
 		pw_log(LOG_ERR, "store: cannot update access %llu",
 		       (unsigned long long)ev->access_id);
 	HASH_FIND(hh, c->open, &ev->access_id, sizeof(uint64_t), o);
@@ -398,8 +496,10 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	o->a.reads += ev->reads;
 	o->a.writes += ev->writes;
 	o->a.last_ns = now;
+	o->a.flags |= ev->flags & (PW_IO_MMAP | PW_IO_URING);
 	if (!final) {
-		print_access(c, &o->a);
+		if (ev->reads || ev->writes)
+			print_access(c, &o->a);
 		return;
 	}
 	o->a.closed_ns = now;
@@ -407,28 +507,242 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	forget_access(c, o);
 }
 
+static void fill_rec(struct pw_event_rec *r, const struct pw_task_id *t, const struct ident *id,
+		     uint64_t ts)
+{
+	r->ts_ns = ts;
+	r->session_id = id->session_id;
+	r->audit_session = t->sessionid;
+	r->loginuid = t->loginuid;
+	r->uid = t->uid;
+	r->pid = t->tgid;
+	r->ppid = t->ppid;
+	r->user = id->user;
+	r->comm = id->comm;
+	r->exe = id->exe;
+	r->args = id->args;
+}
+
+static void store_event(struct pw_collector *c, const struct pw_event_rec *r)
+{
+	if (pw_store_event(c->store, c->boot_id, r))
+		pw_log(LOG_ERR, "store: cannot record %s event", r->kind);
+}
+
+/* "TIME USER session N (SERVICE from HOST)  EXE[PID]" */
+static void format_who(const struct pw_event_rec *r, const struct ident *id, char *out,
+		       size_t n)
+{
+	char when[32];
+
+	pw_format_time(r->ts_ns, when, sizeof(when));
+	if (r->audit_session == PW_NO_ID)
+		snprintf(out, n, "%s  %s (no login session, uid %u)  %s[%u]", when,
+			 r->user ? r->user : "?", r->uid, r->exe ? r->exe : r->comm, r->pid);
+	else
+		snprintf(out, n, "%s  %s session %u (%s%s%s)  %s[%u]", when, r->user ? r->user : "?",
+			 r->audit_session, id->service ? id->service : "no session record yet",
+			 id->rhost ? " from " : "", id->rhost ? id->rhost : "",
+			 r->exe ? r->exe : r->comm, r->pid);
+}
+
+static const char *change_name(uint32_t op)
+{
+	static const char *const names[] = {
+		[PW_CH_UNLINK] = "unlink", [PW_CH_RMDIR] = "rmdir", [PW_CH_RENAME] = "rename",
+		[PW_CH_LINK] = "link", [PW_CH_SYMLINK] = "symlink", [PW_CH_TRUNCATE] = "truncate",
+		[PW_CH_CHMOD] = "chmod", [PW_CH_CHOWN] = "chown",
+	};
+
+	return op < sizeof(names) / sizeof(names[0]) && names[op] ? names[op] : "change";
+}
+
+/* The absolute form of a path a process passed, from its working
+ * directory while it is still there. */
+static char *absolute_path(uint32_t tgid, const char *path)
+{
+	char link[64], cwd[4096], out[8192];
+	ssize_t n;
+
+	if (path[0] == '/')
+		return strdup(path);
+	snprintf(link, sizeof(link), "/proc/%u/cwd", tgid);
+	n = readlink(link, cwd, sizeof(cwd) - 1);
+	if (n <= 0)
+		return strdup(path);
+	cwd[n] = '\0';
+	snprintf(out, sizeof(out), "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
+	return strdup(out);
+}
+
+static void remember_move(struct pw_collector *c, const struct pw_event_change *ev,
+			  const char *to)
+{
+	struct pw_inode_key k = { .dev = ev->dev, .ino = ev->ino };
+	struct moved_entry *m;
+
+	HASH_FIND(hh, c->moved, &k, sizeof(k), m);
+	if (!m) {
+		if (c->n_moved >= PW_MOVED_MAX) {
+			struct moved_entry *oldest = c->moved;
+
+			HASH_DEL(c->moved, oldest);
+			free(oldest->path);
+			free(oldest);
+			c->n_moved--;
+		}
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			return;
+		m->key = k;
+		HASH_ADD(hh, c->moved, key, sizeof(k), m);
+		c->n_moved++;
+	}
+	free(m->path);
+	m->path = absolute_path(ev->task.tgid, to);
+}
+
+static void on_change(struct pw_collector *c, const struct pw_event_change *ev)
+{
+	struct pw_event_rec r = { .kind = "change" };
+	char who[2048], line[12288], p1[1024], p2[1024], asked[2100];
+	char *path;
+	struct ident id;
+
+	identify(c, &ev->task, &id);
+	fill_rec(&r, &ev->task, &id, to_realtime(c, ev->task.ts_ns));
+	path = rebuild_path(c, ev->root_dev, ev->root_ino, ev->flags, ev->depth, ev->names);
+	pw_escape_untrusted(ev->path, strnlen(ev->path, sizeof(ev->path)), p1, sizeof(p1));
+	pw_escape_untrusted(ev->path2, strnlen(ev->path2, sizeof(ev->path2)), p2, sizeof(p2));
+	r.action = change_name(ev->op);
+	r.dataset = dataset_name(c, ev->dataset_id);
+	/* The protected path the kernel saw change, and what the program
+	 * asked for: the new name for renames and links. */
+	r.path = path;
+	snprintf(asked, sizeof(asked), "%s%s%s", p1[0] ? p1 : "(open file)", p2[0] ? " -> " : "", p2);
+	r.path2 = asked;
+	r.result = ev->ret;
+	r.honeytoken = ev->prot_flags & PW_PROT_HONEYTOKEN;
+	store_event(c, &r);
+	if ((ev->op == PW_CH_RENAME || ev->op == PW_CH_LINK) && p2[0] &&
+	    !(ev->flags & PW_OPEN_SELF))
+		remember_move(c, ev, p2);
+	format_who(&r, &id, who, sizeof(who));
+	snprintf(line, sizeof(line), "%s  %s %s (protected: %s) [%s]%s", who, r.action, asked,
+		 path ? path : "?", r.dataset, r.honeytoken ? " HONEYTOKEN" : "");
+	print_line(c, line);
+	free(path);
+	ident_free(&id);
+}
+
+static void on_connect(struct pw_collector *c, const struct pw_event_connect *ev)
+{
+	struct pw_event_rec r = { .kind = "connect", .action = "connect" };
+	char who[2048], line[4096], ip[INET6_ADDRSTRLEN] = "?";
+	struct ident id;
+
+	identify(c, &ev->task, &id);
+	fill_rec(&r, &ev->task, &id, to_realtime(c, ev->task.ts_ns));
+	inet_ntop(ev->family == AF_INET6 ? AF_INET6 : AF_INET, ev->addr, ip, sizeof(ip));
+	r.dest_ip = ip;
+	r.dest_port = ev->port;
+	r.result = ev->ret;
+	store_event(c, &r);
+	format_who(&r, &id, who, sizeof(who));
+	snprintf(line, sizeof(line), "%s  connect to %s port %u after reading protected data%s", who,
+		 ip, ev->port, ev->ret < 0 && ev->ret != -EINPROGRESS ? " (failed)" : "");
+	print_line(c, line);
+	ident_free(&id);
+}
+
+static void on_mmap(struct pw_collector *c, const struct pw_event_mmap *ev)
+{
+	struct pw_event_rec r = { .kind = "mmap", .action = "mmap" };
+	struct open_access *o;
+	struct ident id;
+
+	HASH_FIND(hh, c->open, &ev->access_id, sizeof(uint64_t), o);
+	if (o)
+		o->a.flags |= PW_IO_MMAP;
+	identify(c, &ev->task, &id);
+	fill_rec(&r, &ev->task, &id, to_realtime(c, ev->task.ts_ns));
+	r.access_id = ev->access_id;
+	r.dataset = dataset_name(c, ev->dataset_id);
+	r.path = o ? o->a.path : NULL;
+	/* Bytes read through a mapping cannot be counted: the length mapped
+	 * is the upper bound. */
+	r.count = ev->length;
+	store_event(c, &r);
+	ident_free(&id);
+}
+
+static void on_uring(struct pw_collector *c, const struct pw_event_uring *ev)
+{
+	struct pw_event_rec r = { .kind = "io_uring", .action = "submit" };
+	struct ident id;
+
+	identify(c, &ev->task, &id);
+	fill_rec(&r, &ev->task, &id, to_realtime(c, ev->task.ts_ns));
+	r.result = ev->opcode;
+	store_event(c, &r);
+	ident_free(&id);
+}
+
+static void on_exec(struct pw_collector *c, const struct pw_event_exec *ev)
+{
+	struct pw_event_rec r = { .kind = "exec", .action = "exec" };
+	struct ident id;
+
+	exec_remember(c, ev);
+	/* Programs run in login sessions tell a session's story; the rest of
+	 * the host's execs are only cached to name programs. */
+	if (ev->task.sessionid == PW_NO_ID)
+		return;
+	identify(c, &ev->task, &id);
+	fill_rec(&r, &ev->task, &id, to_realtime(c, ev->task.ts_ns));
+	store_event(c, &r);
+	ident_free(&id);
+}
+
 void pw_collector_event(void *ctx, const void *data, size_t size)
 {
+	static const size_t min_size[] = {
+		[PW_EV_OPEN] = sizeof(struct pw_event_open),
+		[PW_EV_IO] = sizeof(struct pw_event_io),
+		[PW_EV_EXEC] = sizeof(struct pw_event_exec),
+		[PW_EV_MMAP] = sizeof(struct pw_event_mmap),
+		[PW_EV_CHANGE] = sizeof(struct pw_event_change),
+		[PW_EV_CONNECT] = sizeof(struct pw_event_connect),
+		[PW_EV_URING] = sizeof(struct pw_event_uring),
+	};
 	struct pw_collector *c = ctx;
 	const struct pw_task_id *t = data;
 
-	if (size < sizeof(*t))
+	if (size < sizeof(*t) || t->type == 0 || t->type >= sizeof(min_size) / sizeof(min_size[0]) ||
+	    size < min_size[t->type])
 		return;
 	c->events++;
 	switch (t->type) {
 	case PW_EV_OPEN:
-		if (size >= sizeof(struct pw_event_open))
-			on_open(c, data);
+		on_open(c, data);
 		break;
 	case PW_EV_IO:
-		if (size >= sizeof(struct pw_event_io))
-			on_io(c, data);
+		on_io(c, data);
 		break;
 	case PW_EV_EXEC:
-		if (size >= sizeof(struct pw_event_exec))
-			exec_remember(c, data);
+		on_exec(c, data);
 		break;
-	default:
+	case PW_EV_MMAP:
+		on_mmap(c, data);
+		break;
+	case PW_EV_CHANGE:
+		on_change(c, data);
+		break;
+	case PW_EV_CONNECT:
+		on_connect(c, data);
+		break;
+	case PW_EV_URING:
+		on_uring(c, data);
 		break;
 	}
 }

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/types.h>
+
+#include "piiwatch.h"
 #include "util.h"
 
 static void who(const struct pw_access *a, char *out, size_t n)
@@ -41,8 +44,9 @@ void pw_access_format_line(const struct pw_access *a, char *out, size_t out_size
 	else
 		snprintf(volume, sizeof(volume), "read %s (%llu B)", rd,
 			 (unsigned long long)a->bytes_read);
-	snprintf(out, out_size, "%s  %s  %s[%u]  %s of %s [%s]%s%s", when, person,
+	snprintf(out, out_size, "%s  %s  %s[%u]  %s of %s [%s]%s%s%s", when, person,
 		 a->exe ? a->exe : a->comm, a->pid, volume, a->path ? a->path : "?",
 		 a->dataset ? a->dataset : "?", a->honeytoken ? " HONEYTOKEN" : "",
+		 a->flags & PW_IO_MMAP ? " (mapped: reads through the mapping are not counted)" : "",
 		 a->closed_ns ? "" : " (still open)");
 }

@@ -139,7 +139,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	n = strlen(buf);
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
-	pw_log(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, "libbpf: %s", buf);
+	pw_log(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, "%s", buf);
 	return 0;
 }
 
@@ -295,6 +295,8 @@ static void on_tick(struct daemon *d)
 	pw_store_flush(d->store);
 	pw_listener_expire(d->listener, pw_now_monotonic_ns());
 	if (d->ticks % 10 == 0) {
+		if (pw_probes_flush_idle(d->probes))
+			pw_log(LOG_WARNING, "cannot flush idle accesses: %s", strerror(errno));
 		pw_collector_tick(d->collector);
 		ingest_spool(d);
 		check_loss(d);

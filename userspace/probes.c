@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "probes.h"
+#include "log.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fts.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +18,11 @@
 
 #include "piiwatch.skel.h"
 
+#define PW_MAX_LINKED_SCAN 100000
+
 struct pw_probes {
 	struct piiwatch_bpf *skel;
+	bool trampoline;
 	struct ring_buffer *rb;
 	struct pw_probes_opts opts;
 	struct pw_root *roots;
@@ -50,6 +56,80 @@ int pw_ensure_tracefs(char *err, size_t err_size)
 	return 0;
 }
 
+/* The tracepoint a tp_btf program attaches to exists in this kernel. */
+static bool have_btf_tracepoint(const struct btf *vmlinux, const char *name)
+{
+	char tname[128];
+
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+	return vmlinux && btf__find_by_name_kind(vmlinux, tname, BTF_KIND_TYPEDEF) > 0;
+}
+
+static bool have_syscall_tracepoint(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/syscalls/%s", name);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/syscalls/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Switch off programs whose hook this kernel lacks; they are refinements,
+ * and the daemon reports what runs without them.
+ */
+static void disable_missing_hooks(struct piiwatch_bpf *skel)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		bool present = true;
+
+		if (strncmp(sec, "tp_btf/", 7) == 0)
+			present = have_btf_tracepoint(vmlinux, sec + 7);
+		else if (strncmp(sec, "tracepoint/syscalls/", 20) == 0)
+			present = have_syscall_tracepoint(sec + 20);
+		if (!present) {
+			pw_log(LOG_INFO, "kernel has no %s: %s not loaded", sec,
+			       bpf_program__name(prog));
+			bpf_program__set_autoload(prog, false);
+		}
+	}
+	btf__free(vmlinux);
+}
+
+/*
+ * BPF trampolines (fentry/fexit, BPF LSM) cost less and see opens that
+ * bypass the syscalls, but many kernels refuse to load them: try the one
+ * LSM program alone.
+ */
+static bool probe_trampoline(void)
+{
+	struct piiwatch_bpf *skel = piiwatch_bpf__open();
+	struct bpf_program *prog;
+	bool ok;
+
+	if (!skel)
+		return false;
+	libbpf_print_fn_t saved;
+
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == skel->progs.handle_lsm_file_open);
+	/* A refusal is the expected answer on many kernels, not a warning. */
+	saved = libbpf_set_print(NULL);
+	ok = piiwatch_bpf__load(skel) == 0;
+	libbpf_set_print(saved);
+	if (!ok)
+		pw_log(LOG_INFO, "BPF trampolines refused by this kernel (%s): using syscall tracepoints",
+		       strerror(errno));
+	piiwatch_bpf__destroy(skel);
+	return ok;
+}
+
 static int on_ringbuf(void *ctx, void *data, size_t size)
 {
 	struct pw_probes *p = ctx;
@@ -77,6 +157,18 @@ struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, siz
 	}
 	p->skel->rodata->self_tgid = (__u32)getpid();
 	p->skel->rodata->delta_interval_ns = o->delta_interval_ns;
+	disable_missing_hooks(p->skel);
+	p->trampoline = probe_trampoline();
+	if (p->trampoline) {
+		/* The LSM hook sees every open: the open syscalls are redundant. */
+		bpf_program__set_autoload(p->skel->progs.handle_exit_open, false);
+		bpf_program__set_autoload(p->skel->progs.handle_exit_openat, false);
+		bpf_program__set_autoload(p->skel->progs.handle_exit_openat2, false);
+		bpf_program__set_autoload(p->skel->progs.handle_exit_creat, false);
+		bpf_program__set_autoload(p->skel->progs.handle_exit_open_by_handle_at, false);
+	} else {
+		bpf_program__set_autoload(p->skel->progs.handle_lsm_file_open, false);
+	}
 	rc = piiwatch_bpf__load(p->skel);
 	if (rc) {
 		set_err(err, err_size, "cannot load BPF programs: %s (run as root on a kernel with BTF)",
@@ -124,7 +216,14 @@ void pw_probes_stop(struct pw_probes *p)
 
 const char *pw_probes_mode(const struct pw_probes *p)
 {
-	return "tracepoint";
+	return p->trampoline ? "trampoline" : "tracepoint";
+}
+
+int pw_probes_flush_idle(struct pw_probes *p)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	return bpf_prog_test_run_opts(bpf_program__fd(p->skel->progs.flush_idle), &opts);
 }
 
 static int add_root(struct pw_root **roots, size_t *n, const char *path, uint32_t dataset,
@@ -166,6 +265,38 @@ static int add_root(struct pw_root **roots, size_t *n, const char *path, uint32_
 	return 0;
 }
 
+/*
+ * A hard link outside the protected tree to a file inside it reaches the
+ * file without passing a protected directory: name every multiply-linked
+ * file below a protected directory in the map itself.  Links made while
+ * piiwatch runs are added by the kernel side as they happen.
+ */
+static int add_linked_files(struct pw_root **roots, size_t *n, const char *dir, uint32_t dataset,
+			    size_t *budget)
+{
+	char *const paths[] = { (char *)dir, NULL };
+	FTSENT *e;
+	FTS *fts;
+	int rc = 0;
+
+	fts = fts_open(paths, FTS_PHYSICAL | FTS_XDEV | FTS_NOCHDIR, NULL);
+	if (!fts)
+		return 0;
+	while (rc == 0 && (e = fts_read(fts))) {
+		if (e->fts_info != FTS_F || e->fts_statp->st_nlink < 2)
+			continue;
+		if (*budget == 0) {
+			pw_log(LOG_WARNING, "%s: more than %d multiply-linked files; the rest are "
+			       "protected only through their directory", dir, PW_MAX_LINKED_SCAN);
+			break;
+		}
+		(*budget)--;
+		rc = add_root(roots, n, e->fts_path, dataset, 0, NULL);
+	}
+	fts_close(fts);
+	return rc;
+}
+
 int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 			   void (*warn)(const char *path, const char *why))
 {
@@ -174,10 +305,16 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 	int fd = bpf_map__fd(p->skel->maps.protected_inodes);
 	int rc = 0;
 
+	size_t budget = PW_MAX_LINKED_SCAN;
+
 	for (i = 0; i < pol->n_datasets && rc == 0; i++)
 		for (j = 0; j < pol->datasets[i].paths.n && rc == 0; j++)
 			rc = add_root(&roots, &n, pol->datasets[i].paths.items[j], (uint32_t)i, 0,
 				      warn);
+	for (i = 0; i < pol->n_datasets && rc == 0; i++)
+		for (j = 0; j < pol->datasets[i].paths.n && rc == 0; j++)
+			rc = add_linked_files(&roots, &n, pol->datasets[i].paths.items[j],
+					      (uint32_t)i, &budget);
 	for (j = 0; j < pol->honeytokens.n && rc == 0; j++)
 		rc = add_root(&roots, &n, pol->honeytokens.items[j], pw_policy_honeytoken_id(pol),
 			      PW_PROT_HONEYTOKEN, warn);

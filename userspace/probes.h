@@ -49,6 +49,9 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 
 const struct pw_root *pw_probes_find_root(const struct pw_probes *p, uint64_t dev, uint64_t ino);
 
+/* Report the counts of accesses that have been idle for a delta interval. */
+int pw_probes_flush_idle(struct pw_probes *p);
+
 int pw_probes_fd(const struct pw_probes *p);
 /* Hand every queued record to on_event; returns the count or -errno. */
 int pw_probes_drain(struct pw_probes *p);

@@ -24,6 +24,8 @@ enum stmt_id {
 	ST_ACCESS_IO,
 	ST_QUARANTINED,
 	ST_SESSION_LOOKUP,
+	ST_EVENT_INSERT,
+	ST_JOIN_EVENTS,
 	ST_MAX,
 };
 
@@ -48,14 +50,21 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_ACCESS_INSERT] =
 		"INSERT OR IGNORE INTO accesses (boot_id, access_id, session_id, audit_session, "
 		"loginuid, uid, user, pid, ppid, comm, exe, args, dataset, path, dev, ino, "
-		"honeytoken, open_flags, opened_ns, last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		"?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)",
+		"honeytoken, open_flags, opened_ns, last_ns, staging, flags) VALUES (?1, ?2, ?3, ?4, "
+		"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20, ?21)",
 	[ST_ACCESS_IO] =
 		"UPDATE accesses SET bytes_read = bytes_read + ?3, bytes_written = bytes_written + ?4, "
 		"reads = reads + ?5, writes = writes + ?6, last_ns = max(last_ns, ?7), "
-		"closed_ns = CASE WHEN ?8 THEN ?7 ELSE closed_ns END "
+		"closed_ns = CASE WHEN ?8 THEN ?7 ELSE closed_ns END, flags = flags | ?9 "
 		"WHERE boot_id = ?1 AND access_id = ?2",
 	[ST_QUARANTINED] = "SELECT 1 FROM quarantine WHERE user = ?1",
+	[ST_EVENT_INSERT] =
+		"INSERT INTO events (boot_id, kind, action, ts_ns, session_id, audit_session, "
+		"loginuid, uid, user, pid, ppid, comm, exe, args, dataset, path, path2, dest_ip, "
+		"dest_port, result, access_id, count, honeytoken) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		"?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+	[ST_JOIN_EVENTS] = "UPDATE events SET session_id = ?3 WHERE boot_id = ?1 AND audit_session = ?2 "
+			   "AND session_id IS NULL",
 	[ST_SESSION_LOOKUP] = "SELECT id, user, service, rhost FROM sessions WHERE boot_id = ?1 "
 			      "AND audit_session = ?2 ORDER BY id DESC LIMIT 1",
 };
@@ -92,6 +101,24 @@ static const char schema_v1[] =
 	"CREATE INDEX accesses_audit ON accesses (boot_id, audit_session);"
 	"CREATE TABLE quarantine (user TEXT PRIMARY KEY, since_ns INTEGER NOT NULL,"
 	" reason TEXT NOT NULL);";
+
+static const char schema_v2[] =
+	"ALTER TABLE accesses ADD COLUMN staging INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE accesses ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY,"
+	" boot_id TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" action TEXT,"
+	" ts_ns INTEGER NOT NULL,"
+	" session_id INTEGER, audit_session INTEGER, loginuid INTEGER, uid INTEGER, user TEXT,"
+	" pid INTEGER, ppid INTEGER, comm TEXT, exe TEXT, args TEXT,"
+	" dataset TEXT, path TEXT, path2 TEXT,"
+	" dest_ip TEXT, dest_port INTEGER,"
+	" result INTEGER, access_id INTEGER, count INTEGER,"
+	" honeytoken INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX events_ts ON events (ts_ns);"
+	"CREATE INDEX events_audit ON events (boot_id, audit_session);";
 
 struct pw_store {
 	sqlite3 *db;
@@ -174,9 +201,11 @@ static int migrate(struct pw_store *s, char *err, size_t err_size)
 	}
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
-	if (version == 0 && sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK)
+	if (version < 1 && sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
-	if (sqlite3_exec(s->db, "PRAGMA user_version = 1; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	if (version < 2 && sqlite3_exec(s->db, schema_v2, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rollback;
+	if (sqlite3_exec(s->db, "PRAGMA user_version = 2; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
 	return 0;
 fail_rollback:
@@ -366,7 +395,13 @@ int pw_store_join_session(struct pw_store *s, const char *boot_id, uint32_t audi
 	sqlite3_bind_text(q, 1, boot_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(q, 2, audit_session);
 	sqlite3_bind_int64(q, 3, session_id);
-	return run(s, ST_JOIN);
+	if (run(s, ST_JOIN))
+		return -1;
+	q = s->st[ST_JOIN_EVENTS];
+	sqlite3_bind_text(q, 1, boot_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, audit_session);
+	sqlite3_bind_int64(q, 3, session_id);
+	return run(s, ST_JOIN_EVENTS);
 }
 
 int pw_store_access_open(struct pw_store *s, const struct pw_access *a)
@@ -395,12 +430,50 @@ int pw_store_access_open(struct pw_store *s, const struct pw_access *a)
 	sqlite3_bind_int(q, 17, a->honeytoken);
 	sqlite3_bind_int64(q, 18, a->open_flags);
 	sqlite3_bind_int64(q, 19, (sqlite3_int64)a->opened_ns);
+	sqlite3_bind_int(q, 20, a->staging);
+	sqlite3_bind_int64(q, 21, a->flags);
 	return run(s, ST_ACCESS_INSERT);
+}
+
+int pw_store_event(struct pw_store *s, const char *boot_id, const struct pw_event_rec *e)
+{
+	sqlite3_stmt *q = s->st[ST_EVENT_INSERT];
+
+	if (batch(s))
+		return -1;
+	sqlite3_bind_text(q, 1, boot_id, -1, SQLITE_TRANSIENT);
+	bind_text(q, 2, e->kind);
+	bind_text(q, 3, e->action);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)e->ts_ns);
+	if (e->session_id)
+		sqlite3_bind_int64(q, 5, e->session_id);
+	bind_id(q, 6, e->audit_session);
+	bind_id(q, 7, e->loginuid);
+	sqlite3_bind_int64(q, 8, e->uid);
+	bind_text(q, 9, e->user);
+	sqlite3_bind_int64(q, 10, e->pid);
+	sqlite3_bind_int64(q, 11, e->ppid);
+	bind_text(q, 12, e->comm);
+	bind_text(q, 13, e->exe);
+	bind_text(q, 14, e->args);
+	bind_text(q, 15, e->dataset);
+	bind_text(q, 16, e->path);
+	bind_text(q, 17, e->path2);
+	bind_text(q, 18, e->dest_ip);
+	if (e->dest_port)
+		sqlite3_bind_int(q, 19, e->dest_port);
+	sqlite3_bind_int64(q, 20, e->result);
+	if (e->access_id)
+		sqlite3_bind_int64(q, 21, (sqlite3_int64)e->access_id);
+	if (e->count)
+		sqlite3_bind_int64(q, 22, (sqlite3_int64)e->count);
+	sqlite3_bind_int(q, 23, e->honeytoken);
+	return run(s, ST_EVENT_INSERT);
 }
 
 int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_id,
 		       uint64_t bytes_read, uint64_t bytes_written, uint64_t reads,
-		       uint64_t writes, uint64_t last_ns, bool final)
+		       uint64_t writes, uint64_t last_ns, uint32_t flags, bool final)
 {
 	sqlite3_stmt *q = s->st[ST_ACCESS_IO];
 
@@ -414,6 +487,7 @@ int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_
 	sqlite3_bind_int64(q, 6, (sqlite3_int64)writes);
 	sqlite3_bind_int64(q, 7, (sqlite3_int64)last_ns);
 	sqlite3_bind_int(q, 8, final);
+	sqlite3_bind_int64(q, 9, flags);
 	return run(s, ST_ACCESS_IO);
 }
 
@@ -437,7 +511,8 @@ int64_t pw_store_count(struct pw_store *s, const char *table)
 	sqlite3_stmt *q;
 	int64_t n = -1;
 
-	if (strcmp(table, "sessions") && strcmp(table, "accesses") && strcmp(table, "quarantine"))
+	if (strcmp(table, "sessions") && strcmp(table, "accesses") && strcmp(table, "quarantine") &&
+	    strcmp(table, "events"))
 		return -1;
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)

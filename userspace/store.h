@@ -12,7 +12,7 @@
 
 #include "session_record.h"
 
-#define PW_STORE_SCHEMA_VERSION 1
+#define PW_STORE_SCHEMA_VERSION 2
 
 struct pw_store;
 
@@ -37,6 +37,8 @@ struct pw_access {
 	uint64_t dev;
 	uint64_t ino;
 	bool honeytoken;
+	bool staging;                /* not protected: written after protected reads */
+	uint32_t flags;              /* PW_IO_* seen on this access (mmap, io_uring, ...) */
 	uint64_t opened_ns;          /* CLOCK_REALTIME */
 	uint64_t last_ns;
 	uint64_t closed_ns;          /* 0: still open */
@@ -50,6 +52,34 @@ struct pw_access {
 };
 
 void pw_access_free_strings(struct pw_access *a);
+
+/* Something that happened besides an access: a change to protected files,
+ * an outbound connection after protected reads, a mapping, io_uring use,
+ * a program run in a login session.  Strings may be NULL. */
+struct pw_event_rec {
+	const char *kind;            /* change, connect, mmap, io_uring, exec, loss */
+	const char *action;          /* unlink, rename, ... for changes */
+	uint64_t ts_ns;              /* CLOCK_REALTIME */
+	int64_t session_id;
+	uint32_t audit_session;
+	uint32_t loginuid;
+	uint32_t uid;
+	uint32_t pid;
+	uint32_t ppid;
+	const char *user;
+	const char *comm;
+	const char *exe;
+	const char *args;
+	const char *dataset;
+	const char *path;
+	const char *path2;
+	const char *dest_ip;
+	int dest_port;
+	int64_t result;
+	uint64_t access_id;
+	uint64_t count;              /* loss: events lost */
+	bool honeytoken;
+};
 
 /* Open or create.  read_only: for the CLI; never creates or migrates.
  * On failure returns NULL and a reason in err. */
@@ -75,9 +105,10 @@ int pw_store_join_session(struct pw_store *s, const char *boot_id, uint32_t audi
 			  int64_t session_id);
 
 int pw_store_access_open(struct pw_store *s, const struct pw_access *a);
+int pw_store_event(struct pw_store *s, const char *boot_id, const struct pw_event_rec *e);
 int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_id,
 		       uint64_t bytes_read, uint64_t bytes_written, uint64_t reads,
-		       uint64_t writes, uint64_t last_ns, bool final);
+		       uint64_t writes, uint64_t last_ns, uint32_t flags, bool final);
 
 /* 1 quarantined, 0 not, -1 error. */
 int pw_store_is_quarantined(struct pw_store *s, const char *user);
