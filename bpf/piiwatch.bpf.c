@@ -201,7 +201,7 @@ static __always_inline void stat_inc(__u32 idx)
  * ring on a short timer, so a wakeup per record would only add latency to
  * the traced process.
  */
-static __always_inline void emit(void *data, __u64 size)
+static __always_inline void emit_counted(void *data, __u64 size, __u32 stat)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
@@ -211,7 +211,12 @@ static __always_inline void emit(void *data, __u64 size)
 		stat_inc(PW_STAT_RB_FULL);
 		return;
 	}
-	stat_inc(PW_STAT_SUBMITTED);
+	stat_inc(stat);
+}
+
+static __always_inline void emit(void *data, __u64 size)
+{
+	emit_counted(data, size, PW_STAT_SUBMITTED);
 }
 
 static __always_inline bool is_self(void)
@@ -873,7 +878,7 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 		len = PW_EXEC_ARGS_LEN;
 	if (len > 0 && bpf_probe_read_user(ev->args, len, (void *)arg_start) == 0)
 		ev->args_len = len;
-	emit(ev, sizeof(*ev));
+	emit_counted(ev, sizeof(*ev), PW_STAT_EXECS);
 	return 0;
 }
 

@@ -69,9 +69,10 @@ enum pw_change_op {
 enum pw_stat {
 	PW_STAT_RB_FULL = 0,     /* events lost: ring buffer reservation failed */
 	PW_STAT_MAP_FULL = 1,    /* accesses not tracked: open_files map full */
-	PW_STAT_SUBMITTED = 2,   /* events submitted to the ring buffer */
+	PW_STAT_SUBMITTED = 2,   /* access events submitted to the ring buffer */
 	PW_STAT_PENDING_FULL = 3,/* changes or execs not followed: scratch map full */
-	PW_STAT_MAX = 4,
+	PW_STAT_EXECS = 4,       /* exec events submitted (context, not access) */
+	PW_STAT_MAX = 5,
 };
 
 /* Key of the protected inode map.  dev uses the kernel's encoding

@@ -2,6 +2,7 @@
 #include "pam_listener.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ struct pw_listener {
 	char *path;
 	pw_request_fn fn;
 	void *ctx;
+	int root_only;
+	uint64_t tag_base;
 	struct client clients[PW_LISTENER_MAX_CLIENTS];
 	char *buf;
 	uint64_t refused;
@@ -86,17 +89,23 @@ static int make_parent(const char *path)
 	return 0;
 }
 
-struct pw_listener *pw_listener_open(const char *path, int epfd, pw_request_fn fn, void *ctx,
-				     char *err, size_t err_size)
+struct pw_listener *pw_listener_open(const struct pw_listener_opts *o, int epfd, char *err,
+				     size_t err_size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = PW_LISTENER_TAG_BASE };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = o->tag_base };
 	struct pw_listener *l;
+	gid_t gid = 0;
 	int i;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		set_err(err, err_size, "socket path %s is too long", path);
+	if (strlen(o->path) >= sizeof(sa.sun_path)) {
+		set_err(err, err_size, "socket path %s is too long", o->path);
 		return NULL;
+	}
+	if (o->group) {
+		struct group *g = getgrnam(o->group);
+
+		gid = g ? g->gr_gid : 0;
 	}
 	l = calloc(1, sizeof(*l));
 	if (!l) {
@@ -105,30 +114,30 @@ struct pw_listener *pw_listener_open(const char *path, int epfd, pw_request_fn f
 	}
 	l->fd = -1;
 	l->epfd = epfd;
-	l->fn = fn;
-	l->ctx = ctx;
+	l->fn = o->fn;
+	l->ctx = o->ctx;
+	l->root_only = o->root_only;
+	l->tag_base = o->tag_base;
 	for (i = 0; i < PW_LISTENER_MAX_CLIENTS; i++)
 		l->clients[i].fd = -1;
 	l->buf = malloc(PW_RECORD_MAX_WIRE + 1);
-	l->path = strdup(path);
+	l->path = strdup(o->path);
 	if (!l->buf || !l->path) {
 		set_err(err, err_size, "out of memory");
 		goto fail;
 	}
 	err[0] = '\0';
-	if (make_parent(path) != 0 || claim_path(path, err, err_size) != 0) {
+	if (make_parent(o->path) != 0 || claim_path(o->path, err, err_size) != 0) {
 		if (!err[0])
-			set_err(err, err_size, "cannot prepare %s: %s", path, strerror(errno));
+			set_err(err, err_size, "cannot prepare %s: %s", o->path, strerror(errno));
 		goto fail;
 	}
 	l->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
+	memcpy(sa.sun_path, o->path, strlen(o->path) + 1);
 	if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    /* Everyone may connect so that refusals are seen and logged;
-	     * only root's requests are served. */
-	    chmod(path, 0666) != 0 || listen(l->fd, 128) != 0 ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
-		set_err(err, err_size, "cannot listen on %s: %s", path, strerror(errno));
+	    chown(o->path, 0, gid) != 0 || chmod(o->path, o->mode) != 0 ||
+	    listen(l->fd, 128) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
+		set_err(err, err_size, "cannot listen on %s: %s", o->path, strerror(errno));
 		goto fail;
 	}
 	return l;
@@ -172,7 +181,7 @@ static void reply(int fd, const char *text)
 
 static void refuse(struct pw_listener *l, int fd, const struct ucred *peer)
 {
-	char *r = pw_reply_to_json(false, "only root may submit session records", -1);
+	char *r = pw_reply_to_json(false, "only root may use this socket", -1);
 
 	l->refused++;
 	/* Logged for the first refusals and then sparsely, so that a flood
@@ -196,9 +205,12 @@ static void accept_all(struct pw_listener *l)
 		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &pl) != 0 || peer.uid != 0) {
-			if (pl == sizeof(peer))
-				refuse(l, fd, &peer);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &pl) != 0) {
+			close(fd);
+			continue;
+		}
+		if (l->root_only && peer.uid != 0) {
+			refuse(l, fd, &peer);
 			close(fd);
 			continue;
 		}
@@ -217,7 +229,7 @@ static void accept_all(struct pw_listener *l)
 		slot->fd = fd;
 		slot->since_ns = pw_now_monotonic_ns();
 		slot->peer = peer;
-		ev.data.u64 = PW_LISTENER_TAG_BASE + 1 + (uint64_t)(slot - l->clients);
+		ev.data.u64 = l->tag_base + 1 + (uint64_t)(slot - l->clients);
 		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			close(fd);
 			slot->fd = -1;
@@ -248,15 +260,20 @@ static void serve(struct pw_listener *l, struct client *c)
 	drop_client(l, c);
 }
 
+int pw_listener_owns(const struct pw_listener *l, uint64_t tag)
+{
+	return l && tag >= l->tag_base && tag <= l->tag_base + PW_LISTENER_MAX_CLIENTS;
+}
+
 void pw_listener_on_event(struct pw_listener *l, uint64_t tag, uint32_t events)
 {
 	uint64_t idx;
 
-	if (tag == PW_LISTENER_TAG_BASE) {
+	if (tag == l->tag_base) {
 		accept_all(l);
 		return;
 	}
-	idx = tag - PW_LISTENER_TAG_BASE - 1;
+	idx = tag - l->tag_base - 1;
 	if (idx >= PW_LISTENER_MAX_CLIENTS || l->clients[idx].fd < 0)
 		return;
 	if (events & EPOLLIN)
@@ -269,6 +286,8 @@ void pw_listener_expire(struct pw_listener *l, uint64_t now_mono_ns)
 {
 	int i;
 
+	if (!l)
+		return;
 	for (i = 0; i < PW_LISTENER_MAX_CLIENTS; i++)
 		if (l->clients[i].fd >= 0 && now_mono_ns - l->clients[i].since_ns > CLIENT_TIMEOUT_NS)
 			drop_client(l, &l->clients[i]);
@@ -276,5 +295,5 @@ void pw_listener_expire(struct pw_listener *l, uint64_t now_mono_ns)
 
 uint64_t pw_listener_refused(const struct pw_listener *l)
 {
-	return l->refused;
+	return l ? l->refused : 0;
 }

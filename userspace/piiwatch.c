@@ -2,12 +2,17 @@
 /*
  * piiwatch: review what piiwatchd recorded.  Opens the store read-only.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <json.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "event_text.h"
 #include "policy.h"
@@ -18,6 +23,7 @@
 
 struct cli {
 	const char *store_path;
+	const char *control_path;
 	bool json;
 	const char *user;
 	uint64_t limit;
@@ -33,9 +39,12 @@ static void usage(FILE *out)
 		"  accesses            accesses to protected files, newest last\n"
 		"  sessions            login sessions recorded through pam_piiwatch\n"
 		"  policy check FILE   validate a policy file; errors and warnings as FILE:LINE\n"
+		"  status              the daemon's health: hook mode, events/s, lost events, store\n"
+		"  reload              make the daemon re-read its policy (root only)\n"
 		"\n"
 		"Options:\n"
 		"      --store PATH    the store (default %s)\n"
+		"      --control-socket PATH  the daemon's control socket (default %s)\n"
 		"      --user USER     only this login user\n"
 		"  -n, --limit N       at most N rows (default 1000)\n"
 		"      --json          one JSON object per line instead of text\n"
@@ -43,8 +52,8 @@ static void usage(FILE *out)
 		"  -V, --version       show the version and exit\n"
 		"\n"
 		"Exit status: 0 success, 1 nothing found or the policy has errors, 2 bad usage,\n"
-		"3 the store cannot be read.\n",
-		PW_DEFAULT_STORE);
+		"3 the store or the daemon cannot be reached.\n",
+		PW_DEFAULT_STORE, PW_DEFAULT_CONTROL_SOCKET);
 }
 
 static const char *col_text(sqlite3_stmt *q, int i)
@@ -231,6 +240,92 @@ static int cmd_sessions(const struct cli *c)
 	return found ? 0 : 1;
 }
 
+/* One request to the daemon's control socket; the reply is returned
+ * parsed, or NULL with a message on stderr. */
+static json_object *control_request(const struct cli *c, const char *cmd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 10 };
+	char req[64], buf[8192];
+	json_object *reply = NULL;
+	ssize_t n;
+	int fd;
+
+	if (strlen(c->control_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "piiwatch: control socket path too long\n");
+		return NULL;
+	}
+	memcpy(sa.sun_path, c->control_path, strlen(c->control_path) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "piiwatch: cannot reach piiwatchd at %s: %s%s\n", c->control_path,
+			strerror(errno), errno == EACCES ? " (needs root or group piiwatch)" :
+			errno == ENOENT || errno == ECONNREFUSED ? " (is piiwatchd running?)" : "");
+		goto cleanup;
+	}
+	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0 || (n = recv(fd, buf, sizeof(buf) - 1, 0)) <= 0) {
+		fprintf(stderr, "piiwatch: no answer from piiwatchd at %s\n", c->control_path);
+		goto cleanup;
+	}
+	buf[n] = '\0';
+	reply = json_tokener_parse(buf);
+	if (!reply || !json_object_is_type(reply, json_type_object)) {
+		fprintf(stderr, "piiwatch: malformed answer from piiwatchd\n");
+		json_object_put(reply);
+		reply = NULL;
+	}
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	return reply;
+}
+
+static int reply_ok(json_object *r)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(r, "ok", &v) && json_object_get_boolean(v);
+}
+
+static int cmd_status(const struct cli *c)
+{
+	json_object *r = control_request(c, "status");
+
+	if (!r)
+		return 3;
+	if (c->json) {
+		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
+	} else {
+		json_object_object_foreach(r, key, val) {
+			if (strcmp(key, "ok") == 0)
+				continue;
+			printf("%-22s %s\n", key, json_object_get_string(val));
+		}
+	}
+	json_object_put(r);
+	return 0;
+}
+
+static int cmd_reload(const struct cli *c)
+{
+	json_object *r = control_request(c, "reload"), *e;
+	int rc;
+
+	if (!r)
+		return 3;
+	rc = reply_ok(r) ? 0 : 1;
+	if (rc == 0)
+		printf("policy reloaded\n");
+	else
+		fprintf(stderr, "piiwatch: reload: %s\n",
+			json_object_object_get_ex(r, "error", &e) ? json_object_get_string(e) :
+								    "refused");
+	json_object_put(r);
+	return rc;
+}
+
 static int cmd_policy_check(const char *file)
 {
 	struct pw_diags diags;
@@ -250,6 +345,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
+		{ "control-socket", required_argument, NULL, 'C' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
@@ -257,7 +353,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct cli c = { .store_path = PW_DEFAULT_STORE, .limit = 1000 };
+	struct cli c = { .store_path = PW_DEFAULT_STORE, .control_path = PW_DEFAULT_CONTROL_SOCKET,
+			 .limit = 1000 };
 	const char *verb;
 	int opt;
 
@@ -265,6 +362,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 's':
 			c.store_path = optarg;
+			break;
+		case 'C':
+			c.control_path = optarg;
 			break;
 		case 'u':
 			c.user = optarg;
@@ -299,6 +399,10 @@ int main(int argc, char **argv)
 		return cmd_accesses(&c);
 	if (strcmp(verb, "sessions") == 0 && optind == argc)
 		return cmd_sessions(&c);
+	if (strcmp(verb, "status") == 0 && optind == argc)
+		return cmd_status(&c);
+	if (strcmp(verb, "reload") == 0 && optind == argc)
+		return cmd_reload(&c);
 	if (strcmp(verb, "policy") == 0 && optind + 2 == argc && strcmp(argv[optind], "check") == 0)
 		return cmd_policy_check(argv[optind + 1]);
 	fprintf(stderr, "piiwatch: unknown command or wrong arguments: %s\n", verb);

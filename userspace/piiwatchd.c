@@ -4,6 +4,7 @@
  * pam_piiwatch, joins the two and keeps the result in the store.
  */
 #include <errno.h>
+#include <json.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -33,23 +34,31 @@
 #define TICK_NS 100000000ULL
 
 enum tag { TAG_RINGBUF = 1, TAG_SIGNAL, TAG_TIMER };
+#define TAG_PAM_BASE 0x1000u
+#define TAG_CONTROL_BASE 0x2000u
+#define RATE_WINDOW 10
 
 struct daemon {
 	const char *config_path;
 	const char *store_override;
 	const char *socket_override;
 	const char *spool_override;
+	const char *control_override;
 	bool print;
 	struct pw_policy *policy;
 	struct pw_store *store;
 	struct pw_probes *probes;
 	struct pw_collector *collector;
 	struct pw_listener *listener;
+	struct pw_listener *control;
+	uint64_t started_ns;
+	uint64_t event_counts[RATE_WINDOW];
 	int epfd;
 	int sigfd;
 	int timerfd;
 	uint64_t ticks;
 	uint64_t lost_reported;
+	bool last_reload_ok;
 	uint64_t map_full_reported;
 };
 
@@ -63,6 +72,8 @@ static void usage(FILE *out)
 		"      --store PATH       SQLite store, overriding [store] path\n"
 		"      --pam-socket PATH  socket for pam_piiwatch, overriding [daemon] pam_socket\n"
 		"      --spool DIR        spool of undelivered session records, overriding [daemon] spool\n"
+		"      --control-socket PATH  socket of `piiwatch status` and `piiwatch reload`,\n"
+		"                         overriding [daemon] control_socket\n"
 		"  -p, --print            print one line per access on standard output\n"
 		"  -v, --verbose          log debugging detail\n"
 		"  -h, --help             show this help and exit\n"
@@ -80,6 +91,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "pam-socket", required_argument, NULL, 'S' },
 		{ "spool", required_argument, NULL, 'P' },
+		{ "control-socket", required_argument, NULL, 'C' },
 		{ "print", no_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -102,6 +114,9 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		case 'P':
 			d->spool_override = optarg;
+			break;
+		case 'C':
+			d->control_override = optarg;
 			break;
 		case 'p':
 			d->print = true;
@@ -177,6 +192,10 @@ static void apply_overrides(struct daemon *d, struct pw_policy *p)
 		free(p->spool_dir);
 		p->spool_dir = strdup(d->spool_override);
 	}
+	if (d->control_override) {
+		free(p->control_socket);
+		p->control_socket = strdup(d->control_override);
+	}
 }
 
 static void warn_path(const char *path, const char *why)
@@ -209,6 +228,97 @@ static char *on_request(void *ctx, const struct ucred *peer, const char *msg, si
 		reply = pw_reply_to_json(true, NULL, -1);
 	}
 	free(r);
+	return reply;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static uint64_t store_bytes(const char *path)
+{
+	char wal[4200];
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return file_size(path) + file_size(wal);
+}
+
+static char *status_json(struct daemon *d)
+{
+	uint64_t s[PW_STAT_MAX] = { 0 };
+	uint64_t now = pw_now_monotonic_ns();
+	uint64_t oldest = d->event_counts[d->ticks / 10 % RATE_WINDOW];
+	uint64_t seen = pw_collector_events_seen(d->collector);
+	uint64_t span = d->ticks / 10 < RATE_WINDOW ? d->ticks / 10 : RATE_WINDOW;
+	json_object *o = json_object_new_object();
+	char *out = NULL;
+
+	pw_probes_stats(d->probes, s);
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "version", json_object_new_string(PW_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
+	json_object_object_add(o, "hook_mode", json_object_new_string(pw_probes_mode(d->probes)));
+	json_object_object_add(o, "uptime_s",
+			       json_object_new_uint64((now - d->started_ns) / 1000000000ULL));
+	json_object_object_add(o, "events", json_object_new_uint64(seen));
+	json_object_object_add(o, "events_per_s",
+			       json_object_new_double(span ? (double)(seen - oldest) / (double)span : 0));
+	json_object_object_add(o, "lost_events", json_object_new_uint64(s[PW_STAT_RB_FULL]));
+	json_object_object_add(o, "untracked_opens", json_object_new_uint64(s[PW_STAT_MAP_FULL]));
+	json_object_object_add(o, "unfollowed_changes", json_object_new_uint64(s[PW_STAT_PENDING_FULL]));
+	json_object_object_add(o, "kernel_access_events", json_object_new_uint64(s[PW_STAT_SUBMITTED]));
+	json_object_object_add(o, "kernel_exec_events", json_object_new_uint64(s[PW_STAT_EXECS]));
+	json_object_object_add(o, "sessions", json_object_new_int64(pw_store_count(d->store, "sessions")));
+	json_object_object_add(o, "accesses", json_object_new_int64(pw_store_count(d->store, "accesses")));
+	json_object_object_add(o, "store_path", json_object_new_string(d->policy->store_path));
+	json_object_object_add(o, "store_bytes", json_object_new_uint64(store_bytes(d->policy->store_path)));
+	json_object_object_add(o, "spooled_records",
+			       json_object_new_int64(pw_spool_count(d->policy->spool_dir)));
+	json_object_object_add(o, "refused_pam_requests",
+			       json_object_new_uint64(pw_listener_refused(d->listener)));
+	json_object_object_add(o, "datasets", json_object_new_uint64(d->policy->n_datasets));
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return out;
+}
+
+static void reload(struct daemon *d);
+
+/* Control requests: {"cmd":"status"} from root or group piiwatch,
+ * {"cmd":"reload"} from root only. */
+static char *on_control(void *ctx, const struct ucred *peer, const char *msg, size_t len)
+{
+	struct daemon *d = ctx;
+	json_tokener *tok = json_tokener_new_ex(4);
+	json_object *o = NULL, *cmd;
+	char *reply;
+
+	if (tok)
+		o = json_tokener_parse_ex(tok, msg, (int)len);
+	json_tokener_free(tok);
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "cmd", &cmd) || !json_object_is_type(cmd, json_type_string)) {
+		json_object_put(o);
+		return pw_reply_to_json(false, "expected {\"cmd\": \"status\" or \"reload\"}", -1);
+	}
+	if (strcmp(json_object_get_string(cmd), "status") == 0) {
+		reply = status_json(d);
+	} else if (strcmp(json_object_get_string(cmd), "reload") == 0) {
+		if (peer->uid != 0) {
+			reply = pw_reply_to_json(false, "reload needs root", -1);
+		} else {
+			pw_log(LOG_INFO, "reload requested by pid %d", peer->pid);
+			reload(d);
+			reply = pw_reply_to_json(d->last_reload_ok, d->last_reload_ok ? NULL :
+						 "the new policy has errors; see the daemon log", -1);
+		}
+	} else {
+		reply = pw_reply_to_json(false, "unknown command", -1);
+	}
+	json_object_put(o);
 	return reply;
 }
 
@@ -266,6 +376,7 @@ static void reload(struct daemon *d)
 
 	sd_notify(0, "RELOADING=1");
 	np = load_policy(d->config_path);
+	d->last_reload_ok = false;
 	if (!np) {
 		pw_log(LOG_ERR, "reload: %s has errors; the running policy stays in force",
 		       d->config_path);
@@ -278,6 +389,7 @@ static void reload(struct daemon *d)
 			pw_collector_set_sources(d->collector, np, d->probes);
 			pw_policy_free(d->policy);
 			d->policy = np;
+			d->last_reload_ok = true;
 			pw_log(LOG_INFO, "reloaded %s: %zu datasets", d->config_path, np->n_datasets);
 		}
 	}
@@ -294,7 +406,9 @@ static void on_tick(struct daemon *d)
 	pw_probes_drain(d->probes);
 	pw_store_flush(d->store);
 	pw_listener_expire(d->listener, pw_now_monotonic_ns());
+	pw_listener_expire(d->control, pw_now_monotonic_ns());
 	if (d->ticks % 10 == 0) {
+		d->event_counts[d->ticks / 10 % RATE_WINDOW] = pw_collector_events_seen(d->collector);
 		if (pw_probes_flush_idle(d->probes))
 			pw_log(LOG_WARNING, "cannot flush idle accesses: %s", strerror(errno));
 		pw_collector_tick(d->collector);
@@ -384,8 +498,11 @@ static int run(struct daemon *d)
 			else if (tag == TAG_SIGNAL) {
 				if (!on_signal(d))
 					return 0;
-			} else if (tag >= PW_LISTENER_TAG_BASE)
+			} else if (pw_listener_owns(d->listener, tag)) {
 				pw_listener_on_event(d->listener, tag, evs[i].events);
+			} else if (pw_listener_owns(d->control, tag)) {
+				pw_listener_on_event(d->control, tag, evs[i].events);
+			}
 		}
 	}
 }
@@ -394,6 +511,12 @@ int main(int argc, char **argv)
 {
 	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
 	struct pw_probes_opts po = { 0 };
+	/* Everyone may connect to the PAM socket so that refusals are seen
+	 * and logged; only root's records are served. */
+	struct pw_listener_opts pam_opts = { .mode = 0666, .root_only = 1,
+					     .tag_base = TAG_PAM_BASE };
+	struct pw_listener_opts control_opts = { .mode = 0660, .group = "piiwatch",
+						 .tag_base = TAG_CONTROL_BASE };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_RINGBUF };
 	char boot_id[PW_BOOT_ID_LEN], err[512];
 	int rc = 1;
@@ -408,6 +531,7 @@ int main(int argc, char **argv)
 	}
 	apply_overrides(&d, d.policy);
 	pw_read_boot_id(boot_id);
+	d.started_ns = pw_now_monotonic_ns();
 
 	if (make_store_dir(d.policy->store_path) != 0) {
 		pw_log(LOG_ERR, "cannot create the directory of %s: %s", d.policy->store_path,
@@ -449,9 +573,19 @@ int main(int argc, char **argv)
 		pw_log(LOG_WARNING, "%s", err);
 	else
 		ingest_spool(&d);
-	d.listener = pw_listener_open(d.policy->pam_socket, d.epfd, on_request, &d, err,
-				      sizeof(err));
+	pam_opts.path = d.policy->pam_socket;
+	pam_opts.fn = on_request;
+	pam_opts.ctx = &d;
+	d.listener = pw_listener_open(&pam_opts, d.epfd, err, sizeof(err));
 	if (!d.listener) {
+		pw_log(LOG_ERR, "%s", err);
+		goto cleanup;
+	}
+	control_opts.path = d.policy->control_socket;
+	control_opts.fn = on_control;
+	control_opts.ctx = &d;
+	d.control = pw_listener_open(&control_opts, d.epfd, err, sizeof(err));
+	if (!d.control) {
 		pw_log(LOG_ERR, "%s", err);
 		goto cleanup;
 	}
@@ -463,6 +597,7 @@ int main(int argc, char **argv)
 	rc = run(&d);
 	sd_notify(0, "STOPPING=1");
 cleanup:
+	pw_listener_close(d.control);
 	pw_listener_close(d.listener);
 	/* Detaching drains what the kernel still queued into the collector. */
 	pw_probes_stop(d.probes);

@@ -245,12 +245,14 @@ static void assign(struct parser *ps, const char *key, const char *v)
 	case SEC_DAEMON:
 		if (strcmp(key, "pam_socket") == 0)
 			set_string(ps, &ps->p->pam_socket, key, v);
+		else if (strcmp(key, "control_socket") == 0)
+			set_string(ps, &ps->p->control_socket, key, v);
 		else if (strcmp(key, "spool") == 0)
 			set_string(ps, &ps->p->spool_dir, key, v);
 		else if (strcmp(key, "delta_interval") == 0)
 			set_duration(ps, &ps->p->delta_interval_ns, key, v, 100000000ULL);
 		else
-			unknown_key(ps, key, "pam_socket, spool or delta_interval");
+			unknown_key(ps, key, "pam_socket, control_socket, spool or delta_interval");
 		return;
 	case SEC_DATASET:
 		if (strcmp(key, "path") == 0)
@@ -325,9 +327,11 @@ static int set_defaults(struct pw_policy *p)
 		p->pam_socket = strdup(PW_DEFAULT_PAM_SOCKET);
 	if (!p->spool_dir)
 		p->spool_dir = strdup(PW_DEFAULT_SPOOL);
+	if (!p->control_socket)
+		p->control_socket = strdup(PW_DEFAULT_CONTROL_SOCKET);
 	if (!p->delta_interval_ns)
 		p->delta_interval_ns = 5000000000ULL;
-	return p->store_path && p->pam_socket && p->spool_dir ? 0 : -1;
+	return p->store_path && p->pam_socket && p->spool_dir && p->control_socket ? 0 : -1;
 }
 
 struct pw_policy *pw_policy_parse(const char *name, const char *buf, size_t len,
@@ -448,6 +452,7 @@ void pw_policy_free(struct pw_policy *p)
 	strlist_free(&p->honeytokens);
 	free(p->store_path);
 	free(p->pam_socket);
+	free(p->control_socket);
 	free(p->spool_dir);
 	free(p);
 }

@@ -21,6 +21,7 @@
 #define PW_DEFAULT_STORE "/var/lib/piiwatch/piiwatch.db"
 #define PW_DEFAULT_PAM_SOCKET "/run/piiwatch/pam.sock"
 #define PW_DEFAULT_SPOOL "/var/spool/piiwatch"
+#define PW_DEFAULT_CONTROL_SOCKET "/run/piiwatch/control.sock"
 
 struct pw_strlist {
 	char **items;
@@ -42,6 +43,7 @@ struct pw_policy {
 	uint64_t retention_ns;       /* 0: keep forever */
 	uint64_t store_max_bytes;    /* 0: no size cap */
 	char *pam_socket;
+	char *control_socket;
 	char *spool_dir;
 	uint64_t delta_interval_ns;
 };
