@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ecs.h"
+
+#define BOOT "cd96f4e1-e314-4c16-ada5-0b1c2f89ad47"
+
+static void fill_access(struct pw_access *a)
+{
+	memset(a, 0, sizeof(*a));
+	snprintf(a->boot_id, sizeof(a->boot_id), BOOT);
+	a->access_id = 18446744073709551614ULL;
+	a->session_id = 42;
+	a->audit_session = 17;
+	a->loginuid = 1001;
+	a->uid = 0;
+	a->pid = 5295;
+	a->ppid = 5290;
+	a->open_flags = 0x8000;
+	snprintf(a->comm, sizeof(a->comm), "tar");
+	a->user = strdup("田中");
+	a->exe = strdup("/usr/bin/tar");
+	a->args = strdup("tar czf /tmp/x.tgz \"/srv/dms/cus tomers\" \\x0a");
+	a->dataset = strdup("customers");
+	a->path = strdup("/srv/dms/customers/zz_vip_customers.csv");
+	a->dev = (8ULL << 20) | 1;
+	a->ino = 1234567;
+	a->honeytoken = true;
+	a->opened_ns = 1795578906000000001ULL;
+	a->last_ns = 1795578909552106404ULL;
+	a->closed_ns = 1795578909552106404ULL;
+	a->bytes_read = 412000000;
+	a->bytes_written = 18446744073709551614ULL;
+	a->reads = 100;
+	a->writes = 1;
+	a->service = strdup("sshd");
+	a->rhost = strdup("203.0.113.7");
+}
+
+static char *line_of(json_object *o)
+{
+	char *line;
+
+	assert_non_null(o);
+	line = pw_ecs_to_line(o);
+	assert_non_null(line);
+	json_object_put(o);
+	return line;
+}
+
+static void assert_str_or_null_equal(const char *a, const char *b)
+{
+	if (!a || !b)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+static void assert_access_equal(const struct pw_access *x, const struct pw_access *y)
+{
+	assert_string_equal(x->boot_id, y->boot_id);
+	assert_true(x->access_id == y->access_id);
+	assert_true(x->session_id == y->session_id);
+	assert_int_equal(x->audit_session, y->audit_session);
+	assert_int_equal(x->loginuid, y->loginuid);
+	assert_int_equal(x->uid, y->uid);
+	assert_int_equal(x->pid, y->pid);
+	assert_int_equal(x->ppid, y->ppid);
+	assert_int_equal(x->open_flags, y->open_flags);
+	assert_string_equal(x->comm, y->comm);
+	assert_str_or_null_equal(x->user, y->user);
+	assert_str_or_null_equal(x->exe, y->exe);
+	assert_str_or_null_equal(x->args, y->args);
+	assert_str_or_null_equal(x->dataset, y->dataset);
+	assert_str_or_null_equal(x->path, y->path);
+	assert_true(x->dev == y->dev);
+	assert_true(x->ino == y->ino);
+	assert_int_equal(x->honeytoken, y->honeytoken);
+	assert_true(x->opened_ns == y->opened_ns);
+	assert_true(x->last_ns == y->last_ns);
+	assert_true(x->closed_ns == y->closed_ns);
+	assert_true(x->bytes_read == y->bytes_read);
+	assert_true(x->bytes_written == y->bytes_written);
+	assert_true(x->reads == y->reads);
+	assert_true(x->writes == y->writes);
+	assert_str_or_null_equal(x->service, y->service);
+	assert_str_or_null_equal(x->rhost, y->rhost);
+}
+
+static const char *str_at(json_object *root, const char *path)
+{
+	char buf[128], *save, *tok;
+	json_object *cur = root;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(cur, tok, &cur))
+			return NULL;
+	return json_object_get_string(cur);
+}
+
+static void test_access_roundtrip(void **state)
+{
+	struct pw_access in, out;
+	char err[256] = "";
+	char *line;
+
+	fill_access(&in);
+	line = line_of(pw_ecs_from_access(&in, "dms01"));
+	assert_null(strchr(line, '\n'));
+	if (pw_ecs_to_access(line, strlen(line), &out, err, sizeof(err)))
+		fail_msg("%s: %s", err, line);
+	assert_access_equal(&in, &out);
+	pw_access_free_strings(&out);
+	free(line);
+
+	/* Still open, no login session, nothing joined, unknown strings. */
+	pw_access_free_strings(&in);
+	fill_access(&in);
+	free(in.user);
+	free(in.exe);
+	free(in.args);
+	free(in.service);
+	free(in.rhost);
+	in.user = in.exe = in.args = in.service = in.rhost = NULL;
+	in.comm[0] = '\0';
+	in.closed_ns = 0;
+	in.audit_session = PW_NO_ID;
+	in.loginuid = PW_NO_ID;
+	in.session_id = 0;
+	in.honeytoken = false;
+	in.opened_ns = 0;
+	line = line_of(pw_ecs_from_access(&in, NULL));
+	assert_null(strstr(line, "\"end\""));
+	assert_non_null(strstr(line, "\"audit_session\":null"));
+	if (pw_ecs_to_access(line, strlen(line), &out, err, sizeof(err)))
+		fail_msg("%s: %s", err, line);
+	assert_access_equal(&in, &out);
+	pw_access_free_strings(&out);
+	pw_access_free_strings(&in);
+	free(line);
+}
+
+static void test_access_ecs_names(void **state)
+{
+	struct pw_access a;
+	json_object *o, *v;
+	char *line;
+
+	fill_access(&a);
+	o = pw_ecs_from_access(&a, "dms01");
+	assert_non_null(o);
+	assert_string_equal(str_at(o, "@timestamp"), "2026-11-25T03:55:09.552106404Z");
+	assert_string_equal(str_at(o, "event.start"), "2026-11-25T03:55:06.000000001Z");
+	assert_string_equal(str_at(o, "event.end"), "2026-11-25T03:55:09.552106404Z");
+	assert_string_equal(str_at(o, "event.duration"), "3552106403");
+	assert_string_equal(str_at(o, "ecs.version"), PW_ECS_VERSION);
+	assert_string_equal(str_at(o, "event.kind"), "event");
+	assert_string_equal(str_at(o, "event.dataset"), "piiwatch.access");
+	assert_string_equal(str_at(o, "event.action"), "file-read-write");
+	assert_string_equal(str_at(o, "event.outcome"), "success");
+	assert_true(json_object_object_get_ex(json_object_object_get(o, "event"), "type", &v));
+	assert_int_equal(json_object_array_length(v), 2);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 1)), "change");
+	assert_string_equal(str_at(o, "host.name"), "dms01");
+	assert_string_equal(str_at(o, "host.boot.id"), BOOT);
+	assert_string_equal(str_at(o, "user.name"), "田中");
+	assert_string_equal(str_at(o, "user.id"), "1001");
+	assert_string_equal(str_at(o, "process.pid"), "5295");
+	assert_string_equal(str_at(o, "process.parent.pid"), "5290");
+	assert_string_equal(str_at(o, "process.name"), "tar");
+	assert_string_equal(str_at(o, "process.executable"), "/usr/bin/tar");
+	assert_string_equal(str_at(o, "process.user.id"), "0");
+	assert_string_equal(str_at(o, "file.path"), "/srv/dms/customers/zz_vip_customers.csv");
+	assert_string_equal(str_at(o, "file.inode"), "1234567");
+	assert_string_equal(str_at(o, "file.device"), "8:1");
+	assert_string_equal(str_at(o, "source.address"), "203.0.113.7");
+	assert_string_equal(str_at(o, "source.ip"), "203.0.113.7");
+	assert_string_equal(str_at(o, "piiwatch.dataset"), "customers");
+	assert_string_equal(str_at(o, "piiwatch.honeytoken"), "true");
+	assert_string_equal(str_at(o, "piiwatch.bytes_read"), "412000000");
+	assert_string_equal(str_at(o, "piiwatch.bytes_written"), "18446744073709551614");
+	assert_string_equal(str_at(o, "piiwatch.audit_session"), "17");
+	assert_string_equal(str_at(o, "piiwatch.session_id"), "42");
+	assert_string_equal(str_at(o, "piiwatch.pam_service"), "sshd");
+	line = line_of(o);
+	/* Paths stay readable: no "\/" escaping. */
+	assert_non_null(strstr(line, "\"path\":\"/srv/dms/customers/zz_vip_customers.csv\""));
+	assert_true(strncmp(line, "{\"@timestamp\":", 14) == 0);
+	free(line);
+
+	/* A host name is not an IP: source.domain instead of source.ip. */
+	free(a.rhost);
+	a.rhost = strdup("pc17.dealer.example");
+	a.bytes_written = a.writes = 0;
+	o = pw_ecs_from_access(&a, NULL);
+	assert_null(str_at(o, "source.ip"));
+	assert_null(str_at(o, "host.name"));
+	assert_string_equal(str_at(o, "source.domain"), "pc17.dealer.example");
+	assert_string_equal(str_at(o, "event.action"), "file-read");
+	assert_int_equal(json_object_array_length(json_object_object_get(json_object_object_get(o, "event"), "type")), 1);
+	json_object_put(o);
+	pw_access_free_strings(&a);
+}
+
+/* What the collector should never hand over still comes out valid. */
+static void test_unclean_strings_escaped(void **state)
+{
+	struct pw_access a, out;
+	char err[256] = "";
+	char *line;
+
+	fill_access(&a);
+	free(a.path);
+	a.path = strdup("/srv/a\nb\x01\xff.csv");
+	line = line_of(pw_ecs_from_access(&a, NULL));
+	assert_non_null(strstr(line, "\"/srv/a\\\\x0ab\\\\x01\\\\xff.csv\""));
+	assert_int_equal(pw_ecs_to_access(line, strlen(line), &out, err, sizeof(err)), 0);
+	assert_string_equal(out.path, "/srv/a\\x0ab\\x01\\xff.csv");
+	pw_access_free_strings(&out);
+	pw_access_free_strings(&a);
+	free(line);
+}
+
+static void fill_session(struct pw_session_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = PW_REC_SESSION_OPEN;
+	snprintf(r->id, sizeof(r->id), "00001795578909552106-4242-deadbeef");
+	snprintf(r->user, sizeof(r->user), "tanaka");
+	snprintf(r->service, sizeof(r->service), "sshd");
+	snprintf(r->rhost, sizeof(r->rhost), "2001:db8::7");
+	snprintf(r->ruser, sizeof(r->ruser), "t.tanaka");
+	snprintf(r->tty, sizeof(r->tty), "ssh");
+	r->uid = 1001;
+	r->pid = 4242;
+	r->loginuid = 1001;
+	r->sessionid = 17;
+	r->altered = PW_ALT_RHOST;
+	snprintf(r->boot_id, sizeof(r->boot_id), BOOT);
+	r->time_ns = 1795578909552106404ULL;
+	r->mono_ns = 2940082425601ULL;
+}
+
+static void roundtrip_session(const struct pw_session_record *in)
+{
+	struct pw_ecs_record rec;
+	char err[256] = "";
+	char *line = line_of(pw_ecs_from_session(in, "dms01"));
+	const struct pw_session_record *out = &rec.session;
+
+	if (pw_ecs_parse_line(line, strlen(line), &rec, err, sizeof(err)))
+		fail_msg("%s: %s", err, line);
+	assert_int_equal(rec.kind, PW_ECS_SESSION);
+	assert_int_equal(out->type, in->type);
+	assert_string_equal(out->id, in->id);
+	assert_string_equal(out->user, in->user);
+	assert_string_equal(out->service, in->service);
+	assert_string_equal(out->rhost, in->rhost);
+	assert_string_equal(out->ruser, in->ruser);
+	assert_string_equal(out->tty, in->tty);
+	assert_true(out->uid == in->uid);
+	assert_int_equal(out->pid, in->pid);
+	assert_int_equal(out->loginuid, in->loginuid);
+	assert_int_equal(out->sessionid, in->sessionid);
+	assert_int_equal(out->altered, in->altered);
+	assert_string_equal(out->boot_id, in->boot_id);
+	assert_true(out->time_ns == in->time_ns);
+	assert_true(out->mono_ns == in->mono_ns);
+	pw_ecs_record_free(&rec);
+	free(line);
+}
+
+static void test_session_roundtrip(void **state)
+{
+	struct pw_session_record r;
+	json_object *o;
+
+	fill_session(&r);
+	o = pw_ecs_from_session(&r, NULL);
+	assert_string_equal(str_at(o, "event.category"), "[ \"session\" ]");
+	assert_string_equal(str_at(o, "event.action"), "session-open");
+	assert_string_equal(str_at(o, "source.ip"), "2001:db8::7");
+	assert_string_equal(str_at(o, "source.user.name"), "t.tanaka");
+	assert_string_equal(str_at(o, "user.id"), "1001");
+	json_object_put(o);
+	roundtrip_session(&r);
+
+	r.type = PW_REC_SESSION_CLOSE;
+	r.uid = -1;
+	r.loginuid = PW_NO_ID;
+	r.sessionid = PW_NO_ID;
+	r.rhost[0] = r.ruser[0] = r.tty[0] = '\0';
+	roundtrip_session(&r);
+
+	r.type = PW_REC_QUARANTINE_QUERY;
+	assert_null(pw_ecs_from_session(&r, NULL));
+}
+
+static void test_alert_roundtrip(void **state)
+{
+	struct pw_alert in = { .severity = PW_SEV_HIGH, .audit_session = 17, .session_id = 42,
+			       .time_ns = 1795578909552106404ULL, .score = 0.1 };
+	struct pw_ecs_record rec;
+	char err[256] = "";
+	json_object *o;
+	char *line;
+
+	snprintf(in.rule_id, sizeof(in.rule_id), "bulk-read");
+	snprintf(in.user, sizeof(in.user), "tanaka");
+	snprintf(in.reason, sizeof(in.reason),
+		 "read 412 MB of customers in 10 min; \"baseline\" is 2 MB");
+	o = pw_ecs_from_alert(&in, "dms01");
+	assert_string_equal(str_at(o, "event.kind"), "alert");
+	assert_string_equal(str_at(o, "rule.id"), "bulk-read");
+	assert_string_equal(str_at(o, "event.severity"), "73");
+	assert_string_equal(str_at(o, "piiwatch.severity"), "high");
+	assert_string_equal(str_at(o, "message"), in.reason);
+	line = line_of(o);
+	assert_non_null(strstr(line, "\"risk_score\":0.1,"));
+	assert_int_equal(pw_ecs_parse_line(line, strlen(line), &rec, err, sizeof(err)), 0);
+	assert_int_equal(rec.kind, PW_ECS_ALERT);
+	assert_string_equal(rec.alert.rule_id, "bulk-read");
+	assert_int_equal(rec.alert.severity, PW_SEV_HIGH);
+	assert_string_equal(rec.alert.user, "tanaka");
+	assert_int_equal(rec.alert.audit_session, 17);
+	assert_true(rec.alert.session_id == 42);
+	assert_true(rec.alert.time_ns == in.time_ns);
+	assert_true(rec.alert.score == 0.1);
+	assert_string_equal(rec.alert.reason, in.reason);
+	free(line);
+
+	/* An access parser refuses other records by name. */
+	fill_session(&rec.session);
+	line = line_of(pw_ecs_from_session(&rec.session, NULL));
+	{
+		struct pw_access a;
+
+		assert_int_equal(pw_ecs_to_access(line, strlen(line), &a, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "event.dataset"));
+	}
+	free(line);
+}
+
+/* Take a good access line, set (or with value NULL remove) one field, and
+ * expect the parser to refuse it naming the field. */
+static void expect_mutation_error(const char *path, const char *json_value, const char *needle)
+{
+	struct pw_access a;
+	json_object *root, *parent, *val = NULL;
+	char buf[128], *dot, *key, *line;
+	char err[256] = "";
+
+	fill_access(&a);
+	root = pw_ecs_from_access(&a, "dms01");
+	pw_access_free_strings(&a);
+	snprintf(buf, sizeof(buf), "%s", path);
+	parent = root;
+	key = buf;
+	while ((dot = strchr(key, '.')) != NULL) {
+		*dot = '\0';
+		assert_true(json_object_object_get_ex(parent, key, &parent));
+		key = dot + 1;
+	}
+	if (json_value) {
+		val = json_tokener_parse(json_value);
+		if (!val && strcmp(json_value, "null") != 0)
+			fail_msg("bad test value %s", json_value);
+		json_object_object_add(parent, key, val);
+	} else {
+		json_object_object_del(parent, key);
+	}
+	line = line_of(root);
+	if (pw_ecs_to_access(line, strlen(line), &a, err, sizeof(err)) == 0) {
+		pw_access_free_strings(&a);
+		fail_msg("accepted %s=%s", path, json_value ? json_value : "(removed)");
+	}
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not mention '%s' for %s=%s", err, needle, path,
+			 json_value ? json_value : "(removed)");
+	free(line);
+}
+
+static void test_hostile_fields(void **state)
+{
+	static const struct {
+		const char *path, *value, *needle;
+	} cases[] = {
+		{ "piiwatch.schema", "2", "'piiwatch.schema' is 2" },
+		{ "piiwatch.schema", NULL, "'piiwatch.schema' is missing" },
+		{ "event.dataset", "\"piiwatch.login\"", "'event.dataset' must be" },
+		{ "event.dataset", "7", "'event.dataset' must be a string" },
+		{ "event.kind", "\"alert\"", "'event.kind' must be \"event\"" },
+		{ "event", "\"x\"", "field 'event' must be an object" },
+		{ "host.boot.id", NULL, "'host.boot.id' is missing" },
+		{ "host.boot.id", "\"" BOOT "x\"", "'host.boot.id' is longer than 36" },
+		{ "piiwatch.access_id", "-1", "'piiwatch.access_id' is out of range" },
+		{ "piiwatch.access_id", "1.5", "'piiwatch.access_id' must be an integer" },
+		{ "piiwatch.access_id", "\"7\"", "'piiwatch.access_id' must be an integer" },
+		/* json-c saturates what does not fit at 2^64-1: refused. */
+		{ "piiwatch.access_id", "18446744073709551616", "'piiwatch.access_id' is out of range" },
+		{ "piiwatch.bytes_read", "18446744073709551615", "'piiwatch.bytes_read' is out of range" },
+		{ "piiwatch.session_id", "-5", "'piiwatch.session_id' is out of range" },
+		{ "piiwatch.session_id", "9223372036854775808", "'piiwatch.session_id' is out of range" },
+		{ "piiwatch.audit_session", "4294967295", "'piiwatch.audit_session' is out of range" },
+		{ "piiwatch.audit_session", "true", "'piiwatch.audit_session' must be an integer" },
+		{ "user.id", "1001", "'user.id' must be a string" },
+		{ "user.id", "\"12abc\"", "'user.id' must be a string of decimal digits" },
+		{ "user.id", "\"4294967295\"", "'user.id' must be a string of decimal digits" },
+		{ "process.user.id", NULL, "'process.user.id' is missing" },
+		{ "process.pid", "4294967296", "'process.pid' is out of range" },
+		{ "process.pid", NULL, "'process.pid' is missing" },
+		{ "process.parent.pid", "null", "'process.parent.pid' must not be null" },
+		{ "process.name", "\"12345678901234567\"", "'process.name' is longer than 16" },
+		{ "process.executable", "\"/bin/\\u0000sh\"", "'process.executable' holds control" },
+		{ "process.command_line", "\"rm -rf\\n/\"", "'process.command_line' holds control" },
+		{ "piiwatch.open_flags", "4294967296", "'piiwatch.open_flags' is out of range" },
+		{ "user.name", "[\"tanaka\"]", "'user.name' must be a string" },
+		{ "piiwatch.dataset", NULL, "'piiwatch.dataset' is missing" },
+		{ "file.path", NULL, "'file.path' is missing" },
+		{ "file.path", "{}", "'file.path' must be a string" },
+		{ "file.device", "\"8\"", "'file.device' must be MAJOR:MINOR" },
+		{ "file.device", "\"4096:1\"", "'file.device' must be MAJOR:MINOR" },
+		{ "file.device", "\"8:1048576\"", "'file.device' must be MAJOR:MINOR" },
+		{ "file.device", "\"8:-1\"", "'file.device' must be MAJOR:MINOR" },
+		{ "file.inode", "\"-1\"", "'file.inode' must be a string of decimal digits" },
+		{ "file.inode", "\"\"", "'file.inode' must be a string of decimal digits" },
+		{ "file.inode", "\"18446744073709551616\"", "'file.inode'" },
+		{ "piiwatch.honeytoken", "\"true\"", "'piiwatch.honeytoken' must be a boolean" },
+		{ "piiwatch.honeytoken", NULL, "'piiwatch.honeytoken' is missing" },
+		{ "event.start", NULL, "'event.start' is missing" },
+		{ "event.start", "1795578906", "'event.start' must be a string" },
+		{ "event.start", "\"2026-02-30T00:00:00Z\"", "'event.start' must be a UTC time" },
+		{ "event.start", "\"2026-11-25 03:58:26Z\"", "'event.start' must be a UTC time" },
+		{ "event.start", "\"2026-11-25T03:58:26\"", "'event.start' must be a UTC time" },
+		{ "event.start", "\"2026-11-25T03:58:26+09:00\"", "'event.start' must be a UTC time" },
+		{ "event.start", "\"2026-11-25T03:58:26.1234567890Z\"", "'event.start' must be a UTC" },
+		{ "event.start", "\"2026-11-25T03:58:26.Z\"", "'event.start' must be a UTC time" },
+		{ "event.start", "\"1969-12-31T23:59:59Z\"", "'event.start' must be a UTC time" },
+		{ "event.start", "\"2026-11-25T24:00:00Z\"", "'event.start' must be a UTC time" },
+		{ "event.start", "\"+026-11-25T03:58:26Z\"", "'event.start' must be a UTC time" },
+		{ "event.start", "\"2600-01-01T00:00:00Z\"", "'event.start' must be a UTC time" },
+		{ "event.start", "\"2026-11-25T04:00:00Z\"", "before 'event.start'" },
+		{ "@timestamp", NULL, "'@timestamp' is missing" },
+		{ "event.end", "\"2026-11-25T03:00:00Z\"", "before 'event.start'" },
+		{ "piiwatch.bytes_read", "-1", "'piiwatch.bytes_read' is out of range" },
+		{ "piiwatch.bytes_read", "1e3", "'piiwatch.bytes_read' must be an integer" },
+		{ "piiwatch.bytes_written", NULL, "'piiwatch.bytes_written' is missing" },
+		{ "piiwatch.reads", "null", "'piiwatch.reads' must not be null" },
+		{ "piiwatch.writes", "false", "'piiwatch.writes' must be an integer" },
+		{ "piiwatch.pam_service", "1", "'piiwatch.pam_service' must be a string" },
+		{ "source.address", "\"\\u001b[31m\"", "'source.address' holds control" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_mutation_error(cases[i].path, cases[i].value, cases[i].needle);
+}
+
+static void expect_line_error(const char *line, size_t len, const char *needle)
+{
+	struct pw_ecs_record rec;
+	char err[256] = "";
+
+	assert_int_equal(pw_ecs_parse_line(line, len, &rec, err, sizeof(err)), -1);
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not mention '%s'", err, needle);
+}
+
+static void test_hostile_lines(void **state)
+{
+	static const char deep[] = "{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":"
+				   "{\"i\":{\"j\":{}}}}}}}}}}}";
+	size_t big = PW_ECS_LINE_MAX + 1;
+	struct pw_access a;
+	char *line, *s, err[256];
+
+	expect_line_error("", 0, "not one JSON object");
+	expect_line_error("[]", 2, "expected a JSON object");
+	expect_line_error("{} {}", 5, "not one JSON object");
+	expect_line_error("{\"x\":\"\xff\"}", 9, "not one JSON object");
+	expect_line_error(deep, strlen(deep), "not one JSON object");
+	expect_line_error("{}", 2, "'piiwatch.schema' is missing");
+	/* A NUL byte inside the line is not the end of it. */
+	expect_line_error("{}\0{}", 5, "NUL byte");
+
+	line = malloc(big + 1);
+	memset(line, ' ', big);
+	line[0] = '{';
+	line[big - 1] = '}';
+	line[big] = '\0';
+	expect_line_error(line, big, "longer than 65536");
+	free(line);
+
+	/* A path just over the limit. */
+	fill_access(&a);
+	free(a.path);
+	a.path = malloc(PW_ECS_STRING_MAX + 2);
+	memset(a.path, 'p', PW_ECS_STRING_MAX + 1);
+	a.path[PW_ECS_STRING_MAX + 1] = '\0';
+	line = line_of(pw_ecs_from_access(&a, NULL));
+	pw_access_free_strings(&a);
+	assert_int_equal(pw_ecs_to_access(line, strlen(line), &a, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'file.path' is longer than 8192"));
+	/* Cut anywhere, a line is refused, never half-read. */
+	for (s = line + strlen(line) - 1; s > line; s -= 997)
+		expect_line_error(line, (size_t)(s - line), "not one JSON object");
+	free(line);
+}
+
+/* Every example in docs/json-schema.md parses: the document and the code
+ * agree.  The suite runs from the top of the source tree. */
+static void test_doc_examples_parse(void **state)
+{
+	FILE *f = fopen("docs/json-schema.md", "r");
+	struct pw_ecs_record rec;
+	char *buf = NULL, err[256];
+	size_t cap = 0;
+	ssize_t n;
+	int seen[4] = { 0 };
+
+	if (!f)
+		skip();
+	while ((n = getline(&buf, &cap, f)) > 0) {
+		if (strncmp(buf, "{\"@timestamp\"", 13) != 0)
+			continue;
+		if (buf[n - 1] == '\n')
+			buf[--n] = '\0';
+		if (pw_ecs_parse_line(buf, (size_t)n, &rec, err, sizeof(err)))
+			fail_msg("docs example does not parse: %s: %s", err, buf);
+		seen[rec.kind]++;
+		pw_ecs_record_free(&rec);
+	}
+	free(buf);
+	fclose(f);
+	assert_true(seen[PW_ECS_ACCESS] >= 1);
+	assert_true(seen[PW_ECS_SESSION] >= 1);
+	assert_true(seen[PW_ECS_ALERT] >= 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_access_roundtrip),
+		cmocka_unit_test(test_access_ecs_names),
+		cmocka_unit_test(test_unclean_strings_escaped),
+		cmocka_unit_test(test_session_roundtrip),
+		cmocka_unit_test(test_alert_roundtrip),
+		cmocka_unit_test(test_hostile_fields),
+		cmocka_unit_test(test_hostile_lines),
+		cmocka_unit_test(test_doc_examples_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

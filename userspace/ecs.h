@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * piiwatch records as Elastic Common Schema (ECS) JSON objects: what the
+ * JSON Lines and syslog outputs carry and what `piiwatch replay` reads back.
+ * Field names are ECS's where ECS has the concept, `piiwatch.*` otherwise.
+ * docs/json-schema.md lists every field, its source and whether the parser
+ * needs it.
+ */
+#ifndef PW_ECS_H
+#define PW_ECS_H
+
+#include <json.h>
+#include <stddef.h>
+
+#include "alert.h"
+#include "session_record.h"
+#include "store.h"
+
+#define PW_ECS_VERSION "8.11.0" /* ecs.version: the ECS release the names follow */
+#define PW_ECS_SCHEMA 1         /* piiwatch.schema: raised on an incompatible change */
+#define PW_ECS_LINE_MAX 65536   /* longest line the parser accepts, in bytes */
+#define PW_ECS_STRING_MAX 8192  /* longest string field of an access, in bytes */
+
+/*
+ * Builders.  Each returns a new object the caller releases with
+ * json_object_put(), or NULL when out of memory (and, for a session record,
+ * when its type is not session_open or session_close).  host_name becomes
+ * host.name; NULL leaves it out.  A string that is not clean UTF-8 (see
+ * pw_is_clean_utf8()) is written escaped as pw_escape_untrusted() does, so
+ * the output is always valid UTF-8 without control characters.
+ */
+json_object *pw_ecs_from_access(const struct pw_access *a, const char *host_name);
+json_object *pw_ecs_from_session(const struct pw_session_record *r, const char *host_name);
+json_object *pw_ecs_from_alert(const struct pw_alert *al, const char *host_name);
+
+/* One line of compact JSON, without a newline, that the caller frees; NULL
+ * when out of memory. */
+char *pw_ecs_to_line(json_object *o);
+
+enum pw_ecs_kind {
+	PW_ECS_ACCESS = 1, /* event.dataset "piiwatch.access" */
+	PW_ECS_SESSION,    /* "piiwatch.session" */
+	PW_ECS_ALERT,      /* "piiwatch.alert" */
+};
+
+/* One parsed line.  The access's strings are malloc'ed: release them with
+ * pw_ecs_record_free(). */
+struct pw_ecs_record {
+	enum pw_ecs_kind kind;
+	union {
+		struct pw_access access;
+		struct pw_session_record session;
+		struct pw_alert alert;
+	};
+};
+
+/*
+ * Parse one line of untrusted input (without its newline) written by
+ * pw_ecs_to_line().  Every field the record is rebuilt from is checked for
+ * presence, type, range, length and clean UTF-8; fields the parser does not
+ * use (derived ones such as event.duration, and anything a shipper added)
+ * are ignored.  Returns 0, or -1 with a one-line reason in err that names
+ * the field ("field 'file.inode' must be a string of decimal digits").
+ */
+int pw_ecs_parse_line(const char *buf, size_t len, struct pw_ecs_record *rec, char *err,
+		      size_t err_size);
+void pw_ecs_record_free(struct pw_ecs_record *rec);
+
+/* pw_ecs_parse_line() for a line that must hold an access.  On success the
+ * caller releases a's strings with pw_access_free_strings(). */
+int pw_ecs_to_access(const char *buf, size_t len, struct pw_access *a, char *err,
+		     size_t err_size);
+
+#endif
