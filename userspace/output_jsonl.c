@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "output_jsonl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ecs.h"
+
+#define FILE_MODE 0640
+/* How long a write to a non-blocking standard output may wait. */
+#define STDOUT_WAIT_MS 1000
+
+struct pw_jsonl {
+	char *path;          /* NULL: standard output */
+	uint64_t max_bytes;
+	unsigned keep;
+	int fd;              /* -1: to be (re)opened */
+	uint64_t size;       /* of the open file */
+	bool broken_line;    /* standard output took part of a line */
+	struct pw_jsonl_stats st;
+};
+
+static void set_error(struct pw_jsonl *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_error(struct pw_jsonl *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->st.last_error, sizeof(j->st.last_error), fmt, ap);
+	va_end(ap);
+}
+
+/* Open the file for appending; create it with FILE_MODE when missing. */
+static int open_file(struct pw_jsonl *j)
+{
+	const int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+	struct stat sb;
+	int fd, saved;
+
+	fd = open(j->path, flags);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(j->path, flags | O_CREAT | O_EXCL, FILE_MODE);
+		/* The umask must not take the group's read bit away. */
+		if (fd >= 0 && fchmod(fd, FILE_MODE) < 0)
+			goto fail;
+	}
+	if (fd < 0) {
+		set_error(j, "cannot open %s: %s", j->path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) < 0)
+		goto fail;
+	if (!S_ISREG(sb.st_mode)) {
+		errno = EINVAL;
+		set_error(j, "%s is not a regular file", j->path);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	j->fd = fd;
+	j->size = (uint64_t)sb.st_size;
+	return 0;
+fail:
+	saved = errno;
+	set_error(j, "cannot open %s: %s", j->path, strerror(saved));
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+struct pw_jsonl *pw_jsonl_open(const struct pw_jsonl_config *cfg, char *err, size_t err_size)
+{
+	struct pw_jsonl *j;
+
+	if (!cfg->path || !*cfg->path || cfg->keep > PW_JSONL_KEEP_MAX ||
+	    (strcmp(cfg->path, "-") != 0 && strlen(cfg->path) > PATH_MAX - 8)) {
+		snprintf(err, err_size, "jsonl: bad configuration (path, or keep > %d)",
+			 PW_JSONL_KEEP_MAX);
+		return NULL;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		snprintf(err, err_size, "jsonl: out of memory");
+		return NULL;
+	}
+	j->max_bytes = cfg->max_bytes;
+	j->keep = cfg->keep;
+	j->fd = -1;
+	if (strcmp(cfg->path, "-") == 0) {
+		j->fd = STDOUT_FILENO;
+		return j;
+	}
+	j->path = strdup(cfg->path);
+	if (!j->path || open_file(j)) {
+		snprintf(err, err_size, "jsonl: %s", j->path ? j->st.last_error : "out of memory");
+		pw_jsonl_close(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void rotated_name(const struct pw_jsonl *j, unsigned n, char *out, size_t out_size)
+{
+	snprintf(out, out_size, "%s.%u", j->path, n);
+}
+
+/*
+ * PATH.keep-1 -> PATH.keep, ..., PATH -> PATH.1, then a fresh PATH.  A
+ * failed rename leaves the current file in use: losing events to keep a
+ * size limit would be the wrong trade.
+ */
+static void rotate(struct pw_jsonl *j)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	unsigned n;
+	int fd = j->fd;
+
+	if (j->keep == 0) {
+		if (unlink(j->path) < 0 && errno != ENOENT)
+			goto fail;
+	} else {
+		for (n = j->keep - 1; n >= 1; n--) {
+			rotated_name(j, n, from, sizeof(from));
+			rotated_name(j, n + 1, to, sizeof(to));
+			if (rename(from, to) < 0 && errno != ENOENT)
+				goto fail;
+		}
+		rotated_name(j, 1, to, sizeof(to));
+		if (rename(j->path, to) < 0)
+			goto fail;
+	}
+	j->fd = -1;
+	if (open_file(j) < 0) {
+		/* The old file is already renamed away: carry on in it, the
+		 * next write tries again. */
+		j->fd = fd;
+		j->st.rotate_errors++;
+		return;
+	}
+	close(fd);
+	j->st.rotations++;
+	return;
+fail:
+	set_error(j, "cannot rotate %s: %s", j->path, strerror(errno));
+	j->st.rotate_errors++;
+}
+
+/* Wait for a non-blocking standard output to take more. */
+static int wait_writable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int rc;
+
+	do
+		rc = poll(&p, 1, STDOUT_WAIT_MS);
+	while (rc < 0 && errno == EINTR);
+	if (rc == 0)
+		errno = EAGAIN;
+	return rc > 0 ? 0 : -1;
+}
+
+/* Write all of iov, retrying short writes; returns the bytes written
+ * (all of them, or fewer with errno set). */
+static size_t write_all(int fd, struct iovec *iov, int iovcnt)
+{
+	size_t done = 0;
+
+	while (iovcnt > 0) {
+		ssize_t n = writev(fd, iov, iovcnt);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN && wait_writable(fd) == 0)
+				continue;
+			return done;
+		}
+		done += (size_t)n;
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return done;
+}
+
+int pw_jsonl_write_line(struct pw_jsonl *j, const char *line, size_t len)
+{
+	struct iovec iov[3];
+	size_t total, done;
+	int n = 0, saved;
+
+	if (memchr(line, '\n', len)) {
+		set_error(j, "refused a line with a newline in it");
+		j->st.errors++;
+		errno = EINVAL;
+		return -1;
+	}
+	if (j->path && j->fd < 0 && open_file(j) < 0)
+		goto fail;
+	if (j->path && j->max_bytes && j->size > 0 && j->size + len + 1 > j->max_bytes)
+		rotate(j);
+	/* A fragment left on standard output gets its own line. */
+	if (j->broken_line)
+		iov[n++] = (struct iovec){ .iov_base = "\n", .iov_len = 1 };
+	iov[n++] = (struct iovec){ .iov_base = (void *)line, .iov_len = len };
+	iov[n++] = (struct iovec){ .iov_base = "\n", .iov_len = 1 };
+	total = len + 1 + (j->broken_line ? 1 : 0);
+	done = write_all(j->fd, iov, n);
+	if (done == total) {
+		j->broken_line = false;
+		j->size += done;
+		j->st.lines++;
+		j->st.bytes += len + 1;
+		return 0;
+	}
+	saved = errno;
+	set_error(j, "cannot write to %s: %s", j->path ? j->path : "standard output",
+		  strerror(saved));
+	if (done > 0) {
+		if (!j->path || ftruncate(j->fd, (off_t)j->size) < 0)
+			j->broken_line = true;
+	}
+	errno = saved;
+fail:
+	saved = errno;
+	j->st.errors++;
+	errno = saved;
+	return -1;
+}
+
+int pw_jsonl_write_object(struct pw_jsonl *j, json_object *o)
+{
+	char *line = pw_ecs_to_line(o);
+	int rc;
+
+	if (!line) {
+		set_error(j, "out of memory");
+		j->st.errors++;
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = pw_jsonl_write_line(j, line, strlen(line));
+	free(line);
+	return rc;
+}
+
+int pw_jsonl_reopen(struct pw_jsonl *j)
+{
+	if (!j->path)
+		return 0;
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+	return open_file(j);
+}
+
+void pw_jsonl_get_stats(const struct pw_jsonl *j, struct pw_jsonl_stats *st)
+{
+	*st = j->st;
+}
+
+void pw_jsonl_close(struct pw_jsonl *j)
+{
+	if (!j)
+		return;
+	if (j->path && j->fd >= 0)
+		close(j->fd);
+	free(j->path);
+	free(j);
+}
