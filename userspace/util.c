@@ -177,6 +177,14 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 	return len;
 }
 
+/* C0 controls, DEL, and the C1 controls U+0080..U+009F, which terminals
+ * obey as well (U+009B starts an escape sequence, U+0085 breaks a line). */
+static bool is_control(const unsigned char *s, size_t seq_len)
+{
+	return (seq_len == 1 && (s[0] < 0x20 || s[0] == 0x7f)) ||
+	       (seq_len == 2 && s[0] == 0xc2 && s[1] < 0xa0);
+}
+
 bool pw_escape_untrusted(const char *in, size_t in_len, char *out, size_t out_size)
 {
 	const unsigned char *s = (const unsigned char *)in;
@@ -189,7 +197,7 @@ bool pw_escape_untrusted(const char *in, size_t in_len, char *out, size_t out_si
 		size_t n = utf8_seq_len(s + i, in_len - i);
 		/* A NUL inside the sequence makes it invalid, which the
 		 * continuation-byte check above already refuses. */
-		if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\'))
+		if (is_control(s + i, n) || (n == 1 && s[i] == '\\'))
 			n = 0;
 		if (n == 0) {
 			if (o + 4 >= out_size)
@@ -220,7 +228,7 @@ bool pw_is_clean_utf8(const char *s)
 	while (i < len) {
 		size_t n = utf8_seq_len(p + i, len - i);
 
-		if (n == 0 || (n == 1 && (p[i] < 0x20 || p[i] == 0x7f)))
+		if (n == 0 || is_control(p + i, n))
 			return false;
 		i += n;
 	}

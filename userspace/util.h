@@ -34,14 +34,15 @@ uint64_t pw_now_monotonic_ns(void);
 
 /*
  * Copy untrusted bytes into out as printable, valid UTF-8: control
- * characters, backslash and bytes that are not part of a valid UTF-8
- * sequence become \xNN.  At most in_len bytes of in are read (stopping at a
- * NUL); the result is cut at a character boundary to fit out_size.
+ * characters (C0, DEL and C1, byte by byte), backslash and bytes that are
+ * not part of a valid UTF-8 sequence become \xNN.  At most in_len bytes of
+ * in are read (stopping at a NUL); the result is cut at a character
+ * boundary to fit out_size.
  * Returns true when the input was copied unchanged and whole.
  */
 bool pw_escape_untrusted(const char *in, size_t in_len, char *out, size_t out_size);
 
-/* True when s holds only valid UTF-8 without control characters. */
+/* True when s holds only valid UTF-8 without C0, DEL or C1 controls. */
 bool pw_is_clean_utf8(const char *s);
 
 /* "1.5 MiB"-style human size into out. */

@@ -71,6 +71,12 @@ static void test_escape_untrusted(void **state)
 	assert_string_equal(out, "\\xc0\\xaf");
 	assert_false(pw_escape_untrusted("\xed\xa0\x80", 3, out, sizeof(out)));
 	assert_string_equal(out, "\\xed\\xa0\\x80");
+	/* C1 controls are valid UTF-8 that terminals obey: CSI, NEL */
+	assert_false(pw_escape_untrusted("a\xc2\x9b" "2J\xc2\x85", 7, out, sizeof(out)));
+	assert_string_equal(out, "a\\xc2\\x9b2J\\xc2\\x85");
+	/* U+00A0 is the first character after them */
+	assert_true(pw_escape_untrusted("\xc2\xa0", 2, out, sizeof(out)));
+	assert_string_equal(out, "\xc2\xa0");
 	/* valid multi-byte text is kept */
 	assert_true(pw_escape_untrusted("田中", strlen("田中"), out, sizeof(out)));
 	assert_string_equal(out, "田中");
@@ -91,6 +97,8 @@ static void test_clean_utf8(void **state)
 	assert_false(pw_is_clean_utf8("a\tb"));
 	assert_false(pw_is_clean_utf8("\xff"));
 	assert_false(pw_is_clean_utf8("\xf4\x90\x80\x80"));
+	assert_false(pw_is_clean_utf8("\xc2\x9b"));
+	assert_true(pw_is_clean_utf8("\xc2\xa0"));
 }
 
 static void test_dev_encoding(void **state)
