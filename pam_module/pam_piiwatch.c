@@ -55,11 +55,13 @@ static void set_defaults(struct options *o)
 	snprintf(o->spool_dir, sizeof(o->spool_dir), "%s", PW_DEFAULT_SPOOL);
 }
 
-static void set_path(pam_handle_t *pamh, const char *name, const char *v, char *dst, size_t n)
+static void set_path(pam_handle_t *pamh, const char *where, const char *name, const char *v,
+		     char *dst, size_t n)
 {
 	if (v[0] != '/' || strlen(v) >= n) {
-		pam_syslog(pamh, LOG_ERR, "%s=: expected an absolute path shorter than %zu bytes; keeping %s",
-			   name, n, dst);
+		pam_syslog(pamh, LOG_ERR,
+			   "%s: %s=: expected an absolute path shorter than %zu bytes; keeping %s",
+			   where, name, n, dst);
 		return;
 	}
 	memcpy(dst, v, strlen(v) + 1);
@@ -73,9 +75,9 @@ static void apply_option(pam_handle_t *pamh, struct options *o, const char *arg,
 	if (strcmp(arg, "debug") == 0) {
 		o->debug = true;
 	} else if (strncmp(arg, "socket=", 7) == 0) {
-		set_path(pamh, "socket", arg + 7, o->socket_path, sizeof(o->socket_path));
+		set_path(pamh, where, "socket", arg + 7, o->socket_path, sizeof(o->socket_path));
 	} else if (strncmp(arg, "spool=", 6) == 0) {
-		set_path(pamh, "spool", arg + 6, o->spool_dir, sizeof(o->spool_dir));
+		set_path(pamh, where, "spool", arg + 6, o->spool_dir, sizeof(o->spool_dir));
 	} else if (strncmp(arg, "failmode=", 9) == 0) {
 		if (strcmp(arg + 9, "open") == 0)
 			o->failmode = FAIL_OPEN;
@@ -105,12 +107,15 @@ static void apply_option(pam_handle_t *pamh, struct options *o, const char *arg,
  * one per line, '#' comments.  Arguments override it. */
 static void read_config(pam_handle_t *pamh, struct options *o)
 {
-	char line[1200];
+	char *line = NULL;
+	size_t cap = 0;
 	FILE *f = fopen(PW_PAM_CONFIG, "re");
 
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
+	/* Whole lines whatever their length: with a fixed buffer the tail of
+	 * a long comment would come back as an option of its own. */
+	while (getline(&line, &cap, f) >= 0) {
 		char *s = line, *e;
 
 		while (*s == ' ' || *s == '\t')
@@ -122,6 +127,7 @@ static void read_config(pam_handle_t *pamh, struct options *o)
 			continue;
 		apply_option(pamh, o, s, PW_PAM_CONFIG);
 	}
+	free(line);
 	fclose(f);
 }
 
