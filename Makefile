@@ -75,7 +75,7 @@ PAM_SRCS := pam_module/pam_piiwatch.c
 PAM_LIB_OBJS := $(OUT)/pam/util.o $(OUT)/pam/session_record.o $(OUT)/pam/spool.o
 
 TEST_BINS := $(OUT)/tests/test_policy $(OUT)/tests/test_session_record \
-	$(OUT)/tests/test_util $(OUT)/tests/pw-session-run $(OUT)/tests/pw-evade
+	$(OUT)/tests/test_util $(OUT)/tests/test_pam_module $(OUT)/tests/pw-session-run $(OUT)/tests/pw-evade
 
 TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl
 
@@ -131,6 +131,16 @@ $(OUT)/tests/%.o: tests/unit/%.c $(wildcard userspace/*.h) | $(OUT)/tests
 $(OUT)/tests/test_%: $(OUT)/tests/test_%.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
+
+# The PAM module's test drives libpam through libpamtest under pam_wrapper,
+# whose own test modules (pam_set_items, pam_get_items) it puts in its stacks.
+$(OUT)/tests/test_pam_module.o: CPPFLAGS += \
+	-DPW_PAM_WRAPPER_MODULES='"/usr/lib/$(MULTIARCH)/pam_wrapper"'
+
+$(OUT)/tests/test_pam_module: $(OUT)/tests/test_pam_module.o $(OUT)/session_record.o $(OUT)/util.o \
+		$(OUT)/pam_piiwatch.so
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) -o $@ -lpamtest -lpam -lcmocka -lpthread $(LDLIBS_COMMON)
 
 $(OUT)/tests/pw-session-run: tests/helpers/pw-session-run.c | $(OUT)/tests
 	$(call msg,LINK,$@)
