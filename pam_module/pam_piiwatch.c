@@ -221,6 +221,18 @@ static int remaining_ms(uint64_t deadline_ns)
 	return (int)((deadline_ns - now + 999999) / 1000000);
 }
 
+/* Wait for events on fd until deadline; a signal does not end the wait. */
+static int wait_for(int fd, short events, uint64_t deadline_ns)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int r;
+
+	do
+		r = poll(&pfd, 1, remaining_ms(deadline_ns));
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 /*
  * Send one message and wait for the daemon's reply, all before deadline.
  * Returns 0 with *ok and *quarantined from the reply, -1 with a reason.
@@ -231,7 +243,6 @@ static int exchange(const struct options *o, const char *msg, uint64_t deadline_
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	struct pollfd pfd;
 	char reply[512];
 	ssize_t n;
 	int fd, rc = -1, r;
@@ -251,20 +262,12 @@ static int exchange(const struct options *o, const char *msg, uint64_t deadline_
 		snprintf(why, why_size, "%s is not served by root", o->socket_path);
 		goto cleanup;
 	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	r = poll(&pfd, 1, remaining_ms(deadline_ns));
+	r = wait_for(fd, POLLOUT, deadline_ns);
 	if (r <= 0 || send(fd, msg, strlen(msg), MSG_NOSIGNAL) < 0) {
 		snprintf(why, why_size, "send: %s", r == 0 ? "timed out" : strerror(errno));
 		goto cleanup;
 	}
-	pfd.events = POLLIN;
-	for (;;) {
-		r = poll(&pfd, 1, remaining_ms(deadline_ns));
-		if (r < 0 && errno == EINTR)
-			continue;
-		break;
-	}
+	r = wait_for(fd, POLLIN, deadline_ns);
 	if (r <= 0) {
 		snprintf(why, why_size, "no reply within %u ms", o->timeout_ms);
 		goto cleanup;

@@ -941,6 +941,49 @@ static void test_daemon_not_accepting_timeout(void **state)
 	check_spooled(SPOOL, 1, 0, &root_open, &l, id);
 }
 
+static void ignore_signal(int sig)
+{
+}
+
+struct pester {
+	pthread_t target, thread;
+	int stop;
+};
+
+static void *pester_main(void *arg)
+{
+	struct pester *p = arg;
+
+	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+		pthread_kill(p->target, SIGUSR1);
+		usleep(5000);
+	}
+	return NULL;
+}
+
+/* sshd gets signals (SIGCHLD, SIGALRM) while a module waits: they must
+ * neither cut the wait short nor stretch it. */
+static void test_signals_during_wait(void **state)
+{
+	struct sigaction quiet = { .sa_handler = ignore_signal }, old;
+	struct pester p = { .target = pthread_self() };
+	char id[PW_RECORD_ID_MAX];
+	struct login l;
+
+	daemon_start(REPLY_NEVER);
+	/* No SA_RESTART: every signal interrupts the module's poll. */
+	assert_int_equal(sigaction(SIGUSR1, &quiet, &old), 0);
+	assert_int_equal(pthread_create(&p.thread, NULL, pester_main, &p), 0);
+	login_init(&l, "t100", "root");
+	run_one(&l, PAMTEST_OPEN_SESSION, PAM_SUCCESS, 0);
+	__atomic_store_n(&p.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(p.thread, NULL);
+	assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
+	assert_waited(&l, 100);
+	assert_logged(&l, "no reply within 100 ms");
+	check_spooled(SPOOL, 1, 0, &root_open, &l, id);
+}
+
 /* timeout_ms=10000, the largest allowed, waits for a slow daemon; the
  * default does not, and the record is then spooled as well as stored, under
  * one id, which is how the daemon tells it has the record already. */
@@ -1653,6 +1696,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_hangup_spools, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hung_daemon_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_not_accepting_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signals_during_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonroot_daemon_not_trusted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debug, setup, teardown),
