@@ -80,7 +80,7 @@ int pw_spool_write(const char *dir, const char *id, const char *data, size_t len
 	char tmp[4096], final[4096];
 	long count;
 	ssize_t w;
-	int fd = -1, rc = -1;
+	int fd = -1, dfd = -1, rc = -1;
 
 	if (len > PW_SPOOL_MAX_RECORD) {
 		errno = EMSGSIZE;
@@ -124,8 +124,17 @@ int pw_spool_write(const char *dir, const char *id, const char *data, size_t len
 		set_err(err, err_size, "cannot rename %s: %s", tmp, strerror(errno));
 		goto cleanup;
 	}
+	/* The rename outlives a crash only once the directory is synced; a
+	 * login must not go on believing in a record the next boot loses. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		set_err(err, err_size, "cannot sync spool directory %s: %s", dir, strerror(errno));
+		goto cleanup;
+	}
 	rc = 0;
 cleanup:
+	if (dfd >= 0)
+		close(dfd);
 	if (fd >= 0)
 		close(fd);
 	if (rc != 0)
