@@ -10,6 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/types.h>
+
+#include "piiwatch.h"
 #include "util.h"
 
 #define NS_PER_SEC 1000000000ULL
@@ -205,6 +208,35 @@ static const char *access_action(const struct pw_access *a)
 	return a->bytes_written || a->writes ? "file-write" : "file-open";
 }
 
+/* piiwatch.io: the PW_IO_* bits by name, for people and queries. */
+static json_object *new_io_names(uint32_t flags)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} names[] = {
+		{ PW_IO_FINAL, "final" }, { PW_IO_EXIT, "exit" }, { PW_IO_REUSED, "reused" },
+		{ PW_IO_EXEC, "exec" },   { PW_IO_IDLE, "idle" }, { PW_IO_MMAP, "mmap" },
+		{ PW_IO_URING, "io_uring" },
+	};
+	json_object *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; arr && i < sizeof(names) / sizeof(names[0]); i++) {
+		json_object *s;
+
+		if (!(flags & names[i].bit))
+			continue;
+		s = json_object_new_string(names[i].name);
+		if (!s || json_object_array_add(arr, s)) {
+			json_object_put(s);
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 static json_object *finish(json_object *o, int rc)
 {
 	if (rc) {
@@ -253,11 +285,14 @@ json_object *pw_ecs_from_access(const struct pw_access *a, const char *host_name
 	rc |= put(o, "piiwatch.access_id", json_object_new_uint64(a->access_id));
 	rc |= put_opt_str(o, "piiwatch.dataset", a->dataset);
 	rc |= put(o, "piiwatch.honeytoken", json_object_new_boolean(a->honeytoken));
+	rc |= put(o, "piiwatch.staging", json_object_new_boolean(a->staging));
 	rc |= put(o, "piiwatch.bytes_read", json_object_new_uint64(a->bytes_read));
 	rc |= put(o, "piiwatch.bytes_written", json_object_new_uint64(a->bytes_written));
 	rc |= put(o, "piiwatch.reads", json_object_new_uint64(a->reads));
 	rc |= put(o, "piiwatch.writes", json_object_new_uint64(a->writes));
 	rc |= put(o, "piiwatch.open_flags", json_object_new_uint64(a->open_flags));
+	rc |= put(o, "piiwatch.io_flags", json_object_new_uint64(a->flags));
+	rc |= put(o, "piiwatch.io", new_io_names(a->flags));
 	rc |= put_nullable(o, "piiwatch.audit_session", a->audit_session, PW_NO_ID);
 	rc |= put_nullable(o, "piiwatch.session_id", (uint64_t)a->session_id, 0);
 	rc |= put_opt_str(o, "piiwatch.pam_service", a->service);
@@ -656,6 +691,9 @@ static int parse_access(struct parser *p, struct pw_access *a)
 	if (get_uint(p, "piiwatch.open_flags", UINT32_MAX, false, 0, &v))
 		return -1;
 	a->open_flags = (uint32_t)v;
+	if (get_uint(p, "piiwatch.io_flags", UINT32_MAX, false, 0, &v))
+		return -1;
+	a->flags = (uint32_t)v;
 	if (get_str_buf(p, "process.name", a->comm, sizeof(a->comm), false) ||
 	    get_str_dup(p, "user.name", false, &a->user) ||
 	    get_str_dup(p, "process.executable", false, &a->exe) ||
@@ -665,6 +703,7 @@ static int parse_access(struct parser *p, struct pw_access *a)
 	    get_device(p, "file.device", &a->dev) ||
 	    get_id_str(p, "file.inode", UINT64_MAX, true, 0, &a->ino) ||
 	    get_bool(p, "piiwatch.honeytoken", &a->honeytoken) ||
+	    get_bool(p, "piiwatch.staging", &a->staging) ||
 	    get_time(p, "event.start", true, &a->opened_ns) ||
 	    get_time(p, "@timestamp", true, &a->last_ns) ||
 	    get_time(p, "event.end", false, &a->closed_ns) ||

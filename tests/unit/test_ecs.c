@@ -8,7 +8,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <linux/types.h>
+
 #include "ecs.h"
+#include "piiwatch.h"
 
 #define BOOT "cd96f4e1-e314-4c16-ada5-0b1c2f89ad47"
 
@@ -33,6 +36,7 @@ static void fill_access(struct pw_access *a)
 	a->dev = (8ULL << 20) | 1;
 	a->ino = 1234567;
 	a->honeytoken = true;
+	a->flags = PW_IO_FINAL | PW_IO_MMAP;
 	a->opened_ns = 1795578906000000001ULL;
 	a->last_ns = 1795578909552106404ULL;
 	a->closed_ns = 1795578909552106404ULL;
@@ -83,6 +87,8 @@ static void assert_access_equal(const struct pw_access *x, const struct pw_acces
 	assert_true(x->dev == y->dev);
 	assert_true(x->ino == y->ino);
 	assert_int_equal(x->honeytoken, y->honeytoken);
+	assert_int_equal(x->staging, y->staging);
+	assert_int_equal(x->flags, y->flags);
 	assert_true(x->opened_ns == y->opened_ns);
 	assert_true(x->last_ns == y->last_ns);
 	assert_true(x->closed_ns == y->closed_ns);
@@ -136,6 +142,8 @@ static void test_access_roundtrip(void **state)
 	in.loginuid = PW_NO_ID;
 	in.session_id = 0;
 	in.honeytoken = false;
+	in.staging = true;
+	in.flags = 0;
 	in.opened_ns = 0;
 	line = line_of(pw_ecs_from_access(&in, NULL));
 	assert_null(strstr(line, "\"end\""));
@@ -185,6 +193,9 @@ static void test_access_ecs_names(void **state)
 	assert_string_equal(str_at(o, "source.ip"), "203.0.113.7");
 	assert_string_equal(str_at(o, "piiwatch.dataset"), "customers");
 	assert_string_equal(str_at(o, "piiwatch.honeytoken"), "true");
+	assert_string_equal(str_at(o, "piiwatch.staging"), "false");
+	assert_string_equal(str_at(o, "piiwatch.io_flags"), "33");
+	assert_string_equal(str_at(o, "piiwatch.io"), "[ \"final\", \"mmap\" ]");
 	assert_string_equal(str_at(o, "piiwatch.bytes_read"), "412000000");
 	assert_string_equal(str_at(o, "piiwatch.bytes_written"), "18446744073709551614");
 	assert_string_equal(str_at(o, "piiwatch.audit_session"), "17");
@@ -435,6 +446,9 @@ static void test_hostile_fields(void **state)
 		{ "file.inode", "\"18446744073709551616\"", "'file.inode'" },
 		{ "piiwatch.honeytoken", "\"true\"", "'piiwatch.honeytoken' must be a boolean" },
 		{ "piiwatch.honeytoken", NULL, "'piiwatch.honeytoken' is missing" },
+		{ "piiwatch.staging", "1", "'piiwatch.staging' must be a boolean" },
+		{ "piiwatch.io_flags", "-1", "'piiwatch.io_flags' is out of range" },
+		{ "piiwatch.io_flags", NULL, "'piiwatch.io_flags' is missing" },
 		{ "event.start", NULL, "'event.start' is missing" },
 		{ "event.start", "1795578906", "'event.start' must be a string" },
 		{ "event.start", "\"2026-02-30T00:00:00Z\"", "'event.start' must be a UTC time" },
