@@ -60,8 +60,8 @@ endif
 
 LIB_SRCS := userspace/util.c userspace/policy.c userspace/session_record.c \
 	userspace/store.c userspace/event_text.c
-# The output side: ECS records, alerts, JSON Lines.
-LIB_SRCS += userspace/alert.c userspace/ecs.c userspace/output_jsonl.c
+# The output side: ECS records, alerts, JSON Lines, syslog.
+LIB_SRCS += userspace/alert.c userspace/ecs.c userspace/output_jsonl.c userspace/output_syslog.c
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
 
 DAEMON_SRCS := userspace/piiwatchd.c userspace/probes.c userspace/collector.c userspace/log.c \
@@ -77,7 +77,8 @@ PAM_LIB_OBJS := $(OUT)/pam/util.o $(OUT)/pam/session_record.o $(OUT)/pam/spool.o
 TEST_BINS := $(OUT)/tests/test_policy $(OUT)/tests/test_session_record \
 	$(OUT)/tests/test_util $(OUT)/tests/test_pam_module $(OUT)/tests/pw-session-run $(OUT)/tests/pw-evade
 
-TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl
+TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl $(OUT)/tests/test_output_syslog \
+	$(OUT)/tests/pw-syslog-send
 
 all: $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch $(TEST_BINS)
 
@@ -149,6 +150,10 @@ $(OUT)/tests/pw-session-run: tests/helpers/pw-session-run.c | $(OUT)/tests
 $(OUT)/tests/pw-evade: tests/helpers/pw-evade.c | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -luring
+
+$(OUT)/tests/pw-syslog-send: tests/helpers/pw-syslog-send.c $(LIB_OBJS) $(wildcard userspace/*.h) | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -lsqlite3 $(LDLIBS_COMMON)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
