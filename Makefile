@@ -5,6 +5,7 @@
 #   make check                install deps, build, run the suite (sanitized)
 #   make check-plain          the suite against the unsanitized build
 #   make demo                 the main job: daemon in the foreground on the demo data
+#   make bench-pam            time what pam_piiwatch adds to a session (BENCH_ARGS=)
 #   make vmlinux              regenerate bpf/vmlinux.h from the running kernel
 #   make install DESTDIR= prefix=
 
@@ -56,7 +57,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean check check-plain demo vmlinux install deps test-build
+.PHONY: all clean check check-plain demo vmlinux install deps test-build bench-pam
 
 LIB_SRCS := userspace/util.c userspace/policy.c userspace/session_record.c \
 	userspace/store.c userspace/event_text.c
@@ -65,7 +66,7 @@ LIB_SRCS += userspace/alert.c userspace/ecs.c userspace/output_jsonl.c userspace
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
 
 DAEMON_SRCS := userspace/piiwatchd.c userspace/probes.c userspace/collector.c userspace/log.c \
-	userspace/pam_listener.c userspace/spool.c
+	userspace/pam_listener.c userspace/spool.c userspace/ringbuf.c
 DAEMON_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(DAEMON_SRCS))
 
 CLI_SRCS := userspace/piiwatch.c
@@ -82,7 +83,7 @@ TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl $(OUT)/tests/t
 
 all: $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch $(TEST_BINS)
 
-$(OUT) $(OUT)/pam $(OUT)/tests:
+$(OUT) $(OUT)/pam $(OUT)/tests $(OUT)/bench:
 	$(Q)mkdir -p $@
 
 # Kernel side: .bpf.c -> .bpf.o -> .skel.h, then user space includes it.
@@ -154,6 +155,17 @@ $(OUT)/tests/pw-evade: tests/helpers/pw-evade.c | $(OUT)/tests
 $(OUT)/tests/pw-syslog-send: tests/helpers/pw-syslog-send.c $(LIB_OBJS) $(wildcard userspace/*.h) | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -lsqlite3 $(LDLIBS_COMMON)
+
+$(OUT)/bench/pam_session_bench: bench/pam_session_bench.c $(OUT)/session_record.o $(OUT)/util.o \
+		$(wildcard userspace/*.h) | $(OUT)/bench
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(OUT)/session_record.o $(OUT)/util.o -o $@ \
+		-lpam -lpthread $(LDLIBS_COMMON)
+
+# The real piiwatchd takes part, so the kernel file systems must be there.
+bench-pam: $(OUT)/bench/pam_session_bench $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd
+	$(Q)./scripts/mount-kernel-fs.sh
+	$(OUT)/bench/pam_session_bench $(BENCH_ARGS)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h

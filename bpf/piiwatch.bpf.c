@@ -40,7 +40,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_MAX_SWEEP 65536
 
 /* Set by the loader between open and load. */
-const volatile __u32 self_tgid = 0;
 const volatile __u64 delta_interval_ns = 5000000000ULL;
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
@@ -171,6 +170,14 @@ struct {
 	__type(value, struct pw_event_exec);
 } exec_scratch SEC(".maps");
 
+/* Written by the loader: which version and mode the pinned objects are. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pw_meta);
+} meta SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PW_STAT_MAX);
@@ -217,11 +224,6 @@ static __always_inline void emit_counted(void *data, __u64 size, __u32 stat)
 static __always_inline void emit(void *data, __u64 size)
 {
 	emit_counted(data, size, PW_STAT_SUBMITTED);
-}
-
-static __always_inline bool is_self(void)
-{
-	return (bpf_get_current_pid_tgid() >> 32) == self_tgid;
 }
 
 static __always_inline struct task_struct *current_task(void)
@@ -464,7 +466,7 @@ static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_fla
 	__u64 key;
 	__u32 oflags;
 
-	if (ret < 0 || is_self())
+	if (ret < 0)
 		return 0;
 	f = fd_to_file((int)ret);
 	if (!f)
@@ -544,7 +546,7 @@ static __always_inline int io_enter(int fd_in, int fd_out)
 
 		if (lookup_access(f)) {
 			inf.file_out = (__u64)f;
-		} else if (f && (copies_protected || is_tainted_task()) && !is_self() &&
+		} else if (f && (copies_protected || is_tainted_task()) &&
 			   (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG) {
 			/* Staging: a regular file written after protected reads. */
 			if (track_file(f, fd_out, BPF_CORE_READ(f, f_flags), true, 0, 0))
@@ -862,8 +864,6 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	long n;
 	__u32 len;
 
-	if (is_self())
-		return 0;
 	ev = bpf_map_lookup_elem(&exec_scratch, &zero);
 	if (!ev)
 		return 0;
@@ -919,8 +919,6 @@ static __always_inline int change_enter(__u32 op, const char *path, const char *
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
 	struct change_pending *z, *p;
 
-	if (is_self())
-		return 0;
 	z = bpf_map_lookup_elem(&change_zero, &zero);
 	if (!z)
 		return 0;
@@ -1177,8 +1175,6 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	__u8 op = BPF_CORE_READ(r, opcode);
 	__s32 res = BPF_CORE_READ(cqe, res);
 
-	if (is_self())
-		return 0;
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
 		return handle_open_fd(res, PW_OPEN_URING, PW_IO_URING);
@@ -1252,8 +1248,6 @@ int BPF_PROG(handle_lsm_file_open, struct file *file)
 {
 	__u32 oflags;
 
-	if (is_self())
-		return 0;
 	oflags = BPF_CORE_READ(file, f_flags);
 	if ((oflags & PW_O_PATH) || (BPF_CORE_READ(file, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFDIR)
 		return 0;

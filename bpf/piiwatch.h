@@ -28,6 +28,17 @@ enum pw_event_type {
 	PW_EV_URING = 7,   /* io_uring used by a process holding protected data */
 };
 
+/* Bumped whenever maps or records change shape: a daemon finding pinned
+ * objects of another version replaces them instead of reusing them. */
+#define PW_ABI_VERSION 1
+
+/* The pinned "meta" map's only value. */
+struct pw_meta {
+	__u64 loaded_ns;        /* CLOCK_MONOTONIC when the programs were loaded */
+	__u32 abi;
+	__u32 trampoline;       /* 1: BPF LSM hooks in use */
+};
+
 /* Dataset id of accesses that are not to protected data but to files a
  * process wrote after reading protected data (staging). */
 #define PW_DATASET_STAGING 0xfffffffeu

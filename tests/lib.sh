@@ -61,6 +61,10 @@ _pw_cleanup() {
 		kill -TERM "$DAEMON_PID" 2>/dev/null
 		wait "$DAEMON_PID" 2>/dev/null
 	fi
+	if [ -n "$PW_TMP" ] && [ -d "$(pw_pin_dir)" ]; then
+		"$PW_BUILD/piiwatchd" -c "$PW_TMP/policy.conf" --detach 2>/dev/null ||
+			rm -rf "$(pw_pin_dir)"
+	fi
 	if [ -n "$PW_TMP" ] && [ -d "$PW_TMP" ]; then
 		rm -rf "$PW_TMP"
 	fi
@@ -87,6 +91,11 @@ pw_ensure_user() {
 	fi
 }
 
+# The test's own bpffs directory (bpffs refuses '.' in names).
+pw_pin_dir() {
+	echo "/sys/fs/bpf/$(basename "$PW_TMP" | tr . _)"
+}
+
 # pw_write_policy FILE: a policy using the test directory's sockets and
 # store; extra lines come from standard input.
 pw_write_policy() {
@@ -95,7 +104,9 @@ pw_write_policy() {
 		echo "path = $PW_TMP/store.db"
 		echo "[daemon]"
 		echo "pam_socket = $PW_TMP/pam.sock"
+		echo "control_socket = $PW_TMP/control.sock"
 		echo "spool = $PW_TMP/spool"
+		echo "pin_dir = $(pw_pin_dir)"
 		echo "delta_interval = 1s"
 		cat
 	} >"$1"
@@ -157,6 +168,33 @@ pw_wait_sql() {
 # IDs of loaded BPF programs and links, to tell what a test left behind.
 pw_bpf_prog_ids() {
 	bpftool prog list 2>/dev/null | sed -n 's/^\([0-9]\+\): .*/\1/p' | sort -n
+}
+
+# IDs of the programs and links the test's daemon attached, from its pins.
+pw_daemon_prog_ids() {
+	local l
+	for l in "$(pw_pin_dir)"/links/*; do
+		bpftool link show pinned "$l" 2>/dev/null | sed -n 's/.*prog \([0-9]\+\).*/\1/p'
+	done | sort -n
+}
+
+# pw_wait_gone IDS LISTER: wait (up to 5 s: the kernel frees programs
+# after an RCU grace period) until none of IDS is listed; prints the rest.
+pw_wait_gone() {
+	local ids=$1 lister=$2 left="" i
+	for i in $(seq 1 50); do
+		left=$(comm -12 <(echo "$ids") <($lister))
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	echo "$left"
+}
+
+pw_daemon_link_ids() {
+	local l
+	for l in "$(pw_pin_dir)"/links/*; do
+		bpftool link show pinned "$l" 2>/dev/null | sed -n 's/^\([0-9]\+\): .*/\1/p'
+	done | sort -n
 }
 
 pw_bpf_link_ids() {

@@ -25,6 +25,7 @@
 #include "pam_listener.h"
 #include "policy.h"
 #include "probes.h"
+#include "ringbuf.h"
 #include "session_record.h"
 #include "spool.h"
 #include "store.h"
@@ -44,6 +45,9 @@ struct daemon {
 	const char *socket_override;
 	const char *spool_override;
 	const char *control_override;
+	const char *pin_override;
+	int keep_override;           /* -1: as the policy says */
+	bool detach_only;
 	bool print;
 	struct pw_policy *policy;
 	struct pw_store *store;
@@ -51,6 +55,7 @@ struct daemon {
 	struct pw_collector *collector;
 	struct pw_listener *listener;
 	struct pw_listener *control;
+	char boot_id[PW_BOOT_ID_LEN];
 	uint64_t started_ns;
 	uint64_t event_counts[RATE_WINDOW];
 	int epfd;
@@ -74,6 +79,11 @@ static void usage(FILE *out)
 		"      --spool DIR        spool of undelivered session records, overriding [daemon] spool\n"
 		"      --control-socket PATH  socket of `piiwatch status` and `piiwatch reload`,\n"
 		"                         overriding [daemon] control_socket\n"
+		"      --pin-dir DIR      bpffs directory of the pinned probes, overriding [daemon] pin_dir\n"
+		"      --keep-attached    leave the probes attached and counting when stopping, for the\n"
+		"                         next piiwatchd to take over (overrides [daemon] keep_attached)\n"
+		"      --no-keep-attached detach everything when stopping\n"
+		"      --detach           detach and unpin probes a stopped piiwatchd left attached, and exit\n"
 		"  -p, --print            print one line per access on standard output\n"
 		"  -v, --verbose          log debugging detail\n"
 		"  -h, --help             show this help and exit\n"
@@ -92,6 +102,10 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "pam-socket", required_argument, NULL, 'S' },
 		{ "spool", required_argument, NULL, 'P' },
 		{ "control-socket", required_argument, NULL, 'C' },
+		{ "pin-dir", required_argument, NULL, 'B' },
+		{ "keep-attached", no_argument, NULL, 'K' },
+		{ "no-keep-attached", no_argument, NULL, 'N' },
+		{ "detach", no_argument, NULL, 'D' },
 		{ "print", no_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -117,6 +131,18 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		case 'C':
 			d->control_override = optarg;
+			break;
+		case 'B':
+			d->pin_override = optarg;
+			break;
+		case 'K':
+			d->keep_override = 1;
+			break;
+		case 'N':
+			d->keep_override = 0;
+			break;
+		case 'D':
+			d->detach_only = true;
 			break;
 		case 'p':
 			d->print = true;
@@ -196,6 +222,12 @@ static void apply_overrides(struct daemon *d, struct pw_policy *p)
 		free(p->control_socket);
 		p->control_socket = strdup(d->control_override);
 	}
+	if (d->pin_override) {
+		free(p->pin_dir);
+		p->pin_dir = strdup(d->pin_override);
+	}
+	if (d->keep_override >= 0)
+		p->keep_attached = d->keep_override;
 }
 
 static void warn_path(const char *path, const char *why)
@@ -396,6 +428,56 @@ static void reload(struct daemon *d)
 	sd_notify(0, "READY=1");
 }
 
+/*
+ * Read what the kernel queued into the store, commit, and only then give
+ * the ring's space back: a crash at any point loses nothing, and the ring
+ * position committed with the records tells the next daemon where the
+ * store ends, so nothing is stored twice either.
+ */
+static void drain(struct daemon *d)
+{
+	struct pw_ring *r = pw_probes_ring(d->probes);
+	int n;
+
+	do {
+		n = pw_ring_read(r, pw_collector_event, d->collector, 4096);
+		if (pw_ring_read_pos(r) == pw_ring_released(r)) {
+			if (pw_store_flush(d->store))
+				pw_log(LOG_ERR, "store: commit failed");
+			return;
+		}
+		if (pw_store_set_ring_pos(d->store, d->boot_id, pw_probes_ring_id(d->probes),
+					  pw_ring_read_pos(r)) ||
+		    pw_store_flush(d->store)) {
+			pw_store_rollback(d->store);
+			pw_ring_rewind(r);
+			pw_log(LOG_ERR, "store: commit failed; kernel events stay queued");
+			return;
+		}
+		pw_ring_release(r);
+	} while (n == 4096);
+}
+
+/* Skip what an earlier daemon committed from this ring but did not
+ * release before it died. */
+static void resume_ring(struct daemon *d)
+{
+	struct pw_ring *r = pw_probes_ring(d->probes);
+	uint64_t pos;
+
+	if (pw_store_ring_pos(d->store, d->boot_id, pw_probes_ring_id(d->probes), &pos) != 1 ||
+	    pos <= pw_ring_released(r))
+		return;
+	if (pw_ring_skip_to(r, pos) == 0) {
+		pw_ring_release(r);
+		pw_log(LOG_INFO, "skipped kernel events already stored before the last stop");
+	} else {
+		pw_log(LOG_WARNING, "ring position %llu from the store does not fit the ring: "
+		       "reading from %llu", (unsigned long long)pos,
+		       (unsigned long long)pw_ring_released(r));
+	}
+}
+
 static void on_tick(struct daemon *d)
 {
 	uint64_t expirations;
@@ -403,8 +485,7 @@ static void on_tick(struct daemon *d)
 	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
 	d->ticks++;
-	pw_probes_drain(d->probes);
-	pw_store_flush(d->store);
+	drain(d);
 	pw_listener_expire(d->listener, pw_now_monotonic_ns());
 	pw_listener_expire(d->control, pw_now_monotonic_ns());
 	if (d->ticks % 10 == 0) {
@@ -492,7 +573,7 @@ static int run(struct daemon *d)
 			uint64_t tag = evs[i].data.u64;
 
 			if (tag == TAG_RINGBUF)
-				pw_probes_drain(d->probes);
+				drain(d);
 			else if (tag == TAG_TIMER)
 				on_tick(d);
 			else if (tag == TAG_SIGNAL) {
@@ -509,7 +590,7 @@ static int run(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .keep_override = -1 };
 	struct pw_probes_opts po = { 0 };
 	/* Everyone may connect to the PAM socket so that refusals are seen
 	 * and logged; only root's records are served. */
@@ -518,7 +599,7 @@ int main(int argc, char **argv)
 	struct pw_listener_opts control_opts = { .mode = 0660, .group = "piiwatch",
 						 .tag_base = TAG_CONTROL_BASE };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_RINGBUF };
-	char boot_id[PW_BOOT_ID_LEN], err[512];
+	char err[512];
 	int rc = 1;
 
 	if (parse_args(&d, argc, argv))
@@ -530,7 +611,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	apply_overrides(&d, d.policy);
-	pw_read_boot_id(boot_id);
+	if (d.detach_only) {
+		rc = pw_probes_detach(d.policy->pin_dir, err, sizeof(err));
+		if (rc)
+			pw_log(LOG_ERR, "%s", err);
+		else
+			pw_log(LOG_INFO, "detached the probes pinned in %s", d.policy->pin_dir);
+		pw_policy_free(d.policy);
+		return rc ? 1 : 0;
+	}
+	pw_read_boot_id(d.boot_id);
 	d.started_ns = pw_now_monotonic_ns();
 
 	if (make_store_dir(d.policy->store_path) != 0) {
@@ -543,7 +633,7 @@ int main(int argc, char **argv)
 		pw_log(LOG_ERR, "%s", err);
 		goto cleanup;
 	}
-	d.collector = pw_collector_new(d.store, boot_id);
+	d.collector = pw_collector_new(d.store, d.boot_id);
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!d.collector || d.epfd < 0 || setup_fds(&d) != 0) {
 		pw_log(LOG_ERR, "cannot set up: %s", strerror(errno));
@@ -552,8 +642,7 @@ int main(int argc, char **argv)
 	pw_collector_set_print(d.collector, d.print ? stdout : NULL);
 
 	po.delta_interval_ns = d.policy->delta_interval_ns;
-	po.on_event = pw_collector_event;
-	po.ctx = d.collector;
+	po.pin_dir = d.policy->pin_dir;
 	d.probes = pw_probes_start(&po, err, sizeof(err));
 	if (!d.probes) {
 		pw_log(LOG_ERR, "%s", err);
@@ -568,6 +657,7 @@ int main(int argc, char **argv)
 		pw_log(LOG_ERR, "epoll: %s", strerror(errno));
 		goto cleanup;
 	}
+	resume_ring(&d);
 	/* Records spooled while the daemon was away come before new ones. */
 	if (pw_spool_prepare(d.policy->spool_dir, err, sizeof(err)) != 0)
 		pw_log(LOG_WARNING, "%s", err);
@@ -596,11 +686,15 @@ int main(int argc, char **argv)
 		   pw_probes_mode(d.probes));
 	rc = run(&d);
 	sd_notify(0, "STOPPING=1");
+	drain(&d);
+	if (d.policy->keep_attached)
+		pw_log(LOG_INFO, "leaving the probes attached in %s for the next piiwatchd "
+		       "(piiwatchd --detach removes them)", d.policy->pin_dir);
 cleanup:
 	pw_listener_close(d.control);
 	pw_listener_close(d.listener);
-	/* Detaching drains what the kernel still queued into the collector. */
-	pw_probes_stop(d.probes);
+	/* A failed start never leaves anything attached. */
+	pw_probes_stop(d.probes, rc == 0 && d.policy && d.policy->keep_attached);
 	pw_collector_free(d.collector);
 	pw_store_close(d.store);
 	if (d.timerfd >= 0)

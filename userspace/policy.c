@@ -247,12 +247,29 @@ static void assign(struct parser *ps, const char *key, const char *v)
 			set_string(ps, &ps->p->pam_socket, key, v);
 		else if (strcmp(key, "control_socket") == 0)
 			set_string(ps, &ps->p->control_socket, key, v);
+		else if (strcmp(key, "pin_dir") == 0) {
+			if (strncmp(v, "/sys/fs/bpf/", 12) != 0 || strchr(v + 12, '.'))
+				diag(ps->diags, PW_DIAG_ERROR, ps->line,
+				     "pin_dir: expected a directory below /sys/fs/bpf/ without '.' "
+				     "(bpffs refuses it in names), got '%s'", v);
+			else
+				set_string(ps, &ps->p->pin_dir, key, v);
+		} else if (strcmp(key, "keep_attached") == 0) {
+			if (strcmp(v, "yes") == 0)
+				ps->p->keep_attached = 1;
+			else if (strcmp(v, "no") == 0)
+				ps->p->keep_attached = 0;
+			else
+				diag(ps->diags, PW_DIAG_ERROR, ps->line,
+				     "keep_attached: expected yes or no, got '%s'", v);
+		}
 		else if (strcmp(key, "spool") == 0)
 			set_string(ps, &ps->p->spool_dir, key, v);
 		else if (strcmp(key, "delta_interval") == 0)
 			set_duration(ps, &ps->p->delta_interval_ns, key, v, 100000000ULL);
 		else
-			unknown_key(ps, key, "pam_socket, control_socket, spool or delta_interval");
+			unknown_key(ps, key,
+				    "pam_socket, control_socket, spool, pin_dir, keep_attached or delta_interval");
 		return;
 	case SEC_DATASET:
 		if (strcmp(key, "path") == 0)
@@ -329,9 +346,12 @@ static int set_defaults(struct pw_policy *p)
 		p->spool_dir = strdup(PW_DEFAULT_SPOOL);
 	if (!p->control_socket)
 		p->control_socket = strdup(PW_DEFAULT_CONTROL_SOCKET);
+	if (!p->pin_dir)
+		p->pin_dir = strdup(PW_DEFAULT_PIN_DIR);
 	if (!p->delta_interval_ns)
 		p->delta_interval_ns = 5000000000ULL;
-	return p->store_path && p->pam_socket && p->spool_dir && p->control_socket ? 0 : -1;
+	return p->store_path && p->pam_socket && p->spool_dir && p->control_socket && p->pin_dir ?
+		       0 : -1;
 }
 
 struct pw_policy *pw_policy_parse(const char *name, const char *buf, size_t len,
@@ -453,6 +473,7 @@ void pw_policy_free(struct pw_policy *p)
 	free(p->store_path);
 	free(p->pam_socket);
 	free(p->control_socket);
+	free(p->pin_dir);
 	free(p->spool_dir);
 	free(p);
 }

@@ -22,6 +22,7 @@
 #define PW_DEFAULT_PAM_SOCKET "/run/piiwatch/pam.sock"
 #define PW_DEFAULT_SPOOL "/var/spool/piiwatch"
 #define PW_DEFAULT_CONTROL_SOCKET "/run/piiwatch/control.sock"
+#define PW_DEFAULT_PIN_DIR "/sys/fs/bpf/piiwatch"
 
 struct pw_strlist {
 	char **items;
@@ -45,6 +46,8 @@ struct pw_policy {
 	char *pam_socket;
 	char *control_socket;
 	char *spool_dir;
+	char *pin_dir;
+	int keep_attached;           /* leave the probes attached when the daemon stops */
 	uint64_t delta_interval_ns;
 };
 

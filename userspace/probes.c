@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "probes.h"
+#include "ringbuf.h"
 #include "log.h"
 #include "util.h"
 
@@ -12,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,14 +24,32 @@
 
 #define PW_MAX_LINKED_SCAN 100000
 
+/*
+ * Everything attached is pinned under one directory the daemon owns, so
+ * that the kernel side can outlive the daemon: a restart (or a crash)
+ * leaves the probes counting and queueing into the ring buffer, and the
+ * next daemon takes the pinned objects over instead of loading new ones.
+ */
 struct pw_probes {
-	struct piiwatch_bpf *skel;
+	struct piiwatch_bpf *skel;   /* NULL when pinned objects were taken over */
 	bool trampoline;
-	struct ring_buffer *rb;
+	bool reused;
+	char *pin_dir;
+	int protected_fd;
+	int events_fd;
+	int stats_fd;
+	int flush_fd;
+	int meta_fd;
+	uint32_t events_id;          /* map id of the ring: a new ring restarts positions */
+	struct pw_ring *ring;
 	struct pw_probes_opts opts;
 	struct pw_root *roots;
 	size_t n_roots;
 };
+
+/* The pinned maps the daemon itself uses; the programs' links are pinned
+ * under links/ and flush_idle beside the maps. */
+static const char *const pinned_maps[] = { "protected_inodes", "events", "stats", "meta" };
 
 static void set_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -130,33 +152,106 @@ static bool probe_trampoline(void)
 	return ok;
 }
 
-static int on_ringbuf(void *ctx, void *data, size_t size)
+static int pin_path(char *out, size_t n, const char *dir, const char *sub, const char *name)
 {
-	struct pw_probes *p = ctx;
+	int len = snprintf(out, n, "%s/%s%s%s", dir, sub, *sub ? "/" : "", name);
 
-	p->opts.on_event(p->opts.ctx, data, size);
+	return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+int pw_ensure_bpffs(const char *pin_dir, char *err, size_t err_size)
+{
+	struct statfs st;
+	char links[4096];
+
+	if (statfs("/sys/fs/bpf", &st) != 0 || st.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700")) {
+			set_err(err, err_size, "cannot mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (pin_path(links, sizeof(links), pin_dir, "", "links") ||
+	    (mkdir(pin_dir, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(links, 0700) != 0 && errno != EEXIST)) {
+		set_err(err, err_size, "cannot create %s: %s", pin_dir, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
-struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, size_t err_size)
+/* Remove every pinned object; what nothing else references detaches. */
+static void unpin_all(const char *pin_dir)
 {
-	struct pw_probes *p = calloc(1, sizeof(*p));
+	char path[4096];
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+
+	if (pin_path(path, sizeof(path), pin_dir, "", "links") == 0 && (d = opendir(path))) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+		rmdir(path);
+	}
+	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++)
+		if (pin_path(path, sizeof(path), pin_dir, "", pinned_maps[i]) == 0)
+			unlink(path);
+	if (pin_path(path, sizeof(path), pin_dir, "", "flush_idle") == 0)
+		unlink(path);
+	rmdir(pin_dir);
+}
+
+static int pin_fresh(struct pw_probes *p, char *err, size_t err_size)
+{
+	const struct bpf_object_skeleton *sk = p->skel->skeleton;
+	struct pw_meta m = { .abi = PW_ABI_VERSION, .trampoline = p->trampoline };
+	char path[4096];
+	__u32 zero = 0;
+	int i;
+
+	m.loaded_ns = pw_now_monotonic_ns();
+	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.meta), &zero, &m, BPF_ANY))
+		goto fail;
+	for (i = 0; i < sk->map_cnt; i++) {
+		size_t j;
+
+		for (j = 0; j < sizeof(pinned_maps) / sizeof(pinned_maps[0]); j++) {
+			if (strcmp(sk->maps[i].name, pinned_maps[j]) != 0)
+				continue;
+			if (pin_path(path, sizeof(path), p->pin_dir, "", pinned_maps[j]) ||
+			    bpf_map__pin(*sk->maps[i].map, path))
+				goto fail;
+		}
+	}
+	if (pin_path(path, sizeof(path), p->pin_dir, "", "flush_idle") ||
+	    bpf_program__pin(p->skel->progs.flush_idle, path))
+		goto fail;
+	for (i = 0; i < sk->prog_cnt; i++) {
+		struct bpf_link *link = *sk->progs[i].link;
+
+		if (!link)
+			continue;
+		if (pin_path(path, sizeof(path), p->pin_dir, "links", sk->progs[i].name) ||
+		    bpf_link__pin(link, path))
+			goto fail;
+	}
+	return 0;
+fail:
+	set_err(err, err_size, "cannot pin BPF objects under %s: %s", p->pin_dir, strerror(errno));
+	return -1;
+}
+
+static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
+{
 	int rc;
 
-	if (!p) {
-		set_err(err, err_size, "out of memory");
-		return NULL;
-	}
-	p->opts = *o;
-	if (pw_ensure_tracefs(err, err_size))
-		goto fail;
 	p->skel = piiwatch_bpf__open();
 	if (!p->skel) {
 		set_err(err, err_size, "cannot open BPF object: %s", strerror(errno));
-		goto fail;
+		return -1;
 	}
-	p->skel->rodata->self_tgid = (__u32)getpid();
-	p->skel->rodata->delta_interval_ns = o->delta_interval_ns;
+	p->skel->rodata->delta_interval_ns = p->opts.delta_interval_ns;
 	disable_missing_hooks(p->skel);
 	p->trampoline = probe_trampoline();
 	if (p->trampoline) {
@@ -173,21 +268,126 @@ struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, siz
 	if (rc) {
 		set_err(err, err_size, "cannot load BPF programs: %s (run as root on a kernel with BTF)",
 			strerror(-rc));
-		goto fail;
+		return -1;
 	}
 	rc = piiwatch_bpf__attach(p->skel);
 	if (rc) {
 		set_err(err, err_size, "cannot attach BPF programs: %s", strerror(-rc));
+		return -1;
+	}
+	if (pin_fresh(p, err, err_size))
+		return -1;
+	p->protected_fd = dup(bpf_map__fd(p->skel->maps.protected_inodes));
+	p->events_fd = dup(bpf_map__fd(p->skel->maps.events));
+	p->stats_fd = dup(bpf_map__fd(p->skel->maps.stats));
+	p->meta_fd = dup(bpf_map__fd(p->skel->maps.meta));
+	p->flush_fd = dup(bpf_program__fd(p->skel->progs.flush_idle));
+	return 0;
+}
+
+static int pinned_fd(const struct pw_probes *p, const char *name)
+{
+	char path[4096];
+
+	if (pin_path(path, sizeof(path), p->pin_dir, "", name))
+		return -1;
+	return bpf_obj_get(path);
+}
+
+/* Take over the objects a previous daemon left pinned, if they are of this
+ * version and complete.  Returns 0 when taken over. */
+static int take_over(struct pw_probes *p)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), zero = 0;
+	struct pw_meta m;
+	char links[4096];
+	struct dirent *de;
+	int n_links = 0;
+	DIR *d;
+
+	p->meta_fd = pinned_fd(p, "meta");
+	if (p->meta_fd < 0)
+		return -1;
+	if (bpf_map_lookup_elem(p->meta_fd, &zero, &m) || m.abi != PW_ABI_VERSION) {
+		pw_log(LOG_WARNING, "pinned BPF objects in %s are of another version: replacing them",
+		       p->pin_dir);
+		return -1;
+	}
+	if (pin_path(links, sizeof(links), p->pin_dir, "", "links") || !(d = opendir(links)))
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n_links++;
+	closedir(d);
+	p->protected_fd = pinned_fd(p, "protected_inodes");
+	p->events_fd = pinned_fd(p, "events");
+	p->stats_fd = pinned_fd(p, "stats");
+	p->flush_fd = pinned_fd(p, "flush_idle");
+	if (p->protected_fd < 0 || p->events_fd < 0 || p->stats_fd < 0 || p->flush_fd < 0 ||
+	    n_links == 0 || bpf_obj_get_info_by_fd(p->protected_fd, &info, &len) ||
+	    info.key_size != sizeof(struct pw_inode_key) ||
+	    info.value_size != sizeof(struct pw_protected_val)) {
+		pw_log(LOG_WARNING, "pinned BPF objects in %s are incomplete: replacing them",
+		       p->pin_dir);
+		return -1;
+	}
+	p->trampoline = m.trampoline;
+	p->reused = true;
+	pw_log(LOG_INFO, "took over %d attached BPF programs pinned in %s: nothing was missed "
+	       "while no daemon ran", n_links, p->pin_dir);
+	return 0;
+}
+
+static void close_fds(struct pw_probes *p)
+{
+	int *fds[] = { &p->protected_fd, &p->events_fd, &p->stats_fd, &p->flush_fd, &p->meta_fd };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, size_t err_size)
+{
+	struct pw_probes *p = calloc(1, sizeof(*p));
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (!p) {
+		set_err(err, err_size, "out of memory");
+		return NULL;
+	}
+	p->opts = *o;
+	p->protected_fd = p->events_fd = p->stats_fd = p->flush_fd = p->meta_fd = -1;
+	p->pin_dir = strdup(o->pin_dir);
+	if (!p->pin_dir) {
+		set_err(err, err_size, "out of memory");
 		goto fail;
 	}
-	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_ringbuf, p, NULL);
-	if (!p->rb) {
-		set_err(err, err_size, "cannot create ring buffer: %s", strerror(errno));
+	if (pw_ensure_tracefs(err, err_size) || pw_ensure_bpffs(p->pin_dir, err, err_size))
+		goto fail;
+	if (take_over(p) != 0) {
+		close_fds(p);
+		/* Leftovers of another version: replaced, with a moment's blind
+		 * spot while the new programs attach. */
+		unpin_all(p->pin_dir);
+		if (pw_ensure_bpffs(p->pin_dir, err, err_size) || load_fresh(p, err, err_size))
+			goto fail;
+	}
+	if (bpf_obj_get_info_by_fd(p->events_fd, &info, &len) ||
+	    !(p->ring = pw_ring_open(p->events_fd, info.max_entries))) {
+		set_err(err, err_size, "cannot map the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
+	p->events_id = info.id;
 	return p;
 fail:
-	pw_probes_stop(p);
+	/* Nothing of a failed start stays attached. */
+	pw_probes_stop(p, false);
 	return NULL;
 }
 
@@ -200,18 +400,44 @@ static void free_roots(struct pw_root *r, size_t n)
 	free(r);
 }
 
-void pw_probes_stop(struct pw_probes *p)
+void pw_probes_stop(struct pw_probes *p, bool keep_attached)
 {
 	if (!p)
 		return;
-	if (p->rb) {
-		/* Whatever the kernel queued before detaching still counts. */
-		ring_buffer__consume(p->rb);
-		ring_buffer__free(p->rb);
+	pw_ring_close(p->ring);
+	close_fds(p);
+	if (p->skel && keep_attached) {
+		const struct bpf_object_skeleton *sk = p->skel->skeleton;
+		int i;
+
+		/* The pinned links keep the programs attached once our
+		 * descriptors are closed. */
+		for (i = 0; i < sk->prog_cnt; i++)
+			if (*sk->progs[i].link)
+				bpf_link__disconnect(*sk->progs[i].link);
 	}
+	if (!keep_attached && p->pin_dir)
+		unpin_all(p->pin_dir);
 	piiwatch_bpf__destroy(p->skel);
 	free_roots(p->roots, p->n_roots);
+	free(p->pin_dir);
 	free(p);
+}
+
+int pw_probes_detach(const char *pin_dir, char *err, size_t err_size)
+{
+	struct stat st;
+
+	if (stat(pin_dir, &st) != 0) {
+		set_err(err, err_size, "nothing pinned in %s: %s", pin_dir, strerror(errno));
+		return -1;
+	}
+	unpin_all(pin_dir);
+	if (stat(pin_dir, &st) == 0) {
+		set_err(err, err_size, "%s still holds objects piiwatch did not pin", pin_dir);
+		return -1;
+	}
+	return 0;
 }
 
 const char *pw_probes_mode(const struct pw_probes *p)
@@ -219,11 +445,16 @@ const char *pw_probes_mode(const struct pw_probes *p)
 	return p->trampoline ? "trampoline" : "tracepoint";
 }
 
+bool pw_probes_reused(const struct pw_probes *p)
+{
+	return p->reused;
+}
+
 int pw_probes_flush_idle(struct pw_probes *p)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 
-	return bpf_prog_test_run_opts(bpf_program__fd(p->skel->progs.flush_idle), &opts);
+	return bpf_prog_test_run_opts(p->flush_fd, &opts);
 }
 
 static int add_root(struct pw_root **roots, size_t *n, const char *path, uint32_t dataset,
@@ -302,7 +533,7 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 {
 	struct pw_root *roots = NULL;
 	size_t n = 0, i, j;
-	int fd = bpf_map__fd(p->skel->maps.protected_inodes);
+	int fd = p->protected_fd;
 	int rc = 0;
 
 	size_t budget = PW_MAX_LINKED_SCAN;
@@ -353,20 +584,25 @@ const struct pw_root *pw_probes_find_root(const struct pw_probes *p, uint64_t de
 	return NULL;
 }
 
-int pw_probes_fd(const struct pw_probes *p)
+struct pw_ring *pw_probes_ring(const struct pw_probes *p)
 {
-	return ring_buffer__epoll_fd(p->rb);
+	return p->ring;
 }
 
-int pw_probes_drain(struct pw_probes *p)
+int pw_probes_fd(const struct pw_probes *p)
 {
-	return ring_buffer__consume(p->rb);
+	return p->events_fd;
+}
+
+uint32_t pw_probes_ring_id(const struct pw_probes *p)
+{
+	return p->events_id;
 }
 
 int pw_probes_stats(const struct pw_probes *p, uint64_t out[PW_STAT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(p->skel->maps.stats);
+	int fd = p->stats_fd;
 	__u64 *vals;
 	__u32 k;
 	int c;

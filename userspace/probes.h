@@ -3,6 +3,7 @@
 #ifndef PW_PROBES_H
 #define PW_PROBES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,14 +13,9 @@
 
 struct pw_probes;
 
-/* Called for every record from the ring buffer; data is one of the
- * pw_event_* structures, size its length as the kernel wrote it. */
-typedef void (*pw_event_fn)(void *ctx, const void *data, size_t size);
-
 struct pw_probes_opts {
 	uint64_t delta_interval_ns;
-	pw_event_fn on_event;
-	void *ctx;
+	const char *pin_dir;         /* bpffs directory the daemon owns */
 };
 
 /* A protected root as the policy names it, found again from the
@@ -30,10 +26,23 @@ struct pw_root {
 	char *path;
 };
 
-/* Open, configure, load and attach; on failure everything already attached
- * is detached again and a reason is written to err. */
+/* Take over the programs pinned in opts->pin_dir by an earlier daemon of
+ * this version, or open, configure, load, attach and pin new ones.  On
+ * failure nothing stays attached and a reason is written to err. */
 struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, size_t err_size);
-void pw_probes_stop(struct pw_probes *p);
+
+/* keep_attached: leave the programs attached and pinned, counting and
+ * queueing, for the next daemon; otherwise detach and unpin everything. */
+void pw_probes_stop(struct pw_probes *p, bool keep_attached);
+
+/* Detach and unpin whatever a stopped daemon left in pin_dir. */
+int pw_probes_detach(const char *pin_dir, char *err, size_t err_size);
+
+/* True when the programs were taken over from an earlier daemon. */
+bool pw_probes_reused(const struct pw_probes *p);
+
+/* Make sure bpffs is mounted and pin_dir exists. */
+int pw_ensure_bpffs(const char *pin_dir, char *err, size_t err_size);
 
 /* "tracepoint" (the only mode this kernel allows) or "trampoline". */
 const char *pw_probes_mode(const struct pw_probes *p);
@@ -52,9 +61,11 @@ const struct pw_root *pw_probes_find_root(const struct pw_probes *p, uint64_t de
 /* Report the counts of accesses that have been idle for a delta interval. */
 int pw_probes_flush_idle(struct pw_probes *p);
 
+/* The ring buffer of kernel events, and its map id (a new ring restarts
+ * positions at 0). */
+struct pw_ring *pw_probes_ring(const struct pw_probes *p);
+uint32_t pw_probes_ring_id(const struct pw_probes *p);
 int pw_probes_fd(const struct pw_probes *p);
-/* Hand every queued record to on_event; returns the count or -errno. */
-int pw_probes_drain(struct pw_probes *p);
 
 /* Sum of the per-CPU counters (enum pw_stat). */
 int pw_probes_stats(const struct pw_probes *p, uint64_t out[PW_STAT_MAX]);

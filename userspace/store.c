@@ -26,6 +26,8 @@ enum stmt_id {
 	ST_SESSION_LOOKUP,
 	ST_EVENT_INSERT,
 	ST_JOIN_EVENTS,
+	ST_RING_GET,
+	ST_RING_SET,
 	ST_MAX,
 };
 
@@ -65,6 +67,9 @@ static const char *const stmt_sql[ST_MAX] = {
 		"?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
 	[ST_JOIN_EVENTS] = "UPDATE events SET session_id = ?3 WHERE boot_id = ?1 AND audit_session = ?2 "
 			   "AND session_id IS NULL",
+	[ST_RING_GET] = "SELECT pos FROM ring_state WHERE boot_id = ?1 AND ring_id = ?2",
+	[ST_RING_SET] = "INSERT INTO ring_state (boot_id, ring_id, pos) VALUES (?1, ?2, ?3) "
+			"ON CONFLICT (boot_id, ring_id) DO UPDATE SET pos = excluded.pos",
 	[ST_SESSION_LOOKUP] = "SELECT id, user, service, rhost FROM sessions WHERE boot_id = ?1 "
 			      "AND audit_session = ?2 ORDER BY id DESC LIMIT 1",
 };
@@ -119,6 +124,10 @@ static const char schema_v2[] =
 	" honeytoken INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX events_ts ON events (ts_ns);"
 	"CREATE INDEX events_audit ON events (boot_id, audit_session);";
+
+static const char schema_v3[] =
+	"CREATE TABLE ring_state (boot_id TEXT NOT NULL, ring_id INTEGER NOT NULL,"
+	" pos INTEGER NOT NULL, PRIMARY KEY (boot_id, ring_id));";
 
 struct pw_store {
 	sqlite3 *db;
@@ -205,7 +214,9 @@ static int migrate(struct pw_store *s, char *err, size_t err_size)
 		goto fail_rollback;
 	if (version < 2 && sqlite3_exec(s->db, schema_v2, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
-	if (sqlite3_exec(s->db, "PRAGMA user_version = 2; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	if (version < 3 && sqlite3_exec(s->db, schema_v3, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rollback;
+	if (sqlite3_exec(s->db, "PRAGMA user_version = 3; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
 	return 0;
 fail_rollback:
@@ -305,8 +316,49 @@ int pw_store_flush(struct pw_store *s)
 {
 	if (!s || !s->in_batch)
 		return 0;
+	if (run(s, ST_COMMIT)) {
+		pw_store_rollback(s);
+		return -1;
+	}
 	s->in_batch = false;
-	return run(s, ST_COMMIT);
+	return 0;
+}
+
+void pw_store_rollback(struct pw_store *s)
+{
+	if (!s || !s->in_batch)
+		return;
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_batch = false;
+}
+
+int pw_store_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t *pos)
+{
+	sqlite3_stmt *q = s->st[ST_RING_GET];
+	int rc, found = 0;
+
+	sqlite3_bind_text(q, 1, boot_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, ring_id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		*pos = (uint64_t)sqlite3_column_int64(q, 0);
+		found = 1;
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return found ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int pw_store_set_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t pos)
+{
+	sqlite3_stmt *q = s->st[ST_RING_SET];
+
+	if (batch(s))
+		return -1;
+	sqlite3_bind_text(q, 1, boot_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, ring_id);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)pos);
+	return run(s, ST_RING_SET);
 }
 
 static void bind_text(sqlite3_stmt *q, int i, const char *v)

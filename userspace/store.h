@@ -12,7 +12,7 @@
 
 #include "session_record.h"
 
-#define PW_STORE_SCHEMA_VERSION 2
+#define PW_STORE_SCHEMA_VERSION 3
 
 struct pw_store;
 
@@ -109,6 +109,15 @@ int pw_store_event(struct pw_store *s, const char *boot_id, const struct pw_even
 int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_id,
 		       uint64_t bytes_read, uint64_t bytes_written, uint64_t reads,
 		       uint64_t writes, uint64_t last_ns, uint32_t flags, bool final);
+
+/* Up to where the kernel ring ring_id of this boot has been committed:
+ * 1 found, 0 none yet, -1 error.  The set is part of the running batch, so
+ * it commits together with the records it covers. */
+int pw_store_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t *pos);
+int pw_store_set_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t pos);
+
+/* Abandon the running batch. */
+void pw_store_rollback(struct pw_store *s);
 
 /* 1 quarantined, 0 not, -1 error. */
 int pw_store_is_quarantined(struct pw_store *s, const char *user);

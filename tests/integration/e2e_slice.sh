@@ -20,9 +20,10 @@ pw_write_policy "$PW_TMP/policy.conf" <<EOF2
 path = $PW_TMP/data/customers
 EOF2
 
-progs_before=$(pw_bpf_prog_ids)
-links_before=$(pw_bpf_link_ids)
 check "piiwatchd starts on the test policy" pw_start_daemon "$PW_TMP/policy.conf" --print
+ours=$(pw_daemon_prog_ids)
+our_links=$(pw_daemon_link_ids)
+check "the daemon's programs are attached while it runs" test -n "$ours" -a -n "$our_links"
 
 pw_pam_service pwtest-e2e \
 	"session required pam_loginuid.so" \
@@ -69,10 +70,9 @@ check "the CLI reads the store and reports the same read" \
 
 pw_stop_daemon TERM
 check_eq "piiwatchd exits cleanly on SIGTERM" "$DAEMON_STATUS" 0
-new_progs=$(comm -13 <(echo "$progs_before") <(pw_bpf_prog_ids))
-new_links=$(comm -13 <(echo "$links_before") <(pw_bpf_link_ids))
-check_eq "no BPF program left loaded" "$new_progs" ""
-check_eq "no BPF link left attached" "$new_links" ""
+check_eq "no BPF link of the daemon left attached" "$(pw_wait_gone "$our_links" pw_bpf_link_ids)" ""
+check_eq "no BPF program of the daemon left loaded" "$(pw_wait_gone "$ours" pw_bpf_prog_ids)" ""
+check "nothing left pinned" test ! -e "$(pw_pin_dir)"
 check "the PAM socket is removed" test ! -e "$PW_TMP/pam.sock"
 
 done_testing

@@ -26,7 +26,6 @@ chown "$PW_TEST_USER" "$O"
 size() { stat -c %s "$D/t_$1.csv"; }
 
 pw_write_policy "$PW_TMP/policy.conf" <<EOF2
-control_socket = $PW_TMP/control.sock
 [dataset customers]
 path = $D
 EOF2
