@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
@@ -212,24 +213,21 @@ static void build_record(pam_handle_t *pamh, enum pw_record_type type,
 	pw_read_boot_id(r->boot_id);
 }
 
-static int remaining_ms(uint64_t deadline_ns)
-{
-	uint64_t now = pw_now_monotonic_ns();
-
-	if (now >= deadline_ns)
-		return 0;
-	return (int)((deadline_ns - now + 999999) / 1000000);
-}
-
-/* Wait for events on fd until deadline; a signal does not end the wait. */
+/* Wait for events on fd until deadline, to the nanosecond (poll's
+ * milliseconds, rounded up, overshoot); a signal does not end the wait. */
 static int wait_for(int fd, short events, uint64_t deadline_ns)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 	int r;
 
-	do
-		r = poll(&pfd, 1, remaining_ms(deadline_ns));
-	while (r < 0 && errno == EINTR);
+	do {
+		uint64_t now = pw_now_monotonic_ns();
+		uint64_t left = deadline_ns > now ? deadline_ns - now : 0;
+		struct timespec ts = { .tv_sec = (time_t)(left / 1000000000ULL),
+				       .tv_nsec = (long)(left % 1000000000ULL) };
+
+		r = ppoll(&pfd, 1, &ts, NULL);
+	} while (r < 0 && errno == EINTR);
 	return r;
 }
 
@@ -269,7 +267,7 @@ static int exchange(const struct options *o, const char *msg, uint64_t deadline_
 	}
 	r = wait_for(fd, POLLIN, deadline_ns);
 	if (r <= 0) {
-		snprintf(why, why_size, "no reply within %u ms", o->timeout_ms);
+		snprintf(why, why_size, "no reply in time (timeout_ms=%u)", o->timeout_ms);
 		goto cleanup;
 	}
 	n = recv(fd, reply, sizeof(reply), 0);
@@ -296,7 +294,9 @@ static int record_session(pam_handle_t *pamh, int flags, int argc, const char **
 	int quarantined, ret = PAM_SUCCESS;
 
 	parse_options(pamh, argc, argv, &o);
-	deadline = pw_now_monotonic_ns() + (uint64_t)o.timeout_ms * 1000000ULL;
+	/* timeout_ms bounds the whole call: the daemon gets nine tenths of
+	 * it, the rest is for writing the spool file if it does not answer. */
+	deadline = pw_now_monotonic_ns() + (uint64_t)o.timeout_ms * 900000ULL;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		pam_syslog(pamh, LOG_CRIT, "out of memory");

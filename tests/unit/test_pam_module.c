@@ -655,12 +655,14 @@ static void assert_not_logged(const struct login *l, const char *needle)
 		fail_msg("%s: the log should not say '%s'", l->service, needle);
 }
 
-/* The call waited for the daemon as long as timeout_ms asked, no longer. */
+/* The call waited for the daemon and returned within timeout_ms.  The
+ * session calls give the daemon nine tenths of it and keep the rest for the
+ * spool; the account call, which spools nothing, waits it all. */
 static void assert_waited(const struct login *l, unsigned int timeout_ms)
 {
 	uint64_t ms = elapsed_ms(l);
 
-	if (ms + 5 < timeout_ms || ms > timeout_ms + TIMEOUT_SLACK_MS)
+	if (ms + 2 < timeout_ms * 9 / 10 || ms > timeout_ms + TIMEOUT_SLACK_MS)
 		fail_msg("%s: the call took %llu ms; timeout_ms is %u", l->service,
 			 (unsigned long long)ms, timeout_ms);
 }
@@ -922,7 +924,7 @@ static void test_hung_daemon_timeout(void **state)
 		check_received(d, 0, &root_open, &l, sent);
 		check_spooled(SPOOL, 1, 0, &root_open, &l, spooled);
 		assert_string_equal(sent, spooled);
-		assert_logged(&l, "no reply within");
+		assert_logged(&l, "no reply in time");
 		run_one(&l, PAMTEST_CLOSE_SESSION, PAM_SUCCESS, 0);
 		assert_waited(&l, cases[i].timeout_ms);
 		daemon_stop();
@@ -980,7 +982,7 @@ static void test_signals_during_wait(void **state)
 	pthread_join(p.thread, NULL);
 	assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
 	assert_waited(&l, 100);
-	assert_logged(&l, "no reply within 100 ms");
+	assert_logged(&l, "no reply in time (timeout_ms=100)");
 	check_spooled(SPOOL, 1, 0, &root_open, &l, id);
 }
 
