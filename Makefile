@@ -67,6 +67,8 @@ LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
 
 DAEMON_SRCS := userspace/piiwatchd.c userspace/probes.c userspace/collector.c userspace/log.c \
 	userspace/pam_listener.c userspace/spool.c userspace/ringbuf.c
+# Alerts into the audit trail: libaudit, which only the daemon links.
+DAEMON_SRCS += userspace/output_audit.c
 DAEMON_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(DAEMON_SRCS))
 
 CLI_SRCS := userspace/piiwatch.c
@@ -79,7 +81,7 @@ TEST_BINS := $(OUT)/tests/test_policy $(OUT)/tests/test_session_record \
 	$(OUT)/tests/test_util $(OUT)/tests/test_pam_module $(OUT)/tests/pw-session-run $(OUT)/tests/pw-evade
 
 TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl $(OUT)/tests/test_output_syslog \
-	$(OUT)/tests/pw-syslog-send
+	$(OUT)/tests/pw-syslog-send $(OUT)/tests/test_output_audit $(OUT)/tests/pw-audit-alert
 
 all: $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch $(TEST_BINS)
 
@@ -166,6 +168,16 @@ $(OUT)/bench/pam_session_bench: bench/pam_session_bench.c $(OUT)/session_record.
 bench-pam: $(OUT)/bench/pam_session_bench $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd
 	$(Q)./scripts/mount-kernel-fs.sh
 	$(OUT)/bench/pam_session_bench $(BENCH_ARGS)
+
+$(OUT)/tests/test_output_audit: $(OUT)/tests/test_output_audit.o $(OUT)/output_audit.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -laudit -lsqlite3 $(LDLIBS_COMMON)
+
+$(OUT)/tests/pw-audit-alert: tests/helpers/pw-audit-alert.c $(OUT)/output_audit.o $(LIB_OBJS) \
+		$(wildcard userspace/*.h) | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -laudit -lsqlite3 \
+		$(LDLIBS_COMMON)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
