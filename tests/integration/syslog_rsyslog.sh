@@ -8,7 +8,7 @@
 pw_setup
 
 SENDER=$PW_BUILD/tests/pw-syslog-send
-RS=$PW_TMP/rsyslog
+RS=${PW_TMP:?}/rsyslog
 QUEUE=50
 mkdir -p "$RS/work"
 
