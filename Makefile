@@ -66,7 +66,7 @@ LIB_SRCS += userspace/alert.c userspace/ecs.c userspace/output_jsonl.c userspace
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
 
 DAEMON_SRCS := userspace/piiwatchd.c userspace/probes.c userspace/collector.c userspace/log.c \
-	userspace/pam_listener.c userspace/spool.c userspace/ringbuf.c
+	userspace/pam_listener.c userspace/spool.c userspace/ringbuf.c userspace/outputs.c
 # Alerts into the audit trail: libaudit, which only the daemon links.
 DAEMON_SRCS += userspace/output_audit.c
 DAEMON_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(DAEMON_SRCS))

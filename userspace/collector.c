@@ -12,6 +12,7 @@
 #include <uthash.h>
 
 #include "event_text.h"
+#include "outputs.h"
 #include "log.h"
 #include "util.h"
 
@@ -50,6 +51,7 @@ struct open_access {
 
 struct pw_collector {
 	struct pw_store *store;
+	struct pw_outputs *out;
 	const struct pw_policy *policy;
 	const struct pw_probes *probes;
 	FILE *print;
@@ -132,6 +134,11 @@ void pw_collector_set_sources(struct pw_collector *c, const struct pw_policy *po
 {
 	c->policy = pol;
 	c->probes = probes;
+}
+
+void pw_collector_set_outputs(struct pw_collector *c, struct pw_outputs *out)
+{
+	c->out = out;
 }
 
 void pw_collector_set_print(struct pw_collector *c, FILE *out)
@@ -489,8 +496,17 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 		pw_log(LOG_ERR, "store: cannot update access %llu",
 		       (unsigned long long)ev->access_id);
 	HASH_FIND(hh, c->open, &ev->access_id, sizeof(uint64_t), o);
-	if (!o)
+	if (!o) {
+		/* Opened before this daemon started: the store has it. */
+		struct pw_access a;
+
+		if (final && c->out &&
+		    pw_store_access_load(c->store, c->boot_id, ev->access_id, &a) == 1) {
+			pw_outputs_access(c->out, &a);
+			pw_access_free_strings(&a);
+		}
 		return;
+	}
 	o->a.bytes_read += ev->bytes_read;
 	o->a.bytes_written += ev->bytes_written;
 	o->a.reads += ev->reads;
@@ -504,6 +520,7 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	}
 	o->a.closed_ns = now;
 	print_access(c, &o->a);
+	pw_outputs_access(c->out, &o->a);
 	forget_access(c, o);
 }
 
@@ -527,6 +544,7 @@ static void store_event(struct pw_collector *c, const struct pw_event_rec *r)
 {
 	if (pw_store_event(c->store, c->boot_id, r))
 		pw_log(LOG_ERR, "store: cannot record %s event", r->kind);
+	pw_outputs_event(c->out, r);
 }
 
 /* "TIME USER session N (SERVICE from HOST)  EXE[PID]" */
@@ -754,6 +772,7 @@ int pw_collector_session_record(struct pw_collector *c, const struct pw_session_
 
 	if (pw_store_session_record(c->store, r, &id))
 		return -1;
+	pw_outputs_session(c->out, r);
 	if (r->type == PW_REC_SESSION_OPEN && r->sessionid != PW_NO_ID &&
 	    strcmp(r->boot_id, c->boot_id) == 0) {
 		HASH_FIND(hh, c->sessions, &r->sessionid, sizeof(uint32_t), s);

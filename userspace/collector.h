@@ -30,7 +30,11 @@ void pw_collector_set_sources(struct pw_collector *c, const struct pw_policy *po
 /* Print one line per finished access (and per progress report) to out. */
 void pw_collector_set_print(struct pw_collector *c, FILE *out);
 
-/* Ring buffer callback (pw_event_fn). */
+/* Where finished accesses, events and sessions are shipped (may be NULL). */
+struct pw_outputs;
+void pw_collector_set_outputs(struct pw_collector *c, struct pw_outputs *out);
+
+/* Ring buffer callback. */
 void pw_collector_event(void *ctx, const void *data, size_t size);
 
 /* A validated session record (live or from the spool); 0 when stored. */

@@ -373,6 +373,57 @@ json_object *pw_ecs_from_alert(const struct pw_alert *al, const char *host_name)
 	return finish(o, rc);
 }
 
+/* Changes, connections, mappings, io_uring use and programs run:
+ * event.dataset "piiwatch.event", output only (replay reads accesses,
+ * sessions and alerts). */
+json_object *pw_ecs_from_event(const struct pw_event_rec *e, const char *host_name,
+			       const char *boot_id)
+{
+	json_object *o = json_object_new_object();
+	bool change = strcmp(e->kind, "change") == 0;
+	bool connect = strcmp(e->kind, "connect") == 0;
+	int rc = 0;
+
+	if (!o)
+		return NULL;
+	rc |= put_common(o, e->ts_ns, "event", "piiwatch.event", host_name, boot_id);
+	rc |= put(o, "event.category", new_str_array(connect ? "network" :
+						     strcmp(e->kind, "exec") == 0 ? "process" : "file",
+						     NULL));
+	rc |= put(o, "event.type", new_str_array(change ? (strcmp(e->action, "unlink") == 0 ||
+							   strcmp(e->action, "rmdir") == 0 ?
+							   "deletion" : "change") :
+						 connect ? "connection" :
+						 strcmp(e->kind, "exec") == 0 ? "start" : "access",
+						 NULL));
+	rc |= put(o, "event.action", new_str(e->action ? e->action : e->kind));
+	rc |= put(o, "event.outcome", json_object_new_string(e->result < 0 ? "failure" : "success"));
+	rc |= put_opt_str(o, "user.name", e->user);
+	if (e->loginuid != PW_NO_ID)
+		rc |= put(o, "user.id", new_uint_str(e->loginuid));
+	rc |= put(o, "process.user.id", new_uint_str(e->uid));
+	rc |= put(o, "process.pid", json_object_new_int64(e->pid));
+	rc |= put(o, "process.parent.pid", json_object_new_int64(e->ppid));
+	rc |= put_opt_str(o, "process.name", e->comm);
+	rc |= put_opt_str(o, "process.executable", e->exe);
+	rc |= put_opt_str(o, "process.command_line", e->args);
+	rc |= put_opt_str(o, "file.path", e->path);
+	rc |= put_opt_str(o, "destination.ip", e->dest_ip);
+	if (e->dest_port)
+		rc |= put(o, "destination.port", json_object_new_int(e->dest_port));
+	rc |= put(o, "piiwatch.schema", json_object_new_int(PW_ECS_SCHEMA));
+	rc |= put(o, "piiwatch.kind", new_str(e->kind));
+	rc |= put_opt_str(o, "piiwatch.dataset", e->dataset);
+	rc |= put_opt_str(o, "piiwatch.requested", e->path2);
+	rc |= put(o, "piiwatch.result", json_object_new_int64(e->result));
+	rc |= put(o, "piiwatch.honeytoken", json_object_new_boolean(e->honeytoken));
+	if (e->count)
+		rc |= put(o, "piiwatch.length", json_object_new_uint64(e->count));
+	rc |= put_nullable(o, "piiwatch.audit_session", e->audit_session, PW_NO_ID);
+	rc |= put_nullable(o, "piiwatch.session_id", (uint64_t)e->session_id, 0);
+	return finish(o, rc);
+}
+
 char *pw_ecs_to_line(json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(

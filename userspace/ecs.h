@@ -35,6 +35,9 @@ json_object *pw_ecs_from_alert(const struct pw_alert *al, const char *host_name)
 
 /* One line of compact JSON, without a newline, that the caller frees; NULL
  * when out of memory. */
+json_object *pw_ecs_from_event(const struct pw_event_rec *e, const char *host_name,
+			       const char *boot_id);
+
 char *pw_ecs_to_line(json_object *o);
 
 enum pw_ecs_kind {

@@ -22,6 +22,7 @@
 
 #include "collector.h"
 #include "log.h"
+#include "outputs.h"
 #include "pam_listener.h"
 #include "policy.h"
 #include "probes.h"
@@ -34,7 +35,7 @@
 #define PW_VERSION "0.1.0"
 #define TICK_NS 100000000ULL
 
-enum tag { TAG_RINGBUF = 1, TAG_SIGNAL, TAG_TIMER };
+enum tag { TAG_RINGBUF = 1, TAG_SIGNAL, TAG_TIMER, TAG_OUTPUT };
 #define TAG_PAM_BASE 0x1000u
 #define TAG_CONTROL_BASE 0x2000u
 #define RATE_WINDOW 10
@@ -55,6 +56,9 @@ struct daemon {
 	struct pw_collector *collector;
 	struct pw_listener *listener;
 	struct pw_listener *control;
+	struct pw_outputs *outputs;
+	int output_fd;               /* registered with epoll, -1: none */
+	uint32_t output_events;
 	char boot_id[PW_BOOT_ID_LEN];
 	uint64_t started_ns;
 	uint64_t event_counts[RATE_WINDOW];
@@ -312,6 +316,7 @@ static char *status_json(struct daemon *d)
 	json_object_object_add(o, "refused_pam_requests",
 			       json_object_new_uint64(pw_listener_refused(d->listener)));
 	json_object_object_add(o, "datasets", json_object_new_uint64(d->policy->n_datasets));
+	json_object_object_add(o, "outputs", pw_outputs_health(d->outputs));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;
@@ -402,6 +407,31 @@ static void check_loss(struct daemon *d)
 	}
 }
 
+static void sync_output_fd(struct daemon *d);
+
+/* Settings a running daemon cannot change under its clients. */
+static void warn_restart_only(const struct pw_policy *old, const struct pw_policy *np)
+{
+	const struct {
+		const char *name, *a, *b;
+	} k[] = {
+		{ "[store] path", old->store_path, np->store_path },
+		{ "[daemon] pam_socket", old->pam_socket, np->pam_socket },
+		{ "[daemon] control_socket", old->control_socket, np->control_socket },
+		{ "[daemon] spool", old->spool_dir, np->spool_dir },
+		{ "[daemon] pin_dir", old->pin_dir, np->pin_dir },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (strcmp(k[i].a, k[i].b) != 0)
+			pw_log(LOG_WARNING, "reload: %s changed: takes effect when piiwatchd restarts",
+			       k[i].name);
+	if (old->delta_interval_ns != np->delta_interval_ns)
+		pw_log(LOG_WARNING,
+		       "reload: [daemon] delta_interval changed: takes effect when the probes are reloaded");
+}
+
 static void reload(struct daemon *d)
 {
 	struct pw_policy *np;
@@ -413,12 +443,28 @@ static void reload(struct daemon *d)
 		pw_log(LOG_ERR, "reload: %s has errors; the running policy stays in force",
 		       d->config_path);
 	} else {
+		struct pw_outputs *nout;
+		char err[512];
+
 		apply_overrides(d, np);
-		if (pw_probes_apply_policy(d->probes, np, warn_path)) {
+		nout = pw_outputs_open(&np->out, d->boot_id, err, sizeof(err));
+		if (!nout) {
+			pw_log(LOG_ERR, "reload: outputs: %s; the running policy stays in force", err);
+			pw_policy_free(np);
+		} else if (pw_probes_apply_policy(d->probes, np, warn_path)) {
+			pw_outputs_close(nout);
 			pw_log(LOG_ERR, "reload: cannot update the kernel maps; the running policy stays in force");
 			pw_policy_free(np);
 		} else {
 			pw_collector_set_sources(d->collector, np, d->probes);
+			pw_collector_set_outputs(d->collector, nout);
+			pw_outputs_drain(d->outputs, 1000);
+			pw_outputs_close(d->outputs);
+			d->outputs = nout;
+			/* Closing removed the old descriptor from epoll. */
+			d->output_fd = -1;
+			sync_output_fd(d);
+			warn_restart_only(d->policy, np);
 			pw_policy_free(d->policy);
 			d->policy = np;
 			d->last_reload_ok = true;
@@ -478,6 +524,27 @@ static void resume_ring(struct daemon *d)
 	}
 }
 
+/* The syslog output reconnects with a new descriptor: follow it. */
+static void sync_output_fd(struct daemon *d)
+{
+	struct epoll_event ev = { .data.u64 = TAG_OUTPUT };
+	uint32_t events = 0;
+	int fd = pw_outputs_fd(d->outputs, &events);
+
+	if (fd == d->output_fd && events == d->output_events)
+		return;
+	if (d->output_fd >= 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->output_fd, NULL);
+	d->output_fd = -1;
+	if (fd < 0 || !events)
+		return;
+	ev.events = events;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+		d->output_fd = fd;
+		d->output_events = events;
+	}
+}
+
 static void on_tick(struct daemon *d)
 {
 	uint64_t expirations;
@@ -486,6 +553,8 @@ static void on_tick(struct daemon *d)
 		return;
 	d->ticks++;
 	drain(d);
+	pw_outputs_tick(d->outputs);
+	sync_output_fd(d);
 	pw_listener_expire(d->listener, pw_now_monotonic_ns());
 	pw_listener_expire(d->control, pw_now_monotonic_ns());
 	if (d->ticks % 10 == 0) {
@@ -572,8 +641,12 @@ static int run(struct daemon *d)
 		for (i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 
-			if (tag == TAG_RINGBUF)
+			if (tag == TAG_RINGBUF) {
 				drain(d);
+			} else if (tag == TAG_OUTPUT) {
+				pw_outputs_tick(d->outputs);
+				sync_output_fd(d);
+			}
 			else if (tag == TAG_TIMER)
 				on_tick(d);
 			else if (tag == TAG_SIGNAL) {
@@ -590,7 +663,8 @@ static int run(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .keep_override = -1 };
+	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .keep_override = -1,
+			    .output_fd = -1 };
 	struct pw_probes_opts po = { 0 };
 	/* Everyone may connect to the PAM socket so that refusals are seen
 	 * and logged; only root's records are served. */
@@ -640,6 +714,12 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	pw_collector_set_print(d.collector, d.print ? stdout : NULL);
+	d.outputs = pw_outputs_open(&d.policy->out, d.boot_id, err, sizeof(err));
+	if (!d.outputs) {
+		pw_log(LOG_ERR, "outputs: %s", err);
+		goto cleanup;
+	}
+	pw_collector_set_outputs(d.collector, d.outputs);
 
 	po.delta_interval_ns = d.policy->delta_interval_ns;
 	po.pin_dir = d.policy->pin_dir;
@@ -687,6 +767,7 @@ int main(int argc, char **argv)
 	rc = run(&d);
 	sd_notify(0, "STOPPING=1");
 	drain(&d);
+	pw_outputs_drain(d.outputs, 2000);
 	if (d.policy->keep_attached)
 		pw_log(LOG_INFO, "leaving the probes attached in %s for the next piiwatchd "
 		       "(piiwatchd --detach removes them)", d.policy->pin_dir);
@@ -696,6 +777,7 @@ cleanup:
 	/* A failed start never leaves anything attached. */
 	pw_probes_stop(d.probes, rc == 0 && d.policy && d.policy->keep_attached);
 	pw_collector_free(d.collector);
+	pw_outputs_close(d.outputs);
 	pw_store_close(d.store);
 	if (d.timerfd >= 0)
 		close(d.timerfd);

@@ -18,6 +18,9 @@ enum section {
 	SEC_DAEMON,
 	SEC_DATASET,
 	SEC_HONEYTOKENS,
+	SEC_OUT_JSONL,
+	SEC_OUT_SYSLOG,
+	SEC_OUT_AUDIT,
 	SEC_UNKNOWN,
 };
 
@@ -150,6 +153,20 @@ static void begin_section(struct parser *ps, char *hdr)
 		ps->sec = SEC_DATASET;
 		return;
 	}
+	if (strcmp(name, "output") == 0) {
+		if (arg && strcmp(arg, "jsonl") == 0)
+			ps->sec = SEC_OUT_JSONL;
+		else if (arg && strcmp(arg, "syslog") == 0)
+			ps->sec = SEC_OUT_SYSLOG;
+		else if (arg && strcmp(arg, "audit") == 0)
+			ps->sec = SEC_OUT_AUDIT;
+		else
+			diag(ps->diags, PW_DIAG_ERROR, ps->line,
+			     "expected [output jsonl], [output syslog] or [output audit]");
+		if (ps->sec != SEC_UNKNOWN && !ps->p->out.line)
+			ps->p->out.line = ps->line;
+		return;
+	}
 	if (arg) {
 		diag(ps->diags, PW_DIAG_ERROR, ps->line, "section [%s] takes no name", name);
 		return;
@@ -162,7 +179,8 @@ static void begin_section(struct parser *ps, char *hdr)
 		ps->sec = SEC_HONEYTOKENS;
 	else
 		diag(ps->diags, PW_DIAG_ERROR, ps->line,
-		     "unknown section [%s]: expected [store], [daemon], [dataset NAME] or [honeytokens]",
+		     "unknown section [%s]: expected [store], [daemon], [dataset NAME], [honeytokens] "
+		     "or [output NAME]",
 		     name);
 }
 
@@ -216,6 +234,38 @@ static void add_protected(struct parser *ps, struct pw_strlist *l, const char *k
 		diag(ps->diags, PW_DIAG_ERROR, ps->line, "out of memory");
 }
 
+static int parse_yes_no(struct parser *ps, const char *key, const char *v, int *dst)
+{
+	if (strcmp(v, "yes") == 0)
+		*dst = 1;
+	else if (strcmp(v, "no") == 0)
+		*dst = 0;
+	else {
+		diag(ps->diags, PW_DIAG_ERROR, ps->line, "%s: expected yes or no, got '%s'", key, v);
+		return -1;
+	}
+	return 0;
+}
+
+static void set_number(struct parser *ps, uint64_t *dst, const char *key, const char *v,
+		       uint64_t min, uint64_t max)
+{
+	uint64_t n;
+
+	if (pw_parse_u64(v, max, &n) || n < min)
+		diag(ps->diags, PW_DIAG_ERROR, ps->line,
+		     "%s: expected a whole number from %llu to %llu, got '%s'", key,
+		     (unsigned long long)min, (unsigned long long)max, v);
+	else
+		*dst = n;
+}
+
+static const char *const facilities[] = {
+	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+	"authpriv", "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1",
+	"local2", "local3", "local4", "local5", "local6", "local7",
+};
+
 static void unknown_key(struct parser *ps, const char *key, const char *expected)
 {
 	diag(ps->diags, PW_DIAG_ERROR, ps->line, "unknown key '%s': expected %s", key, expected);
@@ -255,13 +305,7 @@ static void assign(struct parser *ps, const char *key, const char *v)
 			else
 				set_string(ps, &ps->p->pin_dir, key, v);
 		} else if (strcmp(key, "keep_attached") == 0) {
-			if (strcmp(v, "yes") == 0)
-				ps->p->keep_attached = 1;
-			else if (strcmp(v, "no") == 0)
-				ps->p->keep_attached = 0;
-			else
-				diag(ps->diags, PW_DIAG_ERROR, ps->line,
-				     "keep_attached: expected yes or no, got '%s'", v);
+			parse_yes_no(ps, key, v, &ps->p->keep_attached);
 		}
 		else if (strcmp(key, "spool") == 0)
 			set_string(ps, &ps->p->spool_dir, key, v);
@@ -290,6 +334,59 @@ static void assign(struct parser *ps, const char *key, const char *v)
 			add_protected(ps, &ps->p->honeytokens, key, v);
 		else
 			unknown_key(ps, key, "path");
+		return;
+	case SEC_OUT_JSONL:
+		if (strcmp(key, "path") == 0) {
+			if (strcmp(v, "-") != 0 && !check_abs_path(ps, key, v))
+				return;
+			free(ps->p->out.jsonl_path);
+			ps->p->out.jsonl_path = strdup(v);
+		} else if (strcmp(key, "max_size") == 0) {
+			if (pw_parse_size(v, &ps->p->out.jsonl_max_bytes))
+				diag(ps->diags, PW_DIAG_ERROR, ps->line,
+				     "max_size: expected a size like 100M, got '%s'", v);
+		} else if (strcmp(key, "keep") == 0) {
+			uint64_t n = ps->p->out.jsonl_keep;
+
+			set_number(ps, &n, key, v, 1, 100);
+			ps->p->out.jsonl_keep = (unsigned)n;
+		} else
+			unknown_key(ps, key, "path, max_size or keep");
+		return;
+	case SEC_OUT_SYSLOG:
+		if (strcmp(key, "host") == 0) {
+			free(ps->p->out.syslog_host);
+			ps->p->out.syslog_host = strdup(v);
+		} else if (strcmp(key, "port") == 0) {
+			uint64_t n = 0;
+
+			set_number(ps, &n, key, v, 1, 65535);
+			if (n) {
+				free(ps->p->out.syslog_port);
+				ps->p->out.syslog_port = strdup(v);
+			}
+		} else if (strcmp(key, "facility") == 0) {
+			size_t i;
+
+			for (i = 1; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+				if (strcmp(v, facilities[i]) == 0)
+					break;
+			if (i == sizeof(facilities) / sizeof(facilities[0]))
+				diag(ps->diags, PW_DIAG_ERROR, ps->line,
+				     "facility: expected a syslog facility such as authpriv or local3, got '%s'",
+				     v);
+			else
+				ps->p->out.syslog_facility = (int)i;
+		} else if (strcmp(key, "queue") == 0) {
+			set_number(ps, &ps->p->out.syslog_queue, key, v, 1, 10000000);
+		} else
+			unknown_key(ps, key, "host, port, facility or queue");
+		return;
+	case SEC_OUT_AUDIT:
+		if (strcmp(key, "alerts") == 0)
+			parse_yes_no(ps, key, v, &ps->p->out.audit);
+		else
+			unknown_key(ps, key, "alerts");
 		return;
 	}
 }
@@ -348,10 +445,18 @@ static int set_defaults(struct pw_policy *p)
 		p->control_socket = strdup(PW_DEFAULT_CONTROL_SOCKET);
 	if (!p->pin_dir)
 		p->pin_dir = strdup(PW_DEFAULT_PIN_DIR);
+	if (!p->out.syslog_port)
+		p->out.syslog_port = strdup("514");
+	if (!p->out.syslog_facility)
+		p->out.syslog_facility = 10; /* authpriv: who accessed what is sensitive */
+	if (!p->out.syslog_queue)
+		p->out.syslog_queue = 10000;
+	if (!p->out.jsonl_keep)
+		p->out.jsonl_keep = 5;
 	if (!p->delta_interval_ns)
 		p->delta_interval_ns = 5000000000ULL;
-	return p->store_path && p->pam_socket && p->spool_dir && p->control_socket && p->pin_dir ?
-		       0 : -1;
+	return p->store_path && p->pam_socket && p->spool_dir && p->control_socket && p->pin_dir &&
+			       p->out.syslog_port ? 0 : -1;
 }
 
 struct pw_policy *pw_policy_parse(const char *name, const char *buf, size_t len,
@@ -474,6 +579,9 @@ void pw_policy_free(struct pw_policy *p)
 	free(p->pam_socket);
 	free(p->control_socket);
 	free(p->pin_dir);
+	free(p->out.jsonl_path);
+	free(p->out.syslog_host);
+	free(p->out.syslog_port);
 	free(p->spool_dir);
 	free(p);
 }

@@ -36,6 +36,19 @@ struct pw_dataset {
 	int line;
 };
 
+/* Where events and alerts are shipped besides the store. */
+struct pw_outputs_cfg {
+	char *jsonl_path;            /* NULL: off; "-": standard output */
+	uint64_t jsonl_max_bytes;    /* rotate past this size; 0: never */
+	unsigned jsonl_keep;         /* rotated files kept */
+	char *syslog_host;           /* NULL: off */
+	char *syslog_port;
+	int syslog_facility;
+	uint64_t syslog_queue;       /* messages held while the receiver is away */
+	int audit;                   /* alerts into the Linux audit trail */
+	int line;                    /* where the first output section starts */
+};
+
 struct pw_policy {
 	struct pw_dataset *datasets;
 	size_t n_datasets;
@@ -49,6 +62,7 @@ struct pw_policy {
 	char *pin_dir;
 	int keep_attached;           /* leave the probes attached when the daemon stops */
 	uint64_t delta_interval_ns;
+	struct pw_outputs_cfg out;
 };
 
 enum pw_diag_level { PW_DIAG_WARNING, PW_DIAG_ERROR };

@@ -116,6 +116,11 @@ int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_
 int pw_store_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t *pos);
 int pw_store_set_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t pos);
 
+/* An access as stored, with its session's service and remote host: 1
+ * found (strings malloc'ed: pw_access_free_strings), 0 none, -1 error. */
+int pw_store_access_load(struct pw_store *s, const char *boot_id, uint64_t access_id,
+			 struct pw_access *a);
+
 /* Abandon the running batch. */
 void pw_store_rollback(struct pw_store *s);
 
