@@ -184,6 +184,18 @@ static void free_frames(char **f)
 	free(f);
 }
 
+/* A listener, an output connected to it, and the accepted connection. */
+static int connect_output(struct pw_syslog_config *cfg, struct listener *l, struct pw_syslog **s)
+{
+	listener_bind(l);
+	listener_start(l);
+	cfg->host = "127.0.0.1";
+	cfg->port = l->port;
+	*s = new_output(cfg);
+	assert_true(pump_until(*s, 2000, is_connected));
+	return accept_within(l, 2000);
+}
+
 static void test_wire_format(void **state)
 {
 	struct listener l;
@@ -197,13 +209,7 @@ static void test_wire_format(void **state)
 	char **f;
 	int conn;
 
-	listener_bind(&l);
-	listener_start(&l);
-	cfg.host = "127.0.0.1";
-	cfg.port = l.port;
-	s = new_output(&cfg);
-	assert_true(pump_until(s, 2000, is_connected));
-	conn = accept_within(&l, 2000);
+	conn = connect_output(&cfg, &l, &s);
 
 	assert_int_equal(pw_syslog_send(s, LOG_INFO, "access", NULL, 0, "{\"a\":1}", T0), 0);
 	assert_int_equal(pw_syslog_send(s, LOG_ERR, "alert", params, 2, "{\"田中\":2}", T0), 0);
@@ -354,12 +360,7 @@ static void test_peer_close_and_reconnect(void **state)
 	char **f;
 	int conn;
 
-	listener_bind(&l);
-	listener_start(&l);
-	cfg.port = l.port;
-	s = new_output(&cfg);
-	assert_true(pump_until(s, 2000, is_connected));
-	conn = accept_within(&l, 2000);
+	conn = connect_output(&cfg, &l, &s);
 	assert_int_equal(pw_syslog_send(s, LOG_INFO, "access", NULL, 0, "one", T0), 0);
 	f = read_frames(conn, 1);
 	free_frames(f);
@@ -410,12 +411,7 @@ static void test_backpressure_keeps_framing(void **state)
 	size_t i;
 	int conn;
 
-	listener_bind(&l);
-	listener_start(&l);
-	cfg.port = l.port;
-	s = new_output(&cfg);
-	assert_true(pump_until(s, 2000, is_connected));
-	conn = accept_within(&l, 2000);
+	conn = connect_output(&cfg, &l, &s);
 	msg = malloc(SIZE + 1);
 	msg[SIZE] = '\0';
 	for (i = 0; i < N; i++) {
