@@ -33,11 +33,13 @@ json_object *pw_ecs_from_access(const struct pw_access *a, const char *host_name
 json_object *pw_ecs_from_session(const struct pw_session_record *r, const char *host_name);
 json_object *pw_ecs_from_alert(const struct pw_alert *al, const char *host_name);
 
-/* One line of compact JSON, without a newline, that the caller frees; NULL
- * when out of memory. */
+/* Changes, connections, mappings, io_uring use and programs run, as
+ * event.dataset "piiwatch.event": written, not read back. */
 json_object *pw_ecs_from_event(const struct pw_event_rec *e, const char *host_name,
 			       const char *boot_id);
 
+/* One line of compact JSON, without a newline, that the caller frees; NULL
+ * when out of memory. */
 char *pw_ecs_to_line(json_object *o);
 
 enum pw_ecs_kind {

@@ -12,7 +12,8 @@
  * pw_syslog_send(), without blocking.  The one exception is resolving a
  * host name, which getaddrinfo() does synchronously at each connection
  * attempt: configure an address (or a name from /etc/hosts) to keep the
- * loop free of DNS waits.
+ * loop free of DNS waits.  A name with several addresses is tried one
+ * address per attempt, in getaddrinfo() order.
  *
  * Messages wait in a bounded queue: when it is full the oldest waiting
  * message is dropped and counted.  Delivery is at most once across a lost
