@@ -83,6 +83,8 @@ TEST_BINS := $(OUT)/tests/test_policy $(OUT)/tests/test_session_record \
 TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl $(OUT)/tests/test_output_syslog \
 	$(OUT)/tests/pw-syslog-send $(OUT)/tests/test_output_audit $(OUT)/tests/pw-audit-alert
 
+TEST_BINS += $(OUT)/tests/test_store
+
 all: $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch $(TEST_BINS)
 
 $(OUT) $(OUT)/pam $(OUT)/tests $(OUT)/bench:

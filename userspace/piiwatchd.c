@@ -267,21 +267,6 @@ static char *on_request(void *ctx, const struct ucred *peer, const char *msg, si
 	return reply;
 }
 
-static uint64_t file_size(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
-static uint64_t store_bytes(const char *path)
-{
-	char wal[4200];
-
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	return file_size(path) + file_size(wal);
-}
-
 static char *status_json(struct daemon *d)
 {
 	uint64_t s[PW_STAT_MAX] = { 0 };
@@ -310,7 +295,7 @@ static char *status_json(struct daemon *d)
 	json_object_object_add(o, "sessions", json_object_new_int64(pw_store_count(d->store, "sessions")));
 	json_object_object_add(o, "accesses", json_object_new_int64(pw_store_count(d->store, "accesses")));
 	json_object_object_add(o, "store_path", json_object_new_string(d->policy->store_path));
-	json_object_object_add(o, "store_bytes", json_object_new_uint64(store_bytes(d->policy->store_path)));
+	json_object_object_add(o, "store_bytes", json_object_new_uint64(pw_store_disk_bytes(d->store)));
 	json_object_object_add(o, "spooled_records",
 			       json_object_new_int64(pw_spool_count(d->policy->spool_dir)));
 	json_object_object_add(o, "refused_pam_requests",
@@ -545,6 +530,22 @@ static void sync_output_fd(struct daemon *d)
 	}
 }
 
+#define PRUNE_EVERY_TICKS 6000 /* ten minutes */
+
+static void prune(struct daemon *d)
+{
+	int64_t n;
+
+	if (!d->policy->retention_ns && !d->policy->store_max_bytes)
+		return;
+	n = pw_store_prune(d->store, pw_now_realtime_ns(), d->policy->retention_ns,
+			   d->policy->store_max_bytes);
+	if (n < 0)
+		pw_log(LOG_ERR, "store: retention failed");
+	else if (n > 0)
+		pw_log(LOG_INFO, "store: retention removed %lld old rows", (long long)n);
+}
+
 static void on_tick(struct daemon *d)
 {
 	uint64_t expirations;
@@ -557,7 +558,11 @@ static void on_tick(struct daemon *d)
 	sync_output_fd(d);
 	pw_listener_expire(d->listener, pw_now_monotonic_ns());
 	pw_listener_expire(d->control, pw_now_monotonic_ns());
+	if (d->ticks % PRUNE_EVERY_TICKS == 0)
+		prune(d);
 	if (d->ticks % 10 == 0) {
+		/* The loop is alive: tell systemd's watchdog. */
+		sd_notify(0, "WATCHDOG=1");
 		d->event_counts[d->ticks / 10 % RATE_WINDOW] = pw_collector_events_seen(d->collector);
 		if (pw_probes_flush_idle(d->probes))
 			pw_log(LOG_WARNING, "cannot flush idle accesses: %s", strerror(errno));
@@ -738,6 +743,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	resume_ring(&d);
+	prune(&d);
 	/* Records spooled while the daemon was away come before new ones. */
 	if (pw_spool_prepare(d.policy->spool_dir, err, sizeof(err)) != 0)
 		pw_log(LOG_WARNING, "%s", err);

@@ -218,6 +218,10 @@ static int migrate(struct pw_store *s, char *err, size_t err_size)
 	}
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
+	/* Pruned space is given back in steps (retention); only takes effect
+	 * on a database without tables yet. */
+	if (version == 0)
+		sqlite3_exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
 	if (version < 1 && sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
 	if (version < 2 && sqlite3_exec(s->db, schema_v2, NULL, NULL, &msg) != SQLITE_OK)
@@ -658,4 +662,101 @@ int pw_store_access_load(struct pw_store *s, const char *boot_id, uint64_t acces
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int64_t exec_changes(struct pw_store *s, const char *sql, sqlite3_int64 arg)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, arg);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? sqlite3_changes64(s->db) : -1;
+}
+
+static uint64_t pragma_u64(struct pw_store *s, const char *pragma)
+{
+	sqlite3_stmt *q;
+	uint64_t v = 0;
+
+	if (sqlite3_prepare_v2(s->db, pragma, -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = (uint64_t)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+uint64_t pw_store_disk_bytes(struct pw_store *s)
+{
+	const char *name = sqlite3_db_filename(s->db, "main");
+	char wal[4200];
+	struct stat st;
+	uint64_t total = 0;
+
+	if (!name || !*name)
+		return 0;
+	if (stat(name, &st) == 0)
+		total += (uint64_t)st.st_size;
+	snprintf(wal, sizeof(wal), "%s-wal", name);
+	if (stat(wal, &st) == 0)
+		total += (uint64_t)st.st_size;
+	return total;
+}
+
+int64_t pw_store_prune(struct pw_store *s, uint64_t now_ns, uint64_t max_age_ns,
+		       uint64_t max_bytes)
+{
+	int64_t total = 0, n;
+	int round;
+
+	if (pw_store_flush(s))
+		return -1;
+	if (max_age_ns && max_age_ns < now_ns) {
+		sqlite3_int64 cut = (sqlite3_int64)(now_ns - max_age_ns);
+
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			return -1;
+		n = exec_changes(s, "DELETE FROM accesses WHERE last_ns < ?1", cut);
+		total += n > 0 ? n : 0;
+		n = exec_changes(s, "DELETE FROM events WHERE ts_ns < ?1", cut);
+		total += n > 0 ? n : 0;
+		n = exec_changes(s, "DELETE FROM sessions WHERE coalesce(closed_ns, opened_ns) < ?1 "
+				 "AND closed_ns IS NOT NULL AND id NOT IN "
+				 "(SELECT session_id FROM accesses WHERE session_id IS NOT NULL)", cut);
+		total += n > 0 ? n : 0;
+		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	/* Over the size cap: drop the oldest tenth at a time. */
+	for (round = 0; max_bytes && round < 20; round++) {
+		uint64_t used = pragma_u64(s, "PRAGMA page_count") * pragma_u64(s, "PRAGMA page_size") -
+				pragma_u64(s, "PRAGMA freelist_count") * pragma_u64(s, "PRAGMA page_size");
+
+		if (used <= max_bytes)
+			break;
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			return -1;
+		n = exec_changes(s, "DELETE FROM accesses WHERE id IN (SELECT id FROM accesses "
+				 "ORDER BY id LIMIT max(1, (SELECT count(*) FROM accesses) / 10))", 0);
+		total += n > 0 ? n : 0;
+		n = exec_changes(s, "DELETE FROM events WHERE id IN (SELECT id FROM events "
+				 "ORDER BY id LIMIT max(1, (SELECT count(*) FROM events) / 10))", 0);
+		total += n > 0 ? n : 0;
+		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		if (n <= 0 && total == 0)
+			break;
+	}
+	if (total)
+		sqlite3_exec(s->db, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE)", NULL,
+			     NULL, NULL);
+	return total;
 }

@@ -121,6 +121,18 @@ int pw_store_set_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring
 int pw_store_access_load(struct pw_store *s, const char *boot_id, uint64_t access_id,
 			 struct pw_access *a);
 
+/*
+ * Retention: delete accesses, events and closed sessions last active
+ * before now - max_age_ns (0: no age limit), then the oldest accesses and
+ * events while the store is larger than max_bytes (0: no size limit).
+ * Returns the number of rows deleted, or -1.
+ */
+int64_t pw_store_prune(struct pw_store *s, uint64_t now_ns, uint64_t max_age_ns,
+		       uint64_t max_bytes);
+
+/* Bytes the store takes on disk, its WAL included. */
+uint64_t pw_store_disk_bytes(struct pw_store *s);
+
 /* Abandon the running batch. */
 void pw_store_rollback(struct pw_store *s);
 
