@@ -4,12 +4,13 @@
  * against a fake piiwatchd (a thread) that answers as each test tells it to.
  *
  * The binary runs twice.  Started by tests/run, it enters a private mount
- * namespace with empty tmpfs over /tmp, /run, /var/spool and /etc/security,
- * so that it can exercise the module's compiled-in socket, spool and
+ * namespace with empty tmpfs over /run, /var/spool and /etc/security, so
+ * that it can exercise the module's compiled-in socket, spool and
  * configuration file without touching the host's (or another engineer's
  * daemon); it writes the PAM service files there, because pam_wrapper copies
  * them once when it starts, and re-executes itself under pam_wrapper.  The
- * second run holds the tests.
+ * second run holds the tests.  /tmp stays: the build, this binary among it,
+ * may live there.
  *
  * The service files give pam_piiwatch the control "[default=ok]", which
  * hands the module's own return code to the caller, PAM_IGNORE included:
@@ -49,7 +50,7 @@
 #include "util.h"
 
 /* Paths inside the private tmpfs of the test's mount namespace. */
-#define TDIR "/tmp/pamtest"
+#define TDIR "/run/pamtest"
 #define MODULE TDIR "/pam_piiwatch.so" /* a symlink to the build's module */
 #define SERVICE_DIR TDIR "/services"
 #define SOCKET TDIR "/pam.sock"
@@ -1650,7 +1651,7 @@ static int write_services(void)
 
 static int enter_private_world(char **argv)
 {
-	static const char *const fresh[] = { "/tmp", "/run", "/var/spool", "/etc/security" };
+	static const char *const fresh[] = { "/run", "/var/spool", "/etc/security" };
 	char self[PATH_MAX], dir[PATH_MAX], module[PATH_MAX + 32], asan[PATH_MAX] = "";
 	char preload[PATH_MAX + 32];
 	size_t i;
