@@ -23,6 +23,7 @@ mandir ?= $(prefix)/share/man
 sysconfdir ?= /etc
 MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
 pamdir ?= /lib/$(MULTIARCH)/security
+unitdir ?= /lib/systemd/system
 
 CC ?= gcc
 CLANG ?= clang
@@ -204,11 +205,20 @@ demo: deps
 
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(pamdir) \
-		$(DESTDIR)$(sysconfdir)/piiwatch $(DESTDIR)$(mandir)/man8
+		$(DESTDIR)$(sysconfdir)/piiwatch $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 \
+		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(unitdir) $(DESTDIR)$(prefix)/lib/sysusers.d \
+		$(DESTDIR)$(prefix)/lib/tmpfiles.d
 	install -m 0755 $(OUT)/piiwatchd $(DESTDIR)$(sbindir)/piiwatchd
 	install -m 0755 $(OUT)/piiwatch $(DESTDIR)$(bindir)/piiwatch
 	install -m 0644 $(OUT)/pam_piiwatch.so $(DESTDIR)$(pamdir)/pam_piiwatch.so
 	install -m 0644 packaging/piiwatch.conf $(DESTDIR)$(sysconfdir)/piiwatch/piiwatch.conf
+	install -m 0644 man/piiwatch.1 $(DESTDIR)$(mandir)/man1/piiwatch.1
+	install -m 0644 man/piiwatch.conf.5 $(DESTDIR)$(mandir)/man5/piiwatch.conf.5
+	install -m 0644 man/piiwatchd.8 $(DESTDIR)$(mandir)/man8/piiwatchd.8
+	install -m 0644 man/pam_piiwatch.8 $(DESTDIR)$(mandir)/man8/pam_piiwatch.8
+	install -m 0644 packaging/piiwatchd.service $(DESTDIR)$(unitdir)/piiwatchd.service
+	install -m 0644 packaging/piiwatch.sysusers $(DESTDIR)$(prefix)/lib/sysusers.d/piiwatch.conf
+	install -m 0644 packaging/piiwatch.tmpfiles $(DESTDIR)$(prefix)/lib/tmpfiles.d/piiwatch.conf
 
 clean:
 	rm -rf build
