@@ -68,13 +68,8 @@ static const char *const stmt_sql[ST_MAX] = {
 		"?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
 	[ST_JOIN_EVENTS] = "UPDATE events SET session_id = ?3 WHERE boot_id = ?1 AND audit_session = ?2 "
 			   "AND session_id IS NULL",
-	[ST_ACCESS_LOAD] =
-		"SELECT a.session_id, a.audit_session, a.loginuid, a.uid, a.pid, a.ppid, a.open_flags, "
-		"a.comm, coalesce(s.user, a.user), a.exe, a.args, a.dataset, a.path, a.dev, a.ino, "
-		"a.honeytoken, a.staging, a.flags, a.opened_ns, a.last_ns, a.closed_ns, a.bytes_read, "
-		"a.bytes_written, a.reads, a.writes, s.service, s.rhost "
-		"FROM accesses a LEFT JOIN sessions s ON s.id = a.session_id "
-		"WHERE a.boot_id = ?1 AND a.access_id = ?2",
+	[ST_ACCESS_LOAD] = "SELECT " PW_STORE_ACCESS_COLUMNS " FROM " PW_STORE_ACCESS_FROM
+			   " WHERE a.boot_id = ?1 AND a.access_id = ?2",
 	[ST_RING_GET] = "SELECT pos FROM ring_state WHERE boot_id = ?1 AND ring_id = ?2",
 	[ST_RING_SET] = "INSERT INTO ring_state (boot_id, ring_id, pos) VALUES (?1, ?2, ?3) "
 			"ON CONFLICT (boot_id, ring_id) DO UPDATE SET pos = excluded.pos",
@@ -615,6 +610,44 @@ int pw_store_session_lookup(struct pw_store *s, const char *boot_id, uint32_t au
 	return found ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+void pw_store_access_from_row(sqlite3_stmt *q, struct pw_access *a)
+{
+	memset(a, 0, sizeof(*a));
+	snprintf(a->boot_id, sizeof(a->boot_id), "%s",
+		 sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0) : "");
+	a->access_id = (uint64_t)sqlite3_column_int64(q, 1);
+	a->session_id = sqlite3_column_int64(q, 2);
+	a->audit_session = sqlite3_column_type(q, 3) == SQLITE_NULL ?
+				   PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 3);
+	a->loginuid = sqlite3_column_type(q, 4) == SQLITE_NULL ?
+			      PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 4);
+	a->uid = (uint32_t)sqlite3_column_int64(q, 5);
+	a->pid = (uint32_t)sqlite3_column_int64(q, 6);
+	a->ppid = (uint32_t)sqlite3_column_int64(q, 7);
+	a->open_flags = (uint32_t)sqlite3_column_int64(q, 8);
+	snprintf(a->comm, sizeof(a->comm), "%s",
+		 sqlite3_column_text(q, 9) ? (const char *)sqlite3_column_text(q, 9) : "");
+	a->user = column_dup(q, 10);
+	a->exe = column_dup(q, 11);
+	a->args = column_dup(q, 12);
+	a->dataset = column_dup(q, 13);
+	a->path = column_dup(q, 14);
+	a->dev = (uint64_t)sqlite3_column_int64(q, 15);
+	a->ino = (uint64_t)sqlite3_column_int64(q, 16);
+	a->honeytoken = sqlite3_column_int(q, 17);
+	a->staging = sqlite3_column_int(q, 18);
+	a->flags = (uint32_t)sqlite3_column_int64(q, 19);
+	a->opened_ns = (uint64_t)sqlite3_column_int64(q, 20);
+	a->last_ns = (uint64_t)sqlite3_column_int64(q, 21);
+	a->closed_ns = (uint64_t)sqlite3_column_int64(q, 22);
+	a->bytes_read = (uint64_t)sqlite3_column_int64(q, 23);
+	a->bytes_written = (uint64_t)sqlite3_column_int64(q, 24);
+	a->reads = (uint64_t)sqlite3_column_int64(q, 25);
+	a->writes = (uint64_t)sqlite3_column_int64(q, 26);
+	a->service = column_dup(q, 27);
+	a->rhost = column_dup(q, 28);
+}
+
 int pw_store_access_load(struct pw_store *s, const char *boot_id, uint64_t access_id,
 			 struct pw_access *a)
 {
@@ -625,40 +658,8 @@ int pw_store_access_load(struct pw_store *s, const char *boot_id, uint64_t acces
 	sqlite3_bind_text(q, 1, boot_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)access_id);
 	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		snprintf(a->boot_id, sizeof(a->boot_id), "%s", boot_id);
-		a->access_id = access_id;
-		a->session_id = sqlite3_column_int64(q, 0);
-		a->audit_session = sqlite3_column_type(q, 1) == SQLITE_NULL ?
-					   PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 1);
-		a->loginuid = sqlite3_column_type(q, 2) == SQLITE_NULL ?
-				      PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 2);
-		a->uid = (uint32_t)sqlite3_column_int64(q, 3);
-		a->pid = (uint32_t)sqlite3_column_int64(q, 4);
-		a->ppid = (uint32_t)sqlite3_column_int64(q, 5);
-		a->open_flags = (uint32_t)sqlite3_column_int64(q, 6);
-		snprintf(a->comm, sizeof(a->comm), "%s",
-			 sqlite3_column_text(q, 7) ? (const char *)sqlite3_column_text(q, 7) : "");
-		a->user = column_dup(q, 8);
-		a->exe = column_dup(q, 9);
-		a->args = column_dup(q, 10);
-		a->dataset = column_dup(q, 11);
-		a->path = column_dup(q, 12);
-		a->dev = (uint64_t)sqlite3_column_int64(q, 13);
-		a->ino = (uint64_t)sqlite3_column_int64(q, 14);
-		a->honeytoken = sqlite3_column_int(q, 15);
-		a->staging = sqlite3_column_int(q, 16);
-		a->flags = (uint32_t)sqlite3_column_int64(q, 17);
-		a->opened_ns = (uint64_t)sqlite3_column_int64(q, 18);
-		a->last_ns = (uint64_t)sqlite3_column_int64(q, 19);
-		a->closed_ns = (uint64_t)sqlite3_column_int64(q, 20);
-		a->bytes_read = (uint64_t)sqlite3_column_int64(q, 21);
-		a->bytes_written = (uint64_t)sqlite3_column_int64(q, 22);
-		a->reads = (uint64_t)sqlite3_column_int64(q, 23);
-		a->writes = (uint64_t)sqlite3_column_int64(q, 24);
-		a->service = column_dup(q, 25);
-		a->rhost = column_dup(q, 26);
-	}
+	if (rc == SQLITE_ROW)
+		pw_store_access_from_row(q, a);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;

@@ -116,6 +116,20 @@ int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_
 int pw_store_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t *pos);
 int pw_store_set_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t pos);
 
+/* The columns, in order, that pw_store_access_from_row() reads, and the
+ * tables they come from (accesses a, sessions s), for queries of the CLI. */
+#define PW_STORE_ACCESS_COLUMNS                                                                    \
+	"a.boot_id, a.access_id, a.session_id, a.audit_session, a.loginuid, a.uid, a.pid, "        \
+	"a.ppid, a.open_flags, a.comm, coalesce(s.user, a.user), a.exe, a.args, a.dataset, "       \
+	"a.path, a.dev, a.ino, a.honeytoken, a.staging, a.flags, a.opened_ns, a.last_ns, "        \
+	"a.closed_ns, a.bytes_read, a.bytes_written, a.reads, a.writes, s.service, s.rhost"
+#define PW_STORE_ACCESS_FROM "accesses a LEFT JOIN sessions s ON s.id = a.session_id"
+
+struct sqlite3_stmt;
+/* Fill a from the current row of a query selecting PW_STORE_ACCESS_COLUMNS
+ * first (strings malloc'ed: pw_access_free_strings). */
+void pw_store_access_from_row(struct sqlite3_stmt *q, struct pw_access *a);
+
 /* An access as stored, with its session's service and remote host: 1
  * found (strings malloc'ed: pw_access_free_strings), 0 none, -1 error. */
 int pw_store_access_load(struct pw_store *s, const char *boot_id, uint64_t access_id,
