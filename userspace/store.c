@@ -16,6 +16,8 @@ enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_SESSION_INSERT,
+	ST_SESSION_INSERT_CLOSED,
+	ST_SESSION_FILL_OPEN,
 	ST_SESSION_BY_RECORD,
 	ST_SESSION_CLOSE_AUDIT,
 	ST_SESSION_CLOSE_PID,
@@ -39,6 +41,19 @@ static const char *const stmt_sql[ST_MAX] = {
 		"INSERT OR IGNORE INTO sessions (boot_id, audit_session, loginuid, user, uid, "
 		"service, rhost, ruser, tty, pid, opened_ns, open_record) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	/* A close whose open has not arrived (it waits in the spool) keeps a
+	 * row of its own, which that open fills in: boot id and audit session
+	 * pair them, or boot id and process id without an audit session. */
+	[ST_SESSION_INSERT_CLOSED] =
+		"INSERT OR IGNORE INTO sessions (boot_id, audit_session, loginuid, user, uid, "
+		"service, rhost, ruser, tty, pid, closed_ns, close_record) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_SESSION_FILL_OPEN] =
+		"UPDATE sessions SET loginuid = ?3, user = ?4, uid = ?5, service = ?6, rhost = ?7, "
+		"ruser = ?8, tty = ?9, pid = ?10, opened_ns = ?11, open_record = ?12 "
+		"WHERE id = (SELECT id FROM sessions WHERE boot_id = ?1 AND audit_session IS ?2 "
+		"AND (?2 IS NOT NULL OR pid = ?10) AND open_record IS NULL "
+		"ORDER BY id DESC LIMIT 1) RETURNING id",
 	[ST_SESSION_BY_RECORD] = "SELECT id FROM sessions WHERE open_record = ?1 OR close_record = ?1",
 	[ST_SESSION_CLOSE_AUDIT] =
 		"UPDATE sessions SET closed_ns = ?3, close_record = ?4 "
@@ -397,50 +412,75 @@ static int64_t session_by_record(struct pw_store *s, const char *id)
 	return rowid;
 }
 
+/* Bind a session record as ?1..?12 of the statements that insert or fill
+ * a session row; ?11 and ?12 are the record's time and id. */
+static void bind_session(sqlite3_stmt *q, const struct pw_session_record *r)
+{
+	sqlite3_bind_text(q, 1, r->boot_id, -1, SQLITE_TRANSIENT);
+	bind_id(q, 2, r->sessionid);
+	bind_id(q, 3, r->loginuid);
+	sqlite3_bind_text(q, 4, r->user, -1, SQLITE_TRANSIENT);
+	if (r->uid >= 0)
+		sqlite3_bind_int64(q, 5, r->uid);
+	bind_text(q, 6, r->service);
+	bind_text(q, 7, r->rhost[0] ? r->rhost : NULL);
+	bind_text(q, 8, r->ruser[0] ? r->ruser : NULL);
+	bind_text(q, 9, r->tty[0] ? r->tty : NULL);
+	sqlite3_bind_int64(q, 10, r->pid);
+	sqlite3_bind_int64(q, 11, (sqlite3_int64)r->time_ns);
+	sqlite3_bind_text(q, 12, r->id, -1, SQLITE_TRANSIENT);
+}
+
+/* Run an UPDATE ... RETURNING id: *rowid is 0 when no row matched. */
+static int run_returning(struct pw_store *s, enum stmt_id id, int64_t *rowid)
+{
+	sqlite3_stmt *q = s->st[id];
+	int rc;
+
+	*rowid = 0;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		*rowid = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int pw_store_session_record(struct pw_store *s, const struct pw_session_record *r,
 			    int64_t *session_id)
 {
+	enum stmt_id insert_stmt, close_stmt;
 	sqlite3_stmt *q;
 
 	*session_id = 0;
+	if (r->type != PW_REC_SESSION_OPEN && r->type != PW_REC_SESSION_CLOSE)
+		return -1;
 	if (batch(s))
 		return -1;
 	*session_id = session_by_record(s, r->id);
 	if (*session_id)
 		return 0; /* seen before: delivered once and spooled, or replayed */
 	if (r->type == PW_REC_SESSION_OPEN) {
-		q = s->st[ST_SESSION_INSERT];
-		sqlite3_bind_text(q, 1, r->boot_id, -1, SQLITE_TRANSIENT);
-		bind_id(q, 2, r->sessionid);
-		bind_id(q, 3, r->loginuid);
-		sqlite3_bind_text(q, 4, r->user, -1, SQLITE_TRANSIENT);
-		if (r->uid >= 0)
-			sqlite3_bind_int64(q, 5, r->uid);
-		bind_text(q, 6, r->service);
-		bind_text(q, 7, r->rhost[0] ? r->rhost : NULL);
-		bind_text(q, 8, r->ruser[0] ? r->ruser : NULL);
-		bind_text(q, 9, r->tty[0] ? r->tty : NULL);
-		sqlite3_bind_int64(q, 10, r->pid);
-		sqlite3_bind_int64(q, 11, (sqlite3_int64)r->time_ns);
-		sqlite3_bind_text(q, 12, r->id, -1, SQLITE_TRANSIENT);
-		if (run(s, ST_SESSION_INSERT))
+		bind_session(s->st[ST_SESSION_FILL_OPEN], r);
+		if (run_returning(s, ST_SESSION_FILL_OPEN, session_id))
 			return -1;
-		*session_id = sqlite3_last_insert_rowid(s->db);
-		return 0;
+		insert_stmt = ST_SESSION_INSERT;
+	} else {
+		close_stmt = r->sessionid != PW_NO_ID ? ST_SESSION_CLOSE_AUDIT : ST_SESSION_CLOSE_PID;
+		q = s->st[close_stmt];
+		sqlite3_bind_text(q, 1, r->boot_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(q, 2, r->sessionid != PW_NO_ID ? r->sessionid : r->pid);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)r->time_ns);
+		sqlite3_bind_text(q, 4, r->id, -1, SQLITE_TRANSIENT);
+		if (run_returning(s, close_stmt, session_id))
+			return -1;
+		insert_stmt = ST_SESSION_INSERT_CLOSED;
 	}
-	if (r->type != PW_REC_SESSION_CLOSE)
+	if (*session_id)
+		return 0;
+	bind_session(s->st[insert_stmt], r);
+	if (run(s, insert_stmt))
 		return -1;
-	q = s->st[r->sessionid != PW_NO_ID ? ST_SESSION_CLOSE_AUDIT : ST_SESSION_CLOSE_PID];
-	sqlite3_bind_text(q, 1, r->boot_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(q, 2, r->sessionid != PW_NO_ID ? r->sessionid : r->pid);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)r->time_ns);
-	sqlite3_bind_text(q, 4, r->id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		*session_id = sqlite3_column_int64(q, 0);
-	while (sqlite3_step(q) == SQLITE_ROW)
-		;
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
+	*session_id = sqlite3_last_insert_rowid(s->db);
 	return 0;
 }
 

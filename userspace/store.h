@@ -90,7 +90,8 @@ void pw_store_close(struct pw_store *s);
 int pw_store_flush(struct pw_store *s);
 
 /* A session record from the PAM module.  Duplicates (the same record id
- * seen twice, e.g. from the spool) are ignored.  *session_id receives the
+ * seen twice, e.g. from the spool) are ignored; a close that comes before
+ * its open gets a row that the open fills in.  *session_id receives the
  * session's row id. */
 int pw_store_session_record(struct pw_store *s, const struct pw_session_record *r,
 			    int64_t *session_id);

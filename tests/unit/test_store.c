@@ -95,27 +95,39 @@ static void test_access_counts_add_up(void **state)
 	assert_int_equal(pw_store_count(f->s, "accesses"), 1);
 }
 
+/* A record of tanaka's ssh login from 203.0.113.7 (audit session 7, pid 9). */
+static void ssh_record(struct pw_session_record *r, enum pw_record_type type, const char *id,
+		       uint64_t time_ns)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	r->uid = 1000;
+	r->pid = 9;
+	r->loginuid = 1000;
+	r->sessionid = 7;
+	r->time_ns = time_ns;
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(r->user, sizeof(r->user), "tanaka");
+	snprintf(r->service, sizeof(r->service), "sshd");
+	snprintf(r->rhost, sizeof(r->rhost), "203.0.113.7");
+	snprintf(r->boot_id, sizeof(r->boot_id), "%s", BOOT);
+}
+
 static void test_session_records_once_and_joined(void **state)
 {
 	struct fixture *f = *state;
-	struct pw_session_record r = { .type = PW_REC_SESSION_OPEN, .uid = 1000, .pid = 9,
-				       .loginuid = 1000, .sessionid = 7, .time_ns = 5 };
+	struct pw_session_record r;
 	int64_t id = 0, again = 0, closed = 0;
 	struct pw_access a;
 
-	snprintf(r.id, sizeof(r.id), "1-2-3");
-	snprintf(r.user, sizeof(r.user), "tanaka");
-	snprintf(r.service, sizeof(r.service), "sshd");
-	snprintf(r.rhost, sizeof(r.rhost), "203.0.113.7");
-	snprintf(r.boot_id, sizeof(r.boot_id), "%s", BOOT);
+	ssh_record(&r, PW_REC_SESSION_OPEN, "1-2-3", 5);
 	add_access(f->s, 1, 10); /* read before the session record arrived */
 	assert_int_equal(pw_store_session_record(f->s, &r, &id), 0);
 	assert_true(id > 0);
 	assert_int_equal(pw_store_session_record(f->s, &r, &again), 0);
 	assert_true(again == id);
 	assert_int_equal(pw_store_join_session(f->s, BOOT, 7, id), 0);
-	r.type = PW_REC_SESSION_CLOSE;
-	snprintf(r.id, sizeof(r.id), "1-2-4");
+	ssh_record(&r, PW_REC_SESSION_CLOSE, "1-2-4", 50);
 	assert_int_equal(pw_store_session_record(f->s, &r, &closed), 0);
 	assert_true(closed == id);
 	assert_int_equal(pw_store_flush(f->s), 0);
@@ -124,6 +136,74 @@ static void test_session_records_once_and_joined(void **state)
 	assert_true(a.session_id == id);
 	assert_string_equal(a.rhost, "203.0.113.7");
 	pw_access_free_strings(&a);
+}
+
+/* The open record waited in the spool while the close was delivered: the
+ * close keeps a row of its own, and the open fills it in. */
+static void test_session_close_before_open(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_session_record r;
+	int64_t closed = 0, opened = 0, again = 0;
+	struct pw_access a;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	ssh_record(&r, PW_REC_SESSION_CLOSE, "1-2-4", 50);
+	add_access(f->s, 1, 10);
+	assert_int_equal(pw_store_session_record(f->s, &r, &closed), 0);
+	assert_true(closed > 0);
+	ssh_record(&r, PW_REC_SESSION_OPEN, "1-2-3", 5);
+	assert_int_equal(pw_store_session_record(f->s, &r, &opened), 0);
+	assert_true(opened == closed);
+	assert_int_equal(pw_store_join_session(f->s, BOOT, 7, opened), 0);
+	assert_int_equal(pw_store_session_record(f->s, &r, &again), 0);
+	assert_true(again == opened);
+	ssh_record(&r, PW_REC_SESSION_CLOSE, "1-2-4", 50);
+	assert_int_equal(pw_store_session_record(f->s, &r, &again), 0);
+	assert_true(again == opened);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	assert_int_equal(pw_store_count(f->s, "sessions"), 1);
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 1, &a), 1);
+	assert_true(a.session_id == opened);
+	assert_string_equal(a.rhost, "203.0.113.7");
+	pw_access_free_strings(&a);
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT opened_ns, closed_ns, open_record, "
+					    "close_record FROM sessions", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(q, 0), 5);
+	assert_int_equal(sqlite3_column_int64(q, 1), 50);
+	assert_string_equal((const char *)sqlite3_column_text(q, 2), "1-2-3");
+	assert_string_equal((const char *)sqlite3_column_text(q, 3), "1-2-4");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* Without pam_loginuid there is no audit session id: the process id pairs
+ * a close that came first with its open, and another process's open gets
+ * a row of its own. */
+static void test_session_close_before_open_by_pid(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_session_record r;
+	int64_t closed = 0, other = 0, opened = 0;
+
+	ssh_record(&r, PW_REC_SESSION_CLOSE, "1-9-2", 50);
+	r.loginuid = r.sessionid = PW_NO_ID;
+	assert_int_equal(pw_store_session_record(f->s, &r, &closed), 0);
+	ssh_record(&r, PW_REC_SESSION_OPEN, "1-10-1", 5);
+	r.loginuid = r.sessionid = PW_NO_ID;
+	r.pid = 10;
+	assert_int_equal(pw_store_session_record(f->s, &r, &other), 0);
+	assert_true(other != closed);
+	ssh_record(&r, PW_REC_SESSION_OPEN, "1-9-1", 5);
+	r.loginuid = r.sessionid = PW_NO_ID;
+	assert_int_equal(pw_store_session_record(f->s, &r, &opened), 0);
+	assert_true(opened == closed);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	assert_int_equal(pw_store_count(f->s, "sessions"), 2);
 }
 
 static void test_ring_position_commits_with_batch(void **state)
@@ -196,6 +276,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_is_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access_counts_add_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_records_once_and_joined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_close_before_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_close_before_open_by_pid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_position_commits_with_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
