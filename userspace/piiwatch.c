@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * piiwatch: review what piiwatchd recorded.  Opens the store read-only.
+ * piiwatch: review what piiwatchd recorded.  Reads the store read-only
+ * (while the daemon writes) and talks to the daemon's control socket.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <json.h>
+#include <locale.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +16,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli_common.h"
+#include "ecs.h"
 #include "event_text.h"
 #include "policy.h"
+#include "report_html.h"
 #include "store.h"
 #include "util.h"
 
@@ -25,8 +30,9 @@ struct cli {
 	const char *store_path;
 	const char *control_path;
 	bool json;
-	const char *user;
 	uint64_t limit;
+	struct pw_filter f;
+	const char *html;
 };
 
 static void usage(FILE *out)
@@ -36,217 +42,583 @@ static void usage(FILE *out)
 		"Review who read or changed protected customer data.\n"
 		"\n"
 		"Commands:\n"
-		"  accesses            accesses to protected files, newest last\n"
+		"  accesses            accesses to protected files, oldest first\n"
+		"  events              changes to protected files, connections after protected\n"
+		"                      reads, programs run in login sessions\n"
 		"  sessions            login sessions recorded through pam_piiwatch\n"
-		"  policy check FILE   validate a policy file; errors and warnings as FILE:LINE\n"
+		"  top                 users, files, programs and source hosts by bytes read\n"
+		"  show SESSION        the whole story of one session (its number in `sessions`)\n"
+		"  report --html FILE  a self-contained HTML report\n"
 		"  status              the daemon's health: hook mode, events/s, lost events, store\n"
 		"  reload              make the daemon re-read its policy (root only)\n"
+		"  policy check FILE   validate a policy file; errors and warnings as FILE:LINE\n"
 		"\n"
+		"Filters (every listing):\n"
+		"      --since WHEN    from WHEN: an age (2h, 30m, 7d), @EPOCH, or a local time\n"
+		"                      YYYY-MM-DD[ HH:MM[:SS]] (Z for UTC)\n"
+		"      --until WHEN    up to WHEN\n"
+		"      --user USER     only this login user\n"
+		"      --dataset NAME  only this dataset\n"
+		"      --file PATH     this file, everything below a directory, or a glob\n"
+		"      --host HOST     sessions from this remote host\n"
 		"Options:\n"
 		"      --store PATH    the store (default %s)\n"
 		"      --control-socket PATH  the daemon's control socket (default %s)\n"
-		"      --user USER     only this login user\n"
-		"  -n, --limit N       at most N rows (default 1000)\n"
-		"      --json          one JSON object per line instead of text\n"
+		"  -n, --limit N       at most N rows, the newest (default 1000)\n"
+		"      --json          JSON Lines, with the field names of the daemon's JSON\n"
 		"  -h, --help          show this help and exit\n"
 		"  -V, --version       show the version and exit\n"
 		"\n"
-		"Exit status: 0 success, 1 nothing found or the policy has errors, 2 bad usage,\n"
-		"3 the store or the daemon cannot be reached.\n",
+		"Colour is used on a terminal unless NO_COLOR is set.\n"
+		"Exit status: 0 success, 2 bad usage, 3 the store or the daemon cannot be read,\n"
+		"4 the command needs root.\n",
 		PW_DEFAULT_STORE, PW_DEFAULT_CONTROL_SOCKET);
 }
 
-static const char *col_text(sqlite3_stmt *q, int i)
+/* ---- filters as SQL ---- */
+
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const struct cli *c)
+{
+	sqlite3_stmt *q = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+		fprintf(stderr, "piiwatch: %s: %s\n", c->store_path, sqlite3_errmsg(db));
+		return NULL;
+	}
+	pw_cli_bind_filter(q, &c->f, c->limit);
+	return q;
+}
+
+/* Step with an error message for a store that fails mid-read. */
+static int step(sqlite3_stmt *q, const struct cli *c)
+{
+	int rc = sqlite3_step(q);
+
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		fprintf(stderr, "piiwatch: reading %s: %s\n", c->store_path,
+			sqlite3_errmsg(sqlite3_db_handle(q)));
+	return rc;
+}
+
+static void print_json(json_object *o)
+{
+	char *line = o ? pw_ecs_to_line(o) : NULL;
+
+	if (line)
+		printf("%s\n", line);
+	free(line);
+	json_object_put(o);
+}
+
+static const char *text(sqlite3_stmt *q, int i)
 {
 	const unsigned char *t = sqlite3_column_text(q, i);
 
-	return t ? (const char *)t : NULL;
+	return t ? (const char *)t : "";
 }
 
-static sqlite3 *open_store(const struct cli *c)
-{
-	char err[512];
-	struct pw_store *s;
-	sqlite3 *db = NULL;
+/* ---- accesses ---- */
 
-	/* Validates the schema version first, with a clear message. */
-	s = pw_store_open(c->store_path, true, err, sizeof(err));
-	if (!s) {
-		fprintf(stderr, "piiwatch: %s\n", err);
-		return NULL;
+static const char accesses_sql[] =
+	"SELECT * FROM (SELECT " PW_STORE_ACCESS_COLUMNS ", a.id FROM " PW_STORE_ACCESS_FROM
+	" WHERE (?1 IS NULL OR a.opened_ns >= ?1) AND (?2 IS NULL OR a.opened_ns <= ?2)"
+	" AND (?3 IS NULL OR coalesce(s.user, a.user) = ?3) AND (?4 IS NULL OR a.dataset = ?4)"
+	" AND " PW_FILE_MATCH("a.path") " AND (?6 IS NULL OR s.rhost = ?6)"
+	" ORDER BY a.opened_ns DESC, a.id DESC LIMIT ?7) ORDER BY 21, 30";
+
+static void access_session(const struct pw_access *a, char *out, size_t n)
+{
+	if (a->audit_session == PW_NO_ID)
+		snprintf(out, n, "none");
+	else
+		snprintf(out, n, "%u", a->audit_session);
+}
+
+static int cmd_accesses(sqlite3 *db, const struct cli *c)
+{
+	static const char *const hdr[] = { "OPENED", "USER", "SES", "FROM", "PROGRAM", "PID",
+					   "READ", "WRITTEN", "DATASET", "FILE" };
+	struct pw_table *t = c->json ? NULL : pw_table_new(10, hdr, 9);
+	sqlite3_stmt *q = prepare(db, accesses_sql, c);
+	int rc;
+
+	if (!q) {
+		pw_table_free(t);
+		return PW_EXIT_STORE;
 	}
-	pw_store_close(s);
-	if (sqlite3_open_v2(c->store_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		fprintf(stderr, "piiwatch: cannot open %s: %s\n", c->store_path,
-			db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
+	while ((rc = step(q, c)) == SQLITE_ROW) {
+		struct pw_access a;
 
-static void json_add_text(json_object *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static void json_add_int(json_object *o, const char *k, sqlite3_stmt *q, int i)
-{
-	if (sqlite3_column_type(q, i) != SQLITE_NULL)
-		json_object_object_add(o, k, json_object_new_int64(sqlite3_column_int64(q, i)));
-}
-
-static int cmd_accesses(const struct cli *c)
-{
-	static const char sql[] =
-		"SELECT * FROM (SELECT a.id, a.opened_ns, a.last_ns, a.closed_ns, "
-		"coalesce(s.user, a.user), a.audit_session, a.session_id, s.service, s.rhost, "
-		"a.pid, a.comm, a.exe, a.args, a.dataset, a.path, a.bytes_read, a.bytes_written, "
-		"a.reads, a.writes, a.honeytoken, a.uid "
-		"FROM accesses a LEFT JOIN sessions s ON s.id = a.session_id "
-		"WHERE (?1 IS NULL OR coalesce(s.user, a.user) = ?1) "
-		"ORDER BY a.opened_ns DESC, a.id DESC LIMIT ?2) ORDER BY 2, 1";
-	sqlite3 *db = open_store(c);
-	sqlite3_stmt *q = NULL;
-	int found = 0;
-
-	if (!db)
-		return 3;
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
-		fprintf(stderr, "piiwatch: %s: %s\n", c->store_path, sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return 3;
-	}
-	if (c->user)
-		sqlite3_bind_text(q, 1, c->user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)c->limit);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		found++;
+		pw_store_access_from_row(q, &a);
 		if (c->json) {
-			json_object *o = json_object_new_object();
-
-			json_add_int(o, "id", q, 0);
-			json_add_int(o, "opened_ns", q, 1);
-			json_add_int(o, "last_ns", q, 2);
-			json_add_int(o, "closed_ns", q, 3);
-			json_add_text(o, "user", col_text(q, 4));
-			json_add_int(o, "audit_session", q, 5);
-			json_add_int(o, "session_id", q, 6);
-			json_add_text(o, "service", col_text(q, 7));
-			json_add_text(o, "rhost", col_text(q, 8));
-			json_add_int(o, "pid", q, 9);
-			json_add_text(o, "comm", col_text(q, 10));
-			json_add_text(o, "exe", col_text(q, 11));
-			json_add_text(o, "args", col_text(q, 12));
-			json_add_text(o, "dataset", col_text(q, 13));
-			json_add_text(o, "path", col_text(q, 14));
-			json_add_int(o, "bytes_read", q, 15);
-			json_add_int(o, "bytes_written", q, 16);
-			json_add_int(o, "reads", q, 17);
-			json_add_int(o, "writes", q, 18);
-			json_object_object_add(o, "honeytoken",
-					       json_object_new_boolean(sqlite3_column_int(q, 19)));
-			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-			json_object_put(o);
+			print_json(pw_ecs_from_access(&a, NULL));
 		} else {
-			struct pw_access a = { 0 };
-			char line[10240];
+			char when[32], ses[16], pid[16], rd[32], wr[32], file[8300];
+			const char *cells[10];
 
-			a.opened_ns = (uint64_t)sqlite3_column_int64(q, 1);
-			a.last_ns = (uint64_t)sqlite3_column_int64(q, 2);
-			a.closed_ns = (uint64_t)sqlite3_column_int64(q, 3);
-			a.user = (char *)col_text(q, 4);
-			a.audit_session = sqlite3_column_type(q, 5) == SQLITE_NULL ?
-						  PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 5);
-			a.session_id = sqlite3_column_int64(q, 6);
-			a.service = (char *)col_text(q, 7);
-			a.rhost = (char *)col_text(q, 8);
-			a.pid = (uint32_t)sqlite3_column_int64(q, 9);
-			snprintf(a.comm, sizeof(a.comm), "%s", col_text(q, 10) ? col_text(q, 10) : "?");
-			a.exe = (char *)col_text(q, 11);
-			a.dataset = (char *)col_text(q, 13);
-			a.path = (char *)col_text(q, 14);
-			a.bytes_read = (uint64_t)sqlite3_column_int64(q, 15);
-			a.bytes_written = (uint64_t)sqlite3_column_int64(q, 16);
-			a.honeytoken = sqlite3_column_int(q, 19);
-			a.uid = (uint32_t)sqlite3_column_int64(q, 20);
-			pw_access_format_line(&a, line, sizeof(line));
-			printf("%s\n", line);
+			snprintf(pid, sizeof(pid), "%u", a.pid);
+			access_session(&a, ses, sizeof(ses));
+			snprintf(file, sizeof(file), "%s%s%s", a.path ? a.path : "?",
+				 a.honeytoken ? " [honeytoken]" : "",
+				 a.flags & 0x20 ? " [mapped]" : "");
+			cells[0] = pw_cli_time((int64_t)a.opened_ns, when, sizeof(when));
+			cells[1] = a.user ? a.user : "?";
+			cells[2] = ses;
+			cells[3] = a.rhost ? a.rhost : "-";
+			cells[4] = a.exe ? a.exe : a.comm;
+			cells[5] = pid;
+			cells[6] = pw_cli_bytes(a.bytes_read, rd, sizeof(rd));
+			cells[7] = pw_cli_bytes(a.bytes_written, wr, sizeof(wr));
+			cells[8] = a.dataset ? a.dataset : "?";
+			cells[9] = file;
+			pw_table_add(t, cells, a.honeytoken ? "\033[31m" : NULL);
+		}
+		pw_access_free_strings(&a);
+	}
+	sqlite3_finalize(q);
+	pw_table_print(t, stdout);
+	pw_table_free(t);
+	return rc == SQLITE_DONE ? PW_EXIT_OK : PW_EXIT_STORE;
+}
+
+/* ---- events ---- */
+
+#define EVENT_COLUMNS                                                                  \
+	"e.id, e.kind, e.action, e.ts_ns, e.session_id, e.audit_session, e.loginuid, e.uid,"   \
+	" coalesce(s.user, e.user), e.pid, e.ppid, e.comm, e.exe, e.args, e.dataset, e.path,"  \
+	" e.path2, e.dest_ip, e.dest_port, e.result, e.access_id, e.count, e.honeytoken, s.rhost"
+#define EVENT_FROM "events e LEFT JOIN sessions s ON s.id = e.session_id"
+
+static const char events_sql[] =
+	"SELECT * FROM (SELECT " EVENT_COLUMNS " FROM " EVENT_FROM
+	" WHERE (?1 IS NULL OR e.ts_ns >= ?1) AND (?2 IS NULL OR e.ts_ns <= ?2)"
+	" AND (?3 IS NULL OR coalesce(s.user, e.user) = ?3) AND (?4 IS NULL OR e.dataset = ?4)"
+	" AND (?5 IS NULL OR " PW_FILE_MATCH("e.path") ") AND (?6 IS NULL OR s.rhost = ?6)"
+	" ORDER BY e.ts_ns DESC, e.id DESC LIMIT ?7) ORDER BY 4, 1";
+
+static void event_from_row(sqlite3_stmt *q, struct pw_event_rec *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->kind = text(q, 1);
+	e->action = sqlite3_column_text(q, 2) ? text(q, 2) : NULL;
+	e->ts_ns = (uint64_t)sqlite3_column_int64(q, 3);
+	e->session_id = sqlite3_column_int64(q, 4);
+	e->audit_session = sqlite3_column_type(q, 5) == SQLITE_NULL ?
+				   PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 5);
+	e->loginuid = sqlite3_column_type(q, 6) == SQLITE_NULL ?
+			      PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 6);
+	e->uid = (uint32_t)sqlite3_column_int64(q, 7);
+	e->user = sqlite3_column_text(q, 8) ? text(q, 8) : NULL;
+	e->pid = (uint32_t)sqlite3_column_int64(q, 9);
+	e->ppid = (uint32_t)sqlite3_column_int64(q, 10);
+	e->comm = text(q, 11);
+	e->exe = sqlite3_column_text(q, 12) ? text(q, 12) : NULL;
+	e->args = sqlite3_column_text(q, 13) ? text(q, 13) : NULL;
+	e->dataset = sqlite3_column_text(q, 14) ? text(q, 14) : NULL;
+	e->path = sqlite3_column_text(q, 15) ? text(q, 15) : NULL;
+	e->path2 = sqlite3_column_text(q, 16) ? text(q, 16) : NULL;
+	e->dest_ip = sqlite3_column_text(q, 17) ? text(q, 17) : NULL;
+	e->dest_port = sqlite3_column_int(q, 18);
+	e->result = sqlite3_column_int64(q, 19);
+	e->access_id = (uint64_t)sqlite3_column_int64(q, 20);
+	e->count = (uint64_t)sqlite3_column_int64(q, 21);
+	e->honeytoken = sqlite3_column_int(q, 22);
+}
+
+/* "rename /a -> /b", "connect 198.51.100.9:443", "exec /usr/bin/tar -czf ..." */
+static void event_what(const struct pw_event_rec *e, char *out, size_t n)
+{
+	if (strcmp(e->kind, "connect") == 0)
+		snprintf(out, n, "connect %s port %d%s", e->dest_ip ? e->dest_ip : "?", e->dest_port,
+			 e->result < 0 && e->result != -115 ? " (failed)" : "");
+	else if (strcmp(e->kind, "exec") == 0)
+		snprintf(out, n, "exec %s", e->args ? e->args : e->exe ? e->exe : "?");
+	else if (strcmp(e->kind, "change") == 0)
+		snprintf(out, n, "%s %s", e->action ? e->action : "change",
+			 e->path2 ? e->path2 : e->path ? e->path : "?");
+	else if (strcmp(e->kind, "mmap") == 0)
+		snprintf(out, n, "mmap %s (%llu bytes mapped, reads not countable)",
+			 e->path ? e->path : "?", (unsigned long long)e->count);
+	else
+		snprintf(out, n, "%s %s", e->kind, e->action ? e->action : "");
+}
+
+static int cmd_events(sqlite3 *db, const struct cli *c)
+{
+	static const char *const hdr[] = { "TIME", "USER", "SES", "PROGRAM", "PID", "DATASET",
+					   "WHAT" };
+	struct pw_table *t;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (!pw_cli_has_table(db, "events"))
+		return PW_EXIT_OK;
+	q = prepare(db, events_sql, c);
+	if (!q)
+		return PW_EXIT_STORE;
+	t = c->json ? NULL : pw_table_new(7, hdr, 6);
+	while ((rc = step(q, c)) == SQLITE_ROW) {
+		struct pw_event_rec e;
+
+		event_from_row(q, &e);
+		if (c->json) {
+			print_json(pw_ecs_from_event(&e, NULL, NULL));
+		} else {
+			char when[32], ses[16], pid[16], what[9000];
+			const char *cells[7];
+
+			snprintf(pid, sizeof(pid), "%u", e.pid);
+			if (e.audit_session == PW_NO_ID)
+				snprintf(ses, sizeof(ses), "none");
+			else
+				snprintf(ses, sizeof(ses), "%u", e.audit_session);
+			event_what(&e, what, sizeof(what));
+			cells[0] = pw_cli_time((int64_t)e.ts_ns, when, sizeof(when));
+			cells[1] = e.user ? e.user : "?";
+			cells[2] = ses;
+			cells[3] = e.exe ? e.exe : e.comm;
+			cells[4] = pid;
+			cells[5] = e.dataset ? e.dataset : "-";
+			cells[6] = what;
+			pw_table_add(t, cells, e.honeytoken ? "\033[31m" : NULL);
 		}
 	}
 	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return found ? 0 : 1;
+	pw_table_print(t, stdout);
+	pw_table_free(t);
+	return rc == SQLITE_DONE ? PW_EXIT_OK : PW_EXIT_STORE;
 }
 
-static int cmd_sessions(const struct cli *c)
+/* ---- sessions ---- */
+
+static const char sessions_sql[] =
+	"SELECT * FROM (SELECT s.id, s.boot_id, s.audit_session, s.loginuid, s.user, s.uid,"
+	" s.service, s.rhost, s.ruser, s.tty, s.pid, s.opened_ns, s.closed_ns, s.open_record,"
+	" (SELECT count(*) FROM accesses a WHERE a.session_id = s.id),"
+	" (SELECT coalesce(sum(bytes_read), 0) FROM accesses a WHERE a.session_id = s.id)"
+	" FROM sessions s"
+	" WHERE (?1 IS NULL OR coalesce(s.opened_ns, s.closed_ns) >= ?1)"
+	" AND (?2 IS NULL OR coalesce(s.opened_ns, s.closed_ns) <= ?2)"
+	" AND (?3 IS NULL OR s.user = ?3) AND (?6 IS NULL OR s.rhost = ?6)"
+	" AND (?4 IS NULL OR EXISTS (SELECT 1 FROM accesses a WHERE a.session_id = s.id"
+	"      AND a.dataset = ?4))"
+	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM accesses a WHERE a.session_id = s.id"
+	"      AND " PW_FILE_MATCH("a.path") "))"
+	" ORDER BY s.id DESC LIMIT ?7) ORDER BY 1";
+
+static void session_from_row(sqlite3_stmt *q, struct pw_session_record *r)
 {
-	static const char sql[] =
-		"SELECT * FROM (SELECT id, boot_id, audit_session, loginuid, user, uid, service, "
-		"rhost, ruser, tty, pid, opened_ns, closed_ns FROM sessions "
-		"WHERE (?1 IS NULL OR user = ?1) ORDER BY id DESC LIMIT ?2) ORDER BY 1";
-	sqlite3 *db = open_store(c);
-	sqlite3_stmt *q = NULL;
-	int found = 0;
+	memset(r, 0, sizeof(*r));
+	r->type = sqlite3_column_type(q, 12) == SQLITE_NULL ? PW_REC_SESSION_OPEN :
+							      PW_REC_SESSION_CLOSE;
+	snprintf(r->boot_id, sizeof(r->boot_id), "%s", text(q, 1));
+	r->sessionid = sqlite3_column_type(q, 2) == SQLITE_NULL ?
+			       PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 2);
+	r->loginuid = sqlite3_column_type(q, 3) == SQLITE_NULL ?
+			      PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 3);
+	snprintf(r->user, sizeof(r->user), "%s", text(q, 4));
+	r->uid = sqlite3_column_type(q, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 5);
+	snprintf(r->service, sizeof(r->service), "%s", text(q, 6));
+	snprintf(r->rhost, sizeof(r->rhost), "%s", text(q, 7));
+	snprintf(r->ruser, sizeof(r->ruser), "%s", text(q, 8));
+	snprintf(r->tty, sizeof(r->tty), "%s", text(q, 9));
+	r->pid = (uint32_t)sqlite3_column_int64(q, 10);
+	r->time_ns = (uint64_t)sqlite3_column_int64(q, 11);
+	snprintf(r->id, sizeof(r->id), "%s", text(q, 13));
+}
 
-	if (!db)
-		return 3;
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
-		fprintf(stderr, "piiwatch: %s: %s\n", c->store_path, sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return 3;
+static int cmd_sessions(sqlite3 *db, const struct cli *c)
+{
+	static const char *const hdr[] = { "ID", "USER", "SERVICE", "FROM", "AUDIT SES",
+					   "OPENED", "CLOSED", "ACCESSES", "READ" };
+	struct pw_table *t = c->json ? NULL : pw_table_new(9, hdr, -1);
+	sqlite3_stmt *q = prepare(db, sessions_sql, c);
+	int rc;
+
+	if (!q) {
+		pw_table_free(t);
+		return PW_EXIT_STORE;
 	}
-	if (c->user)
-		sqlite3_bind_text(q, 1, c->user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)c->limit);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		found++;
+	while ((rc = step(q, c)) == SQLITE_ROW) {
 		if (c->json) {
-			json_object *o = json_object_new_object();
+			struct pw_session_record *r = malloc(sizeof(*r));
+			json_object *o;
 
-			json_add_int(o, "id", q, 0);
-			json_add_text(o, "boot_id", col_text(q, 1));
-			json_add_int(o, "audit_session", q, 2);
-			json_add_int(o, "loginuid", q, 3);
-			json_add_text(o, "user", col_text(q, 4));
-			json_add_int(o, "uid", q, 5);
-			json_add_text(o, "service", col_text(q, 6));
-			json_add_text(o, "rhost", col_text(q, 7));
-			json_add_text(o, "ruser", col_text(q, 8));
-			json_add_text(o, "tty", col_text(q, 9));
-			json_add_int(o, "pid", q, 10);
-			json_add_int(o, "opened_ns", q, 11);
-			json_add_int(o, "closed_ns", q, 12);
-			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-			json_object_put(o);
+			if (!r)
+				break;
+			session_from_row(q, r);
+			o = pw_ecs_from_session(r, NULL);
+			if (o) {
+				json_object_object_add(o, "piiwatch_session_id",
+						       json_object_new_int64(sqlite3_column_int64(q, 0)));
+				if (sqlite3_column_type(q, 12) != SQLITE_NULL)
+					json_object_object_add(o, "piiwatch_closed_ns",
+							       json_object_new_int64(sqlite3_column_int64(q, 12)));
+			}
+			print_json(o);
+			free(r);
 		} else {
-			char opened[32], closed[32] = "open";
+			char id[24], opened[32], closed[32], n[24], rd[32];
+			const char *cells[9];
 
-			pw_format_time((uint64_t)sqlite3_column_int64(q, 11), opened, sizeof(opened));
-			if (sqlite3_column_type(q, 12) != SQLITE_NULL)
-				pw_format_time((uint64_t)sqlite3_column_int64(q, 12), closed,
-					       sizeof(closed));
-			printf("%-6lld %-12s %-10s %-16s session %-8s %s .. %s\n",
-			       (long long)sqlite3_column_int64(q, 0), col_text(q, 4),
-			       col_text(q, 6) ? col_text(q, 6) : "?",
-			       col_text(q, 7) ? col_text(q, 7) : "-",
-			       col_text(q, 2) ? col_text(q, 2) : "none", opened, closed);
+			snprintf(id, sizeof(id), "%lld", (long long)sqlite3_column_int64(q, 0));
+			snprintf(n, sizeof(n), "%lld", (long long)sqlite3_column_int64(q, 14));
+			cells[0] = id;
+			cells[1] = text(q, 4);
+			cells[2] = text(q, 6);
+			cells[3] = *text(q, 7) ? text(q, 7) : "-";
+			cells[4] = *text(q, 2) ? text(q, 2) : "none";
+			/* A close whose open still waits in the spool has no open time. */
+			cells[5] = pw_cli_time(sqlite3_column_int64(q, 11), opened, sizeof(opened));
+			cells[6] = sqlite3_column_type(q, 12) == SQLITE_NULL ? "open" :
+				   pw_cli_time(sqlite3_column_int64(q, 12), closed, sizeof(closed));
+			cells[7] = n;
+			cells[8] = pw_cli_bytes((uint64_t)sqlite3_column_int64(q, 15), rd, sizeof(rd));
+			pw_table_add(t, cells, NULL);
 		}
 	}
 	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return found ? 0 : 1;
+	pw_table_print(t, stdout);
+	pw_table_free(t);
+	return rc == SQLITE_DONE ? PW_EXIT_OK : PW_EXIT_STORE;
 }
 
-/* One request to the daemon's control socket; the reply is returned
- * parsed, or NULL with a message on stderr. */
-static json_object *control_request(const struct cli *c, const char *cmd)
+/* ---- top ---- */
+
+static int top_section(sqlite3 *db, const struct cli *c, const char *title, const char *key,
+		       json_object *jout)
+{
+	static const char *const hdr[] = { "BYTES READ", "ACCESSES", "FILES", "NAME" };
+	char sql[2048];
+	struct pw_table *t = c->json ? NULL : pw_table_new(4, hdr, 3);
+	json_object *arr = c->json ? json_object_new_array() : NULL;
+	sqlite3_stmt *q;
+	int rc;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT %s AS k, sum(a.bytes_read) AS b, count(*), count(DISTINCT a.path)"
+		 " FROM " PW_STORE_ACCESS_FROM
+		 " WHERE (?1 IS NULL OR a.opened_ns >= ?1) AND (?2 IS NULL OR a.opened_ns <= ?2)"
+		 " AND (?3 IS NULL OR coalesce(s.user, a.user) = ?3) AND (?4 IS NULL OR a.dataset = ?4)"
+		 " AND " PW_FILE_MATCH("a.path") " AND (?6 IS NULL OR s.rhost = ?6)"
+		 " AND a.staging = 0 GROUP BY k ORDER BY b DESC, k LIMIT min(?7, 10)",
+		 key);
+	q = prepare(db, sql, c);
+	if (!q) {
+		pw_table_free(t);
+		json_object_put(arr);
+		return PW_EXIT_STORE;
+	}
+	while ((rc = step(q, c)) == SQLITE_ROW) {
+		if (c->json) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "name", json_object_new_string(text(q, 0)));
+			json_object_object_add(o, "bytes_read", json_object_new_int64(sqlite3_column_int64(q, 1)));
+			json_object_object_add(o, "accesses", json_object_new_int64(sqlite3_column_int64(q, 2)));
+			json_object_object_add(o, "files", json_object_new_int64(sqlite3_column_int64(q, 3)));
+			json_object_array_add(arr, o);
+		} else {
+			char b[32], n[24], f[24];
+			const char *cells[4];
+
+			snprintf(n, sizeof(n), "%lld", (long long)sqlite3_column_int64(q, 2));
+			snprintf(f, sizeof(f), "%lld", (long long)sqlite3_column_int64(q, 3));
+			cells[0] = pw_cli_bytes((uint64_t)sqlite3_column_int64(q, 1), b, sizeof(b));
+			cells[1] = n;
+			cells[2] = f;
+			cells[3] = *text(q, 0) ? text(q, 0) : "-";
+			pw_table_add(t, cells, NULL);
+		}
+	}
+	sqlite3_finalize(q);
+	if (c->json) {
+		json_object_object_add(jout, title, arr);
+	} else {
+		printf("%s%s\n", pw_cli_colour() ? "\033[1m" : "", title);
+		if (pw_cli_colour())
+			fputs(PW_COLOUR_RESET, stdout);
+		pw_table_print(t, stdout);
+		printf("\n");
+	}
+	pw_table_free(t);
+	return rc == SQLITE_DONE ? PW_EXIT_OK : PW_EXIT_STORE;
+}
+
+static int cmd_top(sqlite3 *db, const struct cli *c)
+{
+	json_object *o = c->json ? json_object_new_object() : NULL;
+	int rc = top_section(db, c, "users", "coalesce(s.user, a.user)", o);
+
+	if (rc == 0)
+		rc = top_section(db, c, "files", "a.path", o);
+	if (rc == 0)
+		rc = top_section(db, c, "programs", "coalesce(a.exe, a.comm)", o);
+	if (rc == 0)
+		rc = top_section(db, c, "source_hosts", "coalesce(s.rhost, 'local or no session')", o);
+	if (c->json) {
+		if (rc == 0)
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	return rc;
+}
+
+/* ---- show ---- */
+
+/* One line of a session's story, in time order. */
+struct story_item {
+	int64_t ts;
+	char *line;
+	json_object *json;
+};
+
+static int cmp_story(const void *a, const void *b)
+{
+	const struct story_item *x = a, *y = b;
+
+	return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+static int add_story(struct story_item **items, size_t *n, int64_t ts, const char *line,
+		     json_object *json)
+{
+	struct story_item *ni = realloc(*items, (*n + 1) * sizeof(*ni));
+
+	if (!ni) {
+		json_object_put(json);
+		return -1;
+	}
+	*items = ni;
+	ni[*n].ts = ts;
+	ni[*n].line = strdup(line);
+	ni[*n].json = json;
+	(*n)++;
+	return 0;
+}
+
+static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
+{
+	struct story_item *items = NULL;
+	size_t n = 0, i;
+	sqlite3_stmt *q = NULL;
+	uint64_t id;
+	int rc = PW_EXIT_STORE, r;
+	char sid[32];
+
+	if (pw_parse_u64(arg, INT64_MAX, &id)) {
+		fprintf(stderr, "piiwatch: show: expected a session number from `piiwatch sessions`, got '%s'\n",
+			arg);
+		return PW_EXIT_USAGE;
+	}
+	snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
+	if (sqlite3_prepare_v2(db, "SELECT s.id, s.boot_id, s.audit_session, s.loginuid, s.user, s.uid,"
+			       " s.service, s.rhost, s.ruser, s.tty, s.pid, s.opened_ns, s.closed_ns,"
+			       " s.open_record FROM sessions s WHERE s.id = ?1", -1, &q, NULL) != SQLITE_OK)
+		goto cleanup;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)id);
+	r = step(q, c);
+	if (r != SQLITE_ROW) {
+		if (r == SQLITE_DONE)
+			fprintf(stderr, "piiwatch: show: no session %s\n", sid);
+		rc = r == SQLITE_DONE ? PW_EXIT_USAGE : PW_EXIT_STORE;
+		goto cleanup;
+	}
+	{
+		struct pw_session_record *rec = malloc(sizeof(*rec));
+		char line[8192], when[32];
+
+		if (!rec)
+			goto cleanup;
+		session_from_row(q, rec);
+		rec->type = PW_REC_SESSION_OPEN;
+		snprintf(line, sizeof(line), "%s  login: %s via %s%s%s%s%s (audit session %s)",
+			 pw_cli_time(sqlite3_column_int64(q, 11), when, sizeof(when)), rec->user,
+			 rec->service, rec->rhost[0] ? " from " : "", rec->rhost,
+			 rec->tty[0] ? " on " : "", rec->tty, *text(q, 2) ? text(q, 2) : "none");
+		add_story(&items, &n, sqlite3_column_int64(q, 11), line, pw_ecs_from_session(rec, NULL));
+		if (sqlite3_column_type(q, 12) != SQLITE_NULL) {
+			rec->type = PW_REC_SESSION_CLOSE;
+			rec->time_ns = (uint64_t)sqlite3_column_int64(q, 12);
+			snprintf(line, sizeof(line), "%s  logout",
+				 pw_cli_time(sqlite3_column_int64(q, 12), when, sizeof(when)));
+			add_story(&items, &n, sqlite3_column_int64(q, 12), line,
+				  pw_ecs_from_session(rec, NULL));
+		}
+		free(rec);
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+
+	/* Every access and event of the session, whatever the filters say. */
+	if (sqlite3_prepare_v2(db, "SELECT " PW_STORE_ACCESS_COLUMNS " FROM " PW_STORE_ACCESS_FROM
+			       " WHERE a.session_id = ?8 ORDER BY a.opened_ns", -1, &q, NULL) != SQLITE_OK)
+		goto cleanup;
+	sqlite3_bind_int64(q, 8, (sqlite3_int64)id);
+	while ((r = step(q, c)) == SQLITE_ROW) {
+		struct pw_access a;
+		char line[10240];
+
+		pw_store_access_from_row(q, &a);
+		pw_access_format_line(&a, line, sizeof(line));
+		add_story(&items, &n, (int64_t)a.opened_ns, line, pw_ecs_from_access(&a, NULL));
+		pw_access_free_strings(&a);
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (r != SQLITE_DONE)
+		goto cleanup;
+	if (pw_cli_has_table(db, "events")) {
+		if (sqlite3_prepare_v2(db, "SELECT " EVENT_COLUMNS " FROM " EVENT_FROM
+				       " WHERE e.session_id = ?8 ORDER BY e.ts_ns", -1, &q, NULL) != SQLITE_OK)
+			goto cleanup;
+		sqlite3_bind_int64(q, 8, (sqlite3_int64)id);
+		while ((r = step(q, c)) == SQLITE_ROW) {
+			struct pw_event_rec e;
+			char line[9200], what[9000], when[32];
+
+			event_from_row(q, &e);
+			event_what(&e, what, sizeof(what));
+			snprintf(line, sizeof(line), "%s  %s[%u]  %s",
+				 pw_cli_time((int64_t)e.ts_ns, when, sizeof(when)),
+				 e.exe ? e.exe : e.comm, e.pid, what);
+			add_story(&items, &n, (int64_t)e.ts_ns, line, pw_ecs_from_event(&e, NULL, NULL));
+		}
+		sqlite3_finalize(q);
+		q = NULL;
+		if (r != SQLITE_DONE)
+			goto cleanup;
+	}
+	qsort(items, n, sizeof(*items), cmp_story);
+	for (i = 0; i < n; i++) {
+		if (c->json) {
+			print_json(items[i].json);
+			items[i].json = NULL;
+		} else {
+			printf("%s\n", items[i].line);
+		}
+	}
+	rc = PW_EXIT_OK;
+cleanup:
+	if (rc == PW_EXIT_STORE && q)
+		fprintf(stderr, "piiwatch: reading %s: %s\n", c->store_path, sqlite3_errmsg(db));
+	sqlite3_finalize(q);
+	for (i = 0; i < n; i++) {
+		free(items[i].line);
+		json_object_put(items[i].json);
+	}
+	free(items);
+	return rc;
+}
+
+/* ---- the daemon's control socket ---- */
+
+/* One request; the reply is returned parsed, or NULL with a message. */
+static json_object *control_request(const struct cli *c, const char *request)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = 10 };
-	char req[64], buf[8192];
+	char buf[16384];
 	json_object *reply = NULL;
 	ssize_t n;
 	int fd;
@@ -264,8 +636,8 @@ static json_object *control_request(const struct cli *c, const char *cmd)
 			errno == ENOENT || errno == ECONNREFUSED ? " (is piiwatchd running?)" : "");
 		goto cleanup;
 	}
-	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
-	if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0 || (n = recv(fd, buf, sizeof(buf) - 1, 0)) <= 0) {
+	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0 ||
+	    (n = recv(fd, buf, sizeof(buf) - 1, 0)) <= 0) {
 		fprintf(stderr, "piiwatch: no answer from piiwatchd at %s\n", c->control_path);
 		goto cleanup;
 	}
@@ -289,34 +661,57 @@ static int reply_ok(json_object *r)
 	return json_object_object_get_ex(r, "ok", &v) && json_object_get_boolean(v);
 }
 
+static void print_status_value(const char *prefix, const char *key, json_object *val)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s%s", prefix, key);
+	if (json_object_is_type(val, json_type_object)) {
+		json_object_object_foreach(val, k, v)
+		{
+			char p[160];
+
+			snprintf(p, sizeof(p), "%s.", name);
+			print_status_value(p, k, v);
+		}
+		return;
+	}
+	printf("%-30s %s\n", name, json_object_get_string(val));
+}
+
 static int cmd_status(const struct cli *c)
 {
-	json_object *r = control_request(c, "status");
+	json_object *r = control_request(c, "{\"cmd\":\"status\"}");
 
 	if (!r)
-		return 3;
+		return PW_EXIT_STORE;
 	if (c->json) {
 		printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
 	} else {
-		json_object_object_foreach(r, key, val) {
-			if (strcmp(key, "ok") == 0)
-				continue;
-			printf("%-22s %s\n", key, json_object_get_string(val));
+		json_object_object_foreach(r, key, val)
+		{
+			if (strcmp(key, "ok") != 0)
+				print_status_value("", key, val);
 		}
 	}
 	json_object_put(r);
-	return 0;
+	return PW_EXIT_OK;
 }
 
 static int cmd_reload(const struct cli *c)
 {
-	json_object *r = control_request(c, "reload"), *e;
+	json_object *r, *e;
 	int rc;
 
+	if (geteuid() != 0) {
+		fprintf(stderr, "piiwatch: reload changes what is protected: run it as root\n");
+		return PW_EXIT_DENIED;
+	}
+	r = control_request(c, "{\"cmd\":\"reload\"}");
 	if (!r)
-		return 3;
-	rc = reply_ok(r) ? 0 : 1;
-	if (rc == 0)
+		return PW_EXIT_STORE;
+	rc = reply_ok(r) ? PW_EXIT_OK : 1;
+	if (rc == PW_EXIT_OK)
 		printf("policy reloaded\n");
 	else
 		fprintf(stderr, "piiwatch: reload: %s\n",
@@ -341,71 +736,181 @@ static int cmd_policy_check(const char *file)
 	return rc;
 }
 
-int main(int argc, char **argv)
+static int cmd_report(sqlite3 *db, const struct cli *c)
+{
+	FILE *out;
+	int rc;
+
+	if (!c->html) {
+		fprintf(stderr, "piiwatch: report: --html FILE is required\n");
+		return PW_EXIT_USAGE;
+	}
+	out = fopen(c->html, "we");
+	if (!out) {
+		fprintf(stderr, "piiwatch: report: cannot write %s: %s\n", c->html, strerror(errno));
+		return PW_EXIT_USAGE;
+	}
+	rc = pw_report_html(db, &c->f, out);
+	if (fclose(out) != 0 && rc == 0) {
+		fprintf(stderr, "piiwatch: report: cannot write %s: %s\n", c->html, strerror(errno));
+		rc = PW_EXIT_USAGE;
+	}
+	if (rc == 0)
+		fprintf(stderr, "piiwatch: report written to %s\n", c->html);
+	return rc ? PW_EXIT_STORE : PW_EXIT_OK;
+}
+
+/* ---- main ---- */
+
+enum opt {
+	OPT_STORE = 256,
+	OPT_CONTROL,
+	OPT_JSON,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_USER,
+	OPT_DATASET,
+	OPT_FILE,
+	OPT_HOST,
+	OPT_HTML,
+};
+
+static int parse_args(int argc, char **argv, struct cli *c)
 {
 	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "control-socket", required_argument, NULL, 'C' },
-		{ "user", required_argument, NULL, 'u' },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "control-socket", required_argument, NULL, OPT_CONTROL },
 		{ "limit", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "dataset", required_argument, NULL, OPT_DATASET },
+		{ "file", required_argument, NULL, OPT_FILE },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct cli c = { .store_path = PW_DEFAULT_STORE, .control_path = PW_DEFAULT_CONTROL_SOCKET,
-			 .limit = 1000 };
-	const char *verb;
+	int64_t now = (int64_t)pw_now_realtime_ns();
+	char err[256];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+n:hV", opts, NULL)) != -1) {
+	/* Options may come before or after the command. */
+	while ((opt = getopt_long(argc, argv, "n:hV", opts, NULL)) != -1) {
 		switch (opt) {
-		case 's':
-			c.store_path = optarg;
+		case OPT_STORE:
+			c->store_path = optarg;
 			break;
-		case 'C':
-			c.control_path = optarg;
-			break;
-		case 'u':
-			c.user = optarg;
+		case OPT_CONTROL:
+			c->control_path = optarg;
 			break;
 		case 'n':
-			if (pw_parse_u64(optarg, 1000000000, &c.limit) || c.limit == 0) {
+			if (pw_parse_u64(optarg, 1000000000, &c->limit) || c->limit == 0) {
 				fprintf(stderr, "piiwatch: --limit: expected a number from 1, got '%s'\n",
 					optarg);
-				return 2;
+				return -1;
 			}
 			break;
-		case 'j':
-			c.json = true;
+		case OPT_JSON:
+			c->json = true;
+			break;
+		case OPT_SINCE:
+		case OPT_UNTIL:
+			if (pw_parse_when(optarg, now, opt == OPT_SINCE ? &c->f.since_ns : &c->f.until_ns,
+					  err, sizeof(err))) {
+				fprintf(stderr, "piiwatch: --%s: %s\n",
+					opt == OPT_SINCE ? "since" : "until", err);
+				return -1;
+			}
+			break;
+		case OPT_USER:
+			c->f.user = optarg;
+			break;
+		case OPT_DATASET:
+			c->f.dataset = optarg;
+			break;
+		case OPT_FILE:
+			c->f.file = optarg;
+			break;
+		case OPT_HOST:
+			c->f.host = optarg;
+			break;
+		case OPT_HTML:
+			c->html = optarg;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			exit(0);
 		case 'V':
 			printf("piiwatch %s\n", PW_VERSION);
-			return 0;
+			exit(0);
 		default:
-			usage(stderr);
-			return 2;
+			return -1;
 		}
+	}
+	if (c->f.since_ns && c->f.until_ns && c->f.since_ns > c->f.until_ns) {
+		fprintf(stderr, "piiwatch: --since is after --until\n");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { .store_path = PW_DEFAULT_STORE, .control_path = PW_DEFAULT_CONTROL_SOCKET,
+			 .limit = 1000 };
+	const char *verb;
+	char **args;
+	int nargs, rc;
+	sqlite3 *db;
+
+	setlocale(LC_ALL, "");
+	if (parse_args(argc, argv, &c)) {
+		fprintf(stderr, "Try 'piiwatch --help'.\n");
+		return PW_EXIT_USAGE;
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return 2;
+		return PW_EXIT_USAGE;
 	}
-	verb = argv[optind++];
-	if (strcmp(verb, "accesses") == 0 && optind == argc)
-		return cmd_accesses(&c);
-	if (strcmp(verb, "sessions") == 0 && optind == argc)
-		return cmd_sessions(&c);
-	if (strcmp(verb, "status") == 0 && optind == argc)
+	verb = argv[optind];
+	args = argv + optind + 1;
+	nargs = argc - optind - 1;
+
+	if (strcmp(verb, "status") == 0 && nargs == 0)
 		return cmd_status(&c);
-	if (strcmp(verb, "reload") == 0 && optind == argc)
+	if (strcmp(verb, "reload") == 0 && nargs == 0)
 		return cmd_reload(&c);
-	if (strcmp(verb, "policy") == 0 && optind + 2 == argc && strcmp(argv[optind], "check") == 0)
-		return cmd_policy_check(argv[optind + 1]);
-	fprintf(stderr, "piiwatch: unknown command or wrong arguments: %s\n", verb);
-	usage(stderr);
-	return 2;
+	if (strcmp(verb, "policy") == 0 && nargs == 2 && strcmp(args[0], "check") == 0)
+		return cmd_policy_check(args[1]);
+
+	if (!(strcmp(verb, "accesses") == 0 && nargs == 0) &&
+	    !(strcmp(verb, "events") == 0 && nargs == 0) &&
+	    !(strcmp(verb, "sessions") == 0 && nargs == 0) &&
+	    !(strcmp(verb, "top") == 0 && nargs == 0) &&
+	    !(strcmp(verb, "report") == 0 && nargs == 0) &&
+	    !(strcmp(verb, "show") == 0 && nargs == 1)) {
+		fprintf(stderr, "piiwatch: unknown command or wrong arguments: %s\n", verb);
+		fprintf(stderr, "Try 'piiwatch --help'.\n");
+		return PW_EXIT_USAGE;
+	}
+	db = pw_cli_open_store(c.store_path);
+	if (!db)
+		return PW_EXIT_STORE;
+	if (strcmp(verb, "accesses") == 0)
+		rc = cmd_accesses(db, &c);
+	else if (strcmp(verb, "events") == 0)
+		rc = cmd_events(db, &c);
+	else if (strcmp(verb, "sessions") == 0)
+		rc = cmd_sessions(db, &c);
+	else if (strcmp(verb, "top") == 0)
+		rc = cmd_top(db, &c);
+	else if (strcmp(verb, "report") == 0)
+		rc = cmd_report(db, &c);
+	else
+		rc = cmd_show(db, &c, args[0]);
+	sqlite3_close(db);
+	return rc;
 }

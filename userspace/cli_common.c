@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "cli_common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include "store.h"
+#include "util.h"
+
+void pw_cli_bind_filter(sqlite3_stmt *q, const struct pw_filter *f, uint64_t limit)
+{
+	if (f->since_ns)
+		sqlite3_bind_int64(q, 1, f->since_ns);
+	if (f->until_ns)
+		sqlite3_bind_int64(q, 2, f->until_ns);
+	if (f->user)
+		sqlite3_bind_text(q, 3, f->user, -1, SQLITE_STATIC);
+	if (f->dataset)
+		sqlite3_bind_text(q, 4, f->dataset, -1, SQLITE_STATIC);
+	if (f->file)
+		sqlite3_bind_text(q, 5, f->file, -1, SQLITE_STATIC);
+	if (f->host)
+		sqlite3_bind_text(q, 6, f->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 7, (sqlite3_int64)limit);
+}
+
+int pw_parse_when(const char *s, int64_t now_ns, int64_t *out_ns, char *err, size_t err_size)
+{
+	static const char *const formats[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+					       "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
+	char buf[64];
+	uint64_t v;
+	size_t i, n;
+	bool utc = false;
+
+	if (!s || !*s || strlen(s) >= sizeof(buf))
+		goto bad;
+	if (s[0] >= '0' && s[0] <= '9' && pw_parse_duration_ns(s, &v) == 0 &&
+	    strpbrk(s, "smhd")) {
+		if (v > (uint64_t)now_ns)
+			goto bad;
+		*out_ns = now_ns - (int64_t)v;
+		return 0;
+	}
+	if (s[0] == '@') {
+		if (pw_parse_u64(s + 1, INT64_MAX / 1000000000LL, &v))
+			goto bad;
+		*out_ns = (int64_t)v * 1000000000LL;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", s);
+	n = strlen(buf);
+	if (n && buf[n - 1] == 'Z') {
+		utc = true;
+		buf[n - 1] = '\0';
+	}
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		struct tm tm = { 0 };
+		const char *end = strptime(buf, formats[i], &tm);
+		time_t t;
+
+		if (!end || *end)
+			continue;
+		tm.tm_isdst = -1;
+		t = utc ? timegm(&tm) : mktime(&tm);
+		if (t == (time_t)-1)
+			goto bad;
+		*out_ns = (int64_t)t * 1000000000LL;
+		return 0;
+	}
+bad:
+	snprintf(err, err_size,
+		 "'%s' is not a time: expected an age like 2h, 30m or 7d, @EPOCH, or a local time "
+		 "YYYY-MM-DD[ HH:MM[:SS]] (Z for UTC)", s ? s : "");
+	return -1;
+}
+
+sqlite3 *pw_cli_open_store(const char *path)
+{
+	char err[512];
+	struct pw_store *s;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q;
+
+	/* Checks presence and schema version, with a clear message. */
+	s = pw_store_open(path, true, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "piiwatch: %s\n", err);
+		return NULL;
+	}
+	pw_store_close(s);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		fprintf(stderr, "piiwatch: cannot open %s: %s\n", path,
+			db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	/* A quick probe turns "locked" and "corrupt" into a message now
+	 * rather than an empty listing later. */
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW) {
+		int code = sqlite3_errcode(db);
+
+		fprintf(stderr, "piiwatch: cannot read %s: %s%s\n", path, sqlite3_errmsg(db),
+			code == SQLITE_BUSY || code == SQLITE_LOCKED ?
+				" (another process holds it locked)" :
+			code == SQLITE_CORRUPT || code == SQLITE_NOTADB ?
+				" (the store is damaged: keep a copy and see piiwatch(1))" :
+			code == SQLITE_CANTOPEN || code == SQLITE_READONLY ?
+				" (needs root or group piiwatch)" : "");
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_finalize(q);
+	return db;
+}
+
+bool pw_cli_has_table(sqlite3 *db, const char *table)
+{
+	sqlite3_stmt *q;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+			       -1, &q, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(q, 1, table, -1, SQLITE_STATIC);
+	found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return found;
+}
+
+bool pw_cli_colour(void)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(STDOUT_FILENO) && !(nc && *nc);
+}
+
+const char *pw_cli_severity_colour(int severity)
+{
+	switch (severity) {
+	case 4:
+		return "\033[1;31m";
+	case 3:
+		return "\033[31m";
+	case 2:
+		return "\033[33m";
+	default:
+		return "\033[36m";
+	}
+}
+
+int pw_cli_width(void)
+{
+	struct winsize ws;
+
+	if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+		return 0;
+	return ws.ws_col;
+}
+
+const char *pw_cli_bytes(uint64_t n, char *buf, size_t size)
+{
+	if (n == 0)
+		snprintf(buf, size, "-");
+	else
+		pw_format_bytes(n, buf, size);
+	return buf;
+}
+
+const char *pw_cli_time(int64_t ns, char *buf, size_t size)
+{
+	if (ns <= 0)
+		snprintf(buf, size, "-");
+	else
+		pw_format_time((uint64_t)ns, buf, size);
+	return buf;
+}
+
+/* ---- tables ---- */
+
+struct pw_table {
+	int ncols;
+	int flex;
+	char **cells;           /* rows * ncols, row 0 the headers */
+	char **colours;
+	size_t rows;
+};
+
+/* Columns a string takes on a terminal. */
+static int display_width(const char *s)
+{
+	mbstate_t st;
+	int w = 0;
+	size_t n;
+	wchar_t wc;
+
+	memset(&st, 0, sizeof(st));
+	while (*s) {
+		n = mbrtowc(&wc, s, MB_CUR_MAX, &st);
+		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+			memset(&st, 0, sizeof(st));
+			w++;
+			s++;
+			continue;
+		}
+		w += wcwidth(wc) > 0 ? wcwidth(wc) : 0;
+		s += n;
+	}
+	return w;
+}
+
+/* The last characters of s that fit in width columns, after an ellipsis;
+ * padded to the width unless it is the last column. */
+static void print_tail(FILE *out, const char *s, int width, bool pad)
+{
+	int w = display_width(s);
+
+	if (w <= width) {
+		fprintf(out, "%s%*s", s, pad ? width - w : 0, "");
+		return;
+	}
+	while (*s && display_width(s) > width - 1)
+		s++;
+	while ((*s & 0xc0) == 0x80)
+		s++;
+	fprintf(out, "…%s%*s", s, pad ? width - 1 - display_width(s) : 0, "");
+}
+
+struct pw_table *pw_table_new(int ncols, const char *const *headers, int flex_col)
+{
+	struct pw_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ncols = ncols;
+	t->flex = flex_col;
+	pw_table_add(t, headers, NULL);
+	return t;
+}
+
+void pw_table_add(struct pw_table *t, const char *const *cells, const char *colour)
+{
+	char **nc, **ncol;
+	int i;
+
+	if (!t)
+		return;
+	nc = realloc(t->cells, (t->rows + 1) * (size_t)t->ncols * sizeof(*nc));
+	if (!nc)
+		return;
+	t->cells = nc;
+	ncol = realloc(t->colours, (t->rows + 1) * sizeof(*ncol));
+	if (!ncol)
+		return;
+	t->colours = ncol;
+	for (i = 0; i < t->ncols; i++)
+		t->cells[t->rows * (size_t)t->ncols + (size_t)i] = strdup(cells[i] ? cells[i] : "");
+	t->colours[t->rows] = colour ? strdup(colour) : NULL;
+	t->rows++;
+}
+
+void pw_table_print(struct pw_table *t, FILE *out)
+{
+	int *w, i, total = 0, term = pw_cli_width();
+	bool colour = pw_cli_colour();
+	size_t r;
+
+	if (!t || !(w = calloc((size_t)t->ncols, sizeof(*w))))
+		return;
+	for (r = 0; r < t->rows; r++)
+		for (i = 0; i < t->ncols; i++) {
+			int cw = display_width(t->cells[r * (size_t)t->ncols + (size_t)i]);
+
+			if (cw > w[i])
+				w[i] = cw;
+		}
+	for (i = 0; i < t->ncols; i++)
+		total += w[i] + (i ? 2 : 0);
+	if (term && total > term && t->flex >= 0) {
+		int shrink = total - term;
+
+		w[t->flex] = w[t->flex] - shrink < 12 ? 12 : w[t->flex] - shrink;
+	}
+	for (r = 0; r < t->rows; r++) {
+		const char *c = colour && t->colours[r] ? t->colours[r] : NULL;
+
+		if (c)
+			fputs(c, out);
+		for (i = 0; i < t->ncols; i++) {
+			const char *cell = t->cells[r * (size_t)t->ncols + (size_t)i];
+
+			if (i)
+				fputs("  ", out);
+			if (i == t->ncols - 1 && i != t->flex)
+				fputs(cell, out);
+			else
+				print_tail(out, cell, w[i], i != t->ncols - 1);
+		}
+		if (c)
+			fputs(PW_COLOUR_RESET, out);
+		fputc('\n', out);
+	}
+	free(w);
+}
+
+void pw_table_free(struct pw_table *t)
+{
+	size_t r;
+	int i;
+
+	if (!t)
+		return;
+	for (r = 0; r < t->rows; r++) {
+		for (i = 0; i < t->ncols; i++)
+			free(t->cells[r * (size_t)t->ncols + (size_t)i]);
+		free(t->colours[r]);
+	}
+	free(t->cells);
+	free(t->colours);
+	free(t);
+}
