@@ -72,7 +72,7 @@ DAEMON_SRCS := userspace/piiwatchd.c userspace/probes.c userspace/collector.c us
 DAEMON_SRCS += userspace/output_audit.c
 DAEMON_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(DAEMON_SRCS))
 
-CLI_SRCS := userspace/piiwatch.c
+CLI_SRCS := userspace/piiwatch.c userspace/cli_common.c userspace/report_html.c
 CLI_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(CLI_SRCS))
 
 PAM_SRCS := pam_module/pam_piiwatch.c
