@@ -37,17 +37,6 @@ struct pw_listener {
 	uint64_t refused;
 };
 
-static void set_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
-
 /* A socket file nobody answers on is a leftover of a daemon that died. */
 static int claim_path(const char *path, char *err, size_t err_size)
 {
@@ -58,7 +47,7 @@ static int claim_path(const char *path, char *err, size_t err_size)
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISSOCK(st.st_mode)) {
-		set_err(err, err_size, "%s exists and is not a socket", path);
+		pw_set_err(err, err_size, "%s exists and is not a socket", path);
 		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -67,7 +56,7 @@ static int claim_path(const char *path, char *err, size_t err_size)
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		close(fd);
-		set_err(err, err_size, "another piiwatchd is already listening on %s", path);
+		pw_set_err(err, err_size, "another piiwatchd is already listening on %s", path);
 		return -1;
 	}
 	close(fd);
@@ -99,7 +88,7 @@ struct pw_listener *pw_listener_open(const struct pw_listener_opts *o, int epfd,
 	int i;
 
 	if (strlen(o->path) >= sizeof(sa.sun_path)) {
-		set_err(err, err_size, "socket path %s is too long", o->path);
+		pw_set_err(err, err_size, "socket path %s is too long", o->path);
 		return NULL;
 	}
 	if (o->group) {
@@ -109,7 +98,7 @@ struct pw_listener *pw_listener_open(const struct pw_listener_opts *o, int epfd,
 	}
 	l = calloc(1, sizeof(*l));
 	if (!l) {
-		set_err(err, err_size, "out of memory");
+		pw_set_err(err, err_size, "out of memory");
 		return NULL;
 	}
 	l->fd = -1;
@@ -123,13 +112,13 @@ struct pw_listener *pw_listener_open(const struct pw_listener_opts *o, int epfd,
 	l->buf = malloc(PW_RECORD_MAX_WIRE + 1);
 	l->path = strdup(o->path);
 	if (!l->buf || !l->path) {
-		set_err(err, err_size, "out of memory");
+		pw_set_err(err, err_size, "out of memory");
 		goto fail;
 	}
 	err[0] = '\0';
 	if (make_parent(o->path) != 0 || claim_path(o->path, err, err_size) != 0) {
 		if (!err[0])
-			set_err(err, err_size, "cannot prepare %s: %s", o->path, strerror(errno));
+			pw_set_err(err, err_size, "cannot prepare %s: %s", o->path, strerror(errno));
 		goto fail;
 	}
 	l->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -137,7 +126,7 @@ struct pw_listener *pw_listener_open(const struct pw_listener_opts *o, int epfd,
 	if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    chown(o->path, 0, gid) != 0 || chmod(o->path, o->mode) != 0 ||
 	    listen(l->fd, 128) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
-		set_err(err, err_size, "cannot listen on %s: %s", o->path, strerror(errno));
+		pw_set_err(err, err_size, "cannot listen on %s: %s", o->path, strerror(errno));
 		goto fail;
 	}
 	return l;

@@ -51,17 +51,6 @@ struct pw_probes {
  * under links/ and flush_idle beside the maps. */
 static const char *const pinned_maps[] = { "protected_inodes", "events", "stats", "meta" };
 
-static void set_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
-
 int pw_ensure_tracefs(char *err, size_t err_size)
 {
 	struct stat st;
@@ -71,7 +60,7 @@ int pw_ensure_tracefs(char *err, size_t err_size)
 		return 0;
 	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) != 0) {
-		set_err(err, err_size, "cannot mount tracefs on /sys/kernel/tracing: %s",
+		pw_set_err(err, err_size, "cannot mount tracefs on /sys/kernel/tracing: %s",
 			strerror(errno));
 		return -1;
 	}
@@ -166,14 +155,14 @@ int pw_ensure_bpffs(const char *pin_dir, char *err, size_t err_size)
 
 	if (statfs("/sys/fs/bpf", &st) != 0 || st.f_type != BPF_FS_MAGIC) {
 		if (mount("bpf", "/sys/fs/bpf", "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700")) {
-			set_err(err, err_size, "cannot mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+			pw_set_err(err, err_size, "cannot mount bpffs on /sys/fs/bpf: %s", strerror(errno));
 			return -1;
 		}
 	}
 	if (pin_path(links, sizeof(links), pin_dir, "", "links") ||
 	    (mkdir(pin_dir, 0700) != 0 && errno != EEXIST) ||
 	    (mkdir(links, 0700) != 0 && errno != EEXIST)) {
-		set_err(err, err_size, "cannot create %s: %s", pin_dir, strerror(errno));
+		pw_set_err(err, err_size, "cannot create %s: %s", pin_dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -238,7 +227,7 @@ static int pin_fresh(struct pw_probes *p, char *err, size_t err_size)
 	}
 	return 0;
 fail:
-	set_err(err, err_size, "cannot pin BPF objects under %s: %s", p->pin_dir, strerror(errno));
+	pw_set_err(err, err_size, "cannot pin BPF objects under %s: %s", p->pin_dir, strerror(errno));
 	return -1;
 }
 
@@ -248,7 +237,7 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 
 	p->skel = piiwatch_bpf__open();
 	if (!p->skel) {
-		set_err(err, err_size, "cannot open BPF object: %s", strerror(errno));
+		pw_set_err(err, err_size, "cannot open BPF object: %s", strerror(errno));
 		return -1;
 	}
 	p->skel->rodata->delta_interval_ns = p->opts.delta_interval_ns;
@@ -266,13 +255,13 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 	}
 	rc = piiwatch_bpf__load(p->skel);
 	if (rc) {
-		set_err(err, err_size, "cannot load BPF programs: %s (run as root on a kernel with BTF)",
+		pw_set_err(err, err_size, "cannot load BPF programs: %s (run as root on a kernel with BTF)",
 			strerror(-rc));
 		return -1;
 	}
 	rc = piiwatch_bpf__attach(p->skel);
 	if (rc) {
-		set_err(err, err_size, "cannot attach BPF programs: %s", strerror(-rc));
+		pw_set_err(err, err_size, "cannot attach BPF programs: %s", strerror(-rc));
 		return -1;
 	}
 	if (pin_fresh(p, err, err_size))
@@ -358,14 +347,14 @@ struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, siz
 	__u32 len = sizeof(info);
 
 	if (!p) {
-		set_err(err, err_size, "out of memory");
+		pw_set_err(err, err_size, "out of memory");
 		return NULL;
 	}
 	p->opts = *o;
 	p->protected_fd = p->events_fd = p->stats_fd = p->flush_fd = p->meta_fd = -1;
 	p->pin_dir = strdup(o->pin_dir);
 	if (!p->pin_dir) {
-		set_err(err, err_size, "out of memory");
+		pw_set_err(err, err_size, "out of memory");
 		goto fail;
 	}
 	if (pw_ensure_tracefs(err, err_size) || pw_ensure_bpffs(p->pin_dir, err, err_size))
@@ -380,7 +369,7 @@ struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, siz
 	}
 	if (bpf_obj_get_info_by_fd(p->events_fd, &info, &len) ||
 	    !(p->ring = pw_ring_open(p->events_fd, info.max_entries))) {
-		set_err(err, err_size, "cannot map the ring buffer: %s", strerror(errno));
+		pw_set_err(err, err_size, "cannot map the ring buffer: %s", strerror(errno));
 		goto fail;
 	}
 	p->events_id = info.id;
@@ -429,12 +418,12 @@ int pw_probes_detach(const char *pin_dir, char *err, size_t err_size)
 	struct stat st;
 
 	if (stat(pin_dir, &st) != 0) {
-		set_err(err, err_size, "nothing pinned in %s: %s", pin_dir, strerror(errno));
+		pw_set_err(err, err_size, "nothing pinned in %s: %s", pin_dir, strerror(errno));
 		return -1;
 	}
 	unpin_all(pin_dir);
 	if (stat(pin_dir, &st) == 0) {
-		set_err(err, err_size, "%s still holds objects piiwatch did not pin", pin_dir);
+		pw_set_err(err, err_size, "%s still holds objects piiwatch did not pin", pin_dir);
 		return -1;
 	}
 	return 0;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "session_record.h"
+#include "util.h"
 
 #include <json.h>
 #include <stdarg.h>
@@ -83,30 +84,19 @@ char *pw_record_to_json(const struct pw_session_record *r)
 	return out;
 }
 
-static void set_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
-
 static json_object *parse_object(const char *buf, size_t len, char *err, size_t err_size)
 {
 	struct json_tokener *tok;
 	json_object *o;
 
 	if (len > PW_RECORD_MAX_WIRE || len > INT32_MAX) {
-		set_err(err, err_size, "message of %zu bytes is larger than %d", len,
+		pw_set_err(err, err_size, "message of %zu bytes is larger than %d", len,
 			PW_RECORD_MAX_WIRE);
 		return NULL;
 	}
 	tok = json_tokener_new_ex(4);
 	if (!tok) {
-		set_err(err, err_size, "out of memory");
+		pw_set_err(err, err_size, "out of memory");
 		return NULL;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -114,13 +104,13 @@ static json_object *parse_object(const char *buf, size_t len, char *err, size_t 
 	if (!o || json_tokener_get_parse_end(tok) != len) {
 		enum json_tokener_error e = json_tokener_get_error(tok);
 
-		set_err(err, err_size, "not one JSON object: %s at byte %zu",
+		pw_set_err(err, err_size, "not one JSON object: %s at byte %zu",
 			o ? "trailing data" : json_tokener_error_desc(e),
 			json_tokener_get_parse_end(tok));
 		json_object_put(o);
 		o = NULL;
 	} else if (!json_object_is_type(o, json_type_object)) {
-		set_err(err, err_size, "expected a JSON object");
+		pw_set_err(err, err_size, "expected a JSON object");
 		json_object_put(o);
 		o = NULL;
 	}
@@ -139,20 +129,20 @@ static int get_str(json_object *o, const char *k, char *dst, size_t dst_size, bo
 			dst[0] = '\0';
 			return 0;
 		}
-		set_err(err, err_size, "field '%s' is missing", k);
+		pw_set_err(err, err_size, "field '%s' is missing", k);
 		return -1;
 	}
 	if (!json_object_is_type(v, json_type_string)) {
-		set_err(err, err_size, "field '%s' must be a string", k);
+		pw_set_err(err, err_size, "field '%s' must be a string", k);
 		return -1;
 	}
 	s = json_object_get_string(v);
 	if ((size_t)json_object_get_string_len(v) >= dst_size) {
-		set_err(err, err_size, "field '%s' is longer than %zu bytes", k, dst_size - 1);
+		pw_set_err(err, err_size, "field '%s' is longer than %zu bytes", k, dst_size - 1);
 		return -1;
 	}
 	if (strlen(s) != (size_t)json_object_get_string_len(v) || !pw_is_clean_utf8(s)) {
-		set_err(err, err_size, "field '%s' holds control characters or invalid UTF-8", k);
+		pw_set_err(err, err_size, "field '%s' holds control characters or invalid UTF-8", k);
 		return -1;
 	}
 	memcpy(dst, s, strlen(s) + 1);
@@ -165,18 +155,18 @@ static int get_num(json_object *o, const char *k, int64_t min, uint64_t max, int
 	json_object *v;
 
 	if (!json_object_object_get_ex(o, k, &v)) {
-		set_err(err, err_size, "field '%s' is missing", k);
+		pw_set_err(err, err_size, "field '%s' is missing", k);
 		return -1;
 	}
 	if (!json_object_is_type(v, json_type_int)) {
-		set_err(err, err_size, "field '%s' must be an integer", k);
+		pw_set_err(err, err_size, "field '%s' must be an integer", k);
 		return -1;
 	}
 	if (min < 0) {
 		int64_t x = json_object_get_int64(v);
 
 		if (x < min || (x > 0 && (uint64_t)x > max)) {
-			set_err(err, err_size, "field '%s' is out of range", k);
+			pw_set_err(err, err_size, "field '%s' is out of range", k);
 			return -1;
 		}
 		*dst = x;
@@ -186,7 +176,7 @@ static int get_num(json_object *o, const char *k, int64_t min, uint64_t max, int
 		uint64_t x = json_object_get_uint64(v);
 
 		if (json_object_get_int64(v) < 0 || x > max) {
-			set_err(err, err_size, "field '%s' is out of range", k);
+			pw_set_err(err, err_size, "field '%s' is out of range", k);
 			return -1;
 		}
 		*dst = (int64_t)x;
@@ -200,16 +190,16 @@ static int get_u64(json_object *o, const char *k, uint64_t max, uint64_t *dst, c
 	json_object *v;
 
 	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_int)) {
-		set_err(err, err_size, "field '%s' must be an integer", k);
+		pw_set_err(err, err_size, "field '%s' must be an integer", k);
 		return -1;
 	}
 	if (json_object_get_int64(v) < 0 && json_object_get_uint64(v) == 0) {
-		set_err(err, err_size, "field '%s' is out of range", k);
+		pw_set_err(err, err_size, "field '%s' is out of range", k);
 		return -1;
 	}
 	*dst = json_object_get_uint64(v);
 	if (*dst > max) {
-		set_err(err, err_size, "field '%s' is out of range", k);
+		pw_set_err(err, err_size, "field '%s' is out of range", k);
 		return -1;
 	}
 	return 0;
@@ -243,7 +233,7 @@ int pw_record_from_json(const char *buf, size_t len, struct pw_session_record *r
 	if (get_num(o, "v", 0, 1000, &n, err, err_size))
 		goto cleanup;
 	if (n != PW_RECORD_VERSION) {
-		set_err(err, err_size, "unsupported record version %lld", (long long)n);
+		pw_set_err(err, err_size, "unsupported record version %lld", (long long)n);
 		goto cleanup;
 	}
 	if (get_str(o, "type", type, sizeof(type), true, err, err_size))
@@ -255,13 +245,13 @@ int pw_record_from_json(const char *buf, size_t len, struct pw_session_record *r
 	else if (strcmp(type, "quarantine_query") == 0)
 		r->type = PW_REC_QUARANTINE_QUERY;
 	else {
-		set_err(err, err_size, "unknown record type '%s'", type);
+		pw_set_err(err, err_size, "unknown record type '%s'", type);
 		goto cleanup;
 	}
 	if (get_str(o, "id", r->id, sizeof(r->id), true, err, err_size))
 		goto cleanup;
 	if (!valid_id(r->id)) {
-		set_err(err, err_size, "field 'id' must be lower-case letters, digits and '-'");
+		pw_set_err(err, err_size, "field 'id' must be lower-case letters, digits and '-'");
 		goto cleanup;
 	}
 	if (get_str(o, "user", r->user, sizeof(r->user), true, err, err_size))

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "spool.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,39 +12,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void set_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	int saved = errno;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-	errno = saved;
-}
-
 int pw_spool_prepare(const char *dir, char *err, size_t err_size)
 {
 	struct stat st;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		set_err(err, err_size, "cannot create spool directory %s: %s", dir, strerror(errno));
+		pw_set_err(err, err_size, "cannot create spool directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (lstat(dir, &st) != 0) {
-		set_err(err, err_size, "spool directory %s: %s", dir, strerror(errno));
+		pw_set_err(err, err_size, "spool directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		errno = ENOTDIR;
-		set_err(err, err_size, "spool %s is not a directory", dir);
+		pw_set_err(err, err_size, "spool %s is not a directory", dir);
 		return -1;
 	}
 	if (st.st_uid != 0 || (st.st_mode & 022)) {
 		errno = EPERM;
-		set_err(err, err_size,
+		pw_set_err(err, err_size,
 			"spool directory %s must be owned by root and not writable by group or others",
 			dir);
 		return -1;
@@ -84,51 +72,51 @@ int pw_spool_write(const char *dir, const char *id, const char *data, size_t len
 
 	if (len > PW_SPOOL_MAX_RECORD) {
 		errno = EMSGSIZE;
-		set_err(err, err_size, "record of %zu bytes is too large for the spool", len);
+		pw_set_err(err, err_size, "record of %zu bytes is too large for the spool", len);
 		return -1;
 	}
 	count = pw_spool_count(dir);
 	if (count < 0) {
-		set_err(err, err_size, "cannot read spool directory %s: %s", dir, strerror(errno));
+		pw_set_err(err, err_size, "cannot read spool directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if ((uint64_t)count >= max_records) {
 		errno = ENOSPC;
-		set_err(err, err_size, "spool %s is full (%ld records)", dir, count);
+		pw_set_err(err, err_size, "spool %s is full (%ld records)", dir, count);
 		return -1;
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", dir, id) >= sizeof(tmp) ||
 	    (size_t)snprintf(final, sizeof(final), "%s/%s%s", dir, id, PW_SPOOL_SUFFIX) >=
 		    sizeof(final)) {
 		errno = ENAMETOOLONG;
-		set_err(err, err_size, "spool path too long");
+		pw_set_err(err, err_size, "spool path too long");
 		return -1;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		set_err(err, err_size, "cannot create %s: %s", tmp, strerror(errno));
+		pw_set_err(err, err_size, "cannot create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	w = write(fd, data, len);
 	if (w < 0 || (size_t)w != len) {
 		if (w >= 0)
 			errno = EIO;
-		set_err(err, err_size, "cannot write %s: %s", tmp, strerror(errno));
+		pw_set_err(err, err_size, "cannot write %s: %s", tmp, strerror(errno));
 		goto cleanup;
 	}
 	if (fsync(fd) != 0) {
-		set_err(err, err_size, "cannot sync %s: %s", tmp, strerror(errno));
+		pw_set_err(err, err_size, "cannot sync %s: %s", tmp, strerror(errno));
 		goto cleanup;
 	}
 	if (rename(tmp, final) != 0) {
-		set_err(err, err_size, "cannot rename %s: %s", tmp, strerror(errno));
+		pw_set_err(err, err_size, "cannot rename %s: %s", tmp, strerror(errno));
 		goto cleanup;
 	}
 	/* The rename outlives a crash only once the directory is synced; a
 	 * login must not go on believing in a record the next boot loses. */
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) != 0) {
-		set_err(err, err_size, "cannot sync spool directory %s: %s", dir, strerror(errno));
+		pw_set_err(err, err_size, "cannot sync spool directory %s: %s", dir, strerror(errno));
 		goto cleanup;
 	}
 	rc = 0;

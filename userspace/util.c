@@ -3,12 +3,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
+
+void pw_set_err(char *err, size_t err_size, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, err_size, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
 
 int pw_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
@@ -63,49 +75,46 @@ static int mul_checked(uint64_t a, uint64_t b, uint64_t *out)
 	return 0;
 }
 
-int pw_parse_duration_ns(const char *s, uint64_t *out_ns)
+struct unit {
+	const char *name;
+	uint64_t mul;
+};
+
+/* A number and one of the units, multiplied out without overflow. */
+static int parse_with_units(const char *s, const struct unit *units, size_t n, uint64_t *out)
 {
-	static const struct {
-		const char *unit;
-		uint64_t ns;
-	} units[] = {
-		{ "", 1000000000ULL },  { "ms", 1000000ULL },
-		{ "s", 1000000000ULL }, { "m", 60000000000ULL },
-		{ "h", 3600000000000ULL }, { "d", 86400000000000ULL },
-	};
 	const char *unit;
 	uint64_t num;
 	size_t i;
 
 	if (!s || parse_number_unit(s, &num, &unit))
 		return -1;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(unit, units[i].unit) == 0)
-			return mul_checked(num, units[i].ns, out_ns);
+	for (i = 0; i < n; i++)
+		if (strcmp(unit, units[i].name) == 0)
+			return mul_checked(num, units[i].mul, out);
 	errno = EINVAL;
 	return -1;
 }
 
+int pw_parse_duration_ns(const char *s, uint64_t *out_ns)
+{
+	static const struct unit units[] = {
+		{ "", 1000000000ULL },  { "ms", 1000000ULL },
+		{ "s", 1000000000ULL }, { "m", 60000000000ULL },
+		{ "h", 3600000000000ULL }, { "d", 86400000000000ULL },
+	};
+
+	return parse_with_units(s, units, sizeof(units) / sizeof(units[0]), out_ns);
+}
+
 int pw_parse_size(const char *s, uint64_t *out)
 {
-	static const struct {
-		const char *unit;
-		uint64_t mul;
-	} units[] = {
+	static const struct unit units[] = {
 		{ "", 1 }, { "K", 1ULL << 10 }, { "M", 1ULL << 20 }, { "G", 1ULL << 30 },
 		{ "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 }, { "GiB", 1ULL << 30 },
 	};
-	const char *unit;
-	uint64_t num;
-	size_t i;
 
-	if (!s || parse_number_unit(s, &num, &unit))
-		return -1;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(unit, units[i].unit) == 0)
-			return mul_checked(num, units[i].mul, out);
-	errno = EINVAL;
-	return -1;
+	return parse_with_units(s, units, sizeof(units) / sizeof(units[0]), out);
 }
 
 uint64_t pw_dev_to_kernel(dev_t dev)

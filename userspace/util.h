@@ -10,6 +10,10 @@
 
 #define PW_BOOT_ID_LEN 37 /* 36 characters and NUL */
 
+/* snprintf into an error buffer, keeping errno as it was. */
+void pw_set_err(char *err, size_t err_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Parse a whole decimal string into [0, max].  "12abc", "", "-1" and values
  * above max are errors: returns -1 with errno EINVAL or ERANGE. */
 int pw_parse_u64(const char *s, uint64_t max, uint64_t *out);
