@@ -8,7 +8,8 @@ PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 libpam0g-dev libpam-modules libaudit-dev libsqlite3-dev sqlite3 libjson-c-dev
 libsystemd-dev libcmocka-dev uthash-dev liburing-dev libpam-wrapper libpamtest0-dev pamtester
 libclang-rt-14-dev openssh-server openssh-client auditd rsyslog passwd
-util-linux procps"
+util-linux procps
+debhelper dpkg-dev fakeroot lintian"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: must run as root to install packages" >&2
