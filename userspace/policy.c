@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "policy.h"
+#include "alert.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -21,7 +23,56 @@ enum section {
 	SEC_OUT_JSONL,
 	SEC_OUT_SYSLOG,
 	SEC_OUT_AUDIT,
+	SEC_HOURS,
+	SEC_NETWORKS,
+	SEC_DETECTOR,
+	SEC_RULE,
 	SEC_UNKNOWN,
+};
+
+/* The settings a [rule ID] section may hold besides enabled, severity
+ * and action. */
+enum rule_key {
+	RK_MAX_BYTES = 1 << 0,
+	RK_MAX_FILES = 1 << 1,
+	RK_MIN_BYTES = 1 << 2,
+	RK_WINDOW = 1 << 3,
+	RK_MIN_DAYS = 1 << 4,
+	RK_FACTOR = 1 << 5,
+	RK_PREFIX = 1 << 6,
+	RK_PROGRAMS = 1 << 7,
+};
+
+static const struct rule_def {
+	const char *id;
+	enum pw_severity severity;
+	unsigned keys;
+	uint64_t max_bytes, max_files, min_bytes, window_ns, min_days, factor;
+	const char *programs;
+} rule_defs[PW_RULE_COUNT] = {
+	[PW_RULE_HONEYTOKEN] = { "honeytoken", PW_SEV_CRITICAL, 0 },
+	[PW_RULE_BULK_READ] = { "bulk-read", PW_SEV_HIGH,
+				RK_MAX_BYTES | RK_MAX_FILES | RK_WINDOW | RK_MIN_DAYS | RK_FACTOR,
+				.max_bytes = 100ULL << 20, .max_files = 1000,
+				.window_ns = 3600ULL * 1000000000ULL, .min_days = 5, .factor = 5 },
+	[PW_RULE_ENUMERATION] = { "enumeration", PW_SEV_HIGH, RK_MAX_FILES | RK_WINDOW,
+				  .max_files = 200, .window_ns = 60ULL * 1000000000ULL },
+	[PW_RULE_OFF_HOURS] = { "off-hours", PW_SEV_MEDIUM, RK_MIN_DAYS, .min_days = 3 },
+	[PW_RULE_NEW_SOURCE] = { "new-source", PW_SEV_MEDIUM, RK_PREFIX },
+	[PW_RULE_FIRST_TOUCH] = { "first-touch", PW_SEV_LOW, 0 },
+	[PW_RULE_STAGING] = { "staging", PW_SEV_HIGH, RK_MIN_BYTES | RK_PROGRAMS,
+			      .min_bytes = 16384,
+			      .programs = "tar gzip gunzip pigz bzip2 pbzip2 xz lzma zstd lz4 zip "
+					  "7z 7za 7zr rar cpio" },
+	[PW_RULE_EXFIL_CHAIN] = { "exfil-chain", PW_SEV_CRITICAL, RK_WINDOW,
+				  .window_ns = 600ULL * 1000000000ULL },
+	[PW_RULE_NO_SESSION] = { "no-session", PW_SEV_MEDIUM, 0 },
+	[PW_RULE_PRIVILEGE_CHANGE] = { "privilege-change", PW_SEV_MEDIUM, RK_WINDOW | RK_PROGRAMS,
+				       .window_ns = 3600ULL * 1000000000ULL,
+				       .programs = "su sudo sudoedit pkexec doas run0" },
+	[PW_RULE_DESTRUCTION] = { "destruction", PW_SEV_HIGH, RK_MAX_FILES | RK_WINDOW,
+				  .max_files = 20, .window_ns = 60ULL * 1000000000ULL },
+	[PW_RULE_BLIND_SPOT] = { "blind-spot", PW_SEV_HIGH, 0 },
 };
 
 struct parser {
@@ -29,8 +80,14 @@ struct parser {
 	struct pw_diags *diags;
 	enum section sec;
 	struct pw_dataset *ds;
+	struct pw_rule_cfg *rule;
+	const struct rule_def *rule_def;
+	bool rule_programs_set;      /* programs given: the defaults are dropped */
 	size_t total_paths;
 	int line;
+	int hours_line;
+	int networks_line;
+	int detector_line;
 };
 
 static void diag(struct pw_diags *d, enum pw_diag_level level, int line, const char *fmt, ...)
@@ -104,6 +161,47 @@ static bool valid_dataset_name(const char *s)
 	return true;
 }
 
+const char *pw_rule_name(enum pw_rule_id id)
+{
+	return (unsigned)id < PW_RULE_COUNT ? rule_defs[id].id : "?";
+}
+
+int pw_rule_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < PW_RULE_COUNT; i++)
+		if (strcmp(name, rule_defs[i].id) == 0)
+			return i;
+	return -1;
+}
+
+static void begin_rule(struct parser *ps, const char *id)
+{
+	char known[512];
+	size_t o = 0;
+	int i = id ? pw_rule_from_name(id) : -1;
+
+	if (i < 0) {
+		for (i = 0; i < PW_RULE_COUNT && o < sizeof(known); i++)
+			o += (size_t)snprintf(known + o, sizeof(known) - o, "%s%s", i ? ", " : "",
+					      rule_defs[i].id);
+		diag(ps->diags, PW_DIAG_ERROR, ps->line, "expected [rule ID] with ID one of %s",
+		     known);
+		return;
+	}
+	if (ps->p->rules[i].line) {
+		diag(ps->diags, PW_DIAG_ERROR, ps->line, "rule '%s' already configured at line %d",
+		     id, ps->p->rules[i].line);
+		return;
+	}
+	ps->rule = &ps->p->rules[i];
+	ps->rule_def = &rule_defs[i];
+	ps->rule->line = ps->line;
+	ps->rule_programs_set = false;
+	ps->sec = SEC_RULE;
+}
+
 static void begin_section(struct parser *ps, char *hdr)
 {
 	char *name, *arg;
@@ -116,6 +214,7 @@ static void begin_section(struct parser *ps, char *hdr)
 		arg = trim(arg);
 	}
 	ps->ds = NULL;
+	ps->rule = NULL;
 	ps->sec = SEC_UNKNOWN;
 	if (strcmp(name, "dataset") == 0) {
 		if (!arg || !valid_dataset_name(arg)) {
@@ -167,6 +266,10 @@ static void begin_section(struct parser *ps, char *hdr)
 			ps->p->out.line = ps->line;
 		return;
 	}
+	if (strcmp(name, "rule") == 0) {
+		begin_rule(ps, arg);
+		return;
+	}
 	if (arg) {
 		diag(ps->diags, PW_DIAG_ERROR, ps->line, "section [%s] takes no name", name);
 		return;
@@ -177,10 +280,16 @@ static void begin_section(struct parser *ps, char *hdr)
 		ps->sec = SEC_DAEMON;
 	else if (strcmp(name, "honeytokens") == 0)
 		ps->sec = SEC_HONEYTOKENS;
+	else if (strcmp(name, "hours") == 0)
+		ps->sec = SEC_HOURS;
+	else if (strcmp(name, "networks") == 0)
+		ps->sec = SEC_NETWORKS;
+	else if (strcmp(name, "detector") == 0)
+		ps->sec = SEC_DETECTOR;
 	else
 		diag(ps->diags, PW_DIAG_ERROR, ps->line,
-		     "unknown section [%s]: expected [store], [daemon], [dataset NAME], [honeytokens] "
-		     "or [output NAME]",
+		     "unknown section [%s]: expected [store], [daemon], [dataset NAME], [honeytokens], "
+		     "[output NAME], [hours], [networks], [detector] or [rule ID]",
 		     name);
 }
 
@@ -269,6 +378,278 @@ static const char *const facilities[] = {
 static void unknown_key(struct parser *ps, const char *key, const char *expected)
 {
 	diag(ps->diags, PW_DIAG_ERROR, ps->line, "unknown key '%s': expected %s", key, expected);
+}
+
+static const char *const day_names[7] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+
+static int day_index(const char *s, size_t n)
+{
+	int i;
+
+	for (i = 0; i < 7; i++)
+		if (n == 3 && strncasecmp(s, day_names[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+/* "H:MM" or "HH:MM" into minutes of the day; 24:00 only as an end. */
+static int parse_clock(const char *s, size_t n, bool end, unsigned *out)
+{
+	unsigned h = 0, m;
+	size_t i, colon = n;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == ':')
+			colon = i;
+	if (colon == 0 || colon > 2 || n - colon != 3)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (i == colon)
+			continue;
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+	}
+	for (i = 0; i < colon; i++)
+		h = h * 10 + (unsigned)(s[i] - '0');
+	m = (unsigned)(s[colon + 1] - '0') * 10 + (unsigned)(s[colon + 2] - '0');
+	if (m > 59 || h > 24 || (h == 24 && (m != 0 || !end)))
+		return -1;
+	*out = h * 60 + m;
+	return 0;
+}
+
+static void set_working(struct pw_policy *p, unsigned from, unsigned len)
+{
+	unsigned i;
+
+	for (i = 0; i < len; i++) {
+		unsigned m = (from + i) % PW_WEEK_MINUTES;
+
+		p->working[m / 8] |= (uint8_t)(1u << (m % 8));
+	}
+}
+
+/* "Mon-Fri 08:00-19:00", "Sat,Sun 10:00-14:00", "Fri 22:00-06:00" (into
+ * Saturday morning). */
+static void add_working_hours(struct parser *ps, const char *v)
+{
+	bool days[7] = { false };
+	const char *sp = strpbrk(v, " \t"), *p, *dash, *times;
+	unsigned from, to;
+	int d;
+
+	if (!sp)
+		goto bad;
+	for (p = v; p < sp;) {
+		const char *comma = memchr(p, ',', (size_t)(sp - p));
+		const char *item_end = comma ? comma : sp;
+		int a, b;
+
+		dash = memchr(p, '-', (size_t)(item_end - p));
+		a = day_index(p, (size_t)((dash ? dash : item_end) - p));
+		b = dash ? day_index(dash + 1, (size_t)(item_end - dash - 1)) : a;
+		if (a < 0 || b < 0)
+			goto bad;
+		for (d = a;; d = (d + 1) % 7) {
+			days[d] = true;
+			if (d == b)
+				break;
+		}
+		p = comma ? comma + 1 : sp;
+	}
+	times = sp;
+	while (*times == ' ' || *times == '\t')
+		times++;
+	dash = strchr(times, '-');
+	if (!dash || parse_clock(times, (size_t)(dash - times), false, &from) ||
+	    parse_clock(dash + 1, strlen(dash + 1), true, &to))
+		goto bad;
+	if (from == to) {
+		diag(ps->diags, PW_DIAG_ERROR, ps->line,
+		     "working: the time range %s is empty (use 00:00-24:00 for a whole day)", times);
+		return;
+	}
+	for (d = 0; d < 7; d++)
+		if (days[d])
+			set_working(ps->p, (unsigned)d * 1440 + from,
+				    to > from ? to - from : 1440 - from + to);
+	ps->p->have_hours = 1;
+	return;
+bad:
+	diag(ps->diags, PW_DIAG_ERROR, ps->line,
+	     "working: expected DAYS HH:MM-HH:MM such as 'Mon-Fri 08:00-19:00' or "
+	     "'Sat,Sun 09:00-13:00', got '%s'",
+	     v);
+}
+
+int pw_cidr_contains(const struct pw_cidr *c, int family, const uint8_t *addr)
+{
+	unsigned bits = c->prefix, i;
+
+	if (c->family != family)
+		return 0;
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (c->addr[i] != addr[i])
+			return 0;
+	return bits == 0 || ((c->addr[i] ^ addr[i]) & (uint8_t)(0xff << (8 - bits))) == 0;
+}
+
+int pw_policy_is_trusted(const struct pw_policy *p, int family, const uint8_t *addr)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_trusted; i++)
+		if (pw_cidr_contains(&p->trusted[i], family, addr))
+			return 1;
+	return 0;
+}
+
+static void add_trusted_one(struct parser *ps, const char *tok)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(tok, '/');
+	size_t n = slash ? (size_t)(slash - tok) : strlen(tok);
+	struct pw_cidr c = { 0 }, *grown;
+	uint64_t prefix;
+	unsigned i, max;
+	bool masked = false;
+
+	if (n == 0 || n >= sizeof(addr))
+		goto bad;
+	memcpy(addr, tok, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, c.addr) == 1)
+		c.family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, c.addr) == 1)
+		c.family = AF_INET6;
+	else
+		goto bad;
+	max = c.family == AF_INET ? 32 : 128;
+	prefix = max;
+	if (slash && pw_parse_u64(slash + 1, max, &prefix))
+		goto bad;
+	c.prefix = (uint8_t)prefix;
+	for (i = 0; i < max / 8; i++) {
+		unsigned keep = prefix >= (i + 1) * 8 ? 8 : prefix > i * 8 ? (unsigned)prefix - i * 8 : 0;
+		uint8_t mask = (uint8_t)(0xff00 >> keep);
+
+		if (c.addr[i] & ~mask)
+			masked = true;
+		c.addr[i] &= mask;
+	}
+	if (masked)
+		diag(ps->diags, PW_DIAG_WARNING, ps->line,
+		     "trusted: %s has bits set beyond its /%u prefix; they are ignored", tok,
+		     c.prefix);
+	grown = realloc(ps->p->trusted, (ps->p->n_trusted + 1) * sizeof(*grown));
+	if (!grown) {
+		diag(ps->diags, PW_DIAG_ERROR, ps->line, "out of memory");
+		return;
+	}
+	ps->p->trusted = grown;
+	grown[ps->p->n_trusted++] = c;
+	return;
+bad:
+	diag(ps->diags, PW_DIAG_ERROR, ps->line,
+	     "trusted: expected an IPv4 or IPv6 network such as 10.0.0.0/8 or fd00::/8, got '%s'",
+	     tok);
+}
+
+/* Apply fn to each word of a list separated by spaces or commas. */
+static void each_word(struct parser *ps, const char *v, void (*fn)(struct parser *, const char *))
+{
+	char buf[PW_POLICY_MAX_LINE + 1], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save))
+		fn(ps, tok);
+}
+
+static void set_rule_duration(struct parser *ps, uint64_t *dst, const char *key, const char *v,
+			      uint64_t min_ns)
+{
+	uint64_t ns;
+
+	if (pw_parse_duration_ns(v, &ns) || ns < min_ns) {
+		diag(ps->diags, PW_DIAG_ERROR, ps->line,
+		     "%s: expected a duration like 30s, 10m, 2h or 14d (at least %llus), got '%s'", key,
+		     (unsigned long long)(min_ns / 1000000000ULL), v);
+		return;
+	}
+	*dst = ns;
+}
+
+static void add_rule_program(struct parser *ps, const char *tok)
+{
+	if (ps->rule->programs.n >= PW_POLICY_MAX_ALLOW)
+		diag(ps->diags, PW_DIAG_ERROR, ps->line, "programs: more than %d programs",
+		     PW_POLICY_MAX_ALLOW);
+	else if (tok[0] != '/' && strchr(tok, '/'))
+		diag(ps->diags, PW_DIAG_ERROR, ps->line,
+		     "programs: expected a program name or an absolute path, got '%s'", tok);
+	else if (strlist_add(&ps->rule->programs, tok))
+		diag(ps->diags, PW_DIAG_ERROR, ps->line, "out of memory");
+}
+
+static void assign_rule(struct parser *ps, const char *key, const char *v)
+{
+	struct pw_rule_cfg *r = ps->rule;
+	unsigned keys = ps->rule_def->keys;
+	char expected[256];
+	enum pw_severity sev;
+
+	if (strcmp(key, "enabled") == 0) {
+		parse_yes_no(ps, key, v, &r->enabled);
+	} else if (strcmp(key, "severity") == 0) {
+		if (pw_severity_from_name(v, &sev))
+			diag(ps->diags, PW_DIAG_ERROR, ps->line,
+			     "severity: expected low, medium, high or critical, got '%s'", v);
+		else
+			r->severity = sev;
+	} else if (strcmp(key, "action") == 0) {
+		if (strcmp(v, "alert") == 0)
+			r->action = PW_ACTION_ALERT;
+		else if (strcmp(v, "quarantine") == 0)
+			r->action = PW_ACTION_QUARANTINE;
+		else
+			diag(ps->diags, PW_DIAG_ERROR, ps->line,
+			     "action: expected alert or quarantine, got '%s'", v);
+	} else if ((keys & RK_MAX_BYTES) && strcmp(key, "max_bytes") == 0) {
+		if (pw_parse_size(v, &r->max_bytes) || r->max_bytes == 0)
+			diag(ps->diags, PW_DIAG_ERROR, ps->line,
+			     "max_bytes: expected a size like 100M or 2G, got '%s'", v);
+	} else if ((keys & RK_MIN_BYTES) && strcmp(key, "min_bytes") == 0) {
+		if (pw_parse_size(v, &r->min_bytes))
+			diag(ps->diags, PW_DIAG_ERROR, ps->line,
+			     "min_bytes: expected a size like 16K or 1M, got '%s'", v);
+	} else if ((keys & RK_MAX_FILES) && strcmp(key, "max_files") == 0) {
+		set_number(ps, &r->max_files, key, v, 1, 1000000000);
+	} else if ((keys & RK_WINDOW) && strcmp(key, "window") == 0) {
+		set_rule_duration(ps, &r->window_ns, key, v, 1000000000ULL);
+	} else if ((keys & RK_MIN_DAYS) && strcmp(key, "min_days") == 0) {
+		set_number(ps, &r->min_days, key, v, 1, 366);
+	} else if ((keys & RK_FACTOR) && strcmp(key, "factor") == 0) {
+		set_number(ps, &r->factor, key, v, 1, 1000);
+	} else if ((keys & RK_PREFIX) && strcmp(key, "prefix4") == 0) {
+		set_number(ps, &r->prefix4, key, v, 0, 32);
+	} else if ((keys & RK_PREFIX) && strcmp(key, "prefix6") == 0) {
+		set_number(ps, &r->prefix6, key, v, 0, 128);
+	} else if ((keys & RK_PROGRAMS) && strcmp(key, "programs") == 0) {
+		if (!ps->rule_programs_set) {
+			strlist_free(&r->programs);
+			ps->rule_programs_set = true;
+		}
+		each_word(ps, v, add_rule_program);
+	} else {
+		snprintf(expected, sizeof(expected), "enabled, severity, action%s%s%s%s%s%s%s%s",
+			 keys & RK_MAX_BYTES ? ", max_bytes" : "",
+			 keys & RK_MAX_FILES ? ", max_files" : "",
+			 keys & RK_MIN_BYTES ? ", min_bytes" : "", keys & RK_WINDOW ? ", window" : "",
+			 keys & RK_MIN_DAYS ? ", min_days" : "", keys & RK_FACTOR ? ", factor" : "",
+			 keys & RK_PREFIX ? ", prefix4, prefix6" : "",
+			 keys & RK_PROGRAMS ? ", programs" : "");
+		unknown_key(ps, key, expected);
+	}
 }
 
 static void assign(struct parser *ps, const char *key, const char *v)
@@ -388,6 +769,31 @@ static void assign(struct parser *ps, const char *key, const char *v)
 		else
 			unknown_key(ps, key, "alerts");
 		return;
+	case SEC_HOURS:
+		if (strcmp(key, "working") == 0)
+			add_working_hours(ps, v);
+		else
+			unknown_key(ps, key, "working");
+		return;
+	case SEC_NETWORKS:
+		if (strcmp(key, "trusted") == 0)
+			each_word(ps, v, add_trusted_one);
+		else
+			unknown_key(ps, key, "trusted");
+		return;
+	case SEC_DETECTOR:
+		if (strcmp(key, "learning") == 0)
+			set_rule_duration(ps, &ps->p->learning_ns, key, v, 0);
+		else if (strcmp(key, "baseline_days") == 0)
+			set_number(ps, &ps->p->baseline_days, key, v, 1, 366);
+		else if (strcmp(key, "repeat") == 0)
+			set_rule_duration(ps, &ps->p->repeat_ns, key, v, 1000000000ULL);
+		else
+			unknown_key(ps, key, "learning, baseline_days or repeat");
+		return;
+	case SEC_RULE:
+		assign_rule(ps, key, v);
+		return;
 	}
 }
 
@@ -453,10 +859,45 @@ static int set_defaults(struct pw_policy *p)
 		p->out.syslog_queue = 10000;
 	if (!p->out.jsonl_keep)
 		p->out.jsonl_keep = 5;
+	/* Also how soon the detector sees bytes read through a file held open. */
 	if (!p->delta_interval_ns)
-		p->delta_interval_ns = 5000000000ULL;
+		p->delta_interval_ns = 1000000000ULL;
 	return p->store_path && p->pam_socket && p->spool_dir && p->control_socket && p->pin_dir &&
 			       p->out.syslog_port ? 0 : -1;
+}
+
+/* Set before parsing, since 0 is a value a policy may choose (learning = 0). */
+static int set_detector_defaults(struct pw_policy *p)
+{
+	char buf[256], *save = NULL, *tok;
+	int i;
+
+	p->learning_ns = 14ULL * 86400 * 1000000000ULL;
+	p->baseline_days = 30;
+	p->repeat_ns = 3600ULL * 1000000000ULL;
+	for (i = 0; i < PW_RULE_COUNT; i++) {
+		const struct rule_def *d = &rule_defs[i];
+		struct pw_rule_cfg *r = &p->rules[i];
+
+		r->enabled = 1;
+		r->severity = d->severity;
+		r->action = PW_ACTION_ALERT;
+		r->max_bytes = d->max_bytes;
+		r->max_files = d->max_files;
+		r->min_bytes = d->min_bytes;
+		r->window_ns = d->window_ns;
+		r->min_days = d->min_days;
+		r->factor = d->factor;
+		r->prefix4 = 24;
+		r->prefix6 = 64;
+		if (!d->programs)
+			continue;
+		snprintf(buf, sizeof(buf), "%s", d->programs);
+		for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+			if (strlist_add(&r->programs, tok))
+				return -1;
+	}
+	return 0;
 }
 
 struct pw_policy *pw_policy_parse(const char *name, const char *buf, size_t len,
@@ -470,8 +911,9 @@ struct pw_policy *pw_policy_parse(const char *name, const char *buf, size_t len,
 	diags->file = strdup(name ? name : "<policy>");
 	ps.diags = diags;
 	ps.p = calloc(1, sizeof(*ps.p));
-	if (!ps.p) {
+	if (!ps.p || set_detector_defaults(ps.p)) {
 		diag(diags, PW_DIAG_ERROR, 0, "out of memory");
+		pw_policy_free(ps.p);
 		return NULL;
 	}
 	while (i < len) {
@@ -574,6 +1016,9 @@ void pw_policy_free(struct pw_policy *p)
 		strlist_free(&p->datasets[i].allow);
 	}
 	free(p->datasets);
+	for (i = 0; i < PW_RULE_COUNT; i++)
+		strlist_free(&p->rules[i].programs);
+	free(p->trusted);
 	strlist_free(&p->honeytokens);
 	free(p->store_path);
 	free(p->pam_socket);

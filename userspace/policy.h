@@ -36,6 +36,54 @@ struct pw_dataset {
 	int line;
 };
 
+/* An IPv4 or IPv6 network, address in network byte order. */
+struct pw_cidr {
+	uint8_t family;              /* AF_INET or AF_INET6 */
+	uint8_t prefix;              /* 0..32 or 0..128 */
+	uint8_t addr[16];
+};
+
+/* The detector's rules (docs/rules.md); [rule ID] sections configure them. */
+enum pw_rule_id {
+	PW_RULE_HONEYTOKEN,
+	PW_RULE_BULK_READ,
+	PW_RULE_ENUMERATION,
+	PW_RULE_OFF_HOURS,
+	PW_RULE_NEW_SOURCE,
+	PW_RULE_FIRST_TOUCH,
+	PW_RULE_STAGING,
+	PW_RULE_EXFIL_CHAIN,
+	PW_RULE_NO_SESSION,
+	PW_RULE_PRIVILEGE_CHANGE,
+	PW_RULE_DESTRUCTION,
+	PW_RULE_BLIND_SPOT,
+	PW_RULE_COUNT,
+};
+
+enum pw_rule_action {
+	PW_ACTION_ALERT,
+	PW_ACTION_QUARANTINE,        /* alert, and refuse the user's next logins */
+};
+
+/* One rule's settings; which thresholds a rule reads is in docs/rules.md. */
+struct pw_rule_cfg {
+	int enabled;
+	int severity;                /* enum pw_severity */
+	int action;                  /* enum pw_rule_action */
+	uint64_t max_bytes;          /* bulk-read: bytes read */
+	uint64_t max_files;          /* bulk-read, enumeration, destruction: distinct files */
+	uint64_t min_bytes;          /* staging: bytes written */
+	uint64_t window_ns;          /* how far back the rule looks */
+	uint64_t min_days;           /* bulk-read, off-hours: active days before a habit counts */
+	uint64_t factor;             /* bulk-read: how far above the user's usual high */
+	uint64_t prefix4;            /* new-source: IPv4 network size */
+	uint64_t prefix6;            /* new-source: IPv6 network size */
+	struct pw_strlist programs;  /* staging: archivers; privilege-change: su, sudo ... */
+	int line;                    /* of the [rule ID] header, 0: defaults */
+};
+
+#define PW_WEEK_MINUTES (7 * 24 * 60)
+
 /* Where events and alerts are shipped besides the store. */
 struct pw_outputs_cfg {
 	char *jsonl_path;            /* NULL: off; "-": standard output */
@@ -63,6 +111,16 @@ struct pw_policy {
 	int keep_attached;           /* leave the probes attached when the daemon stops */
 	uint64_t delta_interval_ns;
 	struct pw_outputs_cfg out;
+	/* [hours]: minute of the week (Monday 00:00 is 0, local time) set
+	 * when it is working time. */
+	uint8_t working[PW_WEEK_MINUTES / 8];
+	int have_hours;
+	struct pw_cidr *trusted;     /* [networks] trusted */
+	size_t n_trusted;
+	uint64_t learning_ns;        /* [detector] learning */
+	uint64_t baseline_days;      /* [detector] baseline_days */
+	uint64_t repeat_ns;          /* [detector] repeat */
+	struct pw_rule_cfg rules[PW_RULE_COUNT];
 };
 
 enum pw_diag_level { PW_DIAG_WARNING, PW_DIAG_ERROR };
@@ -100,6 +158,24 @@ static inline uint32_t pw_policy_honeytoken_id(const struct pw_policy *p)
 {
 	return (uint32_t)p->n_datasets;
 }
+
+/* A rule's id ("bulk-read"), and the reverse (-1: unknown). */
+const char *pw_rule_name(enum pw_rule_id id);
+int pw_rule_from_name(const char *name);
+
+/* True when minute_of_week (0: Monday 00:00) is working time. */
+static inline int pw_policy_is_working(const struct pw_policy *p, unsigned minute_of_week)
+{
+	return minute_of_week < PW_WEEK_MINUTES &&
+	       (p->working[minute_of_week / 8] >> (minute_of_week % 8)) & 1;
+}
+
+/* True when the address (4 or 16 bytes, network order) is in a trusted
+ * network. */
+int pw_policy_is_trusted(const struct pw_policy *p, int family, const uint8_t *addr);
+
+/* True when the CIDR holds the address. */
+int pw_cidr_contains(const struct pw_cidr *c, int family, const uint8_t *addr);
 
 /* Name of a dataset id as the kernel reports it, "?" when unknown. */
 const char *pw_policy_dataset_name(const struct pw_policy *p, uint32_t id);

@@ -9,6 +9,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
+#include "alert.h"
 #include "policy.h"
 
 static struct pw_policy *parse(const char *text, struct pw_diags *d)
@@ -148,6 +151,194 @@ static void test_hostile_bytes(void **state)
 	pw_diags_free(&d);
 }
 
+static unsigned minute_of(int day, int hour, int min)
+{
+	return (unsigned)(day * 1440 + hour * 60 + min);
+}
+
+static int trusted(const struct pw_policy *p, const char *ip)
+{
+	uint8_t a[16];
+
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return pw_policy_is_trusted(p, AF_INET, a);
+	assert_int_equal(inet_pton(AF_INET6, ip, a), 1);
+	return pw_policy_is_trusted(p, AF_INET6, a);
+}
+
+static void test_detector_defaults(void **state)
+{
+	struct pw_diags d;
+	struct pw_policy *p = parse("[dataset x]\npath = /srv/x\n", &d);
+	int i;
+
+	assert_non_null(p);
+	assert_false(p->have_hours);
+	assert_int_equal(p->n_trusted, 0);
+	assert_true(p->learning_ns == 14ULL * 86400 * 1000000000ULL);
+	assert_int_equal(p->baseline_days, 30);
+	assert_true(p->repeat_ns == 3600ULL * 1000000000ULL);
+	assert_true(p->delta_interval_ns == 1000000000ULL);
+	for (i = 0; i < PW_RULE_COUNT; i++) {
+		assert_int_equal(pw_rule_from_name(pw_rule_name(i)), i);
+		assert_true(p->rules[i].enabled);
+		assert_int_equal(p->rules[i].action, PW_ACTION_ALERT);
+		assert_int_equal(p->rules[i].line, 0);
+	}
+	assert_int_equal(pw_rule_from_name("bulk"), -1);
+	assert_int_equal(p->rules[PW_RULE_HONEYTOKEN].severity, PW_SEV_CRITICAL);
+	assert_true(p->rules[PW_RULE_BULK_READ].max_bytes == 100ULL << 20);
+	assert_int_equal(p->rules[PW_RULE_BULK_READ].factor, 5);
+	assert_string_equal(p->rules[PW_RULE_STAGING].programs.items[0], "tar");
+	assert_string_equal(p->rules[PW_RULE_PRIVILEGE_CHANGE].programs.items[1], "sudo");
+	assert_int_equal(p->rules[PW_RULE_NEW_SOURCE].prefix4, 24);
+	pw_policy_free(p);
+	pw_diags_free(&d);
+}
+
+static void test_detector_sections(void **state)
+{
+	struct pw_diags d;
+	struct pw_policy *p = parse("[hours]\n"
+				    "working = Mon-Fri 08:00-19:00\n"
+				    "working = sat 9:30-13:00\n"
+				    "working = Sun 22:00-06:00\n"
+				    "[networks]\n"
+				    "trusted = 10.0.0.0/8, 192.0.2.7\n"
+				    "trusted = fd00::/8 2001:db8:1::/48\n"
+				    "[detector]\n"
+				    "learning = 0\n"
+				    "baseline_days = 60\n"
+				    "repeat = 10m\n"
+				    "[rule bulk-read]\n"
+				    "max_bytes = 1M\n"
+				    "max_files = 50\n"
+				    "window = 5m\n"
+				    "min_days = 2\n"
+				    "factor = 20\n"
+				    "severity = critical\n"
+				    "action = quarantine\n"
+				    "[rule staging]\n"
+				    "programs = tar\n"
+				    "programs = /opt/bin/packer, zip\n"
+				    "min_bytes = 0\n"
+				    "[rule new-source]\n"
+				    "prefix4 = 32\n"
+				    "prefix6 = 56\n"
+				    "[rule first-touch]\n"
+				    "enabled = no\n",
+				    &d);
+
+	assert_non_null(p);
+	assert_int_equal(d.n, 0);
+	assert_true(p->have_hours);
+	assert_false(pw_policy_is_working(p, minute_of(0, 7, 59)));
+	assert_true(pw_policy_is_working(p, minute_of(0, 8, 0)));
+	assert_true(pw_policy_is_working(p, minute_of(4, 18, 59)));
+	assert_false(pw_policy_is_working(p, minute_of(4, 19, 0)));
+	assert_false(pw_policy_is_working(p, minute_of(5, 9, 29)));
+	assert_true(pw_policy_is_working(p, minute_of(5, 9, 30)));
+	assert_false(pw_policy_is_working(p, minute_of(5, 13, 0)));
+	/* Sunday night runs into Monday morning, across the week's end. */
+	assert_true(pw_policy_is_working(p, minute_of(6, 23, 0)));
+	assert_true(pw_policy_is_working(p, minute_of(0, 5, 59)));
+	assert_false(pw_policy_is_working(p, minute_of(0, 6, 0)));
+	assert_false(pw_policy_is_working(p, PW_WEEK_MINUTES));
+
+	assert_int_equal(p->n_trusted, 4);
+	assert_true(trusted(p, "10.200.3.4"));
+	assert_true(trusted(p, "192.0.2.7"));
+	assert_false(trusted(p, "192.0.2.8"));
+	assert_false(trusted(p, "11.0.0.1"));
+	assert_true(trusted(p, "fd12::1"));
+	assert_true(trusted(p, "2001:db8:1:ffff::1"));
+	assert_false(trusted(p, "2001:db8:2::1"));
+	assert_false(trusted(p, "::ffff:10.0.0.1"));
+
+	assert_true(p->learning_ns == 0);
+	assert_int_equal(p->baseline_days, 60);
+	assert_true(p->repeat_ns == 600ULL * 1000000000ULL);
+	assert_true(p->rules[PW_RULE_BULK_READ].max_bytes == 1ULL << 20);
+	assert_int_equal(p->rules[PW_RULE_BULK_READ].max_files, 50);
+	assert_true(p->rules[PW_RULE_BULK_READ].window_ns == 300ULL * 1000000000ULL);
+	assert_int_equal(p->rules[PW_RULE_BULK_READ].min_days, 2);
+	assert_int_equal(p->rules[PW_RULE_BULK_READ].factor, 20);
+	assert_int_equal(p->rules[PW_RULE_BULK_READ].severity, PW_SEV_CRITICAL);
+	assert_int_equal(p->rules[PW_RULE_BULK_READ].action, PW_ACTION_QUARANTINE);
+	assert_int_equal(p->rules[PW_RULE_BULK_READ].line, 12);
+	/* A programs line replaces the defaults; further lines add. */
+	assert_int_equal(p->rules[PW_RULE_STAGING].programs.n, 3);
+	assert_string_equal(p->rules[PW_RULE_STAGING].programs.items[1], "/opt/bin/packer");
+	assert_int_equal(p->rules[PW_RULE_STAGING].min_bytes, 0);
+	assert_int_equal(p->rules[PW_RULE_NEW_SOURCE].prefix4, 32);
+	assert_int_equal(p->rules[PW_RULE_NEW_SOURCE].prefix6, 56);
+	assert_false(p->rules[PW_RULE_FIRST_TOUCH].enabled);
+	assert_true(p->rules[PW_RULE_HONEYTOKEN].enabled);
+	pw_policy_free(p);
+	pw_diags_free(&d);
+}
+
+static void test_detector_section_errors(void **state)
+{
+	struct pw_diags d;
+	struct pw_policy *p = parse("[hours]\n"                          /* 1 */
+				    "working = Mon-Fri\n"                /* 2 */
+				    "working = Mon-Fry 08:00-19:00\n"    /* 3 */
+				    "working = Mon 08:00-24:30\n"        /* 4 */
+				    "working = Mon 09:00-09:00\n"        /* 5 */
+				    "working = Mon 24:00-09:00\n"        /* 6 */
+				    "open = 8\n"                         /* 7 */
+				    "[networks]\n"                       /* 8 */
+				    "trusted = 10.0.0.0/33\n"            /* 9 */
+				    "trusted = example.com\n"            /* 10 */
+				    "trusted = 10.1.2.3/8\n"             /* 11: warning */
+				    "[detector]\n"                       /* 12 */
+				    "learning = soon\n"                  /* 13 */
+				    "baseline_days = 0\n"                /* 14 */
+				    "repeat = 10ms\n"                    /* 15 */
+				    "[rule bulk-read]\n"                 /* 16 */
+				    "severity = extreme\n"               /* 17 */
+				    "action = lock\n"                    /* 18 */
+				    "max_bytes = lots\n"                 /* 19 */
+				    "programs = tar\n"                   /* 20 */
+				    "factor = 0\n"                       /* 21 */
+				    "[rule bulk-read]\n"                 /* 22 */
+				    "[rule mining]\n"                    /* 23 */
+				    "[rule]\n"                           /* 24 */
+				    "[rule staging]\n"                   /* 25 */
+				    "programs = bin/tar\n"               /* 26 */
+				    "enabled = maybe\n"                  /* 27 */
+				    "[hours x]\n",                       /* 28 */
+				    &d);
+
+	assert_null(p);
+	assert_true(has_diag(&d, 2, PW_DIAG_ERROR, "DAYS HH:MM-HH:MM"));
+	assert_true(has_diag(&d, 3, PW_DIAG_ERROR, "Mon-Fry"));
+	assert_true(has_diag(&d, 4, PW_DIAG_ERROR, "24:30"));
+	assert_true(has_diag(&d, 5, PW_DIAG_ERROR, "empty"));
+	assert_true(has_diag(&d, 6, PW_DIAG_ERROR, "working"));
+	assert_true(has_diag(&d, 7, PW_DIAG_ERROR, "unknown key 'open'"));
+	assert_true(has_diag(&d, 9, PW_DIAG_ERROR, "10.0.0.0/33"));
+	assert_true(has_diag(&d, 10, PW_DIAG_ERROR, "example.com"));
+	assert_true(has_diag(&d, 11, PW_DIAG_WARNING, "beyond its /8"));
+	assert_true(has_diag(&d, 13, PW_DIAG_ERROR, "learning"));
+	assert_true(has_diag(&d, 14, PW_DIAG_ERROR, "baseline_days"));
+	assert_true(has_diag(&d, 15, PW_DIAG_ERROR, "at least 1s"));
+	assert_true(has_diag(&d, 17, PW_DIAG_ERROR, "low, medium, high or critical"));
+	assert_true(has_diag(&d, 18, PW_DIAG_ERROR, "alert or quarantine"));
+	assert_true(has_diag(&d, 19, PW_DIAG_ERROR, "max_bytes"));
+	assert_true(has_diag(&d, 20, PW_DIAG_ERROR, "unknown key 'programs'"));
+	assert_true(has_diag(&d, 21, PW_DIAG_ERROR, "factor"));
+	assert_true(has_diag(&d, 22, PW_DIAG_ERROR, "already configured at line 16"));
+	assert_true(has_diag(&d, 23, PW_DIAG_ERROR, "bulk-read"));
+	assert_true(has_diag(&d, 24, PW_DIAG_ERROR, "[rule ID]"));
+	assert_true(has_diag(&d, 26, PW_DIAG_ERROR, "absolute path"));
+	assert_true(has_diag(&d, 27, PW_DIAG_ERROR, "yes or no"));
+	assert_true(has_diag(&d, 28, PW_DIAG_ERROR, "takes no name"));
+	assert_int_equal(d.errors, 22);
+	pw_diags_free(&d);
+}
+
 static void test_load_file_warns_missing_paths(void **state)
 {
 	char path[] = "/tmp/pw-policy-XXXXXX";
@@ -184,6 +375,9 @@ int main(void)
 		cmocka_unit_test(test_every_error_reported_with_line),
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_load_file_warns_missing_paths),
+		cmocka_unit_test(test_detector_defaults),
+		cmocka_unit_test(test_detector_sections),
+		cmocka_unit_test(test_detector_section_errors),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
