@@ -182,6 +182,18 @@ $(OUT)/tests/pw-audit-alert: tests/helpers/pw-audit-alert.c $(OUT)/output_audit.
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -laudit -lsqlite3 \
 		$(LDLIBS_COMMON)
 
+# The detector's offline evaluation (tests/scenarios/README.md): a dealer
+# month as piiwatchd's JSON Lines, attacks injected on top.
+SCENARIO_BINS := $(OUT)/tests/pw-scenario-gen
+
+all: $(SCENARIO_BINS)
+
+$(OUT)/tests/pw-scenario-%: tests/scenarios/scenario_%.c $(LIB_OBJS) $(wildcard userspace/*.h) \
+		| $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -lm -lsqlite3 \
+		$(LDLIBS_COMMON)
+
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
 
