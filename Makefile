@@ -6,6 +6,7 @@
 #   make check-plain          the suite against the unsanitized build
 #   make demo                 the main job: daemon in the foreground on the demo data
 #   make bench-pam            time what pam_piiwatch adds to a session (BENCH_ARGS=)
+#   make eval-scenarios       the detector over a dealer month with attacks (EVAL_ARGS=)
 #   make vmlinux              regenerate bpf/vmlinux.h from the running kernel
 #   make install DESTDIR= prefix=
 
@@ -183,8 +184,12 @@ $(OUT)/tests/pw-audit-alert: tests/helpers/pw-audit-alert.c $(OUT)/output_audit.
 		$(LDLIBS_COMMON)
 
 # The detector's offline evaluation (tests/scenarios/README.md): a dealer
-# month as piiwatchd's JSON Lines, attacks injected on top.
-SCENARIO_BINS := $(OUT)/tests/pw-scenario-gen
+# month as piiwatchd's JSON Lines, attacks injected on top, scored from
+# `piiwatch replay --json`.  The suite runs a short month
+# (tests/integration/scenarios.sh); `make eval-scenarios` the full month
+# over every seed (EVAL_ARGS= for evaluate.sh's options).
+.PHONY: eval-scenarios
+SCENARIO_BINS := $(OUT)/tests/pw-scenario-gen $(OUT)/tests/pw-scenario-score
 
 all: $(SCENARIO_BINS)
 
@@ -193,6 +198,9 @@ $(OUT)/tests/pw-scenario-%: tests/scenarios/scenario_%.c $(LIB_OBJS) $(wildcard 
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -lm -lsqlite3 \
 		$(LDLIBS_COMMON)
+
+eval-scenarios: $(OUT)/piiwatch $(SCENARIO_BINS)
+	./tests/scenarios/evaluate.sh --build $(OUT) $(EVAL_ARGS)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
