@@ -65,6 +65,8 @@ LIB_SRCS := userspace/util.c userspace/policy.c userspace/session_record.c \
 	userspace/store.c userspace/event_text.c
 # The output side: ECS records, alerts, JSON Lines, syslog.
 LIB_SRCS += userspace/alert.c userspace/ecs.c userspace/output_jsonl.c userspace/output_syslog.c
+# The detector: pure, shared by the daemon and `piiwatch replay`.
+LIB_SRCS += userspace/detector.c
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
 
 DAEMON_SRCS := userspace/piiwatchd.c userspace/probes.c userspace/collector.c userspace/log.c \
@@ -86,6 +88,8 @@ TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl $(OUT)/tests/t
 	$(OUT)/tests/pw-syslog-send $(OUT)/tests/test_output_audit $(OUT)/tests/pw-audit-alert
 
 TEST_BINS += $(OUT)/tests/test_store
+
+TEST_BINS += $(OUT)/tests/test_detector
 
 all: $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch $(TEST_BINS)
 
