@@ -1,13 +1,13 @@
 #!/bin/bash
-# The main job, for a first look: piiwatchd in the foreground on the default
-# policy (packaging/piiwatch.conf), which protects generated demo records
+# The main job, for a first look: piiwatchd in the foreground on the
+# demo policy (packaging/demo.conf), which protects generated demo records
 # under /srv/piiwatch-demo, with its store at /var/lib/piiwatch/piiwatch.db.
 # It prints one line per access.  A few sample accesses run inside a PAM
 # session a moment after start; Ctrl-C stops everything and detaches.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-CONF=${PIIWATCH_CONF:-packaging/piiwatch.conf}
+CONF=${PIIWATCH_CONF:-packaging/demo.conf}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: run as root (loading BPF programs needs it)" >&2
