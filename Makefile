@@ -9,6 +9,7 @@
 #   make eval-scenarios       the detector over a dealer month with attacks (EVAL_ARGS=)
 #   make vmlinux              regenerate bpf/vmlinux.h from the running kernel
 #   make install DESTDIR= prefix=
+#   make deb                  the Debian package into build/deb/, checked by lintian
 
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
@@ -59,7 +60,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean check check-plain demo vmlinux install deps test-build bench-pam
+.PHONY: all clean check check-plain demo vmlinux install deps test-build bench-pam programs deb
 
 LIB_SRCS := userspace/util.c userspace/policy.c userspace/session_record.c \
 	userspace/store.c userspace/event_text.c
@@ -91,7 +92,12 @@ TEST_BINS += $(OUT)/tests/test_store
 
 TEST_BINS += $(OUT)/tests/test_detector
 
-all: $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch $(TEST_BINS)
+# What `make install` and the package ship.
+PROGRAMS := $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch
+
+all: $(PROGRAMS) $(TEST_BINS)
+
+programs: $(PROGRAMS)
 
 $(OUT) $(OUT)/pam $(OUT)/tests $(OUT)/bench:
 	$(Q)mkdir -p $@
@@ -227,11 +233,11 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	./scripts/demo.sh
 
-install: all
+install: $(PROGRAMS)
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(pamdir) \
 		$(DESTDIR)$(sysconfdir)/piiwatch $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 \
 		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(unitdir) $(DESTDIR)$(prefix)/lib/sysusers.d \
-		$(DESTDIR)$(prefix)/lib/tmpfiles.d
+		$(DESTDIR)$(prefix)/lib/tmpfiles.d $(DESTDIR)$(prefix)/share/pam-configs
 	install -m 0755 $(OUT)/piiwatchd $(DESTDIR)$(sbindir)/piiwatchd
 	install -m 0755 $(OUT)/piiwatch $(DESTDIR)$(bindir)/piiwatch
 	install -m 0644 $(OUT)/pam_piiwatch.so $(DESTDIR)$(pamdir)/pam_piiwatch.so
@@ -243,6 +249,32 @@ install: all
 	install -m 0644 packaging/piiwatchd.service $(DESTDIR)$(unitdir)/piiwatchd.service
 	install -m 0644 packaging/piiwatch.sysusers $(DESTDIR)$(prefix)/lib/sysusers.d/piiwatch.conf
 	install -m 0644 packaging/piiwatch.tmpfiles $(DESTDIR)$(prefix)/lib/tmpfiles.d/piiwatch.conf
+	install -m 0644 packaging/pam-configs/piiwatch $(DESTDIR)$(prefix)/share/pam-configs/piiwatch
+
+# The Debian package (packaging/debian), built by dpkg-buildpackage from a
+# copy of the sources in build/deb/src, so that the tree stays clean and the
+# package gets a plain build of its own whatever SANITIZE or OUT say.
+# Rebuilt only when a source changed; lintian must find no error.
+DEB_DIR := build/deb
+DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)
+DEB := $(DEB_DIR)/piiwatch_$(DEB_VERSION)_amd64.deb
+DEB_TREE := Makefile bpf pam_module userspace man packaging
+DEB_SRCS := Makefile $(wildcard bpf/* pam_module/* userspace/* man/*) $(shell find packaging -type f)
+
+deb: $(DEB)
+
+$(DEB): $(DEB_SRCS)
+	$(call msg,DEB,$@)
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	$(Q)tar -cf - $(DEB_TREE) | tar -xf - -C $(DEB_DIR)/src
+	$(Q)cp -R packaging/debian $(DEB_DIR)/src/debian
+	$(Q)cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS \
+		dpkg-buildpackage -b -us -uc -Jauto >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log >&2; exit 1; }
+	$(Q)lintian --fail-on error $@ >$(DEB_DIR)/lintian.txt 2>&1 || \
+		{ cat $(DEB_DIR)/lintian.txt >&2; exit 1; }
+	$(Q)sed '/^running with root privileges is not recommended!$$/d' $(DEB_DIR)/lintian.txt
+
 
 clean:
 	rm -rf build
