@@ -11,18 +11,16 @@ trap _pw_cleanup EXIT
 seed=$(grep -v '^#' "$PW_SRC/tests/scenarios/seeds" | head -n 1)
 days=24
 
-if ! "$PW_BUILD/piiwatch" replay --help >/dev/null 2>&1; then
-	not_ok "piiwatch replay is not available" "'$PW_BUILD/piiwatch replay --help' failed"
-	done_testing
-	exit
-fi
-
 out=$("$PW_SRC/tests/scenarios/evaluate.sh" --build "$PW_BUILD" --days "$days" --seeds "$seed" \
 	--keep "$PW_TMP/run" 2>&1)
 rc=$?
 sed 's/^/# /' <<<"$out"
 if [ "$rc" -eq 2 ]; then
-	not_ok "the scenarios replay" "evaluate.sh exited with status 2"
+	if grep -q "piiwatch replay is not available" <<<"$out"; then
+		not_ok "piiwatch replay is not available"
+	else
+		not_ok "the scenarios replay" "evaluate.sh exited with status 2"
+	fi
 	done_testing
 	exit
 fi

@@ -26,8 +26,10 @@ done
 PIIWATCH=$BUILD/piiwatch
 GEN=$BUILD/tests/pw-scenario-gen
 SCORE=$BUILD/tests/pw-scenario-score
-if ! "$PIIWATCH" replay --help >/dev/null 2>&1; then
-	echo "piiwatch replay is not available: '$PIIWATCH replay --help' failed" >&2
+# Before the command exists, `piiwatch replay --help` prints the general
+# help, which does not name it.
+if ! help=$("$PIIWATCH" replay --help 2>&1) || ! grep -q replay <<<"$help"; then
+	echo "piiwatch replay is not available: '$PIIWATCH replay --help' does not describe it" >&2
 	exit 2
 fi
 
