@@ -301,6 +301,12 @@ json_object *pw_ecs_from_access(const struct pw_access *a, const char *host_name
 
 json_object *pw_ecs_from_session(const struct pw_session_record *r, const char *host_name)
 {
+	return pw_ecs_from_session_row(r, 0, host_name);
+}
+
+json_object *pw_ecs_from_session_row(const struct pw_session_record *r, int64_t session_id,
+				     const char *host_name)
+{
 	bool open = r->type == PW_REC_SESSION_OPEN;
 	json_object *o;
 	int rc = 0;
@@ -330,6 +336,8 @@ json_object *pw_ecs_from_session(const struct pw_session_record *r, const char *
 	rc |= put_nullable(o, "piiwatch.loginuid", r->loginuid, PW_NO_ID);
 	rc |= put(o, "piiwatch.altered", json_object_new_uint64(r->altered));
 	rc |= put(o, "piiwatch.mono_ns", json_object_new_uint64(r->mono_ns));
+	if (session_id > 0)
+		rc |= put(o, "piiwatch.session_id", json_object_new_int64(session_id));
 	return finish(o, rc);
 }
 
@@ -373,31 +381,46 @@ json_object *pw_ecs_from_alert(const struct pw_alert *al, const char *host_name)
 	return finish(o, rc);
 }
 
-/* Changes, connections, mappings, io_uring use and programs run:
- * event.dataset "piiwatch.event", output only (replay reads accesses,
- * sessions and alerts). */
+/* Changes, connections, mappings, io_uring use, programs run and blind
+ * spots: event.dataset "piiwatch.event". */
+/* ECS event.category and event.type of a piiwatch.event kind. */
+static void event_category(const struct pw_event_rec *e, const char **category, const char **type)
+{
+	*category = "file";
+	*type = "access";
+	if (strcmp(e->kind, "change") == 0) {
+		*type = e->action && (strcmp(e->action, "unlink") == 0 ||
+				      strcmp(e->action, "rmdir") == 0) ? "deletion" : "change";
+	} else if (strcmp(e->kind, "connect") == 0) {
+		*category = "network";
+		*type = "connection";
+	} else if (strcmp(e->kind, "exec") == 0) {
+		*category = "process";
+		*type = "start";
+	} else if (strcmp(e->kind, "loss") == 0) {
+		*category = "host";
+		*type = "info";
+	}
+}
+
 json_object *pw_ecs_from_event(const struct pw_event_rec *e, const char *host_name,
 			       const char *boot_id)
 {
 	json_object *o = json_object_new_object();
-	bool change = strcmp(e->kind, "change") == 0;
-	bool connect = strcmp(e->kind, "connect") == 0;
+	const char *category, *type;
 	int rc = 0;
 
 	if (!o)
 		return NULL;
+	event_category(e, &category, &type);
 	rc |= put_common(o, e->ts_ns, "event", "piiwatch.event", host_name, boot_id);
-	rc |= put(o, "event.category", new_str_array(connect ? "network" :
-						     strcmp(e->kind, "exec") == 0 ? "process" : "file",
-						     NULL));
-	rc |= put(o, "event.type", new_str_array(change ? (strcmp(e->action, "unlink") == 0 ||
-							   strcmp(e->action, "rmdir") == 0 ?
-							   "deletion" : "change") :
-						 connect ? "connection" :
-						 strcmp(e->kind, "exec") == 0 ? "start" : "access",
-						 NULL));
+	rc |= put(o, "event.category", new_str_array(category, NULL));
+	rc |= put(o, "event.type", new_str_array(type, NULL));
 	rc |= put(o, "event.action", new_str(e->action ? e->action : e->kind));
-	rc |= put(o, "event.outcome", json_object_new_string(e->result < 0 ? "failure" : "success"));
+	/* A non-blocking connect's -EINPROGRESS says nothing of the outcome. */
+	rc |= put(o, "event.outcome", json_object_new_string(
+			  e->result == -EINPROGRESS && strcmp(e->kind, "connect") == 0 ? "unknown" :
+			  e->result < 0 ? "failure" : "success"));
 	rc |= put_opt_str(o, "user.name", e->user);
 	if (e->loginuid != PW_NO_ID)
 		rc |= put(o, "user.id", new_uint_str(e->loginuid));
@@ -418,7 +441,9 @@ json_object *pw_ecs_from_event(const struct pw_event_rec *e, const char *host_na
 	rc |= put(o, "piiwatch.result", json_object_new_int64(e->result));
 	rc |= put(o, "piiwatch.honeytoken", json_object_new_boolean(e->honeytoken));
 	if (e->count)
-		rc |= put(o, "piiwatch.length", json_object_new_uint64(e->count));
+		rc |= put(o, "piiwatch.count", json_object_new_uint64(e->count));
+	if (e->access_id)
+		rc |= put(o, "piiwatch.access_id", json_object_new_uint64(e->access_id));
 	rc |= put_nullable(o, "piiwatch.audit_session", e->audit_session, PW_NO_ID);
 	rc |= put_nullable(o, "piiwatch.session_id", (uint64_t)e->session_id, 0);
 	return finish(o, rc);
@@ -860,6 +885,120 @@ static int parse_alert(struct parser *p, struct pw_alert *al)
 	return 0;
 }
 
+/* A signed integer in [min, max]. */
+static int get_int(struct parser *p, const char *path, int64_t min, int64_t max, int64_t *out)
+{
+	json_object *v;
+
+	if (get_typed(p, path, json_type_int, true, &v) < 0)
+		return -1;
+	/* json-c saturates what does not fit in an int64 at its limits. */
+	if (json_object_get_int64(v) < min || json_object_get_int64(v) > max ||
+	    json_object_get_int64(v) == INT64_MAX || json_object_get_int64(v) == INT64_MIN)
+		return fail(p, "field '%s' is out of range [%lld, %lld]", path, (long long)min,
+			    (long long)max);
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+void pw_event_rec_free_strings(struct pw_event_rec *e)
+{
+	/* The parser allocated every string but kind, which is static. */
+	free((char *)(uintptr_t)e->action);
+	free((char *)(uintptr_t)e->user);
+	free((char *)(uintptr_t)e->comm);
+	free((char *)(uintptr_t)e->exe);
+	free((char *)(uintptr_t)e->args);
+	free((char *)(uintptr_t)e->dataset);
+	free((char *)(uintptr_t)e->path);
+	free((char *)(uintptr_t)e->path2);
+	free((char *)(uintptr_t)e->dest_ip);
+	memset(e, 0, sizeof(*e));
+}
+
+static int get_event_str(struct parser *p, const char *path, const char **dst)
+{
+	char *s;
+	int rc = get_str_dup(p, path, false, &s);
+
+	*dst = s;
+	return rc;
+}
+
+static int parse_event(struct parser *p, struct pw_event_rec *e, char *boot_id)
+{
+	static const char *const kinds[] = { "change", "connect", "mmap", "io_uring", "exec",
+					     "loss" };
+	const char *kind, *ip;
+	unsigned char addr[sizeof(struct in6_addr)];
+	uint64_t v;
+	int64_t result = 0;
+	size_t i;
+
+	memset(e, 0, sizeof(*e));
+	if (get_str(p, "piiwatch.kind", 16, true, &kind) < 0)
+		return -1;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			e->kind = kinds[i];
+	if (!e->kind)
+		return fail(p, "field 'piiwatch.kind' must be change, connect, mmap, io_uring, exec "
+			       "or loss");
+	if (get_str(p, "host.boot.id", PW_BOOT_ID_LEN - 1, true, &kind) < 0)
+		return -1;
+	snprintf(boot_id, PW_BOOT_ID_LEN, "%s", kind);
+	if (get_event_str(p, "event.action", &e->action))
+		return -1;
+	for (i = 0; e->action && e->action[i]; i++)
+		if (!((e->action[i] >= 'a' && e->action[i] <= 'z') ||
+		      (e->action[i] >= '0' && e->action[i] <= '9') || e->action[i] == '-' ||
+		      e->action[i] == '_') || i >= 64)
+			return fail(p, "field 'event.action' must be at most 64 of [a-z0-9_-]");
+	if (get_time(p, "@timestamp", true, &e->ts_ns) ||
+	    get_uint(p, "piiwatch.session_id", INT64_MAX, true, 0, &v))
+		return -1;
+	e->session_id = (int64_t)v;
+	if (get_uint(p, "piiwatch.audit_session", PW_NO_ID - 1, true, PW_NO_ID, &v))
+		return -1;
+	e->audit_session = (uint32_t)v;
+	if (get_id_str(p, "user.id", PW_NO_ID - 1, false, PW_NO_ID, &v))
+		return -1;
+	e->loginuid = (uint32_t)v;
+	if (get_id_str(p, "process.user.id", UINT32_MAX, true, 0, &v))
+		return -1;
+	e->uid = (uint32_t)v;
+	if (get_uint(p, "process.pid", UINT32_MAX, false, 0, &v))
+		return -1;
+	e->pid = (uint32_t)v;
+	if (get_uint(p, "process.parent.pid", UINT32_MAX, false, 0, &v))
+		return -1;
+	e->ppid = (uint32_t)v;
+	if (get_event_str(p, "user.name", &e->user) ||
+	    get_event_str(p, "process.name", &e->comm) ||
+	    get_event_str(p, "process.executable", &e->exe) ||
+	    get_event_str(p, "process.command_line", &e->args) ||
+	    get_event_str(p, "piiwatch.dataset", &e->dataset) ||
+	    get_event_str(p, "file.path", &e->path) ||
+	    get_event_str(p, "piiwatch.requested", &e->path2) ||
+	    get_event_str(p, "destination.ip", &e->dest_ip))
+		return -1;
+	if (e->comm && strlen(e->comm) > 16)
+		return fail(p, "field 'process.name' is longer than 16 bytes");
+	ip = e->dest_ip;
+	if (ip && inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1)
+		return fail(p, "field 'destination.ip' must be an IPv4 or IPv6 address");
+	if (get_uint(p, "destination.port", 65535, true, 0, &v))
+		return -1;
+	e->dest_port = (int)v;
+	if (get_int(p, "piiwatch.result", INT64_MIN, INT64_MAX, &result) ||
+	    get_bool(p, "piiwatch.honeytoken", &e->honeytoken) ||
+	    get_uint(p, "piiwatch.count", JSON_U64_MAX, true, 0, &e->count) ||
+	    get_uint(p, "piiwatch.access_id", JSON_U64_MAX, true, 0, &e->access_id))
+		return -1;
+	e->result = result;
+	return 0;
+}
+
 static json_object *parse_document(const char *buf, size_t len, struct parser *p)
 {
 	struct json_tokener *tok;
@@ -927,12 +1066,21 @@ int pw_ecs_parse_line(const char *buf, size_t len, struct pw_ecs_record *rec, ch
 	} else if (strcmp(dataset, "piiwatch.session") == 0) {
 		rec->kind = PW_ECS_SESSION;
 		rc = expect_str(&p, "event.kind", "event") ?: parse_session(&p, &rec->session);
+		if (!rc && get_uint(&p, "piiwatch.session_id", INT64_MAX, true, 0, &schema))
+			rc = -1;
+		rec->session_id = rc ? 0 : (int64_t)schema;
 	} else if (strcmp(dataset, "piiwatch.alert") == 0) {
 		rec->kind = PW_ECS_ALERT;
 		rc = expect_str(&p, "event.kind", "alert") ?: parse_alert(&p, &rec->alert);
+	} else if (strcmp(dataset, "piiwatch.event") == 0) {
+		rec->kind = PW_ECS_EVENT;
+		rc = expect_str(&p, "event.kind", "event") ?:
+		     parse_event(&p, &rec->event, rec->boot_id);
+		if (rc)
+			pw_event_rec_free_strings(&rec->event);
 	} else {
-		fail(&p, "field 'event.dataset' must be piiwatch.access, piiwatch.session or "
-			 "piiwatch.alert");
+		fail(&p, "field 'event.dataset' must be piiwatch.access, piiwatch.session, "
+			 "piiwatch.alert or piiwatch.event");
 	}
 cleanup:
 	json_object_put(p.root);
@@ -945,6 +1093,8 @@ void pw_ecs_record_free(struct pw_ecs_record *rec)
 {
 	if (rec->kind == PW_ECS_ACCESS)
 		pw_access_free_strings(&rec->access);
+	else if (rec->kind == PW_ECS_EVENT)
+		pw_event_rec_free_strings(&rec->event);
 	memset(rec, 0, sizeof(*rec));
 }
 

