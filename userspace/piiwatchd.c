@@ -415,6 +415,9 @@ static void warn_restart_only(const struct pw_policy *old, const struct pw_polic
 	if (old->delta_interval_ns != np->delta_interval_ns)
 		pw_log(LOG_WARNING,
 		       "reload: [daemon] delta_interval changed: takes effect when the probes are reloaded");
+	if (old->max_open_files != np->max_open_files)
+		pw_log(LOG_WARNING,
+		       "reload: [daemon] max_open_files changed: takes effect when the probes are reloaded");
 }
 
 static void reload(struct daemon *d)
@@ -727,6 +730,7 @@ int main(int argc, char **argv)
 	pw_collector_set_outputs(d.collector, d.outputs);
 
 	po.delta_interval_ns = d.policy->delta_interval_ns;
+	po.max_open_files = d.policy->max_open_files;
 	po.pin_dir = d.policy->pin_dir;
 	d.probes = pw_probes_start(&po, err, sizeof(err));
 	if (!d.probes) {

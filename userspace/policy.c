@@ -692,9 +692,12 @@ static void assign(struct parser *ps, const char *key, const char *v)
 			set_string(ps, &ps->p->spool_dir, key, v);
 		else if (strcmp(key, "delta_interval") == 0)
 			set_duration(ps, &ps->p->delta_interval_ns, key, v, 100000000ULL);
+		else if (strcmp(key, "max_open_files") == 0)
+			set_number(ps, &ps->p->max_open_files, key, v, 1, PW_MAX_OPEN_FILES_LIMIT);
 		else
 			unknown_key(ps, key,
-				    "pam_socket, control_socket, spool, pin_dir, keep_attached or delta_interval");
+				    "pam_socket, control_socket, spool, pin_dir, keep_attached, delta_interval "
+				    "or max_open_files");
 		return;
 	case SEC_DATASET:
 		if (strcmp(key, "path") == 0)
@@ -862,6 +865,8 @@ static int set_defaults(struct pw_policy *p)
 	/* Also how soon the detector sees bytes read through a file held open. */
 	if (!p->delta_interval_ns)
 		p->delta_interval_ns = 1000000000ULL;
+	if (!p->max_open_files)
+		p->max_open_files = PW_DEFAULT_MAX_OPEN_FILES;
 	return p->store_path && p->pam_socket && p->spool_dir && p->control_socket && p->pin_dir &&
 			       p->out.syslog_port ? 0 : -1;
 }

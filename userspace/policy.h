@@ -23,6 +23,8 @@
 #define PW_DEFAULT_SPOOL "/var/spool/piiwatch"
 #define PW_DEFAULT_CONTROL_SOCKET "/run/piiwatch/control.sock"
 #define PW_DEFAULT_PIN_DIR "/sys/fs/bpf/piiwatch"
+#define PW_DEFAULT_MAX_OPEN_FILES 65536
+#define PW_MAX_OPEN_FILES_LIMIT 4194304  /* entries take about 160 bytes of kernel memory */
 
 struct pw_strlist {
 	char **items;
@@ -110,6 +112,7 @@ struct pw_policy {
 	char *pin_dir;
 	int keep_attached;           /* leave the probes attached when the daemon stops */
 	uint64_t delta_interval_ns;
+	uint64_t max_open_files;     /* open protected files the kernel side can follow */
 	struct pw_outputs_cfg out;
 	/* [hours]: minute of the week (Monday 00:00 is 0, local time) set
 	 * when it is working time. */

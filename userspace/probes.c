@@ -241,6 +241,13 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 		return -1;
 	}
 	p->skel->rodata->delta_interval_ns = p->opts.delta_interval_ns;
+	/* Past this many open protected files, opens are still reported but
+	 * their bytes are not counted: a blind spot the stats report. */
+	if (p->opts.max_open_files &&
+	    bpf_map__set_max_entries(p->skel->maps.open_files, (__u32)p->opts.max_open_files)) {
+		pw_set_err(err, err_size, "cannot size the open-file map: %s", strerror(errno));
+		return -1;
+	}
 	disable_missing_hooks(p->skel);
 	p->trampoline = probe_trampoline();
 	if (p->trampoline) {

@@ -339,6 +339,30 @@ static void test_detector_section_errors(void **state)
 	pw_diags_free(&d);
 }
 
+/* The size of the kernel's open-file map: a default, a range, an error. */
+static void test_max_open_files(void **state)
+{
+	struct pw_diags d;
+	struct pw_policy *p = parse("[daemon]\nmax_open_files = 16\n", &d);
+
+	assert_non_null(p);
+	assert_true(p->max_open_files == 16);
+	pw_policy_free(p);
+	pw_diags_free(&d);
+	p = parse("[store]\n", &d);
+	assert_non_null(p);
+	assert_true(p->max_open_files == PW_DEFAULT_MAX_OPEN_FILES);
+	pw_policy_free(p);
+	pw_diags_free(&d);
+	p = parse("[daemon]\nmax_open_files = 0\nmax_open_files = 4194305\n"
+		  "max_open_files = 12abc\n", &d);
+	assert_null(p);
+	assert_true(has_diag(&d, 2, PW_DIAG_ERROR, "from 1 to 4194304"));
+	assert_true(has_diag(&d, 3, PW_DIAG_ERROR, "from 1 to 4194304"));
+	assert_true(has_diag(&d, 4, PW_DIAG_ERROR, "from 1 to 4194304"));
+	pw_diags_free(&d);
+}
+
 static void test_load_file_warns_missing_paths(void **state)
 {
 	char path[] = "/tmp/pw-policy-XXXXXX";
@@ -375,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_every_error_reported_with_line),
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_load_file_warns_missing_paths),
+		cmocka_unit_test(test_max_open_files),
 		cmocka_unit_test(test_detector_defaults),
 		cmocka_unit_test(test_detector_sections),
 		cmocka_unit_test(test_detector_section_errors),
