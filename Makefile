@@ -89,6 +89,8 @@ TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl $(OUT)/tests/t
 	$(OUT)/tests/pw-syslog-send $(OUT)/tests/test_output_audit $(OUT)/tests/pw-audit-alert
 
 TEST_BINS += $(OUT)/tests/test_store
+# pw_parse_when() and the CLI's other shared parsing.
+TEST_BINS += $(OUT)/tests/test_cli_common
 
 TEST_BINS += $(OUT)/tests/test_detector
 
@@ -183,6 +185,10 @@ bench-pam: $(OUT)/bench/pam_session_bench $(OUT)/pam_piiwatch.so $(OUT)/piiwatch
 	$(Q)./scripts/mount-kernel-fs.sh
 	$(OUT)/bench/pam_session_bench $(BENCH_ARGS)
 
+$(OUT)/tests/test_cli_common: $(OUT)/tests/test_cli_common.o $(OUT)/cli_common.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
+
 $(OUT)/tests/test_output_audit: $(OUT)/tests/test_output_audit.o $(OUT)/output_audit.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -laudit -lsqlite3 $(LDLIBS_COMMON)
@@ -223,10 +229,12 @@ deps:
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all
+	$(Q)$(MAKE) --no-print-directory fuzz-build
 	./tests/run build/san
 
 check-plain: deps
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory fuzz-build
 	./tests/run build
 
 demo: deps
@@ -278,3 +286,36 @@ $(DEB): $(DEB_SRCS)
 
 clean:
 	rm -rf build
+
+# libFuzzer targets, one per parser of outside input (fuzz/).  Built with
+# clang whatever CC is, with ASan and UBSan, into their own directory; the
+# suite runs each briefly (tests/integration/fuzz.sh), `make fuzz` longer.
+.PHONY: fuzz fuzz-build
+FUZZ_OUT := build/fuzz
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 300
+FUZZ_LIB_OBJS := $(patsubst userspace/%.c,$(FUZZ_OUT)/lib/%.o,\
+	$(LIB_SRCS) userspace/spool.c userspace/cli_common.c)
+# gcc's -Werror build checks the warnings; clang's differ (it flags `{ 0 }`).
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE $(filter-out -Werror,$(WARN)) \
+	-Wno-missing-field-initializers -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+$(FUZZ_OUT)/lib:
+	$(Q)mkdir -p $@
+
+$(FUZZ_OUT)/lib/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/piiwatch.h | $(FUZZ_OUT)/lib
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) -Ibpf -Iuserspace -I/usr/include/json-c $(FUZZ_CFLAGS) \
+		-fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) $(wildcard userspace/*.h)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) -Ibpf -Iuserspace -I/usr/include/json-c $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+		$(filter %.c %.o,$^) -o $@ -lsqlite3 $(LDLIBS_COMMON)
+
+fuzz-build: $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_TARGETS))
+
+# make fuzz FUZZ_SECONDS=N: each target N seconds; finds stay in build/fuzz.
+fuzz: fuzz-build
+	./fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -68,7 +68,8 @@ int pw_parse_when(const char *s, int64_t now_ns, int64_t *out_ns, char *err, siz
 			continue;
 		tm.tm_isdst = -1;
 		t = utc ? timegm(&tm) : mktime(&tm);
-		if (t == (time_t)-1)
+		/* Nanoseconds since 1970 in 64 bits end in 2262. */
+		if (t == (time_t)-1 || t < 0 || t > INT64_MAX / 1000000000LL)
 			goto bad;
 		*out_ns = (int64_t)t * 1000000000LL;
 		return 0;
