@@ -99,6 +99,7 @@ struct principal {
 	uint32_t *hours;             /* day * 168 + hour of the week */
 	size_t n_hours;
 	uint32_t last_hour;
+	int64_t bulk_day;            /* bulk-read raised over a day's or a window's total */
 	struct source sources[SOURCES_MAX];
 	size_t n_sources;
 	uint64_t last_ns;
@@ -305,6 +306,26 @@ static bool allowed_for(const struct pw_policy *p, const char *dataset, const ch
 	for (i = 0; ds && exe && i < ds->allow.n; i++)
 		if (strcmp(ds->allow.items[i], exe) == 0)
 			return true;
+	return false;
+}
+
+/* A program allowed on the dataset whose directory holds this path: a
+ * backup reading a honeytoken that lies among the data it saves. */
+static bool allowed_around(const struct pw_policy *p, const char *path, const char *exe)
+{
+	size_t i, j, n;
+
+	for (i = 0; path && exe && i < p->n_datasets; i++) {
+		const struct pw_dataset *ds = &p->datasets[i];
+
+		if (!allowed_for(p, ds->name, exe))
+			continue;
+		for (j = 0; j < ds->paths.n; j++) {
+			n = strlen(ds->paths.items[j]);
+			if (strncmp(path, ds->paths.items[j], n) == 0 && (path[n] == '/' || !path[n]))
+				return true;
+		}
+	}
 	return false;
 }
 
@@ -602,6 +623,16 @@ static struct day_total *volume_day(struct volume *v, int64_t day)
 	return &v->days[i];
 }
 
+static const struct day_total *volume_day_find(const struct volume *v, int64_t day)
+{
+	size_t i;
+
+	for (i = v->n_days; i > 0; i--)
+		if (v->days[i - 1].day == day)
+			return &v->days[i - 1];
+	return NULL;
+}
+
 static void volume_prune_days(struct volume *v, int64_t oldest_day)
 {
 	size_t i = 0;
@@ -648,12 +679,21 @@ struct baseline {
 	size_t days;                 /* active days in the baseline window */
 	double median;
 	double mad;
-	double high;                 /* median + 3 robust standard deviations */
+	double second;               /* the second-busiest day */
+	double high;                 /* the usual high: see volume_baseline() */
+	double limit;                /* far above the usual */
 };
 
-/* The daily totals before today within the baseline window. */
+/*
+ * The daily totals before today within the baseline window.  The usual
+ * high is the larger of the median plus three robust standard deviations
+ * (1.4826 MAD) and the second-busiest day: a weekly full backup or a
+ * monthly report is usual once it happened twice, while a single odd day
+ * (which may be the theft itself) never raises the bar.  "Far above" is
+ * the larger of factor times the median and twice the usual high.
+ */
 static void volume_baseline(const struct pw_detector *d, const struct volume *v, int64_t today,
-			    bool files, struct baseline *b)
+			    bool files, uint64_t factor, struct baseline *b)
 {
 	uint64_t *vals = malloc((v->n_days ? v->n_days : 1) * sizeof(*vals));
 	size_t i, n = 0;
@@ -666,8 +706,16 @@ static void volume_baseline(const struct pw_detector *d, const struct volume *v,
 		    v->days[i].day >= today - (int64_t)d->pol->baseline_days)
 			vals[n++] = files ? v->days[i].files : v->days[i].bytes;
 	b->days = n;
+	if (n) {
+		qsort(vals, n, sizeof(*vals), cmp_u64);
+		b->second = (double)vals[n >= 2 ? n - 2 : 0];
+	}
 	median_mad(vals, n, &b->median, &b->mad);
 	b->high = b->median + 3 * 1.4826 * b->mad;
+	if (b->second > b->high)
+		b->high = b->second;
+	b->limit = (double)factor * b->median > 2 * b->high ? (double)factor * b->median :
+							       2 * b->high;
 	free(vals);
 }
 
@@ -699,6 +747,7 @@ static struct principal *principal_get(struct pw_detector *d, const char *name)
 		free(p);
 		return NULL;
 	}
+	p->bulk_day = -1;
 	HASH_ADD_KEYPTR(hh, d->principals, p->name, strlen(p->name), p);
 	return p;
 }
@@ -736,21 +785,24 @@ static void principal_add_hour(struct pw_detector *d, struct principal *p,
 }
 
 /* Distinct days within the baseline window, before today, on which the
- * principal read protected data within an hour of this hour of the week. */
+ * principal read protected data within two hours of this time of day,
+ * whatever the weekday: a daily routine is learned in min_days days, and
+ * an evening of overtime is not a night. */
 static size_t principal_usual_days(const struct pw_detector *d, const struct principal *p,
 				   const struct local_time *lt)
 {
 	int64_t seen[DAYS_MAX];
+	unsigned hour = lt->slot % 24;
 	size_t i, j, n = 0;
 
 	for (i = 0; p && i < p->n_hours && n < DAYS_MAX; i++) {
 		int64_t day = p->hours[i] / 168;
-		unsigned slot = p->hours[i] % 168;
-		unsigned diff = slot > lt->slot ? slot - lt->slot : lt->slot - slot;
+		unsigned h = p->hours[i] % 168 % 24;
+		unsigned diff = h > hour ? h - hour : hour - h;
 
 		if (day >= lt->day || day < lt->day - (int64_t)d->pol->baseline_days)
 			continue;
-		if (diff > 1 && diff < 167)
+		if (diff > 2 && diff < 22)
 			continue;
 		for (j = 0; j < n && seen[j] != day; j++)
 			;
@@ -1070,34 +1122,64 @@ static void fire(struct pw_detector *d, struct actor *a, enum pw_rule_id rule, u
 
 /* ---- the rules ------------------------------------------------------------- */
 
+/*
+ * Bytes or files read of one dataset (or of all: ALL_DATASETS) in this
+ * login session or within the window, over the cap and far above the
+ * principal's usual high.  A program the dataset allows is judged against
+ * its own habits only: nothing before it has a baseline.
+ */
 static void check_bulk(struct pw_detector *d, struct actor *a, struct volume *v,
-		       const char *dataset, uint64_t session_bytes, uint64_t session_files,
-		       uint64_t t, const struct local_time *lt)
+		       const char *dataset, bool allowed, uint64_t session_bytes,
+		       uint64_t session_files, uint64_t t, const struct local_time *lt)
 {
 	const struct pw_rule_cfg *rc = &d->pol->rules[PW_RULE_BULK_READ];
 	uint64_t win_bytes = window_sum(&v->win, t), win_files = v->win_files.n;
-	uint64_t bytes, files, limit_b = 0, limit_f = 0;
+	uint64_t bytes, files;
+	const struct day_total *today;
 	struct baseline bb, bf;
-	char who_s[1200], span[96], got[32], med[32], mad[32], lim[32], cap[32], base[400];
-	char what[96] = "", win[32], dur[32];
-	bool by_bytes, by_files, in_session;
+	char who_s[1200], span[96], got[32], med[32], mad[32], high[32], lim[32], cap[32];
+	char base[400], what[96] = "", win[32], dur[32];
+	const char *whose = a->is_session ? "this user" : "this program";
+	bool by_bytes, by_files, established;
+	struct principal *p;
+	int span_kind;
 
 	if (!wants(d, a, PW_RULE_BULK_READ, t))
 		return;
-	in_session = session_bytes >= win_bytes;
-	bytes = in_session ? session_bytes : win_bytes;
-	files = in_session ? session_files : win_files;
+	/* The largest of what this login session read (a service's process
+	 * lives for weeks: not for processes), what the principal read
+	 * within the window, and what it read today. */
+	bytes = a->is_session ? session_bytes : 0;
+	files = a->is_session ? session_files : 0;
+	span_kind = 1;
+	if (win_bytes > bytes) {
+		bytes = win_bytes;
+		files = win_files;
+		span_kind = 0;
+	}
+	today = volume_day_find(v, lt->day);
+	if (today && today->bytes > bytes) {
+		bytes = today->bytes;
+		files = today->files;
+		span_kind = 2;
+	}
+	/* Another session of the same principal the same day adds nothing
+	 * to a finding about the principal's day or window. */
+	p = principal_get(d, v->principal);
+	if (span_kind != 1 && p && p->bulk_day == lt->day)
+		return;
 	by_bytes = bytes > rc->max_bytes;
 	by_files = files > rc->max_files;
 	if (!by_bytes && !by_files)
 		return;
-	volume_baseline(d, v, lt->day, false, &bb);
-	volume_baseline(d, v, lt->day, true, &bf);
-	if (bb.days >= rc->min_days) {
-		limit_b = (uint64_t)(rc->factor * bb.high);
-		limit_f = (uint64_t)(rc->factor * bf.high);
-		by_bytes = by_bytes && bytes > limit_b;
-		by_files = by_files && files > limit_f;
+	volume_baseline(d, v, lt->day, false, rc->factor, &bb);
+	volume_baseline(d, v, lt->day, true, rc->factor, &bf);
+	established = bb.days >= rc->min_days;
+	if (!established && allowed)
+		return;
+	if (established) {
+		by_bytes = by_bytes && (double)bytes > bb.limit;
+		by_files = by_files && (double)files > bf.limit;
 		if (!by_bytes && !by_files)
 			return;
 	}
@@ -1105,36 +1187,38 @@ static void check_bulk(struct pw_detector *d, struct actor *a, struct volume *v,
 	fmt_bytes(bytes, got, sizeof(got));
 	fmt_duration(rc->window_ns, win, sizeof(win));
 	fmt_duration(t > a->first_ns ? t - a->first_ns : 0, dur, sizeof(dur));
-	if (in_session)
-		snprintf(span, sizeof(span), "in %s of this %s", dur,
-			 a->is_session ? "session" : "process");
+	if (span_kind == 1)
+		snprintf(span, sizeof(span), "in %s of this session", dur);
+	else if (span_kind == 2)
+		snprintf(span, sizeof(span), "today");
 	else
 		snprintf(span, sizeof(span), "within %s", win);
 	if (strcmp(dataset, ALL_DATASETS) == 0)
 		snprintf(what, sizeof(what), "all datasets");
 	else
 		snprintf(what, sizeof(what), "dataset %s", dataset);
-	if (bb.days >= rc->min_days) {
+	if (established && by_bytes) {
 		fmt_bytes((uint64_t)bb.median, med, sizeof(med));
 		fmt_bytes((uint64_t)bb.mad, mad, sizeof(mad));
-		fmt_bytes(by_bytes ? limit_b : 0, lim, sizeof(lim));
-		if (by_bytes)
-			snprintf(base, sizeof(base),
-				 "%s's median over %zu active days is %s/day (MAD %s): %llu times "
-				 "its usual high is %s, and the cap is ",
-				 a->is_session ? "this user" : "this program", bb.days, med, mad,
-				 (unsigned long long)rc->factor, lim);
-		else
-			snprintf(base, sizeof(base),
-				 "%s's median over %zu active days is %.0f files/day: %llu times its "
-				 "usual high is %llu files, and the cap is ",
-				 a->is_session ? "this user" : "this program", bf.days, bf.median,
-				 (unsigned long long)rc->factor, (unsigned long long)limit_f);
+		fmt_bytes((uint64_t)bb.high, high, sizeof(high));
+		fmt_bytes((uint64_t)bb.limit, lim, sizeof(lim));
+		snprintf(base, sizeof(base),
+			 "%s's median over %zu active days is %s/day (MAD %s) and its usual high "
+			 "%s: the limit is %s (the larger of %llu times the median and twice the "
+			 "usual high), and the cap is ",
+			 whose, bb.days, med, mad, high, lim, (unsigned long long)rc->factor);
+	} else if (established) {
+		snprintf(base, sizeof(base),
+			 "%s's median over %zu active days is %.0f files/day and its usual high "
+			 "%.0f: the limit is %.0f files, and the cap is ",
+			 whose, bf.days, bf.median, bf.high, bf.limit);
 	} else {
 		snprintf(base, sizeof(base), "no baseline yet (%zu of %llu active days); the cap is ",
 			 bb.days, (unsigned long long)rc->min_days);
 	}
 	fmt_bytes(rc->max_bytes, cap, sizeof(cap));
+	if (p)
+		p->bulk_day = lt->day;
 	if (by_bytes)
 		fire(d, a, PW_RULE_BULK_READ, t, "%s read %s (%llu files) of %s %s; %s%s", who_s, got,
 		     (unsigned long long)files, what, span, base, cap);
@@ -1273,7 +1357,8 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 	struct local_time lt;
 
 	who(a, who_s, sizeof(who_s));
-	if (r->honeytoken && wants(d, a, PW_RULE_HONEYTOKEN, t)) {
+	if (r->honeytoken && !allowed_around(pol, r->path, r->exe) &&
+	    wants(d, a, PW_RULE_HONEYTOKEN, t)) {
 		fmt_bytes(r->bytes_read, b, sizeof(b));
 		fire(d, a, PW_RULE_HONEYTOKEN, t, "%s opened the honeytoken %s with %s (pid %u)%s%s",
 		     who_s, path, prog, r->pid, read ? " and read " : "", read ? b : "");
@@ -1328,13 +1413,16 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 			volume_add(d, v, t, d_read, new_file ? fkey : 0,
 				   pol->rules[PW_RULE_BULK_READ].window_ns);
 			if (ads)
-				check_bulk(d, a, v, ds, ads->bytes, ads->files.n, t, &lt);
+				check_bulk(d, a, v, ds, allowed_for(pol, ds, r->exe), ads->bytes,
+					   ads->files.n, t, &lt);
 		}
 		if (v_all) {
 			volume_add(d, v_all, t, d_read, new_file ? fkey : 0,
 				   pol->rules[PW_RULE_BULK_READ].window_ns);
 			if (all)
-				check_bulk(d, a, v_all, ALL_DATASETS, all->bytes, all->files.n, t, &lt);
+				check_bulk(d, a, v_all, ALL_DATASETS,
+					   allowed_anywhere(pol, r->exe), all->bytes, all->files.n, t,
+					   &lt);
 		}
 		p = principal_get(d, principal);
 		if (a->is_session && p) {
@@ -1348,8 +1436,8 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 				if (usual < pol->rules[PW_RULE_OFF_HOURS].min_days)
 					fire(d, a, PW_RULE_OFF_HOURS, t,
 					     "%s read %s of dataset %s at %s, outside working hours; "
-					     "this user read protected data at this hour on %zu of "
-					     "the last %llu days (%llu needed to make it usual)",
+					     "this user read protected data within two hours of this "
+					     "time on %zu of the last %llu days (%llu make it usual)",
 					     who_s, path, ds, at.text, usual,
 					     (unsigned long long)pol->baseline_days,
 					     (unsigned long long)pol->rules[PW_RULE_OFF_HOURS].min_days);
@@ -1474,6 +1562,8 @@ void pw_detector_set_policy(struct pw_detector *d, const struct pw_policy *pol)
 	d->pol = pol;
 }
 
+static bool local_or_trusted(const struct pw_policy *pol, const char *ip);
+
 /* "198.51.100.0/24" for an address, "example.com" for "ws1.example.com". */
 static void source_network(const struct pw_detector *d, const char *host, char *net, size_t n)
 {
@@ -1544,7 +1634,10 @@ void pw_detector_session(struct pw_detector *d, const struct pw_session_record *
 		source_network(d, r->rhost, net, sizeof(net));
 		if (p) {
 			principal_source(p, r->rhost, net, &known_host, &known_net);
+			/* A user's very first source is where they work from,
+			 * unless it is outside the trusted networks. */
 			if (!known_host && !known_net && !learning(d, t) &&
+			    (p->n_sources || !local_or_trusted(d->pol, r->rhost)) &&
 			    wants(d, a, PW_RULE_NEW_SOURCE, t)) {
 				who(a, who_s, sizeof(who_s));
 				fire(d, a, PW_RULE_NEW_SOURCE, t,
@@ -1552,7 +1645,8 @@ void pw_detector_session(struct pw_detector *d, const struct pw_session_record *
 				     who_s, r->service, r->rhost,
 				     p->n_sources ? "neither this host nor its network was seen "
 						    "for this user before" :
-						    "no earlier remote session of this user was seen");
+						    "no earlier remote session of this user was seen, and "
+						    "it is outside the trusted networks");
 			}
 			principal_note_source(p, r->rhost, net, t);
 		}
@@ -1599,6 +1693,8 @@ void pw_detector_access(struct pw_detector *d, const struct pw_access *r)
 		drop_open(d, o);
 }
 
+/* Loopback, unspecified, or in a trusted network; a name (not an address)
+ * counts as neither. */
 static bool local_or_trusted(const struct pw_policy *pol, const char *ip)
 {
 	static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -1608,7 +1704,7 @@ static bool local_or_trusted(const struct pw_policy *pol, const char *ip)
 	if (inet_pton(AF_INET, ip, a) == 1)
 		return a[0] == 127 || memcmp(a, zero, 4) == 0 || pw_policy_is_trusted(pol, AF_INET, a);
 	if (inet_pton(AF_INET6, ip, a) != 1)
-		return true; /* not an address: nothing to judge */
+		return false;
 	if (memcmp(a, v4_mapped, 12) == 0)
 		return a[12] == 127 || memcmp(a + 12, zero, 4) == 0 ||
 		       pw_policy_is_trusted(pol, AF_INET, a + 12);

@@ -53,7 +53,7 @@ static const struct rule_def {
 	[PW_RULE_HONEYTOKEN] = { "honeytoken", PW_SEV_CRITICAL, 0 },
 	[PW_RULE_BULK_READ] = { "bulk-read", PW_SEV_HIGH,
 				RK_MAX_BYTES | RK_MAX_FILES | RK_WINDOW | RK_MIN_DAYS | RK_FACTOR,
-				.max_bytes = 100ULL << 20, .max_files = 1000,
+				.max_bytes = 64ULL << 20, .max_files = 1000,
 				.window_ns = 3600ULL * 1000000000ULL, .min_days = 5, .factor = 5 },
 	[PW_RULE_ENUMERATION] = { "enumeration", PW_SEV_HIGH, RK_MAX_FILES | RK_WINDOW,
 				  .max_files = 200, .window_ns = 60ULL * 1000000000ULL },

@@ -265,12 +265,25 @@ static void test_honeytoken(void **state)
 	assert_contains(nth(f, "honeytoken", 1)->reason,
 			"/usr/bin/mv (pid 0) did rename on the honeytoken");
 
+	/* The dataset's allowed program (a backup, the DMS) reading the
+	 * honeytoken that lies among its data is not a finding. */
+	a = acc("dms", PW_NO_ID, 4, "honeytoken", 9, AT(H(12)), AT(H(12)), 10, true);
+	a.honeytoken = true;
+	a.path = (char *)"/srv/dms/customers/zz_vip.csv";
+	a.exe = (char *)"/usr/sbin/dms-server";
+	pw_detector_access(f->det, &a);
+	assert_int_equal(count(f, "honeytoken"), 2);
+	a.path = (char *)"/srv/dms/customers-old/zz_vip.csv";
+	a.access_id = 5;
+	pw_detector_access(f->det, &a);
+	assert_int_equal(count(f, "honeytoken"), 3);
+
 	/* Switched off by the policy. */
 	f->pol->rules[PW_RULE_HONEYTOKEN].enabled = 0;
 	a = acc("sato", 19, 3, "honeytoken", 9, AT(H(12)), AT(H(12)), 10, true);
 	a.honeytoken = true;
 	pw_detector_access(f->det, &a);
-	assert_int_equal(count(f, "honeytoken"), 2);
+	assert_int_equal(count(f, "honeytoken"), 3);
 }
 
 /* Progress reports carry running totals: each byte counts once. */
@@ -280,6 +293,7 @@ static void test_bulk_read_counts_progress_once(void **state)
 	struct pw_access a;
 	uint64_t t = AT(H(10));
 
+	f->pol->rules[PW_RULE_BULK_READ].max_bytes = 100 * MIB;
 	a = acc("tanaka", 17, 1, "customers", 9, t, t + S(1), 40 * MIB, false);
 	pw_detector_access(f->det, &a);
 	a = acc("tanaka", 17, 1, "customers", 9, t, t + S(2), 70 * MIB, false);
@@ -319,9 +333,9 @@ static void test_bulk_read_against_baseline(void **state)
 	assert_int_equal(count(f, "bulk-read"), 1);
 	assert_contains(find(f, "bulk-read")->reason, "tanaka (session 31) read 412.0 MiB (1 files) "
 			"of dataset customers in 0 s of this session; this user's median over 10 "
-			"active days is 2.4 MiB/day (MAD 256.0 KiB): 5 times its usual high is "
-			"17.8 MiB");
-	assert_contains(find(f, "bulk-read")->reason, "and the cap is 100.0 MiB");
+			"active days is 2.4 MiB/day (MAD 256.0 KiB) and its usual high 3.6 MiB: the "
+			"limit is 12.2 MiB (the larger of 5 times the median and twice the usual "
+			"high), and the cap is 64.0 MiB");
 }
 
 static void test_bulk_read_window_and_files(void **state)
@@ -329,25 +343,47 @@ static void test_bulk_read_window_and_files(void **state)
 	struct fx *f = *state;
 	uint64_t i, t = AT(H(9));
 
-	/* 60 MiB, then 60 MiB two hours later in another session: the
-	 * window is an hour, neither session is over the cap. */
-	read_file(f, "tanaka", 1, 1, "customers", 1, t, 60 * MIB);
-	read_file(f, "tanaka", 2, 2, "customers", 2, t + H(2), 60 * MIB);
+	/* 60 MiB late one evening, 60 MiB the next morning in another
+	 * session: neither session, window nor day is over the cap. */
+	read_file(f, "tanaka", 1, 1, "customers", 1, t + H(13), 60 * MIB);
+	read_file(f, "tanaka", 2, 2, "customers", 2, t + H(24), 60 * MIB);
 	assert_int_equal(count(f, "bulk-read"), 0);
-	/* The same within 20 minutes in two sessions: the window sees both. */
-	read_file(f, "tanaka", 3, 3, "customers", 3, t + H(2) + S(1200), 60 * MIB);
+	/* More within 20 minutes in a third session: the window sees both. */
+	read_file(f, "tanaka", 3, 3, "customers", 3, t + H(24) + S(1200), 60 * MIB);
 	assert_int_equal(count(f, "bulk-read"), 1);
 	assert_contains(find(f, "bulk-read")->reason, "read 120.0 MiB (2 files) of dataset customers "
 			"within 60 min");
 	assert_int_equal(find(f, "bulk-read")->audit_session, 3);
+	/* Spread over the day in small sessions: the day's total. */
+	read_file(f, "sato", 10, 10, "customers", 10, t + H(24), 40 * MIB);
+	read_file(f, "sato", 11, 11, "customers", 11, t + H(27), 40 * MIB);
+	assert_int_equal(count(f, "bulk-read"), 2);
+	assert_contains(nth(f, "bulk-read", 1)->reason, "sato (session 11) read 80.0 MiB (2 files) of "
+			"dataset customers today; no baseline yet");
+	/* Another session of sato that day: the same finding, not repeated. */
+	read_file(f, "sato", 12, 12, "customers", 12, t + H(30), 40 * MIB);
+	assert_int_equal(count(f, "bulk-read"), 2);
+
+	/* A long-lived service is measured over the window, never over its
+	 * life; a program the dataset allows only against its own baseline. */
+	f->n = 0;
+	for (i = 0; i < 48; i++) {
+		struct pw_access a = acc("dms", PW_NO_ID, 5000 + i, "customers", 7000 + i,
+					 t + H(i), t + H(i), 20 * MIB, true);
+
+		a.exe = (char *)"/usr/sbin/dms-server";
+		a.pid = 812;
+		pw_detector_access(f->det, &a);
+	}
+	assert_int_equal(count(f, "bulk-read"), 0);
 
 	/* Many small files. */
 	f->n = 0;
 	f->pol->rules[PW_RULE_ENUMERATION].enabled = 0;
 	for (i = 0; i < 1001; i++)
-		read_file(f, "sato", 5, 100 + i, "service", 1000 + i, t + H(5) + S(i), 1000);
+		read_file(f, "kato", 5, 100 + i, "service", 1000 + i, t + H(5) + S(i), 1000);
 	assert_int_equal(count(f, "bulk-read"), 1);
-	assert_contains(find(f, "bulk-read")->reason, "sato (session 5) read 1001 distinct files");
+	assert_contains(find(f, "bulk-read")->reason, "kato (session 5) read 1001 distinct files");
 }
 
 static void test_enumeration(void **state)
@@ -390,7 +426,8 @@ static void test_off_hours(void **state)
 	assert_int_equal(count(f, "off-hours"), 1);
 	assert_contains(find(f, "off-hours")->reason, "read /srv/dms/customers/export.csv of dataset "
 			"customers at Sun 02:14, outside working hours; this user read protected "
-			"data at this hour on 0 of the last 30 days (3 needed");
+			"data within two hours of this time on 0 of the last 30 days (3 make it "
+			"usual)");
 	/* A night-shift habit: suzuki reads on Sunday nights every week. */
 	for (week = 0; week < 3; week++)
 		read_file(f, "suzuki", 10 + (uint32_t)week, 10 + (uint64_t)week, "customers", 1,
@@ -429,7 +466,14 @@ static void test_new_source_after_learning(void **state)
 	session(f, PW_REC_SESSION_OPEN, "tanaka", 7, "198.51.100.10", AT(DAY(16)));
 	session(f, PW_REC_SESSION_OPEN, "mallory", 8, "192.0.2.1", AT(DAY(16)));
 	assert_int_equal(count(f, "new-source"), 2);
-	assert_contains(f->alerts[1].reason, "no earlier remote session of this user was seen");
+	assert_contains(f->alerts[1].reason, "no earlier remote session of this user was seen, and "
+			"it is outside the trusted networks");
+	/* A new hire's first login from the office network teaches the rule. */
+	session(f, PW_REC_SESSION_OPEN, "newbie", 9, "10.20.1.17", AT(DAY(16)));
+	session(f, PW_REC_SESSION_OPEN, "newbie", 10, "10.20.1.18", AT(DAY(17)));
+	assert_int_equal(count(f, "new-source"), 2);
+	session(f, PW_REC_SESSION_OPEN, "newbie", 11, "10.99.1.1", AT(DAY(17)));
+	assert_int_equal(count(f, "new-source"), 3);
 }
 
 static void test_first_touch(void **state)

@@ -187,7 +187,7 @@ static void test_detector_defaults(void **state)
 	}
 	assert_int_equal(pw_rule_from_name("bulk"), -1);
 	assert_int_equal(p->rules[PW_RULE_HONEYTOKEN].severity, PW_SEV_CRITICAL);
-	assert_true(p->rules[PW_RULE_BULK_READ].max_bytes == 100ULL << 20);
+	assert_true(p->rules[PW_RULE_BULK_READ].max_bytes == 64ULL << 20);
 	assert_int_equal(p->rules[PW_RULE_BULK_READ].factor, 5);
 	assert_string_equal(p->rules[PW_RULE_STAGING].programs.items[0], "tar");
 	assert_string_equal(p->rules[PW_RULE_PRIVILEGE_CHANGE].programs.items[1], "sudo");
