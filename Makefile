@@ -77,6 +77,8 @@ DAEMON_SRCS += userspace/output_audit.c
 DAEMON_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(DAEMON_SRCS))
 
 CLI_SRCS := userspace/piiwatch.c userspace/cli_common.c userspace/report_html.c
+# `piiwatch replay`: the detector over JSON Lines.
+CLI_SRCS += userspace/replay.c
 CLI_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(CLI_SRCS))
 
 PAM_SRCS := pam_module/pam_piiwatch.c

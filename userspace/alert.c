@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "alert.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+
+#include "util.h"
 
 static const char *const severity_names[] = {
 	[PW_SEV_LOW] = "low",
@@ -62,4 +65,13 @@ bool pw_rule_id_valid(const char *id)
 			return false;
 	}
 	return true;
+}
+
+void pw_alert_format_line(const struct pw_alert *al, char *out, size_t out_size)
+{
+	char when[32];
+
+	pw_format_time(al->time_ns, when, sizeof(when));
+	snprintf(out, out_size, "%s  ALERT %s %s (risk %.1f)  %s", when,
+		 pw_severity_name(al->severity), al->rule_id, al->score, al->reason);
 }

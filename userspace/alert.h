@@ -9,6 +9,7 @@
 #define PW_ALERT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "session_record.h"
@@ -42,6 +43,10 @@ int pw_severity_from_name(const char *name, enum pw_severity *out);
 
 /* The syslog severity (LOG_NOTICE … LOG_CRIT) an alert is sent with. */
 int pw_severity_to_syslog(enum pw_severity s);
+
+/* "2026-11-25 02:14:05  ALERT high bulk-read (risk 92.5)  REASON", the
+ * time local, for the daemon's --print and `piiwatch replay`. */
+void pw_alert_format_line(const struct pw_alert *al, char *out, size_t out_size);
 
 /* Rule ids are 1-63 characters of [a-z0-9._-], starting with a letter or
  * digit: safe as an ECS keyword, an audit field and a file name. */

@@ -20,6 +20,7 @@
 #include "ecs.h"
 #include "event_text.h"
 #include "policy.h"
+#include "replay.h"
 #include "report_html.h"
 #include "store.h"
 #include "util.h"
@@ -52,6 +53,7 @@ static void usage(FILE *out)
 		"  status              the daemon's health: hook mode, events/s, lost events, store\n"
 		"  reload              make the daemon re-read its policy (root only)\n"
 		"  policy check FILE   validate a policy file; errors and warnings as FILE:LINE\n"
+		"  replay FILE...      the detector over JSON Lines: alerts (replay --help)\n"
 		"\n"
 		"Filters (every listing):\n"
 		"      --since WHEN    from WHEN: an age (2h, 30m, 7d), @EPOCH, or a local time\n"
@@ -867,6 +869,8 @@ int main(int argc, char **argv)
 	sqlite3 *db;
 
 	setlocale(LC_ALL, "");
+	if (argc > 1 && strcmp(argv[1], "replay") == 0)
+		return pw_cli_replay(argc - 1, argv + 1);
 	if (parse_args(argc, argv, &c)) {
 		fprintf(stderr, "Try 'piiwatch --help'.\n");
 		return PW_EXIT_USAGE;
