@@ -31,6 +31,11 @@ enum stmt_id {
 	ST_RING_GET,
 	ST_RING_SET,
 	ST_ACCESS_LOAD,
+	ST_ALERT_INSERT,
+	ST_BASELINE_PUT,
+	ST_BASELINE_DELETE,
+	ST_QUARANTINE_ADD,
+	ST_QUARANTINE_RELEASE,
 	ST_MAX,
 };
 
@@ -86,6 +91,19 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_ACCESS_LOAD] = "SELECT " PW_STORE_ACCESS_COLUMNS " FROM " PW_STORE_ACCESS_FROM
 			   " WHERE a.boot_id = ?1 AND a.access_id = ?2",
 	[ST_RING_GET] = "SELECT pos FROM ring_state WHERE boot_id = ?1 AND ring_id = ?2",
+	[ST_ALERT_INSERT] =
+		"INSERT INTO alerts (time_ns, stored_ns, boot_id, rule_id, severity, user, "
+		"audit_session, session_id, score, reason, quarantined) VALUES (?1, ?2, ?3, ?4, ?5, "
+		"?6, ?7, ?8, ?9, ?10, ?11)",
+	[ST_BASELINE_PUT] =
+		"INSERT INTO baselines (kind, principal, dataset, data, updated_ns) "
+		"VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (kind, principal, dataset) "
+		"DO UPDATE SET data = excluded.data, updated_ns = excluded.updated_ns",
+	[ST_BASELINE_DELETE] =
+		"DELETE FROM baselines WHERE kind = ?1 AND principal = ?2 AND dataset = ?3",
+	[ST_QUARANTINE_ADD] =
+		"INSERT OR IGNORE INTO quarantine (user, since_ns, reason) VALUES (?1, ?2, ?3)",
+	[ST_QUARANTINE_RELEASE] = "DELETE FROM quarantine WHERE user = ?1",
 	[ST_RING_SET] = "INSERT INTO ring_state (boot_id, ring_id, pos) VALUES (?1, ?2, ?3) "
 			"ON CONFLICT (boot_id, ring_id) DO UPDATE SET pos = excluded.pos",
 	[ST_SESSION_LOOKUP] = "SELECT id, user, service, rhost FROM sessions WHERE boot_id = ?1 "
@@ -146,6 +164,27 @@ static const char schema_v2[] =
 static const char schema_v3[] =
 	"CREATE TABLE ring_state (boot_id TEXT NOT NULL, ring_id INTEGER NOT NULL,"
 	" pos INTEGER NOT NULL, PRIMARY KEY (boot_id, ring_id));";
+
+/* The detector's findings and what it learned (userspace/detector.h). */
+static const char schema_v4[] =
+	"CREATE TABLE alerts ("
+	" id INTEGER PRIMARY KEY,"
+	" time_ns INTEGER NOT NULL,"
+	" stored_ns INTEGER NOT NULL,"
+	" boot_id TEXT,"
+	" rule_id TEXT NOT NULL,"
+	" severity TEXT NOT NULL,"
+	" user TEXT,"
+	" audit_session INTEGER, session_id INTEGER,"
+	" score REAL NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" quarantined INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX alerts_time ON alerts (time_ns);"
+	"CREATE INDEX alerts_session ON alerts (session_id);"
+	"CREATE TABLE baselines ("
+	" kind TEXT NOT NULL, principal TEXT NOT NULL, dataset TEXT NOT NULL,"
+	" data TEXT NOT NULL, updated_ns INTEGER NOT NULL,"
+	" PRIMARY KEY (kind, principal, dataset));";
 
 struct pw_store {
 	sqlite3 *db;
@@ -238,7 +277,9 @@ static int migrate(struct pw_store *s, char *err, size_t err_size)
 		goto fail_rollback;
 	if (version < 3 && sqlite3_exec(s->db, schema_v3, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
-	if (sqlite3_exec(s->db, "PRAGMA user_version = 3; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	if (version < 4 && sqlite3_exec(s->db, schema_v4, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rollback;
+	if (sqlite3_exec(s->db, "PRAGMA user_version = 4; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
 	return 0;
 fail_rollback:
@@ -611,7 +652,7 @@ int64_t pw_store_count(struct pw_store *s, const char *table)
 	int64_t n = -1;
 
 	if (strcmp(table, "sessions") && strcmp(table, "accesses") && strcmp(table, "quarantine") &&
-	    strcmp(table, "events"))
+	    strcmp(table, "events") && strcmp(table, "alerts") && strcmp(table, "baselines"))
 		return -1;
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
@@ -765,6 +806,8 @@ int64_t pw_store_prune(struct pw_store *s, uint64_t now_ns, uint64_t max_age_ns,
 		total += n > 0 ? n : 0;
 		n = exec_changes(s, "DELETE FROM events WHERE ts_ns < ?1", cut);
 		total += n > 0 ? n : 0;
+		n = exec_changes(s, "DELETE FROM alerts WHERE time_ns < ?1", cut);
+		total += n > 0 ? n : 0;
 		n = exec_changes(s, "DELETE FROM sessions WHERE coalesce(closed_ns, opened_ns) < ?1 "
 				 "AND closed_ns IS NOT NULL AND id NOT IN "
 				 "(SELECT session_id FROM accesses WHERE session_id IS NOT NULL)", cut);
@@ -800,4 +843,165 @@ int64_t pw_store_prune(struct pw_store *s, uint64_t now_ns, uint64_t max_age_ns,
 		sqlite3_exec(s->db, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE)", NULL,
 			     NULL, NULL);
 	return total;
+}
+
+int pw_store_alert(struct pw_store *s, const char *boot_id, const struct pw_alert *al,
+		   bool quarantined, uint64_t stored_ns)
+{
+	sqlite3_stmt *q = s->st[ST_ALERT_INSERT];
+
+	if (batch(s))
+		return -1;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)al->time_ns);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)stored_ns);
+	bind_text(q, 3, boot_id);
+	sqlite3_bind_text(q, 4, al->rule_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 5, pw_severity_name(al->severity), -1, SQLITE_STATIC);
+	bind_text(q, 6, al->user[0] ? al->user : NULL);
+	bind_id(q, 7, al->audit_session);
+	if (al->session_id)
+		sqlite3_bind_int64(q, 8, al->session_id);
+	sqlite3_bind_double(q, 9, al->score);
+	sqlite3_bind_text(q, 10, al->reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 11, quarantined);
+	return run(s, ST_ALERT_INSERT);
+}
+
+int pw_store_baseline_put(struct pw_store *s, const char *kind, const char *principal,
+			  const char *dataset, const char *json, uint64_t updated_ns)
+{
+	enum stmt_id id = json ? ST_BASELINE_PUT : ST_BASELINE_DELETE;
+	sqlite3_stmt *q = s->st[id];
+
+	if (batch(s))
+		return -1;
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, principal, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 3, dataset, -1, SQLITE_TRANSIENT);
+	if (json) {
+		sqlite3_bind_text(q, 4, json, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(q, 5, (sqlite3_int64)updated_ns);
+	}
+	return run(s, id);
+}
+
+/* Run a query that is not prepared with the store (the CLI's read-only
+ * handle has none) and pass each row to fn; stops at fn's first non-zero
+ * return.  Returns rows seen, or -1. */
+static int64_t each_row(struct pw_store *s, const char *sql,
+			int (*fn)(void *ctx, sqlite3_stmt *q), void *ctx)
+{
+	sqlite3_stmt *q;
+	int64_t n = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		n++;
+		if (fn(ctx, q))
+			break;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1;
+}
+
+struct baseline_visit {
+	pw_store_baseline_fn fn;
+	void *ctx;
+};
+
+static const char *column_text(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	return t ? (const char *)t : "";
+}
+
+static int visit_baseline(void *ctx, sqlite3_stmt *q)
+{
+	struct baseline_visit *v = ctx;
+
+	return v->fn(v->ctx, column_text(q, 0), column_text(q, 1), column_text(q, 2),
+		     column_text(q, 3));
+}
+
+int64_t pw_store_baselines_load(struct pw_store *s, pw_store_baseline_fn fn, void *ctx)
+{
+	struct baseline_visit v = { fn, ctx };
+
+	return each_row(s, "SELECT kind, principal, dataset, data FROM baselines ORDER BY rowid",
+			visit_baseline, &v);
+}
+
+int pw_store_quarantine_add(struct pw_store *s, const char *user, uint64_t since_ns,
+			    const char *reason)
+{
+	sqlite3_stmt *q = s->st[ST_QUARANTINE_ADD];
+
+	if (batch(s))
+		return -1;
+	sqlite3_bind_text(q, 1, user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)since_ns);
+	sqlite3_bind_text(q, 3, reason, -1, SQLITE_TRANSIENT);
+	if (run(s, ST_QUARANTINE_ADD))
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+int pw_store_quarantine_release(struct pw_store *s, const char *user)
+{
+	sqlite3_stmt *q = s->st[ST_QUARANTINE_RELEASE];
+
+	if (batch(s))
+		return -1;
+	sqlite3_bind_text(q, 1, user, -1, SQLITE_TRANSIENT);
+	if (run(s, ST_QUARANTINE_RELEASE))
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+struct quarantine_visit {
+	pw_store_quarantine_fn fn;
+	void *ctx;
+};
+
+static int visit_quarantine(void *ctx, sqlite3_stmt *q)
+{
+	struct quarantine_visit *v = ctx;
+	struct pw_quarantine e = {
+		.user = column_text(q, 0),
+		.since_ns = (uint64_t)sqlite3_column_int64(q, 1),
+		.reason = column_text(q, 2),
+	};
+
+	return v->fn(v->ctx, &e);
+}
+
+int64_t pw_store_quarantine_list(struct pw_store *s, pw_store_quarantine_fn fn, void *ctx)
+{
+	struct quarantine_visit v = { fn, ctx };
+
+	return each_row(s, "SELECT user, since_ns, reason FROM quarantine ORDER BY since_ns, user",
+			visit_quarantine, &v);
+}
+
+int pw_store_last_activity(struct pw_store *s, uint64_t *ns)
+{
+	sqlite3_stmt *q;
+	int rc, found = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT max(coalesce((SELECT max(last_ns) FROM accesses), 0), "
+			       "coalesce((SELECT max(ts_ns) FROM events), 0), "
+			       "coalesce((SELECT max(coalesce(closed_ns, opened_ns)) FROM sessions), 0))",
+			       -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0) {
+		*ns = (uint64_t)sqlite3_column_int64(q, 0);
+		found = 1;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW ? found : -1;
 }

@@ -10,9 +10,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "alert.h"
 #include "session_record.h"
 
-#define PW_STORE_SCHEMA_VERSION 3
+#define PW_STORE_SCHEMA_VERSION 4
 
 struct pw_store;
 
@@ -156,5 +157,45 @@ int pw_store_is_quarantined(struct pw_store *s, const char *user);
 
 /* Row count of a table, for status and tests. */
 int64_t pw_store_count(struct pw_store *s, const char *table);
+
+/* An alert of the detector, in the running batch.  boot_id: the daemon's
+ * boot; quarantined: its rule put the user in quarantine; stored_ns: when
+ * the daemon raised it (CLOCK_REALTIME), against the alert's own time
+ * taken from the events. */
+int pw_store_alert(struct pw_store *s, const char *boot_id, const struct pw_alert *al,
+		   bool quarantined, uint64_t stored_ns);
+
+/*
+ * The detector's learned state, as pw_detector_save() gives it: one row
+ * per (kind, principal, dataset) with its JSON; json NULL deletes the row.
+ * pw_store_baselines_load() passes every row to fn (stopping at its first
+ * non-zero return) and returns the rows seen, or -1.
+ */
+int pw_store_baseline_put(struct pw_store *s, const char *kind, const char *principal,
+			  const char *dataset, const char *json, uint64_t updated_ns);
+typedef int (*pw_store_baseline_fn)(void *ctx, const char *kind, const char *principal,
+				    const char *dataset, const char *json);
+int64_t pw_store_baselines_load(struct pw_store *s, pw_store_baseline_fn fn, void *ctx);
+
+/*
+ * Quarantine: a user pam_piiwatch's account check refuses.  add: 1 added,
+ * 0 already there (the first reason stays); release: 1 released, 0 was
+ * not quarantined; -1 on error.  Both are part of the running batch.  The
+ * list works on a read-only store too; it returns the rows seen, or -1.
+ */
+struct pw_quarantine {
+	const char *user;
+	uint64_t since_ns;
+	const char *reason;
+};
+int pw_store_quarantine_add(struct pw_store *s, const char *user, uint64_t since_ns,
+			    const char *reason);
+int pw_store_quarantine_release(struct pw_store *s, const char *user);
+typedef int (*pw_store_quarantine_fn)(void *ctx, const struct pw_quarantine *q);
+int64_t pw_store_quarantine_list(struct pw_store *s, pw_store_quarantine_fn fn, void *ctx);
+
+/* The latest time anything was recorded (accesses, events, sessions): 1
+ * found, 0 an empty store, -1 error. */
+int pw_store_last_activity(struct pw_store *s, uint64_t *ns);
 
 #endif

@@ -270,6 +270,161 @@ static void test_open_errors(void **state)
 	assert_null(f->s);
 }
 
+static void test_alerts_stored(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_alert al = { .severity = PW_SEV_HIGH, .audit_session = 17, .session_id = 42,
+			       .time_ns = 5 * DAY, .score = 92.5 };
+	sqlite3_stmt *q;
+	sqlite3 *db;
+
+	snprintf(al.rule_id, sizeof(al.rule_id), "bulk-read");
+	snprintf(al.user, sizeof(al.user), "tanaka");
+	snprintf(al.reason, sizeof(al.reason), "tanaka read 412.0 MiB of dataset customers");
+	assert_int_equal(pw_store_alert(f->s, BOOT, &al, true, 5 * DAY + 300000000), 0);
+	al.audit_session = PW_NO_ID;
+	al.session_id = 0;
+	al.user[0] = '\0';
+	al.time_ns = 6 * DAY;
+	snprintf(al.rule_id, sizeof(al.rule_id), "blind-spot");
+	assert_int_equal(pw_store_alert(f->s, BOOT, &al, false, 6 * DAY), 0);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	assert_int_equal(pw_store_count(f->s, "alerts"), 2);
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rule_id, severity, user, audit_session, "
+					    "session_id, score, reason, quarantined, stored_ns - "
+					    "time_ns, boot_id FROM alerts ORDER BY id", -1, &q, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "bulk-read");
+	assert_string_equal((const char *)sqlite3_column_text(q, 1), "high");
+	assert_string_equal((const char *)sqlite3_column_text(q, 2), "tanaka");
+	assert_int_equal(sqlite3_column_int64(q, 3), 17);
+	assert_int_equal(sqlite3_column_int64(q, 4), 42);
+	assert_true(sqlite3_column_double(q, 5) == 92.5);
+	assert_string_equal((const char *)sqlite3_column_text(q, 6),
+			    "tanaka read 412.0 MiB of dataset customers");
+	assert_int_equal(sqlite3_column_int(q, 7), 1);
+	assert_int_equal(sqlite3_column_int64(q, 8), 300000000);
+	assert_string_equal((const char *)sqlite3_column_text(q, 9), BOOT);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(q, 2), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(q, 3), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(q, 4), SQLITE_NULL);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	/* Alerts age out with the rest. */
+	assert_int_equal(pw_store_prune(f->s, 6 * DAY + 1, DAY, 0), 1);
+	assert_int_equal(pw_store_count(f->s, "alerts"), 1);
+}
+
+struct seen {
+	char rows[8][256];
+	int n;
+};
+
+static int collect_baseline(void *ctx, const char *kind, const char *principal,
+			    const char *dataset, const char *json)
+{
+	struct seen *s = ctx;
+
+	snprintf(s->rows[s->n++], sizeof(s->rows[0]), "%s|%s|%s|%s", kind, principal, dataset,
+		 json);
+	return 0;
+}
+
+static void test_baselines_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct seen seen = { .n = 0 };
+	char err[256];
+
+	assert_int_equal(pw_store_baseline_put(f->s, "detector", "", "", "{\"first_ns\":1}", 10), 0);
+	assert_int_equal(pw_store_baseline_put(f->s, "volume", "user:tanaka", "customers",
+					       "{\"days\":[]}", 10), 0);
+	assert_int_equal(pw_store_baseline_put(f->s, "volume", "user:tanaka", "customers",
+					       "{\"days\":[[1,2,3]]}", 11), 0);
+	assert_int_equal(pw_store_baseline_put(f->s, "open", BOOT, "77", "{}", 11), 0);
+	assert_int_equal(pw_store_baseline_put(f->s, "open", BOOT, "77", NULL, 12), 0);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	/* What the daemon saved, a restarted daemon loads. */
+	pw_store_close(f->s);
+	f->s = pw_store_open(f->path, false, err, sizeof(err));
+	assert_non_null(f->s);
+	assert_int_equal(pw_store_baselines_load(f->s, collect_baseline, &seen), 2);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.rows[0], "detector|||{\"first_ns\":1}");
+	assert_string_equal(seen.rows[1], "volume|user:tanaka|customers|{\"days\":[[1,2,3]]}");
+}
+
+static int collect_quarantine(void *ctx, const struct pw_quarantine *q)
+{
+	struct seen *s = ctx;
+
+	snprintf(s->rows[s->n++], sizeof(s->rows[0]), "%s|%llu|%s", q->user,
+		 (unsigned long long)q->since_ns, q->reason);
+	return 0;
+}
+
+static void test_quarantine(void **state)
+{
+	struct fixture *f = *state;
+	struct seen seen = { .n = 0 };
+	struct pw_store *ro;
+	char err[256];
+
+	assert_int_equal(pw_store_is_quarantined(f->s, "tanaka"), 0);
+	assert_int_equal(pw_store_quarantine_add(f->s, "tanaka", 7, "honeytoken: zz_vip.csv"), 1);
+	assert_int_equal(pw_store_quarantine_add(f->s, "tanaka", 9, "bulk-read"), 0);
+	assert_int_equal(pw_store_quarantine_add(f->s, "sato", 8, "exfil-chain"), 1);
+	assert_int_equal(pw_store_is_quarantined(f->s, "tanaka"), 1);
+	assert_int_equal(pw_store_flush(f->s), 0);
+
+	ro = pw_store_open(f->path, true, err, sizeof(err));
+	assert_non_null(ro);
+	assert_int_equal(pw_store_quarantine_list(ro, collect_quarantine, &seen), 2);
+	assert_string_equal(seen.rows[0], "tanaka|7|honeytoken: zz_vip.csv");
+	assert_string_equal(seen.rows[1], "sato|8|exfil-chain");
+
+	assert_int_equal(pw_store_quarantine_release(f->s, "tanaka"), 1);
+	assert_int_equal(pw_store_quarantine_release(f->s, "tanaka"), 0);
+	assert_int_equal(pw_store_is_quarantined(f->s, "tanaka"), 0);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	seen.n = 0;
+	assert_int_equal(pw_store_quarantine_list(ro, collect_quarantine, &seen), 1);
+	assert_string_equal(seen.rows[0], "sato|8|exfil-chain");
+	pw_store_close(ro);
+}
+
+/* A store of schema 3 gains the detector's tables, keeping its rows. */
+static void test_migrates_to_v4(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t last = 0;
+	char err[256];
+	sqlite3 *db;
+
+	assert_int_equal(pw_store_last_activity(f->s, &last), 0);
+	add_access(f->s, 1, 3 * DAY);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	pw_store_close(f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE alerts; DROP TABLE baselines; "
+				      "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->s = pw_store_open(f->path, true, err, sizeof(err));
+	assert_null(f->s);
+	assert_non_null(strstr(err, "schema version 3 is older"));
+	f->s = pw_store_open(f->path, false, err, sizeof(err));
+	assert_non_null(f->s);
+	assert_int_equal(pw_store_count(f->s, "alerts"), 0);
+	assert_int_equal(pw_store_count(f->s, "baselines"), 0);
+	assert_int_equal(pw_store_count(f->s, "accesses"), 1);
+	assert_int_equal(pw_store_last_activity(f->s, &last), 1);
+	assert_true(last == 3 * DAY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +437,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_baselines_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_to_v4, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
