@@ -63,9 +63,11 @@
  * and most daemons see. */
 #define CONNECT_INPROGRESS (-115)
 
-/* The slow drip's daily volume: far above any one user's day (about 5-40
- * MiB) and under the per-day cap a volume rule would use. */
-#define DRIP_BYTES_PER_DAY (90 * MIB)
+/* The slow drip keeps the advisor's customer reads of each day, his
+ * usual work included, at this: under bulk-read's default cap of 64 MiB a
+ * day (userspace/policy.c), and about six times what an advisor reads of
+ * customers on a usual day. */
+#define DRIP_DAY_CUSTOMERS (60 * MIB)
 
 /* ---- random numbers: xoshiro256** seeded through splitmix64 ---------- */
 
@@ -215,7 +217,6 @@ struct plan {
 	uint64_t seed;
 	int user;                /* index in users[], -1 for none */
 	int flags;               /* PLAN_* */
-	int arg;                 /* renderer's own: the drip's day number */
 	int day;
 	char addr[48];
 	bool attack;
@@ -265,6 +266,8 @@ struct gen_state {
 	uint64_t seq;
 	struct plan *plans;
 	size_t n_plans, cap_plans;
+	uint64_t *read_day;      /* bytes read per [user][day][dataset], sessions and cron */
+	size_t drip_next;        /* the customer shard the drip reads next */
 	bool in_attack;          /* rendering an attack plan: track the label */
 	struct label label;
 	bool oom;
@@ -495,11 +498,34 @@ struct io {
 	uint32_t io_flags;
 };
 
+static int day_of(const struct gen_state *g, uint64_t t);
+
+/* What a person read of each dataset on each day, for the slow drip. */
+static void count_read(struct gen_state *g, const struct sess *s, const char *dataset,
+		       const struct io *io)
+{
+	size_t ui;
+	int d = day_of(g, io->opened), ds;
+
+	if (!io->bytes_read || s->loginuid == PW_NO_ID || d < 0 || d >= g->days)
+		return;
+	for (ds = 0; ds < DS_HONEYTOKEN && strcmp(dataset_names[ds], dataset) != 0; ds++)
+		;
+	for (ui = 0; ui < N_USERS && users[ui].uid != s->loginuid; ui++)
+		;
+	if (ds < DS_HONEYTOKEN && ui < N_USERS)
+		g->read_day[(ui * (size_t)g->days + (size_t)d) * DS_HONEYTOKEN + (size_t)ds] +=
+			io->bytes_read;
+}
+
 static void emit_access(struct gen_state *g, const struct sess *s, struct proc *p,
 			char *path, char *dataset, bool honeytoken, bool staging, uint64_t ino,
 			const struct io *io, struct rng *r)
 {
 	struct pw_access a;
+
+	if (!staging)
+		count_read(g, s, dataset, io);
 
 	memset(&a, 0, sizeof(a));
 	snprintf(a.boot_id, sizeof(a.boot_id), "%s", s->boot->id);
@@ -1485,26 +1511,30 @@ static void plan_bulk_export(struct gen_state *g, struct rng *r)
 static void render_drip(struct gen_state *g, const struct plan *p)
 {
 	const struct user *u = &users[p->user];
-	uint64_t t, budget = DRIP_BYTES_PER_DAY - DRIP_BYTES_PER_DAY / 20, span;
+	uint64_t t, budget, span, done;
 	struct file *shard[N_CUSTOMER_SHARDS];
 	struct login l;
 	struct proc term;
 	struct rng r;
-	size_t i, n = 0, k, first;
+	size_t i, n = 0;
 
 	rng_seed(&r, p->seed);
+	/* His sessions of the day started earlier and are all counted. */
+	done = g->read_day[((size_t)p->user * (size_t)g->days + (size_t)p->day) * DS_HONEYTOKEN +
+			   DS_CUSTOMERS];
+	budget = done < DRIP_DAY_CUSTOMERS ? DRIP_DAY_CUSTOMERS - done : 0;
 	session_begin(g, &l, u, p->addr, p->start, &r);
 	term = spawn(g, &l.s, l.s.shell_pid, u->uid, "dms-term", "/usr/local/bin/dms-term",
 		     "dms-term", p->start + 9 * NS);
-	/* Day k goes on where day k-1 stopped: about 25 shards a day. */
-	first = (size_t)p->arg * (size_t)(DRIP_BYTES_PER_DAY / (3550 * KIB));
-	for (k = 0; k < N_CUSTOMER_SHARDS; k++) {
-		struct file *f = &g->files[(first + k) % N_CUSTOMER_SHARDS];
+	/* Each day goes on where the last one stopped. */
+	while (n < N_CUSTOMER_SHARDS) {
+		struct file *f = &g->files[g->drip_next % N_CUSTOMER_SHARDS];
 
 		if (f->size > budget)
 			break;
 		budget -= f->size;
 		shard[n++] = f;
+		g->drip_next++;
 	}
 	span = p->end - p->start - 10 * MINUTE;
 	t = p->start + 2 * MINUTE;
@@ -1522,15 +1552,13 @@ static void plan_drip(struct gen_state *g, struct rng *r)
 
 	d = attack_day(g, r, lo, hi > lo ? hi : lo, is_workday_of, ui);
 	for (; d < g->days - 1 && k < 5; d++) {
-		uint64_t s = at(g, d, 13, 30) + rng_range(r, 0, 1200) * NS;
-		struct plan *p;
+		/* after every session of his day has started */
+		uint64_t s = at(g, d, 14, 30) + rng_range(r, 0, 1200) * NS;
 
 		if (!is_workday_of(g, d, ui))
 			continue;
-		p = add_plan(g, s, at(g, d, 17, 0) + rng_range(r, 0, 600) * NS, render_drip, ui, 0,
-			     "drip");
-		if (p)
-			p->arg = k;
+		add_plan(g, s, at(g, d, 17, 30) + rng_range(r, 0, 600) * NS, render_drip, ui, 0,
+			 "drip");
 		k++;
 	}
 }
@@ -1796,7 +1824,7 @@ static const struct attack attacks[] = {
 	  "customer shards copied out at 2 a.m. from the user's workstation", HOUR,
 	  plan_bulk_export },
 	{ "slow-drip", "bulk-read,enumeration",
-	  "an advisor reads 25 customer shards a day for five days, under the 100 MiB cap", DAY,
+	  "an advisor's customer reads at 60 MiB a day for five days, under the 64 MiB cap", DAY,
 	  plan_drip },
 	{ "offhours-new-address", "off-hours,new-source",
 	  "a login late on a day off from a new external address, a few look-ups", HOUR,
@@ -1927,6 +1955,9 @@ static int generate(struct gen_state *g, const struct options *o, const struct a
 		users[NEW_HIRE].first_day++;
 	users[NEW_HIRE].day_off = 3;
 
+	g->read_day = calloc(N_USERS * (size_t)g->days * DS_HONEYTOKEN, sizeof(*g->read_day));
+	if (!g->read_day)
+		return -1;
 	plan_benign(g);
 	if (atk) {
 		struct rng ar;
@@ -1967,6 +1998,7 @@ static void release(struct gen_state *g)
 	free(g->lines);
 	free(g->plans);
 	free(g->files);
+	free(g->read_day);
 	for (b = 0; b < g->n_boots; b++)
 		free(g->boots[b].pids);
 	memset(g, 0, sizeof(*g));
