@@ -87,6 +87,7 @@ sqlite3 *pw_cli_open_store(const char *path)
 	struct pw_store *s;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q;
+	int code;
 
 	/* Checks presence and schema version, with a clear message. */
 	s = pw_store_open(path, true, err, sizeof(err));
@@ -101,20 +102,15 @@ sqlite3 *pw_cli_open_store(const char *path)
 		sqlite3_close(db);
 		return NULL;
 	}
+	pw_store_keep_wal(db);
 	sqlite3_busy_timeout(db, 5000);
 	/* A quick probe turns "locked" and "corrupt" into a message now
 	 * rather than an empty listing later. */
 	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sessions", -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_ROW) {
-		int code = sqlite3_errcode(db);
-
-		fprintf(stderr, "piiwatch: cannot read %s: %s%s\n", path, sqlite3_errmsg(db),
-			code == SQLITE_BUSY || code == SQLITE_LOCKED ?
-				" (another process holds it locked)" :
-			code == SQLITE_CORRUPT || code == SQLITE_NOTADB ?
-				" (the store is damaged: keep a copy and see piiwatch(1))" :
-			code == SQLITE_CANTOPEN || code == SQLITE_READONLY ?
-				" (needs root or group piiwatch)" : "");
+		code = sqlite3_extended_errcode(db);
+		fprintf(stderr, "piiwatch: cannot read %s: %s%s\n", path, sqlite3_errstr(code),
+			pw_store_error_hint(code));
 		sqlite3_finalize(q);
 		sqlite3_close(db);
 		return NULL;

@@ -97,8 +97,8 @@ static int step(sqlite3_stmt *q, const struct cli *c)
 	int rc = sqlite3_step(q);
 
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		fprintf(stderr, "piiwatch: reading %s: %s\n", c->store_path,
-			sqlite3_errmsg(sqlite3_db_handle(q)));
+		fprintf(stderr, "piiwatch: reading %s: %s%s\n", c->store_path,
+			sqlite3_errmsg(sqlite3_db_handle(q)), pw_store_error_hint(rc));
 	return rc;
 }
 

@@ -237,10 +237,30 @@ static int create_private(const char *path, char *err, size_t err_size)
 	return 0;
 }
 
-static int migrate(struct pw_store *s, char *err, size_t err_size)
+const char *pw_store_error_hint(int sqlite_code)
+{
+	switch (sqlite_code & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return " (another process holds it locked)";
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return " (damaged, or not a piiwatch store: keep a copy for the record)";
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return " (needs root or group piiwatch, and the store's -wal and -shm files "
+		       "that piiwatchd leaves next to it)";
+	default:
+		return "";
+	}
+}
+
+static int migrate(struct pw_store *s, const char *path, char *err, size_t err_size)
 {
 	sqlite3_stmt *q;
-	int version = -1;
+	int version = -1, code = SQLITE_OK;
 	char *msg = NULL;
 
 	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK) {
@@ -249,20 +269,29 @@ static int migrate(struct pw_store *s, char *err, size_t err_size)
 		sqlite3_finalize(q);
 	}
 	if (version < 0) {
-		set_err(err, err_size, "cannot read schema version: %s", sqlite3_errmsg(s->db));
+		code = sqlite3_extended_errcode(s->db);
+		set_err(err, err_size, "cannot read %s: %s%s", path, sqlite3_errstr(code),
+			pw_store_error_hint(code));
 		return -1;
 	}
 	if (version > PW_STORE_SCHEMA_VERSION) {
-		set_err(err, err_size, "store schema version %d is newer than this piiwatch (%d)",
-			version, PW_STORE_SCHEMA_VERSION);
+		set_err(err, err_size, "%s: store schema version %d is newer than this piiwatch (%d)",
+			path, version, PW_STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	if (version == PW_STORE_SCHEMA_VERSION)
 		return 0;
+	/* Migrations commit together with the version: a store is never at
+	 * version 0 with tables. */
+	if (s->read_only && version == 0) {
+		set_err(err, err_size, "%s is not a piiwatch store (an empty file or another program's database)",
+			path);
+		return -1;
+	}
 	if (s->read_only) {
 		set_err(err, err_size,
-			"store schema version %d is older than this piiwatch (%d): start piiwatchd once to migrate it",
-			version, PW_STORE_SCHEMA_VERSION);
+			"%s: store schema version %d is older than this piiwatch (%d): start piiwatchd once to migrate it",
+			path, version, PW_STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
@@ -291,9 +320,17 @@ fail:
 	return -1;
 }
 
+void pw_store_keep_wal(sqlite3 *db)
+{
+	int keep = 1;
+
+	sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &keep);
+}
+
 struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size_t err_size)
 {
 	struct pw_store *s = calloc(1, sizeof(*s));
+	struct stat st;
 	char *msg = NULL;
 	int flags, i;
 
@@ -303,8 +340,13 @@ struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size
 	}
 	s->read_only = read_only;
 	if (read_only) {
-		if (access(path, F_OK) != 0) {
-			set_err(err, err_size, "no store at %s: %s", path, strerror(errno));
+		if (stat(path, &st) != 0) {
+			set_err(err, err_size, "no store at %s: %s%s", path, strerror(errno),
+				errno == EACCES ? " (needs root or group piiwatch)" : "");
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			set_err(err, err_size, "%s is not a file", path);
 			goto fail;
 		}
 		flags = SQLITE_OPEN_READONLY;
@@ -314,19 +356,22 @@ struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size
 		flags = SQLITE_OPEN_READWRITE;
 	}
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		set_err(err, err_size, "cannot open store %s: %s", path,
-			s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		set_err(err, err_size, "cannot open store %s: %s%s", path,
+			s->db ? sqlite3_errmsg(s->db) : "out of memory",
+			s->db ? pw_store_error_hint(sqlite3_errcode(s->db)) : "");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
+	pw_store_keep_wal(s->db);
+	/* The size limit also empties the WAL kept when the daemon stops. */
 	if (!read_only &&
-	    sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL,
-			 NULL, &msg) != SQLITE_OK) {
+	    sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+			 "PRAGMA journal_size_limit = 67108864;", NULL, NULL, &msg) != SQLITE_OK) {
 		set_err(err, err_size, "store %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		goto fail;
 	}
-	if (migrate(s, err, err_size))
+	if (migrate(s, path, err, err_size))
 		goto fail;
 	if (read_only)
 		return s;

@@ -87,6 +87,21 @@ struct pw_event_rec {
 struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size_t err_size);
 void pw_store_close(struct pw_store *s);
 
+struct sqlite3;
+/*
+ * Leave the store's -wal and -shm files in place when this connection
+ * closes.  A reader in group piiwatch cannot create them in the store's
+ * directory (0750), and SQLite needs them to read a WAL database; created
+ * by root next to the store, they take its owner and mode (0640, group
+ * piiwatch).  Every connection sets it: the last one to close would
+ * otherwise delete them.
+ */
+void pw_store_keep_wal(struct sqlite3 *db);
+
+/* Why an SQLite error code may have happened, for a person: " (another
+ * process holds it locked)", or "" when there is nothing to add. */
+const char *pw_store_error_hint(int sqlite_code);
+
 /* Commit the running batch (the daemon calls this on a short timer). */
 int pw_store_flush(struct pw_store *s);
 
