@@ -29,6 +29,36 @@ void pw_cli_bind_filter(sqlite3_stmt *q, const struct pw_filter *f, uint64_t lim
 	sqlite3_bind_int64(q, 7, (sqlite3_int64)limit);
 }
 
+/*
+ * A date and time from strptime() as a time_t, in UTC or in local time.
+ * A date or time that does not exist (30 February, or a local time the
+ * clocks skipped going forward), which timegm() and mktime() would
+ * silently move, is refused; a local time that happens twice (the clocks
+ * going back) is taken at its first occurrence.
+ */
+static int to_time(const struct tm *in, bool utc, time_t *out)
+{
+	bool found = false;
+	int dst;
+
+	for (dst = 0; dst <= 1; dst++) {
+		struct tm tm = *in, back;
+		time_t t;
+
+		tm.tm_isdst = dst;
+		t = utc ? timegm(&tm) : mktime(&tm);
+		if (!(utc ? gmtime_r(&t, &back) : localtime_r(&t, &back)) ||
+		    back.tm_year != in->tm_year || back.tm_mon != in->tm_mon ||
+		    back.tm_mday != in->tm_mday || back.tm_hour != in->tm_hour ||
+		    back.tm_min != in->tm_min || back.tm_sec != in->tm_sec)
+			continue;
+		if (!found || t < *out)
+			*out = t;
+		found = true;
+	}
+	return found ? 0 : -1;
+}
+
 int pw_parse_when(const char *s, int64_t now_ns, int64_t *out_ns, char *err, size_t err_size)
 {
 	static const char *const formats[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
@@ -66,8 +96,12 @@ int pw_parse_when(const char *s, int64_t now_ns, int64_t *out_ns, char *err, siz
 
 		if (!end || *end)
 			continue;
-		tm.tm_isdst = -1;
-		t = utc ? timegm(&tm) : mktime(&tm);
+		if (to_time(&tm, utc, &t)) {
+			snprintf(err, err_size, "'%s' does not exist %s", s,
+				 utc ? "(no such day)" :
+				       "in local time (no such day, or skipped when the clocks went forward)");
+			return -1;
+		}
 		/* Nanoseconds since 1970 in 64 bits end in 2262. */
 		if (t == (time_t)-1 || t < 0 || t > INT64_MAX / 1000000000LL)
 			goto bad;
