@@ -190,9 +190,16 @@ const char *pw_cli_severity_colour(int severity)
 
 int pw_cli_width(void)
 {
+	const char *env = getenv("COLUMNS");
 	struct winsize ws;
+	uint64_t cols;
 
-	if (!isatty(STDOUT_FILENO) || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	/* As in ls(1): COLUMNS, when set, says how wide the output may be. */
+	if (env && pw_parse_u64(env, 100000, &cols) == 0 && cols > 0)
+		return (int)cols;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
 		return 0;
 	return ws.ws_col;
 }
@@ -217,9 +224,18 @@ const char *pw_cli_time(int64_t ns, char *buf, size_t size)
 
 /* ---- tables ---- */
 
+/* The flex column keeps at least this much of its text before other
+ * columns are left out, and at least the last this much after. */
+#define FLEX_MIN 20
+#define FLEX_LAST_RESORT 8
+
 struct pw_table {
 	int ncols;
 	int flex;
+	int *shrink_min;        /* per column: shortest width, 0: never shortened */
+	bool *keep_start;       /* per column: shorten from the right */
+	int *drop;              /* columns to leave out, in order */
+	int ndrop;
 	char **cells;           /* rows * ncols, row 0 the headers */
 	char **colours;
 	size_t rows;
@@ -248,21 +264,46 @@ static int display_width(const char *s)
 	return w;
 }
 
-/* The last characters of s that fit in width columns, after an ellipsis;
- * padded to the width unless it is the last column. */
-static void print_tail(FILE *out, const char *s, int width, bool pad)
+/*
+ * s in width columns, padded unless it is the last column.  Too long, it
+ * loses its start (paths: the end names the file), after the "/" where
+ * the cut falls when there is one, or with keep_start its end; an
+ * ellipsis marks the cut.
+ */
+static void print_cell(FILE *out, const char *s, int width, bool pad, bool keep_start)
 {
-	int w = display_width(s);
+	int w = display_width(s), used;
+	const char *slash;
+	size_t n;
 
 	if (w <= width) {
 		fprintf(out, "%s%*s", s, pad ? width - w : 0, "");
+		return;
+	}
+	if (keep_start) {
+		char *head = strdup(s);
+
+		if (!head)
+			return;
+		for (n = strlen(head); n > 0 && display_width(head) > width - 1; n--) {
+			head[n - 1] = '\0';
+			while (n > 1 && (head[n - 2] & 0xc0) == 0x80 && (head[n - 1] & 0xc0) != 0xc0)
+				head[--n - 1] = '\0';
+		}
+		used = display_width(head) + 1;
+		fprintf(out, "%s…%*s", head, pad ? width - used : 0, "");
+		free(head);
 		return;
 	}
 	while (*s && display_width(s) > width - 1)
 		s++;
 	while ((*s & 0xc0) == 0x80)
 		s++;
-	fprintf(out, "…%s%*s", s, pad ? width - 1 - display_width(s) : 0, "");
+	slash = strchr(s, '/');
+	if (slash && slash != s && slash[1])
+		s = slash;
+	used = display_width(s) + 1;
+	fprintf(out, "…%s%*s", s, pad ? width - used : 0, "");
 }
 
 struct pw_table *pw_table_new(int ncols, const char *const *headers, int flex_col)
@@ -273,8 +314,34 @@ struct pw_table *pw_table_new(int ncols, const char *const *headers, int flex_co
 		return NULL;
 	t->ncols = ncols;
 	t->flex = flex_col;
+	t->shrink_min = calloc((size_t)ncols, sizeof(*t->shrink_min));
+	t->keep_start = calloc((size_t)ncols, sizeof(*t->keep_start));
+	t->drop = calloc((size_t)ncols, sizeof(*t->drop));
+	if (!t->shrink_min || !t->keep_start || !t->drop) {
+		pw_table_free(t);
+		return NULL;
+	}
+	if (flex_col >= 0)
+		t->shrink_min[flex_col] = FLEX_MIN;
 	pw_table_add(t, headers, NULL);
 	return t;
+}
+
+void pw_table_shrink(struct pw_table *t, int col, int min_width, bool keep_start)
+{
+	if (!t || col < 0 || col >= t->ncols || min_width < 2)
+		return;
+	t->shrink_min[col] = min_width;
+	t->keep_start[col] = keep_start;
+}
+
+void pw_table_drop(struct pw_table *t, const int *cols, int n)
+{
+	int i;
+
+	for (i = 0; t && i < n && t->ndrop < t->ncols; i++)
+		if (cols[i] >= 0 && cols[i] < t->ncols)
+			t->drop[t->ndrop++] = cols[i];
 }
 
 void pw_table_add(struct pw_table *t, const char *const *cells, const char *colour)
@@ -298,48 +365,108 @@ void pw_table_add(struct pw_table *t, const char *const *cells, const char *colo
 	t->rows++;
 }
 
+/* Shorten column i by up to *excess, not below min. */
+static void shorten(int *w, int i, int min, int *excess)
+{
+	int cut;
+
+	if (min > w[i])
+		min = w[i];
+	cut = w[i] - min < *excess ? w[i] - min : *excess;
+
+	w[i] -= cut;
+	*excess -= cut;
+}
+
+/*
+ * Fit the widths w (0: column left out) into term columns: shorten the
+ * flex column, then the other shortenable ones, to their minimum; leave out
+ * the droppable columns in order while that is not enough, and as a last
+ * resort shorten the flex column further; give what is left over back,
+ * flex column first.
+ */
+static void fit(struct pw_table *t, int *w, const int *natural, int term)
+{
+	int i, d, total = -2, excess;
+
+	for (i = 0; i < t->ncols; i++)
+		total += w[i] + 2;
+	excess = total - term;
+	if (excess <= 0)
+		return;
+	if (t->flex >= 0)
+		shorten(w, t->flex, t->shrink_min[t->flex], &excess);
+	for (i = 0; i < t->ncols && excess > 0; i++)
+		if (i != t->flex && t->shrink_min[i])
+			shorten(w, i, t->shrink_min[i], &excess);
+	for (d = 0; d < t->ndrop && excess > 0; d++) {
+		excess -= w[t->drop[d]] + 2;
+		w[t->drop[d]] = 0;
+	}
+	if (t->flex >= 0 && excess > 0)
+		shorten(w, t->flex, FLEX_LAST_RESORT, &excess);
+	for (i = -1; i < t->ncols && excess < 0; i++) {
+		int col = i < 0 ? t->flex : i, grow;
+
+		if (col < 0 || (i >= 0 && col == t->flex) || !w[col])
+			continue;
+		grow = natural[col] - w[col] < -excess ? natural[col] - w[col] : -excess;
+		w[col] += grow;
+		excess += grow;
+	}
+}
+
 void pw_table_print(struct pw_table *t, FILE *out)
 {
-	int *w, i, total = 0, term = pw_cli_width();
+	int *w, *natural, i, last = -1, term = pw_cli_width();
 	bool colour = pw_cli_colour();
 	size_t r;
 
-	if (!t || !(w = calloc((size_t)t->ncols, sizeof(*w))))
+	if (!t)
 		return;
+	w = calloc((size_t)t->ncols, sizeof(*w));
+	natural = calloc((size_t)t->ncols, sizeof(*natural));
+	if (!w || !natural)
+		goto cleanup;
 	for (r = 0; r < t->rows; r++)
 		for (i = 0; i < t->ncols; i++) {
 			int cw = display_width(t->cells[r * (size_t)t->ncols + (size_t)i]);
 
-			if (cw > w[i])
-				w[i] = cw;
+			if (cw > natural[i])
+				natural[i] = w[i] = cw;
 		}
+	/* An empty column still shows its header. */
 	for (i = 0; i < t->ncols; i++)
-		total += w[i] + (i ? 2 : 0);
-	if (term && total > term && t->flex >= 0) {
-		int shrink = total - term;
-
-		w[t->flex] = w[t->flex] - shrink < 12 ? 12 : w[t->flex] - shrink;
-	}
+		if (!w[i])
+			natural[i] = w[i] = 1;
+	if (term)
+		fit(t, w, natural, term);
+	for (i = 0; i < t->ncols; i++)
+		if (w[i])
+			last = i;
 	for (r = 0; r < t->rows; r++) {
 		const char *c = colour && t->colours[r] ? t->colours[r] : NULL;
+		bool first = true;
 
 		if (c)
 			fputs(c, out);
 		for (i = 0; i < t->ncols; i++) {
 			const char *cell = t->cells[r * (size_t)t->ncols + (size_t)i];
 
-			if (i)
+			if (!w[i])
+				continue;
+			if (!first)
 				fputs("  ", out);
-			if (i == t->ncols - 1 && i != t->flex)
-				fputs(cell, out);
-			else
-				print_tail(out, cell, w[i], i != t->ncols - 1);
+			first = false;
+			print_cell(out, cell, w[i], i != last, t->keep_start[i]);
 		}
 		if (c)
 			fputs(PW_COLOUR_RESET, out);
 		fputc('\n', out);
 	}
+cleanup:
 	free(w);
+	free(natural);
 }
 
 void pw_table_free(struct pw_table *t)
@@ -356,5 +483,8 @@ void pw_table_free(struct pw_table *t)
 	}
 	free(t->cells);
 	free(t->colours);
+	free(t->shrink_min);
+	free(t->keep_start);
+	free(t->drop);
 	free(t);
 }

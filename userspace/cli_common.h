@@ -59,13 +59,22 @@ bool pw_cli_colour(void);
 const char *pw_cli_severity_colour(int severity);
 #define PW_COLOUR_RESET "\033[0m"
 
-/* Terminal width of standard output, 0 when it is not a terminal. */
+/* Terminal width of standard output (COLUMNS when set), 0 when it is
+ * not a terminal. */
 int pw_cli_width(void);
 
-/* An aligned text table: add rows of n cells, then print; the flex column
- * is shortened (from the left, keeping the file name) to fit the width. */
+/*
+ * An aligned text table: add rows of n cells, then print.  On a terminal
+ * narrower than the table, the flex column (-1: none) and the columns
+ * given to pw_table_shrink() are shortened with "…", from the left
+ * (keeping the end of a path) unless keep_start; if that is not enough,
+ * the columns given to pw_table_drop() are left out in that order.  Off a
+ * terminal every cell is printed whole.
+ */
 struct pw_table;
 struct pw_table *pw_table_new(int ncols, const char *const *headers, int flex_col);
+void pw_table_shrink(struct pw_table *t, int col, int min_width, bool keep_start);
+void pw_table_drop(struct pw_table *t, const int *cols, int n);
 void pw_table_add(struct pw_table *t, const char *const *cells, const char *colour);
 void pw_table_print(struct pw_table *t, FILE *out);
 void pw_table_free(struct pw_table *t);

@@ -26,12 +26,10 @@ static void who(const struct pw_access *a, char *out, size_t n)
 		 a->rhost ? a->rhost : "");
 }
 
-void pw_access_format_line(const struct pw_access *a, char *out, size_t out_size)
+void pw_access_format_what(const struct pw_access *a, char *out, size_t out_size)
 {
-	char when[32], person[1400], rd[32], wr[32], volume[160];
+	char rd[32], wr[32], volume[160];
 
-	pw_format_time(a->closed_ns ? a->closed_ns : a->last_ns, when, sizeof(when));
-	who(a, person, sizeof(person));
 	pw_format_bytes(a->bytes_read, rd, sizeof(rd));
 	pw_format_bytes(a->bytes_written, wr, sizeof(wr));
 	if (a->bytes_written && a->bytes_read)
@@ -44,9 +42,19 @@ void pw_access_format_line(const struct pw_access *a, char *out, size_t out_size
 	else
 		snprintf(volume, sizeof(volume), "read %s (%llu B)", rd,
 			 (unsigned long long)a->bytes_read);
-	snprintf(out, out_size, "%s  %s  %s[%u]  %s of %s [%s]%s%s%s", when, person,
-		 a->exe ? a->exe : a->comm, a->pid, volume, a->path ? a->path : "?",
-		 a->dataset ? a->dataset : "?", a->honeytoken ? " HONEYTOKEN" : "",
+	snprintf(out, out_size, "%s[%u]  %s of %s [%s]%s%s%s", a->exe ? a->exe : a->comm, a->pid,
+		 volume, a->path ? a->path : "?", a->dataset ? a->dataset : "?",
+		 a->honeytoken ? " HONEYTOKEN" : "",
 		 a->flags & PW_IO_MMAP ? " (mapped: reads through the mapping are not counted)" : "",
 		 a->closed_ns ? "" : " (still open)");
+}
+
+void pw_access_format_line(const struct pw_access *a, char *out, size_t out_size)
+{
+	char when[32], person[1400], what[10000];
+
+	pw_format_time(a->closed_ns ? a->closed_ns : a->last_ns, when, sizeof(when));
+	who(a, person, sizeof(person));
+	pw_access_format_what(a, what, sizeof(what));
+	snprintf(out, out_size, "%s  %s  %s", when, person, what);
 }

@@ -7,7 +7,11 @@
 
 #include "store.h"
 
-/* "TIME USER session N (SERVICE from RHOST) EXE[PID] read N of PATH [DATASET]" */
+/* "TIME USER session N (SERVICE from RHOST) EXE[PID] read N of PATH [DATASET]",
+ * the time being when the access ended (or was last seen). */
 void pw_access_format_line(const struct pw_access *a, char *out, size_t out_size);
+
+/* The same without time and person: "EXE[PID] read N of PATH [DATASET]". */
+void pw_access_format_what(const struct pw_access *a, char *out, size_t out_size);
 
 #endif

@@ -16,9 +16,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/types.h>
+
 #include "cli_common.h"
 #include "ecs.h"
 #include "event_text.h"
+#include "piiwatch.h"
 #include "policy.h"
 #include "replay.h"
 #include "report_html.h"
@@ -62,6 +65,7 @@ static void usage(FILE *out)
 		"      --user USER     only this login user\n"
 		"      --dataset NAME  only this dataset\n"
 		"      --file PATH     this file, everything below a directory, or a glob\n"
+		"                      (* also matches /)\n"
 		"      --host HOST     sessions from this remote host\n"
 		"Options:\n"
 		"      --store PATH    the store (default %s)\n"
@@ -71,9 +75,13 @@ static void usage(FILE *out)
 		"  -h, --help          show this help and exit\n"
 		"  -V, --version       show the version and exit\n"
 		"\n"
-		"Colour is used on a terminal unless NO_COLOR is set.\n"
-		"Exit status: 0 success, 2 bad usage, 3 the store or the daemon cannot be read,\n"
-		"4 the command needs root.\n",
+		"Times are local (TZ).  On a terminal, colour marks honeytokens unless NO_COLOR\n"
+		"is set, and a table wider than the window (COLUMNS when set) has PROGRAM and\n"
+		"FILE shortened from the left, then PID, SES, FROM and DATASET left out; a pipe\n"
+		"gets everything.\n"
+		"Exit status: 0 success, 1 a policy with errors (policy check, reload), 2 bad\n"
+		"usage or no such session, 3 the store or the daemon cannot be read (missing,\n"
+		"locked, damaged or of another schema version), 4 the command needs root.\n",
 		PW_DEFAULT_STORE, PW_DEFAULT_CONTROL_SOCKET);
 }
 
@@ -136,11 +144,22 @@ static void access_session(const struct pw_access *a, char *out, size_t n)
 		snprintf(out, n, "%u", a->audit_session);
 }
 
-static int cmd_accesses(sqlite3 *db, const struct cli *c)
+/* Columns a narrow terminal loses first: PID, SES, FROM, DATASET. */
+static struct pw_table *accesses_table(void)
 {
 	static const char *const hdr[] = { "OPENED", "USER", "SES", "FROM", "PROGRAM", "PID",
 					   "READ", "WRITTEN", "DATASET", "FILE" };
-	struct pw_table *t = c->json ? NULL : pw_table_new(10, hdr, 9);
+	static const int drop[] = { 5, 2, 3, 8 };
+	struct pw_table *t = pw_table_new(10, hdr, 9);
+
+	pw_table_shrink(t, 4, 10, false);
+	pw_table_drop(t, drop, 4);
+	return t;
+}
+
+static int cmd_accesses(sqlite3 *db, const struct cli *c)
+{
+	struct pw_table *t = c->json ? NULL : accesses_table();
 	sqlite3_stmt *q = prepare(db, accesses_sql, c);
 	int rc;
 
@@ -155,40 +174,45 @@ static int cmd_accesses(sqlite3 *db, const struct cli *c)
 		if (c->json) {
 			print_json(pw_ecs_from_access(&a, NULL));
 		} else {
-			char when[32], ses[16], pid[16], rd[32], wr[32], file[8300];
+			char when[32], ses[16], pid[16], n[32], rd[48], wr[32];
 			const char *cells[10];
 
 			snprintf(pid, sizeof(pid), "%u", a.pid);
 			access_session(&a, ses, sizeof(ses));
-			snprintf(file, sizeof(file), "%s%s%s", a.path ? a.path : "?",
-				 a.honeytoken ? " [honeytoken]" : "",
-				 a.flags & 0x20 ? " [mapped]" : "");
+			/* Reads through a mapping are not counted: what is shown
+			 * is a lower bound.  The file name stays last, whole, so
+			 * that shortening keeps its end; a honeytoken's dataset
+			 * is "honeytoken". */
+			snprintf(rd, sizeof(rd), "%s%s", pw_cli_bytes(a.bytes_read, n, sizeof(n)),
+				 a.flags & PW_IO_MMAP ? " (mapped)" : "");
 			cells[0] = pw_cli_time((int64_t)a.opened_ns, when, sizeof(when));
 			cells[1] = a.user ? a.user : "?";
 			cells[2] = ses;
 			cells[3] = a.rhost ? a.rhost : "-";
 			cells[4] = a.exe ? a.exe : a.comm;
 			cells[5] = pid;
-			cells[6] = pw_cli_bytes(a.bytes_read, rd, sizeof(rd));
+			cells[6] = rd;
 			cells[7] = pw_cli_bytes(a.bytes_written, wr, sizeof(wr));
 			cells[8] = a.dataset ? a.dataset : "?";
-			cells[9] = file;
+			cells[9] = a.path ? a.path : "?";
 			pw_table_add(t, cells, a.honeytoken ? "\033[31m" : NULL);
 		}
 		pw_access_free_strings(&a);
 	}
 	sqlite3_finalize(q);
-	pw_table_print(t, stdout);
+	if (rc == SQLITE_DONE)
+		pw_table_print(t, stdout);
 	pw_table_free(t);
 	return rc == SQLITE_DONE ? PW_EXIT_OK : PW_EXIT_STORE;
 }
 
 /* ---- events ---- */
 
-#define EVENT_COLUMNS                                                                  \
+#define EVENT_COLUMNS                                                                          \
 	"e.id, e.kind, e.action, e.ts_ns, e.session_id, e.audit_session, e.loginuid, e.uid,"   \
 	" coalesce(s.user, e.user), e.pid, e.ppid, e.comm, e.exe, e.args, e.dataset, e.path,"  \
-	" e.path2, e.dest_ip, e.dest_port, e.result, e.access_id, e.count, e.honeytoken, s.rhost"
+	" e.path2, e.dest_ip, e.dest_port, e.result, e.access_id, e.count, e.honeytoken, s.rhost," \
+	" e.boot_id"
 #define EVENT_FROM "events e LEFT JOIN sessions s ON s.id = e.session_id"
 
 static const char events_sql[] =
@@ -245,10 +269,24 @@ static void event_what(const struct pw_event_rec *e, char *out, size_t n)
 		snprintf(out, n, "%s %s", e->kind, e->action ? e->action : "");
 }
 
-static int cmd_events(sqlite3 *db, const struct cli *c)
+/* Columns a narrow terminal loses first: PID, SES, DATASET. */
+static struct pw_table *events_table(void)
 {
 	static const char *const hdr[] = { "TIME", "USER", "SES", "PROGRAM", "PID", "DATASET",
 					   "WHAT" };
+	static const int drop[] = { 4, 2, 5 };
+	struct pw_table *t = pw_table_new(7, hdr, 6);
+
+	pw_table_shrink(t, 3, 10, false);
+	/* What happened comes first ("connect 198.51.100.9 port 443") and
+	 * keeps more room than the columns around it. */
+	pw_table_shrink(t, 6, 40, true);
+	pw_table_drop(t, drop, 3);
+	return t;
+}
+
+static int cmd_events(sqlite3 *db, const struct cli *c)
+{
 	struct pw_table *t;
 	sqlite3_stmt *q;
 	int rc;
@@ -258,13 +296,13 @@ static int cmd_events(sqlite3 *db, const struct cli *c)
 	q = prepare(db, events_sql, c);
 	if (!q)
 		return PW_EXIT_STORE;
-	t = c->json ? NULL : pw_table_new(7, hdr, 6);
+	t = c->json ? NULL : events_table();
 	while ((rc = step(q, c)) == SQLITE_ROW) {
 		struct pw_event_rec e;
 
 		event_from_row(q, &e);
 		if (c->json) {
-			print_json(pw_ecs_from_event(&e, NULL, NULL));
+			print_json(pw_ecs_from_event(&e, NULL, text(q, 24)));
 		} else {
 			char when[32], ses[16], pid[16], what[9000];
 			const char *cells[7];
@@ -286,16 +324,21 @@ static int cmd_events(sqlite3 *db, const struct cli *c)
 		}
 	}
 	sqlite3_finalize(q);
-	pw_table_print(t, stdout);
+	if (rc == SQLITE_DONE)
+		pw_table_print(t, stdout);
 	pw_table_free(t);
 	return rc == SQLITE_DONE ? PW_EXIT_OK : PW_EXIT_STORE;
 }
 
 /* ---- sessions ---- */
 
+/* What session_from_row() reads, columns 0 to 14. */
+#define SESSION_COLUMNS                                                                     \
+	"s.id, s.boot_id, s.audit_session, s.loginuid, s.user, s.uid, s.service, s.rhost,"  \
+	" s.ruser, s.tty, s.pid, s.opened_ns, s.closed_ns, s.open_record, s.close_record"
+
 static const char sessions_sql[] =
-	"SELECT * FROM (SELECT s.id, s.boot_id, s.audit_session, s.loginuid, s.user, s.uid,"
-	" s.service, s.rhost, s.ruser, s.tty, s.pid, s.opened_ns, s.closed_ns, s.open_record,"
+	"SELECT * FROM (SELECT " SESSION_COLUMNS ","
 	" (SELECT count(*) FROM accesses a WHERE a.session_id = s.id),"
 	" (SELECT coalesce(sum(bytes_read), 0) FROM accesses a WHERE a.session_id = s.id)"
 	" FROM sessions s"
@@ -308,11 +351,15 @@ static const char sessions_sql[] =
 	"      AND " PW_FILE_MATCH("a.path") "))"
 	" ORDER BY s.id DESC LIMIT ?7) ORDER BY 1";
 
-static void session_from_row(sqlite3_stmt *q, struct pw_session_record *r)
+/* The session's open record, or its close record (time and record id
+ * are the record's own). */
+static void session_from_row(sqlite3_stmt *q, enum pw_record_type type,
+			     struct pw_session_record *r)
 {
+	bool open = type == PW_REC_SESSION_OPEN;
+
 	memset(r, 0, sizeof(*r));
-	r->type = sqlite3_column_type(q, 12) == SQLITE_NULL ? PW_REC_SESSION_OPEN :
-							      PW_REC_SESSION_CLOSE;
+	r->type = type;
 	snprintf(r->boot_id, sizeof(r->boot_id), "%s", text(q, 1));
 	r->sessionid = sqlite3_column_type(q, 2) == SQLITE_NULL ?
 			       PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 2);
@@ -325,8 +372,48 @@ static void session_from_row(sqlite3_stmt *q, struct pw_session_record *r)
 	snprintf(r->ruser, sizeof(r->ruser), "%s", text(q, 8));
 	snprintf(r->tty, sizeof(r->tty), "%s", text(q, 9));
 	r->pid = (uint32_t)sqlite3_column_int64(q, 10);
-	r->time_ns = (uint64_t)sqlite3_column_int64(q, 11);
-	snprintf(r->id, sizeof(r->id), "%s", text(q, 13));
+	r->time_ns = (uint64_t)sqlite3_column_int64(q, open ? 11 : 12);
+	snprintf(r->id, sizeof(r->id), "%s", text(q, open ? 13 : 14));
+}
+
+static bool session_opened(sqlite3_stmt *q)
+{
+	return sqlite3_column_type(q, 11) != SQLITE_NULL;
+}
+
+static bool session_closed(sqlite3_stmt *q)
+{
+	return sqlite3_column_type(q, 12) != SQLITE_NULL;
+}
+
+/* A session as one JSON object: its open record (its close record while
+ * the open waits in the spool) with the store's session number,
+ * event.start and event.end, and what was read in it. */
+static json_object *session_json(sqlite3_stmt *q, struct pw_session_record *r)
+{
+	json_object *o, *close = NULL, *ev, *pw, *t;
+
+	if (session_closed(q)) {
+		session_from_row(q, PW_REC_SESSION_CLOSE, r);
+		close = pw_ecs_from_session_row(r, sqlite3_column_int64(q, 0), NULL);
+	}
+	if (session_opened(q)) {
+		session_from_row(q, PW_REC_SESSION_OPEN, r);
+		o = pw_ecs_from_session_row(r, sqlite3_column_int64(q, 0), NULL);
+	} else {
+		o = json_object_get(close);
+	}
+	if (o && json_object_object_get_ex(o, "event", &ev) &&
+	    json_object_object_get_ex(o, "piiwatch", &pw)) {
+		if (session_opened(q) && json_object_object_get_ex(o, "@timestamp", &t))
+			json_object_object_add(ev, "start", json_object_get(t));
+		if (close && json_object_object_get_ex(close, "@timestamp", &t))
+			json_object_object_add(ev, "end", json_object_get(t));
+		json_object_object_add(pw, "accesses", json_object_new_int64(sqlite3_column_int64(q, 15)));
+		json_object_object_add(pw, "bytes_read", json_object_new_int64(sqlite3_column_int64(q, 16)));
+	}
+	json_object_put(close);
+	return o;
 }
 
 static int cmd_sessions(sqlite3 *db, const struct cli *c)
@@ -344,27 +431,17 @@ static int cmd_sessions(sqlite3 *db, const struct cli *c)
 	while ((rc = step(q, c)) == SQLITE_ROW) {
 		if (c->json) {
 			struct pw_session_record *r = malloc(sizeof(*r));
-			json_object *o;
 
 			if (!r)
 				break;
-			session_from_row(q, r);
-			o = pw_ecs_from_session(r, NULL);
-			if (o) {
-				json_object_object_add(o, "piiwatch_session_id",
-						       json_object_new_int64(sqlite3_column_int64(q, 0)));
-				if (sqlite3_column_type(q, 12) != SQLITE_NULL)
-					json_object_object_add(o, "piiwatch_closed_ns",
-							       json_object_new_int64(sqlite3_column_int64(q, 12)));
-			}
-			print_json(o);
+			print_json(session_json(q, r));
 			free(r);
 		} else {
 			char id[24], opened[32], closed[32], n[24], rd[32];
 			const char *cells[9];
 
 			snprintf(id, sizeof(id), "%lld", (long long)sqlite3_column_int64(q, 0));
-			snprintf(n, sizeof(n), "%lld", (long long)sqlite3_column_int64(q, 14));
+			snprintf(n, sizeof(n), "%lld", (long long)sqlite3_column_int64(q, 15));
 			cells[0] = id;
 			cells[1] = text(q, 4);
 			cells[2] = text(q, 6);
@@ -372,15 +449,16 @@ static int cmd_sessions(sqlite3 *db, const struct cli *c)
 			cells[4] = *text(q, 2) ? text(q, 2) : "none";
 			/* A close whose open still waits in the spool has no open time. */
 			cells[5] = pw_cli_time(sqlite3_column_int64(q, 11), opened, sizeof(opened));
-			cells[6] = sqlite3_column_type(q, 12) == SQLITE_NULL ? "open" :
+			cells[6] = !session_closed(q) ? "open" :
 				   pw_cli_time(sqlite3_column_int64(q, 12), closed, sizeof(closed));
 			cells[7] = n;
-			cells[8] = pw_cli_bytes((uint64_t)sqlite3_column_int64(q, 15), rd, sizeof(rd));
+			cells[8] = pw_cli_bytes((uint64_t)sqlite3_column_int64(q, 16), rd, sizeof(rd));
 			pw_table_add(t, cells, NULL);
 		}
 	}
 	sqlite3_finalize(q);
-	pw_table_print(t, stdout);
+	if (rc == SQLITE_DONE)
+		pw_table_print(t, stdout);
 	pw_table_free(t);
 	return rc == SQLITE_DONE ? PW_EXIT_OK : PW_EXIT_STORE;
 }
@@ -458,19 +536,20 @@ static int cmd_top(sqlite3 *db, const struct cli *c)
 		rc = top_section(db, c, "programs", "coalesce(a.exe, a.comm)", o);
 	if (rc == 0)
 		rc = top_section(db, c, "source_hosts", "coalesce(s.rhost, 'local or no session')", o);
-	if (c->json) {
-		if (rc == 0)
-			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	if (c->json && rc == 0)
+		print_json(o);
+	else
 		json_object_put(o);
-	}
 	return rc;
 }
 
 /* ---- show ---- */
 
-/* One line of a session's story, in time order. */
+/* One line of a session's story, in time order (seq keeps the order of
+ * lines with the same time: qsort is not stable). */
 struct story_item {
 	int64_t ts;
+	size_t seq;
 	char *line;
 	json_object *json;
 };
@@ -479,7 +558,9 @@ static int cmp_story(const void *a, const void *b)
 {
 	const struct story_item *x = a, *y = b;
 
-	return (x->ts > y->ts) - (x->ts < y->ts);
+	if (x->ts != y->ts)
+		return (x->ts > y->ts) - (x->ts < y->ts);
+	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static int add_story(struct story_item **items, size_t *n, int64_t ts, const char *line,
@@ -493,6 +574,7 @@ static int add_story(struct story_item **items, size_t *n, int64_t ts, const cha
 	}
 	*items = ni;
 	ni[*n].ts = ts;
+	ni[*n].seq = *n;
 	ni[*n].line = strdup(line);
 	ni[*n].json = json;
 	(*n)++;
@@ -514,9 +596,8 @@ static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
 		return PW_EXIT_USAGE;
 	}
 	snprintf(sid, sizeof(sid), "%llu", (unsigned long long)id);
-	if (sqlite3_prepare_v2(db, "SELECT s.id, s.boot_id, s.audit_session, s.loginuid, s.user, s.uid,"
-			       " s.service, s.rhost, s.ruser, s.tty, s.pid, s.opened_ns, s.closed_ns,"
-			       " s.open_record FROM sessions s WHERE s.id = ?1", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT " SESSION_COLUMNS " FROM sessions s WHERE s.id = ?1", -1, &q,
+			       NULL) != SQLITE_OK)
 		goto cleanup;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)id);
 	r = step(q, c);
@@ -532,20 +613,28 @@ static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
 
 		if (!rec)
 			goto cleanup;
-		session_from_row(q, rec);
-		rec->type = PW_REC_SESSION_OPEN;
-		snprintf(line, sizeof(line), "%s  login: %s via %s%s%s%s%s (audit session %s)",
-			 pw_cli_time(sqlite3_column_int64(q, 11), when, sizeof(when)), rec->user,
+		session_from_row(q, PW_REC_SESSION_OPEN, rec);
+		snprintf(line, sizeof(line), "%s: %s via %s%s%s%s%s (audit session %s)",
+			 session_opened(q) ? "login" : "login not recorded yet", rec->user,
 			 rec->service, rec->rhost[0] ? " from " : "", rec->rhost,
 			 rec->tty[0] ? " on " : "", rec->tty, *text(q, 2) ? text(q, 2) : "none");
-		add_story(&items, &n, sqlite3_column_int64(q, 11), line, pw_ecs_from_session(rec, NULL));
-		if (sqlite3_column_type(q, 12) != SQLITE_NULL) {
-			rec->type = PW_REC_SESSION_CLOSE;
-			rec->time_ns = (uint64_t)sqlite3_column_int64(q, 12);
+		if (session_opened(q)) {
+			char stamped[8300];
+
+			snprintf(stamped, sizeof(stamped), "%s  %s",
+				 pw_cli_time((int64_t)rec->time_ns, when, sizeof(when)), line);
+			add_story(&items, &n, (int64_t)rec->time_ns, stamped,
+				  pw_ecs_from_session_row(rec, (int64_t)id, NULL));
+		} else {
+			/* The open waits in the spool: say who, before anything. */
+			add_story(&items, &n, INT64_MIN, line, NULL);
+		}
+		if (session_closed(q)) {
+			session_from_row(q, PW_REC_SESSION_CLOSE, rec);
 			snprintf(line, sizeof(line), "%s  logout",
-				 pw_cli_time(sqlite3_column_int64(q, 12), when, sizeof(when)));
-			add_story(&items, &n, sqlite3_column_int64(q, 12), line,
-				  pw_ecs_from_session(rec, NULL));
+				 pw_cli_time((int64_t)rec->time_ns, when, sizeof(when)));
+			add_story(&items, &n, (int64_t)rec->time_ns, line,
+				  pw_ecs_from_session_row(rec, (int64_t)id, NULL));
 		}
 		free(rec);
 	}
@@ -559,10 +648,14 @@ static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
 	sqlite3_bind_int64(q, 8, (sqlite3_int64)id);
 	while ((r = step(q, c)) == SQLITE_ROW) {
 		struct pw_access a;
-		char line[10240];
+		char line[10240], what[10000], when[32];
 
+		/* At its open, like the listing: an access that ends later
+		 * still starts where it happened. */
 		pw_store_access_from_row(q, &a);
-		pw_access_format_line(&a, line, sizeof(line));
+		pw_access_format_what(&a, what, sizeof(what));
+		snprintf(line, sizeof(line), "%s  %s",
+			 pw_cli_time((int64_t)a.opened_ns, when, sizeof(when)), what);
 		add_story(&items, &n, (int64_t)a.opened_ns, line, pw_ecs_from_access(&a, NULL));
 		pw_access_free_strings(&a);
 	}
@@ -584,7 +677,8 @@ static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
 			snprintf(line, sizeof(line), "%s  %s[%u]  %s",
 				 pw_cli_time((int64_t)e.ts_ns, when, sizeof(when)),
 				 e.exe ? e.exe : e.comm, e.pid, what);
-			add_story(&items, &n, (int64_t)e.ts_ns, line, pw_ecs_from_event(&e, NULL, NULL));
+			add_story(&items, &n, (int64_t)e.ts_ns, line,
+				  pw_ecs_from_event(&e, NULL, text(q, 24)));
 		}
 		sqlite3_finalize(q);
 		q = NULL;
@@ -777,6 +871,18 @@ enum opt {
 	OPT_HTML,
 };
 
+/* A name to filter on: an empty one would match nothing and look like
+ * "no activity". */
+static int name_filter(const char *option, const char **out)
+{
+	if (!*optarg) {
+		fprintf(stderr, "piiwatch: --%s: expected a name, got an empty string\n", option);
+		return -1;
+	}
+	*out = optarg;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct cli *c)
 {
 	static const struct option opts[] = {
@@ -828,16 +934,27 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			}
 			break;
 		case OPT_USER:
-			c->f.user = optarg;
+			if (name_filter("user", &c->f.user))
+				return -1;
 			break;
 		case OPT_DATASET:
-			c->f.dataset = optarg;
-			break;
-		case OPT_FILE:
-			c->f.file = optarg;
+			if (name_filter("dataset", &c->f.dataset))
+				return -1;
 			break;
 		case OPT_HOST:
-			c->f.host = optarg;
+			if (name_filter("host", &c->f.host))
+				return -1;
+			break;
+		case OPT_FILE:
+			/* Stored paths are absolute: anything else would
+			 * match nothing, and "" everything. */
+			if (optarg[0] != '/' && !strpbrk(optarg, "*?[")) {
+				fprintf(stderr,
+					"piiwatch: --file: expected an absolute path, a directory or a glob, got '%s'\n",
+					optarg);
+				return -1;
+			}
+			c->f.file = optarg;
 			break;
 		case OPT_HTML:
 			c->html = optarg;
@@ -853,7 +970,11 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		}
 	}
 	if (c->f.since_ns && c->f.until_ns && c->f.since_ns > c->f.until_ns) {
-		fprintf(stderr, "piiwatch: --since is after --until\n");
+		char since[32], until[32];
+
+		fprintf(stderr, "piiwatch: --until (%s) is before --since (%s)\n",
+			pw_cli_time(c->f.until_ns, until, sizeof(until)),
+			pw_cli_time(c->f.since_ns, since, sizeof(since)));
 		return -1;
 	}
 	return 0;
