@@ -158,19 +158,35 @@ static int alerts(sqlite3 *db, const struct pw_filter *f, FILE *out)
 static const char *const palette[MAX_USERS_CHARTED] = { "#1f77b4", "#d62728", "#2ca02c",
 							 "#9467bd", "#ff7f0e", "#8c564b" };
 
-/* Bytes read per user per day, top users by volume, as an SVG line chart. */
+/* Days since 1970-01-01 of the local date of a realtime ns stamp, so that
+ * the chart's days are the reader's days like every other time shown. */
+static int64_t local_day(int64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000LL);
+	struct tm tm, date = { 0 };
+
+	if (!localtime_r(&t, &tm))
+		return 0;
+	date.tm_year = tm.tm_year;
+	date.tm_mon = tm.tm_mon;
+	date.tm_mday = tm.tm_mday;
+	return (int64_t)timegm(&date) / 86400;
+}
+
+/* Bytes read per user per local day, top users by volume, as an SVG line
+ * chart with the legend to the right of the plot. */
 static int volume_chart(sqlite3 *db, const struct pw_filter *f, FILE *out, int64_t first,
 			int64_t last)
 {
 	char users[MAX_USERS_CHARTED][256];
-	int nusers = 0, u, rc = 0;
-	int64_t day0 = first / DAY_NS, ndays = last / DAY_NS - day0 + 1;
+	int nusers = 0, u;
+	int64_t day0 = local_day(first), ndays = local_day(last) - day0 + 1;
 	double *vol, max = 1;
 	sqlite3_stmt *q;
-	const int W = 760, H = 260, L = 70, B = 30;
+	const int W = 760, H = 260, L = 70, R = W - 170, B = 30;
 	int64_t d;
 
-	fputs("<section id=\"volume\"><h2>Volume read per user per day</h2>\n", out);
+	fputs("<section id=\"volume\"><h2>Volume read per user per day (local time)</h2>\n", out);
 	if (first <= 0 || ndays <= 0) {
 		fputs("<p>No accesses in this period.</p></section>\n", out);
 		return 0;
@@ -178,7 +194,7 @@ static int volume_chart(sqlite3 *db, const struct pw_filter *f, FILE *out, int64
 	if (ndays > 366)
 		ndays = 366;
 	q = query(db, "SELECT coalesce(s.user, a.user) AS k, sum(a.bytes_read) AS b FROM "
-		      PW_STORE_ACCESS_FROM WHERE_ACCESS " GROUP BY k ORDER BY b DESC LIMIT 6", f);
+		      PW_STORE_ACCESS_FROM WHERE_ACCESS " GROUP BY k ORDER BY b DESC, k LIMIT 6", f);
 	if (!q)
 		return -1;
 	while (sqlite3_step(q) == SQLITE_ROW && nusers < MAX_USERS_CHARTED)
@@ -187,18 +203,18 @@ static int volume_chart(sqlite3 *db, const struct pw_filter *f, FILE *out, int64
 	vol = calloc((size_t)(nusers * ndays + 1), sizeof(*vol));
 	if (!vol)
 		return -1;
-	q = query(db, "SELECT coalesce(s.user, a.user), a.opened_ns / 86400000000000, sum(a.bytes_read)"
-		      " FROM " PW_STORE_ACCESS_FROM WHERE_ACCESS " GROUP BY 1, 2", f);
+	q = query(db, "SELECT coalesce(s.user, a.user), a.opened_ns, a.bytes_read FROM "
+		      PW_STORE_ACCESS_FROM WHERE_ACCESS, f);
 	if (!q) {
 		free(vol);
 		return -1;
 	}
 	while (sqlite3_step(q) == SQLITE_ROW) {
-		int64_t day = sqlite3_column_int64(q, 1) - day0;
+		int64_t day = local_day(sqlite3_column_int64(q, 1)) - day0;
 
 		for (u = 0; u < nusers; u++)
 			if (!strcmp(users[u], col_text(q, 0)) && day >= 0 && day < ndays) {
-				vol[u * ndays + day] = (double)sqlite3_column_int64(q, 2);
+				vol[u * ndays + day] += (double)sqlite3_column_int64(q, 2);
 				if (vol[u * ndays + day] > max)
 					max = vol[u * ndays + day];
 			}
@@ -209,7 +225,7 @@ static int volume_chart(sqlite3 *db, const struct pw_filter *f, FILE *out, int64
 		"<title>Bytes read per user per day</title>\n", W, H, W, H);
 	fprintf(out, "<line x1=\"%d\" y1=\"10\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>"
 		"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>\n",
-		L, L, H - B, L, H - B, W - 10, H - B);
+		L, L, H - B, L, H - B, R, H - B);
 	{
 		char top[32];
 
@@ -225,26 +241,29 @@ static int volume_chart(sqlite3 *db, const struct pw_filter *f, FILE *out, int64
 		gmtime_r(&t, &tm);
 		strftime(lbl, sizeof(lbl), "%m-%d", &tm);
 		fprintf(out, "<text x=\"%.1f\" y=\"%d\" class=\"lbl\" text-anchor=\"middle\">%s</text>\n",
-			L + (ndays > 1 ? (double)d * (W - 10 - L) / (double)(ndays - 1) : 0), H - 10,
-			lbl);
+			L + (ndays > 1 ? (double)d * (R - L) / (double)(ndays - 1) : 0), H - 10, lbl);
 	}
 	for (u = 0; u < nusers; u++) {
 		fprintf(out, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
 			palette[u]);
 		for (d = 0; d < ndays; d++)
 			fprintf(out, "%.1f,%.1f ",
-				L + (ndays > 1 ? (double)d * (W - 10 - L) / (double)(ndays - 1) : 0),
+				L + (ndays > 1 ? (double)d * (R - L) / (double)(ndays - 1) : 0),
 				(H - B) - vol[u * ndays + d] / max * (H - B - 12));
 		fputs("\"/>\n", out);
+		/* One day is one point, which a line does not show. */
+		if (ndays == 1)
+			fprintf(out, "<circle cx=\"%d\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", L,
+				(H - B) - vol[u] / max * (H - B - 12), palette[u]);
 		fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>"
 			"<text x=\"%d\" y=\"%d\" class=\"lbl\">",
-			W - 150, 14 + u * 16, palette[u], W - 136, 23 + u * 16);
+			R + 30, 14 + u * 16, palette[u], R + 44, 23 + u * 16);
 		esc(out, users[u]);
 		fputs("</text>\n", out);
 	}
 	fputs("</svg></section>\n", out);
 	free(vol);
-	return rc;
+	return 0;
 }
 
 /* Accesses by local day of week and hour, as an SVG heat map. */
@@ -285,7 +304,8 @@ static int heat_map(sqlite3 *db, const struct pw_filter *f, FILE *out)
 				255 - (int)(v * 40), days[d], h, cell[d][h]);
 		}
 	}
-	fputs("</svg></section>\n", out);
+	fprintf(out, "</svg><p class=\"note\">Darker is more: the darkest hour has %.0f accesses.</p>"
+		"</section>\n", max);
 	return 0;
 }
 
@@ -330,7 +350,8 @@ int pw_report_html(sqlite3 *db, const struct pw_filter *f, FILE *out)
 	      "border-bottom:1px solid #eee}td.num{text-align:right}"
 	      "dl.kv{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dd{margin:0}"
 	      ".bad{color:#b00;font-weight:bold}.sev-critical,.sev-high{color:#b00}.sev-medium{color:#a60}"
-	      ".axis{stroke:#888}.lbl{font-size:11px;fill:#444}.chart{border:1px solid #eee}\n"
+	      ".axis{stroke:#888}.lbl{font-size:11px;fill:#444}.chart{border:1px solid #eee}"
+	      ".note{font-size:.85em;color:#555}\n"
 	      "</style></head><body>\n<h1>piiwatch report</h1>\n", out);
 	fprintf(out, "<p>Generated %s (local time).", now);
 	if (f->user || f->dataset || f->file || f->host) {
