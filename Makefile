@@ -94,6 +94,9 @@ TEST_BINS += $(OUT)/tests/test_store
 # pw_parse_when() and the CLI's other shared parsing.
 TEST_BINS += $(OUT)/tests/test_cli_common
 
+# The CLI's tests load a fixed store from ECS JSON Lines.
+TEST_BINS += $(OUT)/tests/pw-load-store
+
 TEST_BINS += $(OUT)/tests/test_detector
 
 # What `make install` and the package ship.
@@ -173,6 +176,10 @@ $(OUT)/tests/pw-evade: tests/helpers/pw-evade.c | $(OUT)/tests
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -luring
 
 $(OUT)/tests/pw-syslog-send: tests/helpers/pw-syslog-send.c $(LIB_OBJS) $(wildcard userspace/*.h) | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -lsqlite3 $(LDLIBS_COMMON)
+
+$(OUT)/tests/pw-load-store: tests/helpers/pw-load-store.c $(LIB_OBJS) $(wildcard userspace/*.h) | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -lsqlite3 $(LDLIBS_COMMON)
 

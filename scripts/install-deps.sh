@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install piiwatch's build and test dependencies from Debian 12 packages.
 # Idempotent: packages already present are not fetched again, and apt's
-# index is refreshed only when something is missing.
+# index is refreshed only when something is missing.  The CLI's tests use
+# script(1) for a pseudo-terminal, jq, and headless Chromium with a Japanese
+# font to render the HTML report.
 set -eu
 
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
@@ -9,7 +11,8 @@ libpam0g-dev libpam-modules libaudit-dev libsqlite3-dev sqlite3 libjson-c-dev
 libsystemd-dev libcmocka-dev uthash-dev liburing-dev libpam-wrapper libpamtest0-dev pamtester
 libclang-rt-14-dev openssh-server openssh-client auditd rsyslog passwd
 util-linux procps
-debhelper dpkg-dev fakeroot lintian"
+debhelper dpkg-dev fakeroot lintian
+bsdutils jq chromium fonts-ipafont-gothic"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: must run as root to install packages" >&2
