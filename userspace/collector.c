@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "detector.h"
 #include "event_text.h"
 #include "outputs.h"
 #include "log.h"
@@ -52,6 +53,8 @@ struct open_access {
 struct pw_collector {
 	struct pw_store *store;
 	struct pw_outputs *out;
+	struct pw_detector *det;
+	uint64_t alerts;
 	const struct pw_policy *policy;
 	const struct pw_probes *probes;
 	FILE *print;
@@ -126,14 +129,55 @@ void pw_collector_free(struct pw_collector *c)
 		free(m->path);
 		free(m);
 	}
+	pw_detector_free(c->det);
 	free(c);
 }
 
-void pw_collector_set_sources(struct pw_collector *c, const struct pw_policy *pol,
-			      const struct pw_probes *probes)
+static void print_line(struct pw_collector *c, const char *line);
+
+/* An alert of the detector: into the store (with the quarantine its rule
+ * may ask for), the outputs, the log and --print. */
+static void on_alert(void *ctx, const struct pw_alert *al, bool quarantine)
+{
+	struct pw_collector *c = ctx;
+	char line[PW_ALERT_REASON_MAX + 256], why[PW_RULE_ID_MAX + PW_ALERT_REASON_MAX + 4];
+	int q = 0;
+
+	c->alerts++;
+	if (quarantine) {
+		snprintf(why, sizeof(why), "%s: %s", al->rule_id, al->reason);
+		q = pw_store_quarantine_add(c->store, al->user, al->time_ns, why);
+		if (q < 0)
+			pw_log(LOG_ERR, "store: cannot quarantine %s", al->user);
+		else if (q > 0)
+			pw_log(LOG_CRIT, "QUARANTINE: %s is refused at the next login (rule %s)",
+			       al->user, al->rule_id);
+	}
+	if (pw_store_alert(c->store, c->boot_id, al, q > 0, pw_now_realtime_ns()))
+		pw_log(LOG_ERR, "store: cannot record a %s alert", al->rule_id);
+	pw_outputs_alert(c->out, al);
+	pw_log(LOG_WARNING, "ALERT %s %s (risk %.1f): %s", pw_severity_name(al->severity),
+	       al->rule_id, al->score, al->reason);
+	pw_alert_format_line(al, line, sizeof(line));
+	print_line(c, line);
+}
+
+int pw_collector_set_sources(struct pw_collector *c, const struct pw_policy *pol,
+			     const struct pw_probes *probes)
 {
 	c->policy = pol;
 	c->probes = probes;
+	if (c->det) {
+		pw_detector_set_policy(c->det, pol);
+		return 0;
+	}
+	c->det = pw_detector_new(pol, on_alert, c);
+	return c->det ? 0 : -1;
+}
+
+uint64_t pw_collector_alerts(const struct pw_collector *c)
+{
+	return c->alerts;
 }
 
 void pw_collector_set_outputs(struct pw_collector *c, struct pw_outputs *out)
@@ -440,6 +484,14 @@ static const char *dataset_name(struct pw_collector *c, uint32_t id)
 	return c->policy ? pw_policy_dataset_name(c->policy, id) : "?";
 }
 
+/* An access record to the outputs and, in the same order, the detector. */
+static void ship_access(struct pw_collector *c, const struct pw_access *a)
+{
+	pw_outputs_access(c->out, a);
+	if (c->det)
+		pw_detector_access(c->det, a);
+}
+
 static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 {
 	struct open_access *o;
@@ -482,6 +534,9 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 		pw_log(LOG_ERR, "store: cannot record access to %s", a->path ? a->path : "?");
 	HASH_ADD(hh, c->open, access_id, sizeof(uint64_t), o);
 	c->n_open++;
+	/* Opening a honeytoken is the finding: no need to wait for bytes. */
+	if (a->honeytoken)
+		ship_access(c, a);
 }
 
 static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
@@ -500,9 +555,9 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 		/* Opened before this daemon started: the store has it. */
 		struct pw_access a;
 
-		if (final && c->out &&
+		if ((final || ev->reads || ev->writes) &&
 		    pw_store_access_load(c->store, c->boot_id, ev->access_id, &a) == 1) {
-			pw_outputs_access(c->out, &a);
+			ship_access(c, &a);
 			pw_access_free_strings(&a);
 		}
 		return;
@@ -514,13 +569,15 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	o->a.last_ns = now;
 	o->a.flags |= ev->flags & (PW_IO_MMAP | PW_IO_URING);
 	if (!final) {
-		if (ev->reads || ev->writes)
+		if (ev->reads || ev->writes) {
 			print_access(c, &o->a);
+			ship_access(c, &o->a);
+		}
 		return;
 	}
 	o->a.closed_ns = now;
 	print_access(c, &o->a);
-	pw_outputs_access(c->out, &o->a);
+	ship_access(c, &o->a);
 	forget_access(c, o);
 }
 
@@ -545,6 +602,70 @@ static void store_event(struct pw_collector *c, const struct pw_event_rec *r)
 	if (pw_store_event(c->store, c->boot_id, r))
 		pw_log(LOG_ERR, "store: cannot record %s event", r->kind);
 	pw_outputs_event(c->out, r);
+	if (c->det)
+		pw_detector_event(c->det, c->boot_id, r);
+}
+
+void pw_collector_loss(struct pw_collector *c, const char *action, uint64_t count)
+{
+	struct pw_event_rec r = { .kind = "loss", .action = action, .comm = "piiwatchd",
+				  .audit_session = PW_NO_ID, .loginuid = PW_NO_ID };
+
+	r.ts_ns = pw_now_realtime_ns();
+	r.pid = (uint32_t)getpid();
+	r.ppid = (uint32_t)getppid();
+	r.count = count;
+	store_event(c, &r);
+}
+
+static int put_baseline(void *ctx, const char *kind, const char *principal, const char *dataset,
+			const char *json)
+{
+	struct pw_collector *c = ctx;
+
+	return pw_store_baseline_put(c->store, kind, principal, dataset, json,
+				     pw_now_realtime_ns());
+}
+
+int pw_collector_save_baselines(struct pw_collector *c, bool all)
+{
+	if (!c->det)
+		return 0;
+	if (pw_detector_save(c->det, all, put_baseline, c)) {
+		pw_store_rollback(c->store);
+		return -1;
+	}
+	return pw_store_flush(c->store);
+}
+
+struct load_state {
+	struct pw_collector *c;
+	uint64_t bad;
+};
+
+static int load_baseline(void *ctx, const char *kind, const char *principal, const char *dataset,
+			 const char *json)
+{
+	struct load_state *ls = ctx;
+	char err[256];
+
+	/* A row the detector cannot read is dropped; what it learns anew
+	 * replaces it at the next save. */
+	if (pw_detector_load(ls->c->det, kind, principal, dataset, json, err, sizeof(err))) {
+		if (ls->bad++ < 10)
+			pw_log(LOG_WARNING, "baseline %s %s %s not loaded: %s", kind, principal,
+			       dataset, err);
+	}
+	return 0;
+}
+
+int64_t pw_collector_load_baselines(struct pw_collector *c)
+{
+	struct load_state ls = { .c = c };
+
+	if (!c->det)
+		return 0;
+	return pw_store_baselines_load(c->store, load_baseline, &ls);
 }
 
 /* "TIME USER session N (SERVICE from HOST)  EXE[PID]" */
@@ -772,7 +893,9 @@ int pw_collector_session_record(struct pw_collector *c, const struct pw_session_
 
 	if (pw_store_session_record(c->store, r, &id))
 		return -1;
-	pw_outputs_session(c->out, r);
+	pw_outputs_session(c->out, r, id);
+	if (c->det)
+		pw_detector_session(c->det, r, id);
 	if (r->type == PW_REC_SESSION_OPEN && r->sessionid != PW_NO_ID &&
 	    strcmp(r->boot_id, c->boot_id) == 0) {
 		HASH_FIND(hh, c->sessions, &r->sessionid, sizeof(uint32_t), s);

@@ -8,6 +8,7 @@
 #ifndef PW_COLLECTOR_H
 #define PW_COLLECTOR_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "policy.h"
@@ -23,9 +24,10 @@ struct pw_collector;
 struct pw_collector *pw_collector_new(struct pw_store *store, const char *boot_id);
 void pw_collector_free(struct pw_collector *c);
 
-/* The policy and probes used to name datasets and rebuild paths. */
-void pw_collector_set_sources(struct pw_collector *c, const struct pw_policy *pol,
-			      const struct pw_probes *probes);
+/* The policy and probes used to name datasets and rebuild paths; the
+ * policy also configures the detector.  0, or -1 when out of memory. */
+int pw_collector_set_sources(struct pw_collector *c, const struct pw_policy *pol,
+			     const struct pw_probes *probes);
 
 /* Print one line per finished access (and per progress report) to out. */
 void pw_collector_set_print(struct pw_collector *c, FILE *out);
@@ -44,5 +46,30 @@ int pw_collector_session_record(struct pw_collector *c, const struct pw_session_
 void pw_collector_tick(struct pw_collector *c);
 
 uint64_t pw_collector_events_seen(const struct pw_collector *c);
+
+/*
+ * The detector (userspace/detector.h) sees every session record, every
+ * access record the outputs get (a honeytoken's open, progress reports,
+ * the final record) and every event, in the order the outputs get them,
+ * so that `piiwatch replay` of the JSON Lines raises the same alerts.
+ * Its alerts go to the store, the outputs, the log and --print; a rule
+ * with action = quarantine puts the user in the store's quarantine.
+ */
+
+/* A blind spot the daemon noticed: kind "loss" with action ring-full,
+ * untracked-opens, unfollowed-changes, unwatched (count: seconds) or
+ * detached, stored, shipped and judged like any event. */
+void pw_collector_loss(struct pw_collector *c, const char *action, uint64_t count);
+
+/* Load the detector's learned state from the store (at start): the rows
+ * read, or -1. */
+int64_t pw_collector_load_baselines(struct pw_collector *c);
+
+/* Save what the detector learned since the last save (all: everything)
+ * and commit: 0 or -1. */
+int pw_collector_save_baselines(struct pw_collector *c, bool all);
+
+/* Alerts raised since the daemon started. */
+uint64_t pw_collector_alerts(const struct pw_collector *c);
 
 #endif

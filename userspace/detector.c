@@ -1152,22 +1152,22 @@ static void check_bulk(struct pw_detector *d, struct actor *a, struct volume *v,
 	bytes = a->is_session ? session_bytes : 0;
 	files = a->is_session ? session_files : 0;
 	span_kind = 1;
-	if (win_bytes > bytes) {
-		bytes = win_bytes;
-		files = win_files;
-		span_kind = 0;
-	}
-	today = volume_day_find(v, lt->day);
-	if (today && today->bytes > bytes) {
-		bytes = today->bytes;
-		files = today->files;
-		span_kind = 2;
-	}
 	/* Another session of the same principal the same day adds nothing
 	 * to a finding about the principal's day or window. */
 	p = principal_get(d, v->principal);
-	if (span_kind != 1 && p && p->bulk_day == lt->day)
-		return;
+	today = volume_day_find(v, lt->day);
+	if (!p || p->bulk_day != lt->day) {
+		if (win_bytes > bytes) {
+			bytes = win_bytes;
+			files = win_files;
+			span_kind = 0;
+		}
+		if (today && today->bytes > bytes) {
+			bytes = today->bytes;
+			files = today->files;
+			span_kind = 2;
+		}
+	}
 	by_bytes = bytes > rc->max_bytes;
 	by_files = files > rc->max_files;
 	if (!by_bytes && !by_files)
@@ -1782,6 +1782,10 @@ static void on_loss(struct pw_detector *d, const char *boot, const struct pw_eve
 	uint32_t code = 0;
 	size_t i;
 
+	/* A daemon that stops and detaches says so; the alert comes when the
+	 * next one starts and knows how long nothing was watched. */
+	if (e->action && strcmp(e->action, "detached") == 0)
+		return;
 	for (i = 0; e->action && i < sizeof(actions) / sizeof(actions[0]); i++)
 		if (strcmp(e->action, actions[i]) == 0)
 			code = (uint32_t)i + 1;
@@ -1812,8 +1816,8 @@ static void on_loss(struct pw_detector *d, const char *boot, const struct pw_eve
 	case 4:
 		fmt_duration(e->count * NS_PER_SEC, dur, sizeof(dur));
 		fire(d, a, PW_RULE_BLIND_SPOT, e->ts_ns,
-		     "piiwatchd's probes were not attached for %s before this start: nothing that "
-		     "happened in that time was seen",
+		     "piiwatchd started without its probes attached; its last record was %s "
+		     "earlier: what happened while no probe was attached was not seen",
 		     dur);
 		break;
 	default:

@@ -59,8 +59,9 @@ void pw_detector_access(struct pw_detector *d, const struct pw_access *a);
  * protected files), "connect" (after protected reads), "exec" (in a login
  * session), "mmap" (count: bytes mapped), "io_uring", and "loss" (blind
  * spots: action "ring-full", "untracked-opens" or "unfollowed-changes" with
- * count events lost, or "unwatched" with count seconds the probes were not
- * attached).  Other kinds are ignored.
+ * count events lost, "unwatched" with count seconds since the last record
+ * when a daemon starts without its probes attached, "detached" when it
+ * stops and detaches them).  Other kinds are ignored.
  */
 void pw_detector_event(struct pw_detector *d, const char *boot_id, const struct pw_event_rec *e);
 

@@ -107,11 +107,12 @@ void pw_outputs_access(struct pw_outputs *o, const struct pw_access *a)
 	     a->closed_ns ? a->closed_ns : a->last_ns);
 }
 
-void pw_outputs_session(struct pw_outputs *o, const struct pw_session_record *r)
+void pw_outputs_session(struct pw_outputs *o, const struct pw_session_record *r,
+			int64_t session_id)
 {
 	if (!streaming(o))
 		return;
-	ship(o, pw_ecs_from_session(r, o->host), LOG_INFO, "session", r->time_ns);
+	ship(o, pw_ecs_from_session_row(r, session_id, o->host), LOG_INFO, "session", r->time_ns);
 }
 
 void pw_outputs_event(struct pw_outputs *o, const struct pw_event_rec *e)

@@ -23,7 +23,9 @@ void pw_outputs_close(struct pw_outputs *o);
 
 /* Ship one record.  Each returns after queueing; failures are counted. */
 void pw_outputs_access(struct pw_outputs *o, const struct pw_access *a);
-void pw_outputs_session(struct pw_outputs *o, const struct pw_session_record *r);
+/* session_id: the session's row in the store (0: none). */
+void pw_outputs_session(struct pw_outputs *o, const struct pw_session_record *r,
+			int64_t session_id);
 void pw_outputs_event(struct pw_outputs *o, const struct pw_event_rec *e);
 void pw_outputs_alert(struct pw_outputs *o, const struct pw_alert *al);
 

@@ -67,6 +67,7 @@ struct daemon {
 	int timerfd;
 	uint64_t ticks;
 	uint64_t lost_reported;
+	uint64_t unfollowed_reported;
 	bool last_reload_ok;
 	uint64_t map_full_reported;
 };
@@ -294,6 +295,7 @@ static char *status_json(struct daemon *d)
 	json_object_object_add(o, "kernel_exec_events", json_object_new_uint64(s[PW_STAT_EXECS]));
 	json_object_object_add(o, "sessions", json_object_new_int64(pw_store_count(d->store, "sessions")));
 	json_object_object_add(o, "accesses", json_object_new_int64(pw_store_count(d->store, "accesses")));
+	json_object_object_add(o, "alerts", json_object_new_int64(pw_store_count(d->store, "alerts")));
 	json_object_object_add(o, "store_path", json_object_new_string(d->policy->store_path));
 	json_object_object_add(o, "store_bytes", json_object_new_uint64(pw_store_disk_bytes(d->store)));
 	json_object_object_add(o, "spooled_records",
@@ -380,16 +382,30 @@ static void check_loss(struct daemon *d)
 
 	if (pw_probes_stats(d->probes, s))
 		return;
+	/* Each is also an event, which the detector turns into a
+	 * blind-spot alert. */
 	if (s[PW_STAT_RB_FULL] > d->lost_reported) {
 		pw_log(LOG_CRIT, "BLIND SPOT: %llu kernel events lost (ring buffer full)",
 		       (unsigned long long)(s[PW_STAT_RB_FULL] - d->lost_reported));
+		pw_collector_loss(d->collector, "ring-full", s[PW_STAT_RB_FULL] - d->lost_reported);
 		d->lost_reported = s[PW_STAT_RB_FULL];
 	}
 	if (s[PW_STAT_MAP_FULL] > d->map_full_reported) {
 		pw_log(LOG_CRIT, "BLIND SPOT: %llu protected opens not tracked (open-file map full)",
 		       (unsigned long long)(s[PW_STAT_MAP_FULL] - d->map_full_reported));
+		pw_collector_loss(d->collector, "untracked-opens",
+				  s[PW_STAT_MAP_FULL] - d->map_full_reported);
 		d->map_full_reported = s[PW_STAT_MAP_FULL];
 	}
+	if (s[PW_STAT_PENDING_FULL] > d->unfollowed_reported) {
+		pw_log(LOG_CRIT, "BLIND SPOT: %llu changes not followed (scratch map full)",
+		       (unsigned long long)(s[PW_STAT_PENDING_FULL] - d->unfollowed_reported));
+		pw_collector_loss(d->collector, "unfollowed-changes",
+				  s[PW_STAT_PENDING_FULL] - d->unfollowed_reported);
+		d->unfollowed_reported = s[PW_STAT_PENDING_FULL];
+	}
+	if (pw_store_flush(d->store))
+		pw_log(LOG_ERR, "store: commit failed");
 }
 
 static void sync_output_fd(struct daemon *d);
@@ -534,6 +550,7 @@ static void sync_output_fd(struct daemon *d)
 }
 
 #define PRUNE_EVERY_TICKS 6000 /* ten minutes */
+#define BASELINES_EVERY_TICKS 600 /* a minute */
 
 static void prune(struct daemon *d)
 {
@@ -563,12 +580,17 @@ static void on_tick(struct daemon *d)
 	pw_listener_expire(d->control, pw_now_monotonic_ns());
 	if (d->ticks % PRUNE_EVERY_TICKS == 0)
 		prune(d);
+	if (d->ticks % BASELINES_EVERY_TICKS == 0 &&
+	    pw_collector_save_baselines(d->collector, false))
+		pw_log(LOG_ERR, "store: cannot save the detector's baselines");
+	/* Bytes read just before a file went quiet reach the detector within
+	 * delta_interval and half a second. */
+	if (d->ticks % 5 == 0 && pw_probes_flush_idle(d->probes))
+		pw_log(LOG_WARNING, "cannot flush idle accesses: %s", strerror(errno));
 	if (d->ticks % 10 == 0) {
 		/* The loop is alive: tell systemd's watchdog. */
 		sd_notify(0, "WATCHDOG=1");
 		d->event_counts[d->ticks / 10 % RATE_WINDOW] = pw_collector_events_seen(d->collector);
-		if (pw_probes_flush_idle(d->probes))
-			pw_log(LOG_WARNING, "cannot flush idle accesses: %s", strerror(errno));
 		pw_collector_tick(d->collector);
 		ingest_spool(d);
 		check_loss(d);
@@ -616,6 +638,24 @@ static int setup_fds(struct daemon *d)
 		return -1;
 	ev.data.u64 = TAG_TIMER;
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev);
+}
+
+/* What the detector learned before, and the blind spot of a start whose
+ * probes were not kept attached: from the store's latest record to now. */
+static void load_baselines(struct daemon *d)
+{
+	int64_t n = pw_collector_load_baselines(d->collector);
+	uint64_t last, now = pw_now_realtime_ns();
+
+	if (n < 0)
+		pw_log(LOG_ERR, "store: cannot read the detector's baselines; learning anew");
+	else if (n > 0)
+		pw_log(LOG_INFO, "detector: %lld baseline rows loaded", (long long)n);
+	if (!pw_probes_reused(d->probes) && pw_store_last_activity(d->store, &last) == 1 &&
+	    now > last)
+		pw_collector_loss(d->collector, "unwatched", (now - last) / 1000000000ULL);
+	if (pw_store_flush(d->store))
+		pw_log(LOG_ERR, "store: commit failed");
 }
 
 static int make_store_dir(const char *store_path)
@@ -741,7 +781,11 @@ int main(int argc, char **argv)
 		pw_log(LOG_ERR, "cannot fill the protected-inode map");
 		goto cleanup;
 	}
-	pw_collector_set_sources(d.collector, d.policy, d.probes);
+	if (pw_collector_set_sources(d.collector, d.policy, d.probes)) {
+		pw_log(LOG_ERR, "cannot set up the detector: out of memory");
+		goto cleanup;
+	}
+	load_baselines(&d);
 	if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, pw_probes_fd(d.probes), &ev) != 0) {
 		pw_log(LOG_ERR, "epoll: %s", strerror(errno));
 		goto cleanup;
@@ -777,6 +821,11 @@ int main(int argc, char **argv)
 	rc = run(&d);
 	sd_notify(0, "STOPPING=1");
 	drain(&d);
+	/* The next daemon's "unwatched" blind spot starts here. */
+	if (!d.policy->keep_attached)
+		pw_collector_loss(d.collector, "detached", 0);
+	if (pw_collector_save_baselines(d.collector, false))
+		pw_log(LOG_ERR, "store: cannot save the detector's baselines");
 	pw_outputs_drain(d.outputs, 2000);
 	if (d.policy->keep_attached)
 		pw_log(LOG_INFO, "leaving the probes attached in %s for the next piiwatchd "

@@ -721,7 +721,14 @@ static void test_blind_spot(void **state)
 	pw_detector_event(f->det, BOOT, &e);
 	assert_int_equal(count(f, "blind-spot"), 2);
 	assert_contains(nth(f, "blind-spot", 1)->reason,
-			"probes were not attached for 2 h before this start");
+			"piiwatchd started without its probes attached; its last record was 2 h "
+			"earlier");
+	/* A stop that detaches is recorded; the next start alerts. */
+	e.action = "detached";
+	e.count = 0;
+	e.ts_ns = t + S(700);
+	pw_detector_event(f->det, BOOT, &e);
+	assert_int_equal(count(f, "blind-spot"), 2);
 	e.action = "ring-full";
 	e.ts_ns = t + H(1) + S(1);
 	pw_detector_event(f->det, BOOT, &e);
