@@ -192,6 +192,7 @@ static struct user users[] = {
 #define IT_ADMIN 13
 #define NEW_HIRE (N_USERS - 1)
 #define DMS_UID 998u
+#define PIIWATCHD_PID 702u
 #define DNS_SERVER "10.20.0.1"
 #define BACKUP_SERVER "10.20.0.5"
 #define MAKER_API "198.51.100.80"
@@ -487,6 +488,10 @@ static void emit_change(struct gen_state *g, const struct sess *s, const struct 
 	add_line(g, t, pw_ecs_from_event(&e, HOST_NAME, s->boot->id));
 }
 
+/* When the bytes of an access move: spread over it, or all right after
+ * the open (a pager reads a screen, then waits for the reader). */
+enum io_shape { IO_SPREAD, IO_AT_OPEN };
+
 struct io {
 	uint64_t opened;
 	uint64_t closed;
@@ -495,8 +500,18 @@ struct io {
 	uint64_t reads;
 	uint64_t writes;
 	uint32_t open_flags;
-	uint32_t io_flags;
+	enum io_shape shape;
 };
+
+/* [daemon] delta_interval's default, and how often piiwatchd flushes the
+ * counts of accesses that went quiet. */
+#define DELTA_INTERVAL NS
+#define IDLE_FLUSH (500 * MSEC)
+
+static uint64_t scaled(uint64_t v, uint64_t num, uint64_t den)
+{
+	return den ? (uint64_t)((double)v * (double)num / (double)den) : v;
+}
 
 static int day_of(const struct gen_state *g, uint64_t t);
 
@@ -518,15 +533,21 @@ static void count_read(struct gen_state *g, const struct sess *s, const char *da
 			io->bytes_read;
 }
 
+/*
+ * The records piiwatchd ships for one access (collector.c): at the open of
+ * a honeytoken, one with nothing counted yet; while bytes move, the
+ * running totals every delta_interval (or at the next idle flush when they
+ * moved right after the open); and the final one, with event.end.
+ */
 static void emit_access(struct gen_state *g, const struct sess *s, struct proc *p,
 			char *path, char *dataset, bool honeytoken, bool staging, uint64_t ino,
 			const struct io *io, struct rng *r)
 {
+	uint64_t span = io->closed - io->opened, tk;
 	struct pw_access a;
 
 	if (!staging)
 		count_read(g, s, dataset, io);
-
 	memset(&a, 0, sizeof(a));
 	snprintf(a.boot_id, sizeof(a.boot_id), "%s", s->boot->id);
 	a.access_id = access_id_at(s->boot, io->opened, r);
@@ -548,16 +569,40 @@ static void emit_access(struct gen_state *g, const struct sess *s, struct proc *
 	a.ino = ino;
 	a.honeytoken = honeytoken;
 	a.staging = staging;
-	a.flags = io->io_flags;
+	/* The collector keeps only the mmap and io_uring bits on an access:
+	 * why the file was released does not reach the record. */
+	a.flags = 0;
 	a.opened_ns = io->opened;
-	a.last_ns = io->closed;
-	a.closed_ns = io->closed;
+	a.service = s->service;
+	a.rhost = s->rhost;
+	if (honeytoken) {
+		a.last_ns = io->opened;
+		add_line(g, io->opened, pw_ecs_from_access(&a, HOST_NAME));
+	}
+	if (io->shape == IO_AT_OPEN && span > DELTA_INTERVAL + IDLE_FLUSH) {
+		tk = io->opened + DELTA_INTERVAL + rng_range(r, 0, IDLE_FLUSH);
+		a.bytes_read = io->bytes_read;
+		a.bytes_written = io->bytes_written;
+		a.reads = io->reads;
+		a.writes = io->writes;
+		a.last_ns = tk;
+		add_line(g, tk, pw_ecs_from_access(&a, HOST_NAME));
+	}
+	for (tk = io->opened + DELTA_INTERVAL; io->shape == IO_SPREAD && tk < io->closed;
+	     tk += DELTA_INTERVAL + rng_range(r, 0, 3 * MSEC)) {
+		a.bytes_read = scaled(io->bytes_read, tk - io->opened, span);
+		a.bytes_written = scaled(io->bytes_written, tk - io->opened, span);
+		a.reads = scaled(io->reads, tk - io->opened, span);
+		a.writes = scaled(io->writes, tk - io->opened, span);
+		a.last_ns = tk;
+		add_line(g, tk, pw_ecs_from_access(&a, HOST_NAME));
+	}
 	a.bytes_read = io->bytes_read;
 	a.bytes_written = io->bytes_written;
 	a.reads = io->reads;
 	a.writes = io->writes;
-	a.service = s->service;
-	a.rhost = s->rhost;
+	a.last_ns = io->closed;
+	a.closed_ns = io->closed;
 	add_line(g, io->closed, pw_ecs_from_access(&a, HOST_NAME));
 }
 
@@ -570,10 +615,9 @@ static uint64_t io_time(uint64_t n, double rate, struct rng *r)
 /* Read n bytes of f (whole file: n = f->size) in chunks of chunk bytes,
  * opening at t; returns when the file was released. */
 static uint64_t read_file(struct gen_state *g, const struct sess *s, struct proc *p,
-			  struct file *f, uint64_t t, uint64_t n, uint64_t chunk, uint32_t io_flags,
-			  struct rng *r)
+			  struct file *f, uint64_t t, uint64_t n, uint64_t chunk, struct rng *r)
 {
-	struct io io = { .opened = t, .open_flags = FL_READ, .io_flags = io_flags };
+	struct io io = { .opened = t, .open_flags = FL_READ };
 
 	if (n > f->size)
 		n = f->size;
@@ -585,12 +629,27 @@ static uint64_t read_file(struct gen_state *g, const struct sess *s, struct proc
 	return io.closed;
 }
 
+/* less: a screen's worth read at the open, the file closed when the
+ * reader quits; returns then. */
+static uint64_t page_file(struct gen_state *g, const struct sess *s, struct proc *p,
+			  struct file *f, uint64_t t, uint64_t n, struct rng *r)
+{
+	struct io io = { .opened = t, .open_flags = FL_READ, .shape = IO_AT_OPEN };
+
+	io.bytes_read = n < f->size ? n : f->size;
+	io.reads = io.bytes_read / (8 * KIB) + 1;
+	io.closed = t + rng_range(r, 20, 300) * NS;
+	emit_access(g, s, p, f->path, dataset_names[f->ds], f->ds == DS_HONEYTOKEN, false, f->ino,
+		    &io, r);
+	return io.closed;
+}
+
 /* Update records in place (O_RDWR): read a little, write a little. */
 static uint64_t update_file(struct gen_state *g, const struct sess *s, struct proc *p,
 			    struct file *f, uint64_t t, uint64_t nread, uint64_t nwrite,
 			    struct rng *r)
 {
-	struct io io = { .opened = t, .open_flags = FL_RDWR, .io_flags = PW_IO_FINAL };
+	struct io io = { .opened = t, .open_flags = FL_RDWR };
 
 	io.bytes_read = nread < f->size ? nread : f->size;
 	io.reads = (io.bytes_read + 8191) / 8192;
@@ -607,9 +666,9 @@ static uint64_t update_file(struct gen_state *g, const struct sess *s, struct pr
  * read protected data: piiwatchd's "staging" access. */
 static uint64_t write_staging(struct gen_state *g, const struct sess *s, struct proc *p,
 			      char *path, uint64_t t, uint64_t n, uint64_t chunk, uint32_t flags,
-			      uint32_t io_flags, struct rng *r)
+			      struct rng *r)
 {
-	struct io io = { .opened = t, .open_flags = flags, .io_flags = io_flags };
+	struct io io = { .opened = t, .open_flags = flags };
 
 	io.bytes_written = n;
 	io.writes = (n + chunk - 1) / chunk;
@@ -624,7 +683,7 @@ static void write_whole_run(struct gen_state *g, const struct sess *s, struct pr
 			    uint32_t flags, struct rng *r)
 {
 	struct io io = { .opened = opened, .closed = closed, .open_flags = flags,
-			 .io_flags = PW_IO_FINAL, .bytes_written = n };
+			 .bytes_written = n };
 
 	io.writes = (n + chunk - 1) / chunk;
 	emit_access(g, s, p, path, "staging", false, true, g->next_ino++, &io, r);
@@ -653,7 +712,7 @@ static void emit_session_record(struct gen_state *g, const struct sess *s, const
 	snprintf(rec.boot_id, sizeof(rec.boot_id), "%s", s->boot->id);
 	rec.time_ns = t;
 	rec.mono_ns = t - s->boot->start_ns;
-	add_line(g, emit_t, pw_ecs_from_session(&rec, HOST_NAME));
+	add_line(g, emit_t, pw_ecs_from_session_row(&rec, s->row, HOST_NAME));
 }
 
 /* An ssh login: PAM's session record, the login shell and what .bashrc
@@ -914,13 +973,13 @@ static void render_user_cron(struct gen_state *g, const struct plan *p)
 	for (inv = false; ; inv = true) {
 		f = finance_file(g, month, inv);
 		if (f)
-			t = read_file(g, &s, &rep, f, t, f->size, 64 * KIB, PW_IO_FINAL, &r) + 3 * MSEC;
+			t = read_file(g, &s, &rep, f, t, f->size, 64 * KIB, &r) + 3 * MSEC;
 		if (inv)
 			break;
 	}
 	snprintf(out, sizeof(out), "/home/%s/reports/daily-%02d.pdf", u->name, p->day + 1);
 	write_staging(g, &s, &rep, out, t + 200 * MSEC, rng_range(&r, 180, 420) * KIB, 64 * KIB,
-		      FL_WRITE, PW_IO_FINAL, &r);
+		      FL_WRITE, &r);
 }
 
 /* One hour of the DMS server: lookups from its web front end and the
@@ -953,8 +1012,7 @@ static void render_dms_hour(struct gen_state *g, const struct plan *p)
 			update_file(g, &s, &w, f, t, rng_range(&r, 16, 96) * KIB,
 				    rng_range(&r, 512, 4096), &r);
 		else
-			read_file(g, &s, &w, f, t, rng_range(&r, 12, 300) * KIB, 8 * KIB, PW_IO_FINAL,
-				  &r);
+			read_file(g, &s, &w, f, t, rng_range(&r, 12, 300) * KIB, 8 * KIB, &r);
 	}
 	if (!business)
 		return;
@@ -992,10 +1050,10 @@ static void render_dms_compaction(struct gen_state *g, const struct plan *p)
 	for (i = 0; i < n; i++) {
 		struct file *f = pick(g, rng_chance(&r, 0.6) ? DS_CUSTOMERS : DS_SERVICE, &r);
 		char tmp[112], asked[240];
-		struct io io = { .open_flags = FL_WRITE, .io_flags = PW_IO_FINAL };
+		struct io io = { .open_flags = FL_WRITE };
 		uint64_t ino = g->next_ino++;
 
-		t = read_file(g, &s, &w, f, t, f->size, MIB, PW_IO_FINAL, &r) + 2 * MSEC;
+		t = read_file(g, &s, &w, f, t, f->size, MIB, &r) + 2 * MSEC;
 		snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
 		io.opened = t;
 		io.bytes_written = f->size - f->size / 50;
@@ -1010,6 +1068,24 @@ static void render_dms_compaction(struct gen_state *g, const struct plan *p)
 		f->mtime = t;
 		t += rng_range(&r, 200, 4000) * MSEC;
 	}
+}
+
+/* piiwatchd at the reboot: it stops with the probes detached ("detached")
+ * and, started again, reports how long nothing was watched. */
+static void render_daemon_restart(struct gen_state *g, const struct plan *p)
+{
+	struct pw_event_rec e = { .kind = "loss", .action = "detached", .comm = "piiwatchd",
+				  .audit_session = PW_NO_ID, .loginuid = PW_NO_ID, .ppid = 1 };
+	uint64_t up = g->boots[1].start_ns + 6 * NS;
+
+	e.ts_ns = p->start;
+	e.pid = PIIWATCHD_PID;
+	add_line(g, e.ts_ns, pw_ecs_from_event(&e, HOST_NAME, g->boots[0].id));
+	e.action = "unwatched";
+	e.ts_ns = up;
+	e.pid = PIIWATCHD_PID - 3;
+	e.count = (up - p->start) / NS;
+	add_line(g, e.ts_ns, pw_ecs_from_event(&e, HOST_NAME, g->boots[1].id));
 }
 
 /* The DMS server starting after the reboot checks the header of every
@@ -1028,7 +1104,7 @@ static void render_dms_start(struct gen_state *g, const struct plan *p)
 		 "/usr/sbin/dms-server --config /etc/dms/dms.conf");
 	for (i = 0; i < g->n_files; i++)
 		if (g->files[i].ds == DS_CUSTOMERS || g->files[i].ds == DS_SERVICE)
-			t = read_file(g, &s, &m, &g->files[i], t, 4 * KIB, 4 * KIB, PW_IO_FINAL, &r) +
+			t = read_file(g, &s, &m, &g->files[i], t, 4 * KIB, 4 * KIB, &r) +
 			    rng_range(&r, 100, 3000) * 1000;
 }
 
@@ -1054,7 +1130,7 @@ static void render_backup(struct gen_state *g, const struct plan *p)
 
 		if (!full && f->mtime <= g->last_backup)
 			continue;
-		t = read_file(g, &s, &rs, f, t, f->size, 512 * KIB, PW_IO_FINAL, &r) +
+		t = read_file(g, &s, &rs, f, t, f->size, 512 * KIB, &r) +
 		    rng_range(&r, 1, 30) * MSEC;
 		if (n++ % 60 == 0)
 			emit_connect(g, &s, &rs, t + MSEC, BACKUP_SERVER, 8000, CONNECT_INPROGRESS);
@@ -1148,11 +1224,11 @@ static void run_dms_term(struct gen_state *g, struct login *l, uint64_t from, ui
 		if (write)
 			update_file(g, &l->s, &term, f, times[i], f->size, rng_range(r, 600, 9000), r);
 		else
-			read_file(g, &l->s, &term, f, times[i], f->size, 64 * KIB, PW_IO_FINAL, r);
+			read_file(g, &l->s, &term, f, times[i], f->size, 64 * KIB, r);
 	}
 	snprintf(log, sizeof(log), "/home/%s/.dms-term.log", u->name);
 	write_staging(g, &l->s, &term, log, to - 60 * MSEC, rng_range(r, 200, 3000), 4096,
-		      FL_APPEND, PW_IO_FINAL | PW_IO_EXIT, r);
+		      FL_APPEND, r);
 }
 
 /* A staff member's login session on a working day. */
@@ -1191,23 +1267,17 @@ static void render_staff(struct gen_state *g, const struct plan *p)
 		snprintf(args, sizeof(args), "grep -i %s %s", rng_chance(&r, 0.5) ? "toyota" : "lexus",
 			 f->path);
 		grep = spawn(g, &l.s, l.s.shell_pid, u->uid, "grep", "/usr/bin/grep", args, t);
-		read_file(g, &l.s, &grep, f, t + 2 * MSEC, f->size, 96 * KIB, PW_IO_FINAL, &r);
+		read_file(g, &l.s, &grep, f, t + 2 * MSEC, f->size, 96 * KIB, &r);
 	}
 	if (u->role == ADVISOR && rng_chance(&r, 0.1) && hours >= 1) {
 		struct file *f = pick(g, DS_SERVICE, &r);
 		uint64_t t = rng_range(&r, term_from + MINUTE, term_to - 5 * MINUTE);
 		char args[160];
 		struct proc less;
-		struct io io = { .opened = t + 3 * MSEC, .open_flags = FL_READ,
-				 .io_flags = PW_IO_FINAL | PW_IO_EXIT };
 
 		snprintf(args, sizeof(args), "less %s", f->path);
 		less = spawn(g, &l.s, l.s.shell_pid, u->uid, "less", "/usr/bin/less", args, t);
-		io.bytes_read = rng_range(&r, 64, 900) * KIB;
-		io.reads = io.bytes_read / (8 * KIB) + 1;
-		io.closed = t + rng_range(&r, 20, 300) * NS;
-		emit_access(g, &l.s, &less, f->path, dataset_names[f->ds], false, false, f->ino, &io,
-			    &r);
+		page_file(g, &l.s, &less, f, t + 3 * MSEC, rng_range(&r, 64, 900) * KIB, &r);
 	}
 	/* Finance at month end: the month's reports over every book of the
 	 * year, the one big read of the month. */
@@ -1226,13 +1296,12 @@ static void render_staff(struct gen_state *g, const struct plan *p)
 
 			if (f->ds != DS_FINANCE || (f->month >= 0 && f->month < month - 11))
 				continue;
-			t = read_file(g, &l.s, &rep, f, t + 5 * MSEC, f->size, 64 * KIB, PW_IO_FINAL,
-				      &r);
+			t = read_file(g, &l.s, &rep, f, t + 5 * MSEC, f->size, 64 * KIB, &r);
 		}
 		snprintf(out, sizeof(out), "/home/%s/reports/month-end-%04d-%02d.pdf", u->name,
 			 2000 + month / 12, month % 12 + 1);
 		write_staging(g, &l.s, &rep, out, t + NS, rng_range(&r, 2, 6) * MIB, 64 * KIB,
-			      FL_WRITE, PW_IO_FINAL, &r);
+			      FL_WRITE, &r);
 	}
 	session_end(g, &l, p->end, p->end, &r);
 }
@@ -1402,6 +1471,9 @@ static void plan_benign(struct gen_state *g)
 				 PLAN_REBOOT, "reboot");
 			add_plan(g, g->boots[1].start_ns + 8 * NS, 0, render_dms_start, -1, 0,
 				 "dms-start");
+			/* systemd stops piiwatchd before the ssh session ends */
+			add_plan(g, at(g, d, 3, 58) + 30 * NS, 0, render_daemon_restart, -1, 0,
+				 "piiwatchd");
 		}
 	}
 }
@@ -1489,10 +1561,9 @@ static void render_bulk_export(struct gen_state *g, const struct plan *p)
 
 		if (f->ds != DS_CUSTOMERS)
 			continue;
-		read_file(g, &l.s, &cp, f, t, f->size, 128 * KIB, PW_IO_FINAL, &r);
+		read_file(g, &l.s, &cp, f, t, f->size, 128 * KIB, &r);
 		snprintf(dst, sizeof(dst), "/home/%s/.cache/x/%s", u->name, strrchr(f->path, '/') + 1);
-		t = write_staging(g, &l.s, &cp, dst, t + MSEC, f->size, 128 * KIB, FL_WRITE,
-				  PW_IO_FINAL, &r) + MSEC;
+		t = write_staging(g, &l.s, &cp, dst, t + MSEC, f->size, 128 * KIB, FL_WRITE, &r) + MSEC;
 	}
 	session_end(g, &l, t + rng_range(&r, 60, 600) * NS, t + 600 * NS, &r);
 }
@@ -1539,7 +1610,7 @@ static void render_drip(struct gen_state *g, const struct plan *p)
 	span = p->end - p->start - 10 * MINUTE;
 	t = p->start + 2 * MINUTE;
 	for (i = 0; i < n; i++) {
-		read_file(g, &l.s, &term, shard[i], t, shard[i]->size, 64 * KIB, PW_IO_FINAL, &r);
+		read_file(g, &l.s, &term, shard[i], t, shard[i]->size, 64 * KIB, &r);
 		t += span / n - rng_range(&r, 0, 60) * NS;
 	}
 	session_end(g, &l, p->end, p->end, &r);
@@ -1583,7 +1654,7 @@ static void render_offhours(struct gen_state *g, const struct plan *p)
 		struct file *f = pick(g, DS_CUSTOMERS, &r);
 
 		t += rng_range(&r, 60, 300) * NS;
-		read_file(g, &l.s, &term, f, t, f->size, 64 * KIB, PW_IO_FINAL, &r);
+		read_file(g, &l.s, &term, f, t, f->size, 64 * KIB, &r);
 	}
 	{
 		struct file *f = pick(g, DS_SERVICE, &r);
@@ -1591,8 +1662,7 @@ static void render_offhours(struct gen_state *g, const struct plan *p)
 		t += rng_range(&r, 60, 200) * NS;
 		snprintf(args, sizeof(args), "less %s", f->path);
 		less = spawn(g, &l.s, l.s.shell_pid, u->uid, "less", "/usr/bin/less", args, t);
-		read_file(g, &l.s, &less, f, t + 5 * MSEC, 700 * KIB, 8 * KIB,
-			  PW_IO_FINAL | PW_IO_EXIT, &r);
+		t = page_file(g, &l.s, &less, f, t + 5 * MSEC, 700 * KIB, &r);
 	}
 	session_end(g, &l, t + rng_range(&r, 120, 600) * NS, t + 600 * NS, &r);
 }
@@ -1627,7 +1697,7 @@ static void render_dms_finance(struct gen_state *g, const struct plan *p)
 
 		if (f->ds != DS_FINANCE)
 			continue;
-		t = read_file(g, &s, &w, f, t, f->size, 8 * KIB, PW_IO_FINAL, &r) +
+		t = read_file(g, &s, &w, f, t, f->size, 8 * KIB, &r) +
 		    rng_range(&r, 5, 900) * MSEC;
 	}
 }
@@ -1664,7 +1734,7 @@ static void render_webshell(struct gen_state *g, const struct plan *p)
 
 		if (f->ds != DS_CUSTOMERS && f->ds != DS_HONEYTOKEN)
 			continue;
-		t = read_file(g, &s, &zip, f, t, f->size, 32 * KIB, PW_IO_FINAL, &r) + MSEC;
+		t = read_file(g, &s, &zip, f, t, f->size, 32 * KIB, &r) + MSEC;
 		total += f->size;
 	}
 	/* zip writes its temporary file while it reads, and closes it last. */
@@ -1703,7 +1773,7 @@ static void render_archive_upload(struct gen_state *g, const struct plan *p)
 
 		if (f->ds != DS_CUSTOMERS && f->ds != DS_HONEYTOKEN)
 			continue;
-		t = read_file(g, &l.s, &tar, f, t, f->size, 10 * KIB, PW_IO_FINAL, &r) + MSEC;
+		t = read_file(g, &l.s, &tar, f, t, f->size, 10 * KIB, &r) + MSEC;
 		total += f->size + 512;
 	}
 	write_whole_run(g, &l.s, &tar, tarf, p->start + 45 * NS + 2 * MSEC, t, total, 10 * KIB,
@@ -1748,8 +1818,8 @@ static void render_honeytoken(struct gen_state *g, const struct plan *p)
 	session_begin(g, &l, u, p->addr, p->start, &r);
 	snprintf(args, sizeof(args), "less %s", f->path);
 	less = spawn(g, &l.s, l.s.shell_pid, u->uid, "less", "/usr/bin/less", args, t);
-	read_file(g, &l.s, &less, f, t + 4 * MSEC, f->size, 8 * KIB, PW_IO_FINAL | PW_IO_EXIT, &r);
-	session_end(g, &l, p->end, p->end, &r);
+	t = page_file(g, &l.s, &less, f, t + 4 * MSEC, f->size, &r) + 10 * NS;
+	session_end(g, &l, t > p->end ? t : p->end, t > p->end ? t : p->end, &r);
 }
 
 static void plan_honeytoken(struct gen_state *g, struct rng *r)
@@ -1886,6 +1956,8 @@ static int boot_init(struct boot *b, uint64_t start, struct rng *r)
 	b->next_audit = 1 + (uint32_t)rng_range(r, 0, 2);
 	/* started by systemd during boot */
 	b->pids[812 / 8] |= 1u << (812 % 8);
+	b->pids[PIIWATCHD_PID / 8] |= 1u << (PIIWATCHD_PID % 8);
+	b->pids[(PIIWATCHD_PID - 3) / 8] |= 1u << ((PIIWATCHD_PID - 3) % 8);
 	b->dms_pid = 812;
 	b->cron_pid = 573;
 	b->sshd_pid = 655;
