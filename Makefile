@@ -7,6 +7,7 @@
 #   make demo                 the main job: daemon in the foreground on the demo data
 #   make bench-pam            time what pam_piiwatch adds to a session (BENCH_ARGS=)
 #   make eval-scenarios       the detector over a dealer month with attacks (EVAL_ARGS=)
+#   make bench-probes         what the kernel probes cost, next to auditd (BENCH_ARGS=)
 #   make vmlinux              regenerate bpf/vmlinux.h from the running kernel
 #   make install DESTDIR= prefix=
 #   make deb                  the Debian package into build/deb/, checked by lintian
@@ -193,6 +194,41 @@ $(OUT)/bench/pam_session_bench: bench/pam_session_bench.c $(OUT)/session_record.
 bench-pam: $(OUT)/bench/pam_session_bench $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd
 	$(Q)./scripts/mount-kernel-fs.sh
 	$(OUT)/bench/pam_session_bench $(BENCH_ARGS)
+
+# The kernel side's benchmark (bench/probe_overhead.c).  bench_empty.bpf.c
+# puts programs that return at once on piiwatch's hooks: the floor of the
+# hooks themselves.  Built for the benchmark only, never by `all`.
+.PHONY: bench-probes
+BENCH_LIB := bench/bench_lib.c bench/bench_lib.h bench/bench_reader.h
+
+$(OUT)/bench_empty.bpf.o: bpf/bench_empty.bpf.c bpf/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+		-Wall -Werror -Ibpf $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+
+$(OUT)/bench_empty.skel.h: $(OUT)/bench_empty.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bench_empty_bpf > $@
+
+$(OUT)/bench/bench_reader: bench/bench_reader.c bench/bench_reader.h | $(OUT)/bench
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+$(OUT)/bench/bench_empty: bench/bench_empty.c $(OUT)/bench_empty.skel.h $(OUT)/piiwatch.skel.h \
+		| $(OUT)/bench
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -lbpf -lelf -lz
+
+$(OUT)/bench/probe_overhead: bench/probe_overhead.c $(BENCH_LIB) $(OUT)/piiwatch.skel.h \
+		$(OUT)/util.o $(wildcard userspace/*.h) | $(OUT)/bench
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< bench/bench_lib.c $(OUT)/util.o -o $@ \
+		-lbpf -lelf -lz -lsqlite3 $(LDLIBS_COMMON)
+
+bench-probes: $(OUT)/bench/probe_overhead $(OUT)/bench/bench_empty $(OUT)/bench/bench_reader \
+		$(OUT)/piiwatchd $(OUT)/piiwatch
+	$(Q)./scripts/mount-kernel-fs.sh
+	$(OUT)/bench/probe_overhead $(BENCH_ARGS)
 
 $(OUT)/tests/test_cli_common: $(OUT)/tests/test_cli_common.o $(OUT)/cli_common.o $(LIB_OBJS)
 	$(call msg,LINK,$@)

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench_empty: attach bpf/bench_empty.bpf.c's programs, which return at
+ * once, to the hooks piiwatchd would attach on this kernel, until SIGTERM
+ * or SIGINT.  The floor of piiwatch's hooks for bench/probe_overhead.
+ *
+ *   bench_empty
+ *
+ * Prints "attached N" once attached.  On SIGUSR1 it prints each program's
+ * run count and run time (kernel.bpf_stats_enabled counts them) as lines
+ * "prog NAME SECTION RUNS NS", then "end".  Refuses to run when its hooks
+ * are not piiwatch.bpf.c's.
+ */
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_empty.skel.h"
+#include "piiwatch.skel.h"
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static bool has_section(struct bpf_object *obj, const char *sec)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj)
+		if (strcmp(bpf_program__section_name(p), sec) == 0)
+			return true;
+	return false;
+}
+
+/* Every hook of one object is a hook of the other. */
+static bool same_hooks(struct bpf_object *a, struct bpf_object *b, const char *b_name)
+{
+	struct bpf_program *p;
+	bool same = true;
+
+	bpf_object__for_each_program(p, a) {
+		if (!has_section(b, bpf_program__section_name(p))) {
+			fprintf(stderr, "bench_empty: %s has no program in %s\n", b_name,
+				bpf_program__section_name(p));
+			same = false;
+		}
+	}
+	return same;
+}
+
+static bool have_hook(const struct btf *vmlinux, const char *sec)
+{
+	char path[256];
+
+	if (strncmp(sec, "tp_btf/", 7) == 0) {
+		snprintf(path, sizeof(path), "btf_trace_%s", sec + 7);
+		return vmlinux && btf__find_by_name_kind(vmlinux, path, BTF_KIND_TYPEDEF) > 0;
+	}
+	if (strncmp(sec, "tracepoint/syscalls/", 20) == 0) {
+		snprintf(path, sizeof(path), "/sys/kernel/tracing/events/syscalls/%s", sec + 20);
+		return access(path, F_OK) == 0;
+	}
+	return true;
+}
+
+/* As piiwatchd decides: BPF LSM when the kernel loads it (then without
+ * the open syscall tracepoints), otherwise tracepoints only. */
+static bool lsm_loads(void)
+{
+	struct bench_empty_bpf *s = bench_empty_bpf__open();
+	struct bpf_program *p;
+	libbpf_print_fn_t saved;
+	bool ok;
+
+	if (!s)
+		return false;
+	bpf_object__for_each_program(p, s->obj)
+		bpf_program__set_autoload(p, p == s->progs.empty_lsm_file_open);
+	saved = libbpf_set_print(NULL);
+	ok = bench_empty_bpf__load(s) == 0;
+	libbpf_set_print(saved);
+	bench_empty_bpf__destroy(s);
+	return ok;
+}
+
+static void print_stats(struct bench_empty_bpf *s)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, s->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		if (bpf_program__fd(p) < 0 ||
+		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) != 0)
+			continue;
+		printf("prog %s %s %llu %llu\n", bpf_program__name(p), bpf_program__section_name(p),
+		       (unsigned long long)info.run_cnt, (unsigned long long)info.run_time_ns);
+	}
+	printf("end\n");
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_empty_bpf *skel = NULL;
+	struct piiwatch_bpf *real = NULL;
+	struct btf *vmlinux = NULL;
+	struct bpf_program *p;
+	bool trampoline;
+	sigset_t mask;
+	int sig = 0, n = 0, rc = 1;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: bench_empty\n");
+		return 2;
+	}
+	libbpf_set_print(libbpf_quiet);
+	/* Signals wait for sigwait() from the start: a SIGTERM during set-up
+	 * still ends in the cleanup below. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	skel = bench_empty_bpf__open();
+	real = piiwatch_bpf__open();
+	if (!skel || !real) {
+		fprintf(stderr, "bench_empty: cannot open the BPF objects: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	if (!same_hooks(real->obj, skel->obj, "bench_empty.bpf.c") ||
+	    !same_hooks(skel->obj, real->obj, "piiwatch.bpf.c"))
+		goto cleanup;
+	trampoline = lsm_loads();
+	vmlinux = btf__load_vmlinux_btf();
+	bpf_object__for_each_program(p, skel->obj) {
+		const char *sec = bpf_program__section_name(p);
+		bool is_open = strncmp(sec, "tracepoint/syscalls/sys_exit_open", 33) == 0 ||
+			       strcmp(sec, "tracepoint/syscalls/sys_exit_creat") == 0;
+
+		if (strcmp(sec, "syscall") == 0 || !have_hook(vmlinux, sec) ||
+		    (strncmp(sec, "lsm/", 4) == 0 && !trampoline) || (is_open && trampoline))
+			bpf_program__set_autoload(p, false);
+	}
+	if (bench_empty_bpf__load(skel) || bench_empty_bpf__attach(skel)) {
+		fprintf(stderr, "bench_empty: cannot load and attach: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	bpf_object__for_each_program(p, skel->obj)
+		if (bpf_program__autoload(p))
+			n++;
+	printf("attached %d\n", n);
+	fflush(stdout);
+	while (sigwait(&mask, &sig) != 0 || sig == SIGUSR1)
+		if (sig == SIGUSR1)
+			print_stats(skel);
+	rc = 0;
+cleanup:
+	btf__free(vmlinux);
+	piiwatch_bpf__destroy(real);
+	bench_empty_bpf__destroy(skel);
+	return rc;
+}

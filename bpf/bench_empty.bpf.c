@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The floor of piiwatch's hooks, for bench/probe_overhead: one program on
+ * every hook of piiwatch.bpf.c, each returning at once.  What a workload
+ * loses with these attached is the price of the hooks themselves (the
+ * syscall slow path, the tracepoint and the BPF dispatch); what piiwatch
+ * costs beyond it is the work its programs do.  bench/bench_empty.c
+ * refuses to run when the two files' hooks differ.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define EMPTY_TP(cat, name)                                                   \
+	SEC("tracepoint/" #cat "/" #name)                                     \
+	int empty_##name(void *ctx)                                           \
+	{                                                                     \
+		return 0;                                                     \
+	}
+
+#define EMPTY_TP_BTF(name)                                                    \
+	SEC("tp_btf/" #name)                                                  \
+	int BPF_PROG(empty_##name)                                            \
+	{                                                                     \
+		return 0;                                                     \
+	}
+
+/* A syscall seen at entry and exit, as piiwatch's I/O and change hooks. */
+#define EMPTY_SYSCALL(name)                                                   \
+	EMPTY_TP(syscalls, sys_enter_##name)                                  \
+	EMPTY_TP(syscalls, sys_exit_##name)
+
+EMPTY_TP(syscalls, sys_exit_open)
+EMPTY_TP(syscalls, sys_exit_openat)
+EMPTY_TP(syscalls, sys_exit_openat2)
+EMPTY_TP(syscalls, sys_exit_creat)
+EMPTY_TP(syscalls, sys_exit_open_by_handle_at)
+
+EMPTY_SYSCALL(read)
+EMPTY_SYSCALL(pread64)
+EMPTY_SYSCALL(readv)
+EMPTY_SYSCALL(preadv)
+EMPTY_SYSCALL(preadv2)
+EMPTY_SYSCALL(write)
+EMPTY_SYSCALL(pwrite64)
+EMPTY_SYSCALL(writev)
+EMPTY_SYSCALL(pwritev)
+EMPTY_SYSCALL(pwritev2)
+EMPTY_SYSCALL(sendfile64)
+EMPTY_SYSCALL(splice)
+EMPTY_SYSCALL(copy_file_range)
+
+EMPTY_TP(syscalls, sys_enter_close)
+EMPTY_TP(syscalls, sys_enter_dup2)
+EMPTY_TP(syscalls, sys_enter_dup3)
+EMPTY_TP(syscalls, sys_enter_close_range)
+EMPTY_SYSCALL(execve)
+EMPTY_SYSCALL(execveat)
+EMPTY_TP(sched, sched_process_exit)
+EMPTY_TP(sched, sched_process_exec)
+EMPTY_TP(syscalls, sys_enter_mmap)
+
+EMPTY_TP_BTF(ctime_ns_xchg)
+EMPTY_TP_BTF(ctime_xchg_skip)
+EMPTY_TP_BTF(inode_set_ctime_to_ts)
+
+EMPTY_SYSCALL(unlink)
+EMPTY_SYSCALL(unlinkat)
+EMPTY_SYSCALL(rmdir)
+EMPTY_SYSCALL(rename)
+EMPTY_SYSCALL(renameat)
+EMPTY_SYSCALL(renameat2)
+EMPTY_SYSCALL(link)
+EMPTY_SYSCALL(symlink)
+EMPTY_SYSCALL(symlinkat)
+EMPTY_SYSCALL(truncate)
+EMPTY_SYSCALL(ftruncate)
+EMPTY_SYSCALL(chmod)
+EMPTY_SYSCALL(fchmod)
+EMPTY_SYSCALL(fchmodat)
+EMPTY_SYSCALL(chown)
+EMPTY_SYSCALL(lchown)
+EMPTY_SYSCALL(fchown)
+EMPTY_SYSCALL(fchownat)
+EMPTY_SYSCALL(linkat)
+EMPTY_SYSCALL(fchmodat2)
+EMPTY_SYSCALL(connect)
+
+EMPTY_TP_BTF(io_uring_complete)
+EMPTY_TP_BTF(io_uring_submit_req)
+
+SEC("syscall")
+int empty_flush_idle(void *ctx)
+{
+	return 0;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(empty_lsm_file_open)
+{
+	return 0;
+}
