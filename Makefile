@@ -8,6 +8,7 @@
 #   make bench-pam            time what pam_piiwatch adds to a session (BENCH_ARGS=)
 #   make eval-scenarios       the detector over a dealer month with attacks (EVAL_ARGS=)
 #   make bench-probes         what the kernel probes cost, next to auditd (BENCH_ARGS=)
+#   make bench-daemon         what piiwatchd takes in, its CPU and memory (BENCH_ARGS=)
 #   make vmlinux              regenerate bpf/vmlinux.h from the running kernel
 #   make install DESTDIR= prefix=
 #   make deb                  the Debian package into build/deb/, checked by lintian
@@ -229,6 +230,20 @@ bench-probes: $(OUT)/bench/probe_overhead $(OUT)/bench/bench_empty $(OUT)/bench/
 		$(OUT)/piiwatchd $(OUT)/piiwatch
 	$(Q)./scripts/mount-kernel-fs.sh
 	$(OUT)/bench/probe_overhead $(BENCH_ARGS)
+
+# The daemon's benchmark (bench/daemon_throughput.c): the store layer alone,
+# then piiwatchd against the reader.
+.PHONY: bench-daemon
+$(OUT)/bench/daemon_throughput: bench/daemon_throughput.c $(BENCH_LIB) $(LIB_OBJS) \
+		$(wildcard userspace/*.h) | $(OUT)/bench
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< bench/bench_lib.c $(LIB_OBJS) -o $@ \
+		-lbpf -lsqlite3 $(LDLIBS_COMMON)
+
+bench-daemon: $(OUT)/bench/daemon_throughput $(OUT)/bench/bench_reader $(OUT)/piiwatchd \
+		$(OUT)/piiwatch
+	$(Q)./scripts/mount-kernel-fs.sh
+	$(OUT)/bench/daemon_throughput $(BENCH_ARGS)
 
 $(OUT)/tests/test_cli_common: $(OUT)/tests/test_cli_common.o $(OUT)/cli_common.o $(LIB_OBJS)
 	$(call msg,LINK,$@)

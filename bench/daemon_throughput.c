@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daemon_throughput: how much piiwatchd takes from the kernel into the store
+ * and the JSON Lines output, and what that costs it.
+ *
+ *   store    the store layer alone (userspace/store.c, no daemon): accesses
+ *            inserted and closed in batches, as the daemon does, per second;
+ *            and the indexes on the tables written per access;
+ *   reader   one reader of protected files as fast as it can on CPU 1, the
+ *            daemon on CPU 0, for SECONDS: its rate, and whether every
+ *            access reached the store and the JSON Lines file with nothing
+ *            lost;
+ *   max      the reader held back so that the ring buffer never holds more
+ *            than half its size: nothing can be lost, and the rate is what
+ *            the daemon sustains; run until a million events are stored,
+ *            then the daemon's resident memory (VmRSS);
+ *   paced    a reader paced to 800 accesses (1 600 events) per second for
+ *            SECONDS: the daemon's CPU time from /proc/PID/stat.
+ *
+ *   daemon_throughput [-s SECONDS] [-e EVENTS] [-b BATCH] [-n ROWS] [-p PHASES]
+ *
+ * PHASES: some of "store,reader,max,paced" (default all); the targets of
+ * the phases left out are not judged.
+ *
+ * Runs as root.  Exit status 1 when a target is missed: the daemon keeps up
+ * with the reader; the store takes 200 000 rows/s; under 5 % of a core at
+ * 1 600 events/s; VmRSS under 32 MiB after a million events.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench_lib.h"
+#include "store.h"
+#include "util.h"
+
+#define READER_CPU 1
+#define DAEMON_CPU 0
+#define PROTECTED_FILES 256
+#define PACED_RATE 800                   /* accesses/s: an open and a close event each */
+#define TARGET_STORE_ROWS 200000.0       /* rows/s */
+#define TARGET_CPU 0.05                  /* of one core */
+#define TARGET_RSS_KIB (32 * 1024)
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = 1;
+}
+
+struct bench {
+	char build[PATH_MAX];
+	char tmp[64];
+	char protected_dir[PATH_MAX];
+	uint64_t seconds;
+	uint64_t events;
+	uint64_t batch;
+	uint64_t rows;
+	const char *phases;
+	struct bench_daemon daemon;
+};
+
+static bool want(const struct bench *b, const char *phase)
+{
+	const char *p = strstr(b->phases, phase);
+	size_t n = strlen(phase);
+
+	return p && (p == b->phases || p[-1] == ',') && (p[n] == '\0' || p[n] == ',');
+}
+
+/* ---- the store alone ---- */
+
+static void fake_access(struct pw_access *a, uint64_t i, const char *boot_id)
+{
+	static char exe[] = "/usr/bin/tar", args[] = "tar -cf - /srv/dms/customers",
+		    user[] = "tanaka", dataset[] = "customers", service[] = "sshd",
+		    rhost[] = "203.0.113.7";
+	static char path[64];
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->boot_id, sizeof(a->boot_id), "%s", boot_id);
+	snprintf(path, sizeof(path), "/srv/dms/customers/customers-%04llu.csv",
+		 (unsigned long long)(i % 5000));
+	/* As the kernel makes them: nanoseconds with the CPU in the low byte. */
+	a->access_id = (1000000000ULL + i * 2000ULL) << 8;
+	a->session_id = 1;
+	a->audit_session = 7;
+	a->loginuid = 1000;
+	a->uid = 1000;
+	a->pid = 4242;
+	a->ppid = 4000;
+	snprintf(a->comm, sizeof(a->comm), "tar");
+	a->user = user;
+	a->exe = exe;
+	a->args = args;
+	a->dataset = dataset;
+	a->path = path;
+	a->dev = 0x800001;
+	a->ino = 100000 + i % 5000;
+	a->opened_ns = 1764000000000000000ULL + i * 2000ULL;
+	a->last_ns = a->opened_ns;
+	a->service = service;
+	a->rhost = rhost;
+}
+
+/* The indexes of the tables written per access, as "table: index (cols)". */
+static void print_indexes(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT m.tbl_name, m.name, group_concat(i.name, ', ') "
+			       "FROM sqlite_master m, pragma_index_info(m.name) i "
+			       "WHERE m.type = 'index' AND m.tbl_name IN ('accesses', 'events', 'ring_state') "
+			       "GROUP BY m.name ORDER BY m.tbl_name, m.name", -1, &q, NULL) != SQLITE_OK) {
+		fprintf(stderr, "daemon_throughput: cannot list the indexes\n");
+		goto out;
+	}
+	printf("  indexes written per access:\n");
+	while (sqlite3_step(q) == SQLITE_ROW)
+		printf("    %-10s %-34s (%s)\n", sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
+		       sqlite3_column_text(q, 2));
+out:
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/*
+ * Accesses inserted through pw_store_access_open() and closed through
+ * pw_store_access_io(final), committed every `batch` accesses: rows/s.
+ */
+static double store_rate(const struct bench *b, const char *name, bool close_too, bool print)
+{
+	char path[PATH_MAX + 32], err[512], boot_id[PW_BOOT_ID_LEN] = "b0d1e2f3-0000-4000-8000-000000000000";
+	struct pw_store *s;
+	struct pw_access a;
+	uint64_t i, t0, t;
+	double rate = -1;
+
+	snprintf(path, sizeof(path), "%s/%s.db", b->tmp, name);
+	s = pw_store_open(path, false, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "daemon_throughput: %s\n", err);
+		return -1;
+	}
+	t0 = bench_now_ns();
+	for (i = 0; i < b->rows && !interrupted; i++) {
+		fake_access(&a, i, boot_id);
+		if (pw_store_access_open(s, &a) != 0 ||
+		    (close_too && pw_store_access_io(s, boot_id, a.access_id, 16384, 0, 1, 0,
+						     a.opened_ns + 1000, 0, true) != 0))
+			goto out;
+		if ((i + 1) % b->batch == 0 && pw_store_flush(s) != 0)
+			goto out;
+	}
+	if (pw_store_flush(s) != 0)
+		goto out;
+	t = bench_now_ns() - t0;
+	rate = (double)i * 1e9 / (double)t;
+out:
+	pw_store_close(s);
+	if (print && rate > 0)
+		print_indexes(path);
+	return rate;
+}
+
+/* ---- the daemon ---- */
+
+static bool store_complete(const struct bench *b, uint64_t accesses, double *seconds)
+{
+	uint64_t t0 = bench_now_ns();
+	int64_t n = -1;
+	int i;
+
+	for (i = 0; i < 1200 && !interrupted; i++) {
+		n = bench_store_query(&b->daemon, "SELECT count(closed_ns) FROM accesses "
+				      "WHERE comm = 'bench_reader'");
+		if (n >= (int64_t)accesses)
+			break;
+		bench_sleep_ns(100000000ULL);
+	}
+	*seconds = (double)(bench_now_ns() - t0) / 1e9;
+	return n == (int64_t)accesses;
+}
+
+static int64_t jsonl_lines(const struct bench *b)
+{
+	char buf[65536];
+	int64_t n = 0;
+	ssize_t got, i;
+	int fd = open(b->daemon.jsonl, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < got; i++)
+			n += buf[i] == '\n';
+	close(fd);
+	return n;
+}
+
+struct verdict {
+	uint64_t accesses;
+	int64_t stored;
+	int64_t lines;
+	uint64_t events;
+	uint64_t lost;
+	bool ok;
+};
+
+/* Everything the reader did is in the store and the JSON Lines file, the
+ * kernel lost nothing.  Lines: accesses to protected files only. */
+static void check_all(const struct bench *b, uint64_t accesses, struct verdict *v)
+{
+	json_object *st;
+	double wait_s;
+	bool complete = store_complete(b, accesses, &wait_s);
+
+	/* The JSON line of an access is written when its close is stored. */
+	bench_sleep_ns(300000000ULL);
+	st = bench_daemon_status(&b->daemon);
+	v->accesses = accesses;
+	v->stored = bench_store_query(&b->daemon, "SELECT count(closed_ns) FROM accesses "
+				      "WHERE comm = 'bench_reader'");
+	v->lines = jsonl_lines(b);
+	v->events = bench_json_u64(st, "events");
+	v->lost = bench_json_u64(st, "lost_events");
+	v->ok = complete && st && v->lost == 0 && v->stored == (int64_t)accesses &&
+		v->lines >= (int64_t)accesses;
+	json_object_put(st);
+}
+
+static void print_verdict(const struct verdict *v)
+{
+	printf("  reader %llu accesses; store %lld; JSON Lines %lld lines; daemon %llu events, "
+	       "lost_events %llu: %s\n",
+	       (unsigned long long)v->accesses, (long long)v->stored, (long long)v->lines,
+	       (unsigned long long)v->events, (unsigned long long)v->lost,
+	       v->ok ? "all recorded" : "NOT all recorded");
+}
+
+/* A fresh daemon, store and JSON Lines file for each phase. */
+static int daemon_fresh(struct bench *b)
+{
+	char why[512], path[sizeof(b->daemon.store) + 8];
+
+	bench_daemon_stop(&b->daemon);
+	unlink(b->daemon.store);
+	unlink(b->daemon.jsonl);
+	snprintf(path, sizeof(path), "%s-wal", b->daemon.store);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", b->daemon.store);
+	unlink(path);
+	if (bench_daemon_start(&b->daemon, DAEMON_CPU, why, sizeof(why)) != 0) {
+		fprintf(stderr, "daemon_throughput: %s\n", why);
+		return -1;
+	}
+	bench_sleep_ns(500000000ULL);
+	return 0;
+}
+
+/* The reader as fast as it can for b->seconds. */
+static int phase_reader(struct bench *b, double *rate, bool *ok)
+{
+	struct bench_reader_ctl init = { 0 };
+	struct bench_reader r;
+	struct verdict v;
+
+	if (daemon_fresh(b) != 0 ||
+	    bench_reader_start(&r, b->build, b->protected_dir, READER_CPU, &init) != 0)
+		return -1;
+	bench_sleep_ns(b->seconds * 1000000000ULL);
+	__atomic_store_n(&r.ctl->stop, 1, __ATOMIC_RELEASE);
+	if (bench_reader_wait(&r) != 0) {
+		bench_reader_free(&r);
+		return -1;
+	}
+	*rate = (double)r.ctl->done * 1e9 / (double)r.ctl->loop_ns;
+	printf("\nreader: as fast as it can on CPU %d for %llu s, piiwatchd on CPU %d\n",
+	       READER_CPU, (unsigned long long)b->seconds, DAEMON_CPU);
+	printf("  %.0f accesses/s = %.0f events/s (%.0f accesses per second of the reader's CPU "
+	       "time)\n",
+	       *rate, 2 * *rate, (double)r.ctl->done * 1e9 / (double)r.cpu_ns);
+	check_all(b, r.ctl->done, &v);
+	bench_reader_free(&r);
+	print_verdict(&v);
+	*ok = v.ok;
+	return 0;
+}
+
+/* The reader held back while half the ring is waiting: the daemon's own
+ * rate, without loss, until b->events events are stored. */
+static int phase_max(struct bench *b, double *rate, long *rss_kib, bool *ok)
+{
+	struct bench_reader_ctl init = { .limit = 1 };
+	struct bench_reader r;
+	struct bench_ring ring;
+	struct verdict v;
+	uint64_t t0, t, cpu0 = 0, cpu1 = 0, accesses = b->events / 2;
+	const uint64_t half = 8ULL << 20;
+	long anon, file, shmem;
+
+	if (daemon_fresh(b) != 0 || bench_ring_open(&ring, &b->daemon) != 0)
+		return -1;
+	if (bench_reader_start(&r, b->build, b->protected_dir, READER_CPU, &init) != 0) {
+		bench_ring_close(&ring);
+		return -1;
+	}
+	bench_proc_cpu_ns(b->daemon.pid, &cpu0);
+	t0 = bench_now_ns();
+	while (!interrupted) {
+		uint64_t done = __atomic_load_n(&r.ctl->done, __ATOMIC_ACQUIRE);
+
+		if (done >= accesses)
+			break;
+		/* About a kilobyte per access waits in the ring. */
+		if (bench_ring_pending(&ring) < half)
+			__atomic_store_n(&r.ctl->limit, done + 4096 < accesses ? done + 4096 : accesses,
+					 __ATOMIC_RELEASE);
+		bench_sleep_ns(1000000ULL);
+	}
+	while (!interrupted && bench_ring_pending(&ring) > 0)
+		bench_sleep_ns(1000000ULL);
+	t = bench_now_ns() - t0;
+	bench_proc_cpu_ns(b->daemon.pid, &cpu1);
+	__atomic_store_n(&r.ctl->stop, 1, __ATOMIC_RELEASE);
+	bench_reader_wait(&r);
+	bench_ring_close(&ring);
+	*rate = (double)r.ctl->done * 2e9 / (double)t;
+	check_all(b, r.ctl->done, &v);
+	*rss_kib = bench_proc_status_kib(b->daemon.pid, "VmRSS");
+	anon = bench_proc_status_kib(b->daemon.pid, "RssAnon");
+	file = bench_proc_status_kib(b->daemon.pid, "RssFile");
+	shmem = bench_proc_status_kib(b->daemon.pid, "RssShmem");
+	printf("\nmax: the reader held back while 8 MiB wait in the ring, until %llu events\n",
+	       (unsigned long long)b->events);
+	printf("  %.0f events/s (%.0f accesses/s) over %.1f s; the daemon used %.0f %% of a core: "
+	       "%.0f events per second of its CPU time; the reader waited %.0f %% of its time\n",
+	       *rate, *rate / 2, (double)t / 1e9, 100.0 * (double)(cpu1 - cpu0) / (double)t,
+	       cpu1 > cpu0 ? 2e9 * (double)r.ctl->done / (double)(cpu1 - cpu0) : 0.0,
+	       100.0 * (double)r.ctl->waited_ns / (double)r.ctl->loop_ns);
+	printf("  VmRSS after %llu events: %.1f MiB (anonymous %.1f, files %.1f, shared %.1f)\n",
+	       (unsigned long long)v.events, (double)*rss_kib / 1024.0, (double)anon / 1024.0,
+	       (double)file / 1024.0, (double)shmem / 1024.0);
+	bench_reader_free(&r);
+	print_verdict(&v);
+	*ok = v.ok;
+	return 0;
+}
+
+/* 1 600 events/s for b->seconds: the daemon's share of a core. */
+static int phase_paced(struct bench *b, double *share, bool *ok)
+{
+	struct bench_reader_ctl init = { .rate = PACED_RATE };
+	struct bench_reader r;
+	struct verdict v;
+	uint64_t t0, t, cpu0 = 0, cpu1 = 0, done;
+
+	if (daemon_fresh(b) != 0 ||
+	    bench_reader_start(&r, b->build, b->protected_dir, READER_CPU, &init) != 0)
+		return -1;
+	/* Measure in the steady state, after the first second. */
+	bench_sleep_ns(1000000000ULL);
+	bench_proc_cpu_ns(b->daemon.pid, &cpu0);
+	t0 = bench_now_ns();
+	bench_sleep_ns(b->seconds * 1000000000ULL);
+	bench_proc_cpu_ns(b->daemon.pid, &cpu1);
+	t = bench_now_ns() - t0;
+	__atomic_store_n(&r.ctl->stop, 1, __ATOMIC_RELEASE);
+	bench_reader_wait(&r);
+	done = r.ctl->done;
+	*share = (double)(cpu1 - cpu0) / (double)t;
+	printf("\npaced: %d accesses/s (%d events/s) for %llu s\n", PACED_RATE, 2 * PACED_RATE,
+	       (unsigned long long)b->seconds);
+	printf("  the reader made %.0f accesses/s; the daemon used %.2f %% of a core "
+	       "(%.1f ms CPU per second)\n",
+	       (double)done * 1e9 / (double)r.ctl->loop_ns, 100.0 * *share, 1000.0 * *share);
+	check_all(b, done, &v);
+	bench_reader_free(&r);
+	print_verdict(&v);
+	*ok = v.ok;
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: daemon_throughput [-s SECONDS] [-e EVENTS] [-b BATCH] [-n ROWS] "
+		"[-p PHASES]\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct bench *b = calloc(1, sizeof(*b));
+	struct sigaction sa = { .sa_handler = on_signal };
+	double insert_rate = -1, full_rate = -1, reader_rate = 0, max_rate = 0, share = 1;
+	long rss = -1;
+	bool reader_ok = false, max_ok = false, paced_ok = false, met = true;
+	int opt, rc = 2;
+
+	if (!b)
+		return 2;
+	b->seconds = 10;
+	b->events = 1000000;
+	b->batch = 1000;
+	b->rows = 500000;
+	b->phases = "store,reader,max,paced";
+	while ((opt = getopt(argc, argv, "s:e:b:n:p:")) != -1) {
+		uint64_t *dst = opt == 's' ? &b->seconds : opt == 'e' ? &b->events :
+				opt == 'b' ? &b->batch : opt == 'n' ? &b->rows : NULL;
+
+		if (opt == 'p') {
+			b->phases = optarg;
+			continue;
+		}
+		if (!dst || pw_parse_u64(optarg, 100000000, dst) || *dst == 0) {
+			usage();
+			free(b);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		free(b);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "daemon_throughput: must run as root\n");
+		free(b);
+		return 2;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	snprintf(b->tmp, sizeof(b->tmp), "/tmp/pwdaemon.XXXXXX");
+	if (bench_build_dir(b->build, sizeof(b->build)) != 0 || !mkdtemp(b->tmp) ||
+	    chmod(b->tmp, 0755) != 0) {
+		perror("daemon_throughput: set-up");
+		free(b);
+		return 2;
+	}
+	snprintf(b->protected_dir, sizeof(b->protected_dir), "%s/protected", b->tmp);
+	if (bench_make_files(b->protected_dir, PROTECTED_FILES, BENCH_READ_SIZE) != 0 ||
+	    bench_daemon_init(&b->daemon, b->build, b->tmp, b->protected_dir, true) != 0) {
+		fprintf(stderr, "daemon_throughput: set-up in %s failed: %s\n", b->tmp, strerror(errno));
+		goto cleanup;
+	}
+	bench_print_load("daemon_throughput: at the start");
+
+	if (want(b, "store")) {
+		printf("\nstore: %llu accesses through store.c in batches of %llu\n",
+		       (unsigned long long)b->rows, (unsigned long long)b->batch);
+		insert_rate = store_rate(b, "store-insert", false, false);
+		full_rate = store_rate(b, "store-access", true, true);
+		if (insert_rate < 0 || full_rate < 0)
+			goto cleanup;
+		printf("  inserted only:                       %8.0f rows/s\n", insert_rate);
+		printf("  inserted and closed (as the daemon): %8.0f rows/s\n", full_rate);
+		fflush(stdout);
+	}
+	if (want(b, "reader") && (interrupted || phase_reader(b, &reader_rate, &reader_ok) != 0))
+		goto cleanup;
+	fflush(stdout);
+	if (want(b, "max") && (interrupted || phase_max(b, &max_rate, &rss, &max_ok) != 0))
+		goto cleanup;
+	fflush(stdout);
+	if (want(b, "paced") && (interrupted || phase_paced(b, &share, &paced_ok) != 0))
+		goto cleanup;
+
+	printf("\n");
+	if (want(b, "reader")) {
+		printf("target: keeps up with one core reading protected files as fast as it can: %s "
+		       "(%s at %.0f events/s)\n",
+		       reader_ok ? "met" : "MISSED", reader_ok ? "every access recorded" :
+		       "NOT every access recorded", 2 * reader_rate);
+		met &= reader_ok;
+	}
+	if (want(b, "store")) {
+		printf("target: the store takes at least %.0f rows/s: %s (%.0f)\n", TARGET_STORE_ROWS,
+		       full_rate >= TARGET_STORE_ROWS ? "met" : "MISSED", full_rate);
+		met &= full_rate >= TARGET_STORE_ROWS;
+	}
+	if (want(b, "paced")) {
+		printf("target: under %.0f %% of a core at %d events/s: %s (%.2f %%)\n",
+		       100 * TARGET_CPU, 2 * PACED_RATE,
+		       share < TARGET_CPU && paced_ok ? "met" : "MISSED", 100 * share);
+		met &= share < TARGET_CPU && paced_ok;
+	}
+	if (want(b, "max")) {
+		printf("target: VmRSS under %d MiB after %llu events: %s (%.1f MiB)\n",
+		       TARGET_RSS_KIB / 1024, (unsigned long long)b->events,
+		       rss >= 0 && rss < TARGET_RSS_KIB && max_ok ? "met" : "MISSED",
+		       (double)rss / 1024.0);
+		met &= rss >= 0 && rss < TARGET_RSS_KIB && max_ok;
+	}
+	bench_print_load("daemon_throughput: at the end");
+	rc = met ? 0 : 1;
+cleanup:
+	bench_daemon_stop(&b->daemon);
+	bench_rmtree(b->tmp);
+	free(b);
+	return rc;
+}
