@@ -43,6 +43,17 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u64 delta_interval_ns = 5000000000ULL;
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
+/*
+ * Entries in open_files and in io_inflight.  While no open file is tracked
+ * anywhere, no descriptor can refer to one, and the I/O, close, mmap and
+ * descriptor-sweep hooks return without resolving descriptors: on a host
+ * where no protected file is open, unrelated I/O costs the hooks alone.
+ * Raised before an entry is added and lowered after it is removed, so they
+ * may count high for a moment, never low.
+ */
+__u64 n_tracked = 0;
+__u64 n_inflight = 0;
+
 struct access_state {
 	__u64 access_id;
 	__u64 inode_ptr;        /* guards against a recycled struct file */
@@ -323,7 +334,22 @@ static __always_inline struct access_state *lookup_access(struct file *f)
 static __always_inline void finish_access(__u64 key, struct access_state *st, __u32 flags)
 {
 	emit_io(st, PW_IO_FINAL | flags, true);
-	bpf_map_delete_elem(&open_files, &key);
+	if (bpf_map_delete_elem(&open_files, &key) == 0)
+		__sync_fetch_and_add(&n_tracked, -1);
+}
+
+/* Start tracking the open file key; a stale entry of a recycled struct
+ * file is replaced. */
+static __always_inline int add_access(__u64 key, struct access_state *st)
+{
+	if (bpf_map_delete_elem(&open_files, &key) == 0)
+		__sync_fetch_and_add(&n_tracked, -1);
+	__sync_fetch_and_add(&n_tracked, 1);
+	if (bpf_map_update_elem(&open_files, &key, st, BPF_NOEXIST)) {
+		__sync_fetch_and_add(&n_tracked, -1);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -438,7 +464,7 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	st.dataset_id = val ? val->dataset_id : PW_DATASET_STAGING;
 	st.last_emit_ns = bpf_ktime_get_ns();
 	st.flags = io_flags;
-	if (bpf_map_update_elem(&open_files, &key, &st, BPF_ANY)) {
+	if (add_access(key, &st)) {
 		/* Untracked from here on; the open itself is still reported. */
 		stat_inc(PW_STAT_MAP_FULL);
 	}
@@ -479,7 +505,7 @@ static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_fla
 	key = (__u64)f;
 	/* A released file whose final event was missed leaves an entry
 	 * behind: flush it now that its struct file is reused. */
-	old = bpf_map_lookup_elem(&open_files, &key);
+	old = n_tracked ? bpf_map_lookup_elem(&open_files, &key) : NULL;
 	if (old)
 		finish_access(key, old, PW_IO_REUSED);
 	oflags = BPF_CORE_READ(f, f_flags);
@@ -533,11 +559,10 @@ static __always_inline void account(struct access_state *st, long ret, bool is_r
 static __always_inline int io_enter(int fd_in, int fd_out)
 {
 	struct io_inflight inf = {};
+	bool tracking = n_tracked != 0, copies_protected = false;
 	__u32 tid;
 
-	bool copies_protected = false;
-
-	if (fd_in >= 0) {
+	if (fd_in >= 0 && tracking) {
 		struct file *f = fd_to_file(fd_in);
 		struct access_state *st = lookup_access(f);
 
@@ -547,11 +572,12 @@ static __always_inline int io_enter(int fd_in, int fd_out)
 		}
 	}
 	if (fd_out >= 0) {
-		struct file *f = fd_to_file(fd_out);
+		bool tainted = copies_protected || is_tainted_task();
+		struct file *f = tracking || tainted ? fd_to_file(fd_out) : NULL;
 
-		if (lookup_access(f)) {
+		if (tracking && lookup_access(f)) {
 			inf.file_out = (__u64)f;
-		} else if (f && (copies_protected || is_tainted_task()) &&
+		} else if (f && tainted &&
 			   (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG) {
 			/* Staging: a regular file written after protected reads. */
 			if (track_file(f, fd_out, BPF_CORE_READ(f, f_flags), true, 0, 0))
@@ -561,21 +587,28 @@ static __always_inline int io_enter(int fd_in, int fd_out)
 	if (!inf.file_in && !inf.file_out)
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&io_inflight, &tid, &inf, BPF_ANY);
+	if (bpf_map_delete_elem(&io_inflight, &tid) == 0)
+		__sync_fetch_and_add(&n_inflight, -1);
+	__sync_fetch_and_add(&n_inflight, 1);
+	if (bpf_map_update_elem(&io_inflight, &tid, &inf, BPF_NOEXIST))
+		__sync_fetch_and_add(&n_inflight, -1);
 	return 0;
 }
 
 static __always_inline int io_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct io_inflight *p = bpf_map_lookup_elem(&io_inflight, &tid);
-	struct io_inflight inf;
+	struct io_inflight *p, inf;
 	struct access_state *st;
 
+	if (!n_inflight)
+		return 0;
+	p = bpf_map_lookup_elem(&io_inflight, &tid);
 	if (!p)
 		return 0;
 	inf = *p;
-	bpf_map_delete_elem(&io_inflight, &tid);
+	if (bpf_map_delete_elem(&io_inflight, &tid) == 0)
+		__sync_fetch_and_add(&n_inflight, -1);
 	if (ret <= 0)
 		return 0;
 	if (inf.file_in) {
@@ -637,9 +670,13 @@ IO_SYSCALL(copy_file_range, 0, 2)
  * other descriptor refers to it. */
 static __always_inline int release_fd(int fd)
 {
-	struct file *f = fd_to_file(fd);
-	struct access_state *st = lookup_access(f);
+	struct access_state *st;
+	struct file *f;
 
+	if (!n_tracked)
+		return 0;
+	f = fd_to_file(fd);
+	st = lookup_access(f);
 	if (st && file_refs(f) == 1)
 		finish_access((__u64)f, st, 0);
 	return 0;
@@ -654,7 +691,7 @@ int handle_enter_close(struct trace_event_raw_sys_enter *ctx)
 static __always_inline int dup_over(int oldfd, int newfd)
 {
 	/* dup2 of a valid descriptor closes newfd first. */
-	if (oldfd == newfd || !fd_to_file(oldfd))
+	if (!n_tracked || oldfd == newfd || !fd_to_file(oldfd))
 		return 0;
 	return release_fd(newfd);
 }
@@ -735,10 +772,13 @@ static long sweep_slot(__u32 i, struct sweep *c)
 static __always_inline void sweep_fds(__u32 first, __u32 last, __u32 mode,
 				      struct exec_pending *pending)
 {
-	struct fdtable *fdt = current_fdt();
+	struct fdtable *fdt;
 	struct sweep c = {};
 	__u32 max;
 
+	if (!n_tracked)
+		return;
+	fdt = current_fdt();
 	if (!fdt)
 		return;
 	max = BPF_CORE_READ(fdt, max_fds);
@@ -782,6 +822,8 @@ static __always_inline int exec_enter(void)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct exec_pending zero = {}, *p;
 
+	if (!n_tracked)
+		return 0;
 	if (bpf_map_update_elem(&exec_pending, &tid, &zero, BPF_ANY)) {
 		stat_inc(PW_STAT_PENDING_FULL);
 		return 0;
@@ -894,7 +936,7 @@ int handle_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 	struct access_state *st;
 	struct file *f;
 
-	if ((ctx->args[3] & PW_MAP_ANONYMOUS) || (long)ctx->args[4] < 0)
+	if (!n_tracked || (ctx->args[3] & PW_MAP_ANONYMOUS) || (long)ctx->args[4] < 0)
 		return 0;
 	f = fd_to_file((int)ctx->args[4]);
 	st = lookup_access(f);
@@ -1183,7 +1225,7 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
 		return handle_open_fd(res, PW_OPEN_URING, PW_IO_URING);
-	if (res <= 0)
+	if (res <= 0 || !n_tracked)
 		return 0;
 	f = BPF_CORE_READ(r, file);
 	st = lookup_access(f);
