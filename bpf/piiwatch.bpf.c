@@ -201,6 +201,17 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
+/*
+ * The paths every open (and, while files are tracked, every I/O) takes read
+ * kernel memory with plain loads through BTF-typed pointers rather than a
+ * bpf_probe_read_kernel() call per field: a fault still reads as zero, and
+ * a load costs a fraction of a helper call.  bpf_rdonly_cast() (inlined by
+ * the verifier) types an address; CO-RE relocates the field offsets as
+ * BPF_CORE_READ() does.
+ */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
+#define btf_ptr(type, p) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+
 /* Kernels before 6.13 count references in f_count instead of f_ref. */
 struct file___old {
 	atomic_long_t f_count;
@@ -249,38 +260,37 @@ static __always_inline struct task_struct *current_task(void)
 
 static __always_inline void fill_task(struct pw_task_id *t, __u32 type)
 {
-	struct task_struct *task = current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 ug = bpf_get_current_uid_gid();
 
 	t->ts_ns = bpf_ktime_get_ns();
-	t->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	t->start_ns = task->group_leader->start_time;
 	t->tgid = id >> 32;
 	t->pid = (__u32)id;
-	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	t->ppid = task->real_parent->tgid;
 	t->uid = (__u32)ug;
 	t->gid = ug >> 32;
-	t->loginuid = BPF_CORE_READ(task, loginuid.val);
-	t->sessionid = BPF_CORE_READ(task, sessionid);
+	t->loginuid = task->loginuid.val;
+	t->sessionid = task->sessionid;
 	t->type = type;
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
 
 static __always_inline struct fdtable *current_fdt(void)
 {
-	return BPF_CORE_READ(current_task(), files, fdt);
+	return bpf_get_current_task_btf()->files->fdt;
 }
 
 static __always_inline struct file *fd_to_file(int fd)
 {
 	struct fdtable *fdt = current_fdt();
-	struct file **arr;
 	struct file *f = NULL;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	arr = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	/* fd is an array of pointers, which BTF does not type: one read. */
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
 	return f;
 }
 
@@ -326,7 +336,7 @@ static __always_inline struct access_state *lookup_access(struct file *f)
 	if (!f)
 		return NULL;
 	st = bpf_map_lookup_elem(&open_files, &key);
-	if (st && st->inode_ptr != (__u64)BPF_CORE_READ(f, f_inode))
+	if (st && st->inode_ptr != (__u64)btf_ptr(struct file, f)->f_inode)
 		return NULL;
 	return st;
 }
@@ -361,21 +371,23 @@ static __always_inline int add_access(__u64 key, struct access_state *st)
  * d itself matched), or NULL with *level the number of names up to "/".
  */
 static __always_inline struct pw_protected_val *
-walk_protected(struct dentry *d, struct vfsmount *vmnt, struct walk_scratch *sc,
+walk_protected(struct dentry *dentry, struct vfsmount *vmnt, struct walk_scratch *sc,
 	       __u32 *level, struct pw_inode_key *root)
 {
+	struct dentry *d = btf_ptr(struct dentry, dentry);
 	struct mount *mnt = NULL;
 	struct pw_inode_key key = {};
 	struct pw_protected_val *val;
 	__u32 i;
 
 	if (vmnt)
-		mnt = (void *)vmnt - bpf_core_field_offset(struct mount, mnt);
-	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+		mnt = btf_ptr(struct mount,
+			      (void *)vmnt - bpf_core_field_offset(struct mount, mnt));
+	key.dev = d->d_sb->s_dev;
 	for (i = 0; i < PW_WALK_DEPTH; i++) {
 		struct dentry *parent;
 
-		key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+		key.ino = d->d_inode->i_ino;
 		val = bpf_map_lookup_elem(&protected_inodes, &key);
 		if (val) {
 			*level = i;
@@ -383,20 +395,20 @@ walk_protected(struct dentry *d, struct vfsmount *vmnt, struct walk_scratch *sc,
 			return val;
 		}
 		sc->dentries[i] = (__u64)d;
-		parent = BPF_CORE_READ(d, d_parent);
+		parent = d->d_parent;
 		if (parent == d) {
 			struct mount *up;
 
 			if (!mnt)
 				break;
-			up = BPF_CORE_READ(mnt, mnt_parent);
+			up = mnt->mnt_parent;
 			if (up == mnt)
 				break; /* "/" itself: no name */
-			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			d = mnt->mnt_mountpoint;
 			mnt = up;
-			key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+			key.dev = d->d_sb->s_dev;
 			sc->dentries[i] = (__u64)d;
-			parent = BPF_CORE_READ(d, d_parent);
+			parent = d->d_parent;
 		}
 		d = parent;
 	}
@@ -450,8 +462,8 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	sc = bpf_map_lookup_elem(&walk_scratch, &zero);
 	if (!sc)
 		return NULL;
-	val = walk_protected(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt), sc,
-			     &level, &root);
+	val = walk_protected(btf_ptr(struct file, f)->f_path.dentry,
+			     btf_ptr(struct file, f)->f_path.mnt, sc, &level, &root);
 	if (!val && !staging)
 		return NULL;
 	if (val && staging)
@@ -508,9 +520,10 @@ static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_fla
 	old = n_tracked ? bpf_map_lookup_elem(&open_files, &key) : NULL;
 	if (old)
 		finish_access(key, old, PW_IO_REUSED);
-	oflags = BPF_CORE_READ(f, f_flags);
+	oflags = btf_ptr(struct file, f)->f_flags;
 	/* O_PATH opens read nothing; directory listings are not file access. */
-	if ((oflags & PW_O_PATH) || (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFDIR)
+	if ((oflags & PW_O_PATH) ||
+	    (btf_ptr(struct file, f)->f_inode->i_mode & PW_S_IFMT) == PW_S_IFDIR)
 		return 0;
 	track_file(f, (__s32)ret, oflags, false, ev_flags, io_flags);
 	return 0;
