@@ -1281,7 +1281,7 @@ static void render_staff(struct gen_state *g, const struct plan *p)
 	}
 	/* Finance at month end: the month's reports over every book of the
 	 * year, the one big read of the month. */
-	if ((p->flags & PLAN_MONTH_END) && u->role == FINANCE) {
+	if ((p->flags & PLAN_MONTH_END) && !(p->flags & PLAN_MORNING) && u->role == FINANCE) {
 		uint64_t t = at(g, p->day, 16, 0) + rng_range(&r, 0, 3600) * NS;
 		struct proc rep;
 		char args[128], out[96];
