@@ -95,6 +95,8 @@ TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl $(OUT)/tests/t
 TEST_BINS += $(OUT)/tests/test_store
 # pw_parse_when() and the CLI's other shared parsing.
 TEST_BINS += $(OUT)/tests/test_cli_common
+# Talks to the daemon's sockets as a hostile local user would.
+TEST_BINS += $(OUT)/tests/pw-sock
 
 # The CLI's tests load a fixed store from ECS JSON Lines.
 TEST_BINS += $(OUT)/tests/pw-load-store
@@ -176,6 +178,10 @@ $(OUT)/tests/pw-session-run: tests/helpers/pw-session-run.c | $(OUT)/tests
 $(OUT)/tests/pw-evade: tests/helpers/pw-evade.c | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -luring
+
+$(OUT)/tests/pw-sock: tests/helpers/pw-sock.c | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 $(OUT)/tests/pw-syslog-send: tests/helpers/pw-syslog-send.c $(LIB_OBJS) $(wildcard userspace/*.h) | $(OUT)/tests
 	$(call msg,LINK,$@)

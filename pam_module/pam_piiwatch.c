@@ -245,15 +245,25 @@ static int exchange(const struct options *o, const char *msg, uint64_t deadline_
 	ssize_t n;
 	int fd, rc = -1, r;
 
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(why, why_size, "socket: %s", strerror(errno));
-		return -1;
-	}
 	memcpy(sa.sun_path, o->socket_path, strlen(o->socket_path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		snprintf(why, why_size, "connect %s: %s", o->socket_path, strerror(errno));
-		goto cleanup;
+	/* A full backlog (EAGAIN: a burst of logins) is tried again every
+	 * millisecond until the deadline rather than spooled at once. */
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			snprintf(why, why_size, "socket: %s", strerror(errno));
+			return -1;
+		}
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		r = errno;
+		close(fd);
+		fd = -1;
+		if (r != EAGAIN || pw_now_monotonic_ns() + 1000000ULL >= deadline_ns) {
+			snprintf(why, why_size, "connect %s: %s", o->socket_path, strerror(r));
+			return -1;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
 	/* Only a root daemon may receive who logged in. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.uid != 0) {

@@ -17,6 +17,11 @@
 #include "util.h"
 
 #define CLIENT_TIMEOUT_NS 2000000000ULL
+/* Connections taken per wakeup: a flood of them must not keep the loop
+ * from serving the clients it already has. */
+#define ACCEPT_BATCH 64
+#define REFUSALS_LOGGED 10
+#define REFUSAL_LOG_INTERVAL_NS 60000000000ULL
 
 struct client {
 	int fd;
@@ -35,6 +40,7 @@ struct pw_listener {
 	struct client clients[PW_LISTENER_MAX_CLIENTS];
 	char *buf;
 	uint64_t refused;
+	uint64_t refusal_logged_ns;
 };
 
 /* A socket file nobody answers on is a leftover of a daemon that died. */
@@ -125,7 +131,7 @@ struct pw_listener *pw_listener_open(const struct pw_listener_opts *o, int epfd,
 	memcpy(sa.sun_path, o->path, strlen(o->path) + 1);
 	if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    chown(o->path, 0, gid) != 0 || chmod(o->path, o->mode) != 0 ||
-	    listen(l->fd, 128) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
+	    listen(l->fd, SOMAXCONN) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
 		pw_set_err(err, err_size, "cannot listen on %s: %s", o->path, strerror(errno));
 		goto fail;
 	}
@@ -171,20 +177,29 @@ static void reply(int fd, const char *text)
 static void refuse(struct pw_listener *l, int fd, const struct ucred *peer)
 {
 	char *r = pw_reply_to_json(false, "only root may use this socket", -1);
+	uint64_t now = pw_now_monotonic_ns();
+	char discard;
 
 	l->refused++;
-	/* Logged for the first refusals and then sparsely, so that a flood
-	 * cannot flood the log too. */
-	if (l->refused <= 10 || l->refused % 1000 == 0)
+	/* Logged for the first refusals and then once a minute at most, so
+	 * that a flood cannot flood the log too. */
+	if (l->refused <= REFUSALS_LOGGED || now - l->refusal_logged_ns >= REFUSAL_LOG_INTERVAL_NS) {
 		pw_log(LOG_WARNING, "refused request from uid %u pid %d on %s (%llu refused so far)",
 		       peer->uid, peer->pid, l->path, (unsigned long long)l->refused);
+		l->refusal_logged_ns = now;
+	}
+	/* Closing with the request unread would reset the connection before
+	 * the peer reads why it was refused. */
+	recv(fd, &discard, sizeof(discard), MSG_DONTWAIT | MSG_TRUNC);
 	reply(fd, r);
 	free(r);
 }
 
-static void accept_all(struct pw_listener *l)
+static void accept_batch(struct pw_listener *l)
 {
-	for (;;) {
+	int n;
+
+	for (n = 0; n < ACCEPT_BATCH; n++) {
 		struct ucred peer;
 		socklen_t pl = sizeof(peer);
 		struct epoll_event ev = { .events = EPOLLIN };
@@ -259,7 +274,7 @@ void pw_listener_on_event(struct pw_listener *l, uint64_t tag, uint32_t events)
 	uint64_t idx;
 
 	if (tag == l->tag_base) {
-		accept_all(l);
+		accept_batch(l);
 		return;
 	}
 	idx = tag - l->tag_base - 1;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <json.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -69,6 +70,7 @@ struct daemon {
 	uint64_t lost_reported;
 	uint64_t unfollowed_reported;
 	bool last_reload_ok;
+	bool spool_refused;          /* the spool directory is not safe to read */
 	uint64_t map_full_reported;
 };
 
@@ -372,6 +374,17 @@ static int on_spooled(const char *name, const char *data, size_t len, void *ctx)
 
 static void ingest_spool(struct daemon *d)
 {
+	char err[512];
+
+	/* Records in a directory others can write to may be forged: such a
+	 * spool is not read until it is root's alone again. */
+	if (pw_spool_prepare(d->policy->spool_dir, err, sizeof(err)) != 0) {
+		if (!d->spool_refused)
+			pw_log(LOG_ERR, "%s: not reading it", err);
+		d->spool_refused = true;
+		return;
+	}
+	d->spool_refused = false;
 	if (pw_spool_count(d->policy->spool_dir) > 0)
 		pw_spool_drain(d->policy->spool_dir, on_spooled, d);
 }
@@ -658,8 +671,11 @@ static void load_baselines(struct daemon *d)
 		pw_log(LOG_ERR, "store: commit failed");
 }
 
+/* A directory the daemon creates for the store is root:piiwatch 0750:
+ * reviewers reach the store, other users do not even see its name. */
 static int make_store_dir(const char *store_path)
 {
+	struct group *g;
 	char dir[4096];
 	char *slash;
 
@@ -668,9 +684,10 @@ static int make_store_dir(const char *store_path)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
+	if (mkdir(dir, 0750) != 0)
+		return errno == EEXIST ? 0 : -1;
+	g = getgrnam("piiwatch");
+	return chown(dir, 0, g ? g->gr_gid : 0) == 0 && chmod(dir, 0750) == 0 ? 0 : -1;
 }
 
 static int run(struct daemon *d)
@@ -714,9 +731,10 @@ int main(int argc, char **argv)
 	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .keep_override = -1,
 			    .output_fd = -1 };
 	struct pw_probes_opts po = { 0 };
-	/* Everyone may connect to the PAM socket so that refusals are seen
-	 * and logged; only root's records are served. */
-	struct pw_listener_opts pam_opts = { .mode = 0666, .root_only = 1,
+	/* Only root may connect to the PAM socket: other users can neither
+	 * forge records nor, by flooding it, delay root's.  A non-root peer
+	 * that gets past the mode (CAP_DAC_OVERRIDE) is refused and logged. */
+	struct pw_listener_opts pam_opts = { .mode = 0600, .root_only = 1,
 					     .tag_base = TAG_PAM_BASE };
 	struct pw_listener_opts control_opts = { .mode = 0660, .group = "piiwatch",
 						 .tag_base = TAG_CONTROL_BASE };
@@ -793,10 +811,7 @@ int main(int argc, char **argv)
 	resume_ring(&d);
 	prune(&d);
 	/* Records spooled while the daemon was away come before new ones. */
-	if (pw_spool_prepare(d.policy->spool_dir, err, sizeof(err)) != 0)
-		pw_log(LOG_WARNING, "%s", err);
-	else
-		ingest_spool(&d);
+	ingest_spool(&d);
 	pam_opts.path = d.policy->pam_socket;
 	pam_opts.fn = on_request;
 	pam_opts.ctx = &d;

@@ -7,7 +7,10 @@
  * shell would.
  *
  *   pw-session-run -d CONFDIR -s SERVICE -u USER [-r RHOST] [-t TTY]
- *                  [--account] -- COMMAND [ARG]...
+ *                  [--account] [--timing] -- COMMAND [ARG]...
+ *
+ * --timing prints "open_ms=N close_ms=N" on standard error: how long
+ * pam_open_session and pam_close_session took.
  */
 #include <getopt.h>
 #include <grp.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
@@ -31,6 +35,14 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 		if (msg[i]->msg_style == PAM_ERROR_MSG || msg[i]->msg_style == PAM_TEXT_INFO)
 			fprintf(stderr, "pam: %s\n", msg[i]->msg);
 	return PAM_SUCCESS;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static int run_as(const char *user, char **cmd)
@@ -69,14 +81,16 @@ int main(int argc, char **argv)
 		{ "rhost", required_argument, NULL, 'r' },
 		{ "tty", required_argument, NULL, 't' },
 		{ "account", no_argument, NULL, 'a' },
+		{ "timing", no_argument, NULL, 'T' },
 		{ 0 },
 	};
 	const char *confdir = NULL, *service = NULL, *user = NULL, *rhost = NULL, *tty = NULL;
 	struct pam_conv pc = { conv, NULL };
 	pam_handle_t *pamh = NULL;
-	int account = 0, c, r, rc;
+	int account = 0, timing = 0, c, r, rc;
+	double t0, open_ms, close_ms;
 
-	while ((c = getopt_long(argc, argv, "+d:s:u:r:t:a", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:s:u:r:t:aT", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -84,12 +98,13 @@ int main(int argc, char **argv)
 		case 'r': rhost = optarg; break;
 		case 't': tty = optarg; break;
 		case 'a': account = 1; break;
+		case 'T': timing = 1; break;
 		default: return 2;
 		}
 	}
 	if (!confdir || !service || !user || optind >= argc) {
 		fprintf(stderr, "usage: pw-session-run -d CONFDIR -s SERVICE -u USER [-r RHOST] "
-				"[-t TTY] [--account] -- COMMAND [ARG]...\n");
+				"[-t TTY] [--account] [--timing] -- COMMAND [ARG]...\n");
 		return 2;
 	}
 	r = pam_start_confdir(service, user, &pc, confdir, &pamh);
@@ -109,16 +124,22 @@ int main(int argc, char **argv)
 			return 125;
 		}
 	}
+	t0 = now_ms();
 	r = pam_open_session(pamh, 0);
+	open_ms = now_ms() - t0;
 	if (r != PAM_SUCCESS) {
 		fprintf(stderr, "pw-session-run: open_session: %s\n", pam_strerror(pamh, r));
 		pam_end(pamh, r);
 		return 126;
 	}
 	rc = run_as(user, argv + optind);
+	t0 = now_ms();
 	r = pam_close_session(pamh, 0);
+	close_ms = now_ms() - t0;
 	if (r != PAM_SUCCESS)
 		fprintf(stderr, "pw-session-run: close_session: %s\n", pam_strerror(pamh, r));
+	if (timing)
+		fprintf(stderr, "open_ms=%.1f close_ms=%.1f\n", open_ms, close_ms);
 	pam_end(pamh, r);
 	return rc;
 }
