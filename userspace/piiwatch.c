@@ -37,6 +37,7 @@ struct cli {
 	uint64_t limit;
 	struct pw_filter f;
 	const char *html;
+	int severity;           /* alerts at least this severe, 0: any */
 };
 
 static void usage(FILE *out)
@@ -51,7 +52,11 @@ static void usage(FILE *out)
 		"                      reads, programs run in login sessions\n"
 		"  sessions            login sessions recorded through pam_piiwatch\n"
 		"  top                 users, files, programs and source hosts by bytes read\n"
+		"  alerts              the detector's alerts (exit 1 when some match, 0 when none)\n"
 		"  show SESSION        the whole story of one session (its number in `sessions`)\n"
+		"  show alert ID       an alert and the story of its session\n"
+		"  quarantine list     users refused at login by pam_piiwatch\n"
+		"  quarantine release USER  let a quarantined user log in again (root only)\n"
 		"  report --html FILE  a self-contained HTML report\n"
 		"  status              the daemon's health: hook mode, events/s, lost events, store\n"
 		"  reload              make the daemon re-read its policy (root only)\n"
@@ -67,6 +72,7 @@ static void usage(FILE *out)
 		"      --file PATH     this file, everything below a directory, or a glob\n"
 		"                      (* also matches /)\n"
 		"      --host HOST     sessions from this remote host\n"
+		"      --severity SEV  alerts at least this severe: low, medium, high, critical\n"
 		"Options:\n"
 		"      --store PATH    the store (default %s)\n"
 		"      --control-socket PATH  the daemon's control socket (default %s)\n"
@@ -79,8 +85,9 @@ static void usage(FILE *out)
 		"is set, and a table wider than the window (COLUMNS when set) has PROGRAM and\n"
 		"FILE shortened from the left, then PID, SES, FROM and DATASET left out; a pipe\n"
 		"gets everything.\n"
-		"Exit status: 0 success, 1 a policy with errors (policy check, reload), 2 bad\n"
-		"usage or no such session, 3 the store or the daemon cannot be read (missing,\n"
+		"Exit status: 0 success, 1 alerts found (alerts), a policy with errors (policy\n"
+		"check, reload) or a user not quarantined (quarantine release), 2 bad usage or\n"
+		"no such session or alert, 3 the store or the daemon cannot be read (missing,\n"
 		"locked, damaged or of another schema version), 4 the command needs root.\n",
 		PW_DEFAULT_STORE, PW_DEFAULT_CONTROL_SOCKET);
 }
@@ -543,6 +550,104 @@ static int cmd_top(sqlite3 *db, const struct cli *c)
 	return rc;
 }
 
+/* ---- alerts ---- */
+
+#define ALERT_COLUMNS                                                                     \
+	"al.id, al.time_ns, al.rule_id, al.severity, al.user, al.audit_session, al.session_id," \
+	" al.score, al.reason, al.quarantined, s.rhost"
+#define ALERT_FROM "alerts al LEFT JOIN sessions s ON s.id = al.session_id"
+/* Severities stored as names, ranked for --severity. */
+#define ALERT_RANK                                                                        \
+	"(CASE al.severity WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3"        \
+	" WHEN 'critical' THEN 4 ELSE 0 END)"
+
+static const char alerts_sql[] =
+	"SELECT * FROM (SELECT " ALERT_COLUMNS " FROM " ALERT_FROM
+	" WHERE (?1 IS NULL OR al.time_ns >= ?1) AND (?2 IS NULL OR al.time_ns <= ?2)"
+	" AND (?3 IS NULL OR al.user = ?3) AND (?6 IS NULL OR s.rhost = ?6)"
+	" AND " ALERT_RANK " >= ?8"
+	" AND (?4 IS NULL OR EXISTS (SELECT 1 FROM accesses a WHERE a.session_id = al.session_id"
+	"      AND a.dataset = ?4))"
+	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM accesses a WHERE a.session_id = al.session_id"
+	"      AND " PW_FILE_MATCH("a.path") "))"
+	" ORDER BY al.time_ns DESC, al.id DESC LIMIT ?7) ORDER BY 2, 1";
+
+static void alert_from_row(sqlite3_stmt *q, struct pw_alert *al)
+{
+	enum pw_severity sev = PW_SEV_LOW;
+
+	memset(al, 0, sizeof(*al));
+	al->time_ns = (uint64_t)sqlite3_column_int64(q, 1);
+	snprintf(al->rule_id, sizeof(al->rule_id), "%s", text(q, 2));
+	if (pw_severity_from_name(text(q, 3), &sev) == 0)
+		al->severity = sev;
+	snprintf(al->user, sizeof(al->user), "%s", text(q, 4));
+	al->audit_session = sqlite3_column_type(q, 5) == SQLITE_NULL ?
+				    PW_NO_ID : (uint32_t)sqlite3_column_int64(q, 5);
+	al->session_id = sqlite3_column_int64(q, 6);
+	al->score = sqlite3_column_double(q, 7);
+	snprintf(al->reason, sizeof(al->reason), "%s", text(q, 8));
+}
+
+static int cmd_alerts(sqlite3 *db, const struct cli *c)
+{
+	static const char *const hdr[] = { "ID", "TIME", "SEVERITY", "RULE", "USER", "SESSION",
+					   "SCORE", "REASON" };
+	struct pw_table *t;
+	sqlite3_stmt *q;
+	int rc, found = 0;
+
+	if (!pw_cli_has_table(db, "alerts"))
+		return PW_EXIT_OK;
+	q = prepare(db, alerts_sql, c);
+	if (!q)
+		return PW_EXIT_STORE;
+	sqlite3_bind_int(q, 8, c->severity);
+	t = c->json ? NULL : pw_table_new(8, hdr, 7);
+	while ((rc = step(q, c)) == SQLITE_ROW) {
+		struct pw_alert al;
+
+		found++;
+		alert_from_row(q, &al);
+		if (c->json) {
+			json_object *o = pw_ecs_from_alert(&al, NULL);
+
+			if (o)
+				json_object_object_add(o, "piiwatch_alert_id",
+						       json_object_new_int64(sqlite3_column_int64(q, 0)));
+			print_json(o);
+		} else {
+			char id[24], when[32], ses[24], score[32], reason[1100];
+			const char *cells[8];
+
+			snprintf(id, sizeof(id), "%lld", (long long)sqlite3_column_int64(q, 0));
+			if (al.session_id)
+				snprintf(ses, sizeof(ses), "%lld", (long long)al.session_id);
+			else
+				snprintf(ses, sizeof(ses), "-");
+			snprintf(score, sizeof(score), "%.1f", al.score);
+			snprintf(reason, sizeof(reason), "%s%s", al.reason,
+				 sqlite3_column_int(q, 9) ? " [user quarantined]" : "");
+			cells[0] = id;
+			cells[1] = pw_cli_time((int64_t)al.time_ns, when, sizeof(when));
+			cells[2] = pw_severity_name(al.severity);
+			cells[3] = al.rule_id;
+			cells[4] = al.user[0] ? al.user : "-";
+			cells[5] = ses;
+			cells[6] = score;
+			cells[7] = reason;
+			pw_table_add(t, cells, pw_cli_severity_colour((int)al.severity));
+		}
+	}
+	sqlite3_finalize(q);
+	pw_table_print(t, stdout);
+	pw_table_free(t);
+	if (rc != SQLITE_DONE)
+		return PW_EXIT_STORE;
+	/* For scripts: like a check, 1 means "something to look at". */
+	return found ? PW_EXIT_FOUND : PW_EXIT_OK;
+}
+
 /* ---- show ---- */
 
 /* One line of a session's story, in time order (seq keeps the order of
@@ -685,6 +790,27 @@ static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
 		if (r != SQLITE_DONE)
 			goto cleanup;
 	}
+	if (pw_cli_has_table(db, "alerts")) {
+		if (sqlite3_prepare_v2(db, "SELECT " ALERT_COLUMNS " FROM " ALERT_FROM
+				       " WHERE al.session_id = ?8 ORDER BY al.time_ns", -1, &q, NULL) != SQLITE_OK)
+			goto cleanup;
+		sqlite3_bind_int64(q, 8, (sqlite3_int64)id);
+		while ((r = step(q, c)) == SQLITE_ROW) {
+			struct pw_alert al;
+			char line[1400], when[32];
+
+			alert_from_row(q, &al);
+			snprintf(line, sizeof(line), "%s  ALERT %s %s (alert %lld): %s",
+				 pw_cli_time((int64_t)al.time_ns, when, sizeof(when)),
+				 pw_severity_name(al.severity), al.rule_id,
+				 (long long)sqlite3_column_int64(q, 0), al.reason);
+			add_story(&items, &n, (int64_t)al.time_ns, line, pw_ecs_from_alert(&al, NULL));
+		}
+		sqlite3_finalize(q);
+		q = NULL;
+		if (r != SQLITE_DONE)
+			goto cleanup;
+	}
 	qsort(items, n, sizeof(*items), cmp_story);
 	for (i = 0; i < n; i++) {
 		if (c->json) {
@@ -705,6 +831,157 @@ cleanup:
 	}
 	free(items);
 	return rc;
+}
+
+/* ---- quarantine ---- */
+
+static int cmd_quarantine_list(sqlite3 *db, const struct cli *c)
+{
+	static const char *const hdr[] = { "USER", "SINCE", "REASON" };
+	struct pw_table *t = c->json ? NULL : pw_table_new(3, hdr, 2);
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT user, since_ns, reason FROM quarantine ORDER BY since_ns",
+			       -1, &q, NULL) != SQLITE_OK) {
+		fprintf(stderr, "piiwatch: %s: %s\n", c->store_path, sqlite3_errmsg(db));
+		pw_table_free(t);
+		return PW_EXIT_STORE;
+	}
+	while ((rc = step(q, c)) == SQLITE_ROW) {
+		if (c->json) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "user.name", json_object_new_string(text(q, 0)));
+			json_object_object_add(o, "piiwatch.quarantined_ns",
+					       json_object_new_int64(sqlite3_column_int64(q, 1)));
+			json_object_object_add(o, "event.reason", json_object_new_string(text(q, 2)));
+			print_json(o);
+		} else {
+			char when[32];
+			const char *cells[3] = { text(q, 0), pw_cli_time(sqlite3_column_int64(q, 1), when,
+									   sizeof(when)), text(q, 2) };
+
+			pw_table_add(t, cells, NULL);
+		}
+	}
+	sqlite3_finalize(q);
+	pw_table_print(t, stdout);
+	pw_table_free(t);
+	return rc == SQLITE_DONE ? PW_EXIT_OK : PW_EXIT_STORE;
+}
+
+static json_object *control_request(const struct cli *c, const char *request);
+static int reply_ok(json_object *r);
+
+/*
+ * Through the daemon when it runs (it owns the store's writes); directly
+ * in the store when it does not, so that a user can be let back in even
+ * then.
+ */
+static int cmd_quarantine_release(const struct cli *c, const char *user)
+{
+	json_object *req, *r, *e;
+	char err[512];
+	struct pw_store *s;
+	int rc;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "piiwatch: quarantine release lets a user log in again: run it as root\n");
+		return PW_EXIT_DENIED;
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("quarantine-release"));
+	json_object_object_add(req, "user", json_object_new_string(user));
+	r = access(c->control_path, F_OK) == 0 ?
+		    control_request(c, json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) :
+		    NULL;
+	json_object_put(req);
+	if (r) {
+		rc = reply_ok(r) ? PW_EXIT_OK : 1;
+		if (rc)
+			fprintf(stderr, "piiwatch: quarantine release: %s\n",
+				json_object_object_get_ex(r, "error", &e) ? json_object_get_string(e) :
+									    "refused");
+		else
+			printf("%s released from quarantine\n", user);
+		json_object_put(r);
+		return rc;
+	}
+	s = pw_store_open(c->store_path, false, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "piiwatch: %s\n", err);
+		return PW_EXIT_STORE;
+	}
+	rc = pw_store_quarantine_release(s, user);
+	if (pw_store_flush(s))
+		rc = -1;
+	pw_store_close(s);
+	if (rc < 0) {
+		fprintf(stderr, "piiwatch: quarantine release: cannot write %s\n", c->store_path);
+		return PW_EXIT_STORE;
+	}
+	if (rc == 0) {
+		fprintf(stderr, "piiwatch: %s is not quarantined\n", user);
+		return 1;
+	}
+	printf("%s released from quarantine (piiwatchd is not running: written to %s)\n", user,
+	       c->store_path);
+	return PW_EXIT_OK;
+}
+
+/* `show alert ID`: the alert, then the story of its session. */
+static int cmd_show_alert(sqlite3 *db, const struct cli *c, const char *arg)
+{
+	sqlite3_stmt *q = NULL;
+	uint64_t id;
+	int64_t session = 0;
+	int r;
+
+	if (pw_parse_u64(arg, INT64_MAX, &id)) {
+		fprintf(stderr, "piiwatch: show alert: expected an alert number from `piiwatch alerts`, got '%s'\n",
+			arg);
+		return PW_EXIT_USAGE;
+	}
+	if (!pw_cli_has_table(db, "alerts") ||
+	    sqlite3_prepare_v2(db, "SELECT " ALERT_COLUMNS " FROM " ALERT_FROM " WHERE al.id = ?1", -1,
+			       &q, NULL) != SQLITE_OK) {
+		fprintf(stderr, "piiwatch: show alert: this store has no alerts\n");
+		return PW_EXIT_USAGE;
+	}
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)id);
+	r = step(q, c);
+	if (r == SQLITE_ROW) {
+		struct pw_alert al;
+		char when[32];
+
+		alert_from_row(q, &al);
+		session = al.session_id;
+		if (c->json)
+			print_json(pw_ecs_from_alert(&al, NULL));
+		else
+			printf("alert %llu: %s %s at %s, user %s, score %.1f%s\n  %s\n\n",
+			       (unsigned long long)id, pw_severity_name(al.severity), al.rule_id,
+			       pw_cli_time((int64_t)al.time_ns, when, sizeof(when)),
+			       al.user[0] ? al.user : "-", al.score,
+			       sqlite3_column_int(q, 9) ? ", user quarantined" : "", al.reason);
+	} else if (r == SQLITE_DONE) {
+		fprintf(stderr, "piiwatch: show alert: no alert %s\n", arg);
+	}
+	sqlite3_finalize(q);
+	if (r != SQLITE_ROW)
+		return r == SQLITE_DONE ? PW_EXIT_USAGE : PW_EXIT_STORE;
+	if (!session) {
+		if (!c->json)
+			printf("(not tied to a login session)\n");
+		return PW_EXIT_OK;
+	}
+	{
+		char sid[32];
+
+		snprintf(sid, sizeof(sid), "%lld", (long long)session);
+		return cmd_show(db, c, sid);
+	}
 }
 
 /* ---- the daemon's control socket ---- */
@@ -869,6 +1146,7 @@ enum opt {
 	OPT_FILE,
 	OPT_HOST,
 	OPT_HTML,
+	OPT_SEVERITY,
 };
 
 /* A name to filter on: an empty one would match nothing and look like
@@ -897,6 +1175,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{ "file", required_argument, NULL, OPT_FILE },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "html", required_argument, NULL, OPT_HTML },
+		{ "severity", required_argument, NULL, OPT_SEVERITY },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -959,6 +1238,17 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case OPT_HTML:
 			c->html = optarg;
 			break;
+		case OPT_SEVERITY: {
+			enum pw_severity sev;
+
+			if (pw_severity_from_name(optarg, &sev)) {
+				fprintf(stderr, "piiwatch: --severity: expected low, medium, high or critical, got '%s'\n",
+					optarg);
+				return -1;
+			}
+			c->severity = (int)sev;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -1010,13 +1300,18 @@ int main(int argc, char **argv)
 		return cmd_reload(&c);
 	if (strcmp(verb, "policy") == 0 && nargs == 2 && strcmp(args[0], "check") == 0)
 		return cmd_policy_check(args[1]);
+	if (strcmp(verb, "quarantine") == 0 && nargs == 2 && strcmp(args[0], "release") == 0)
+		return cmd_quarantine_release(&c, args[1]);
 
 	if (!(strcmp(verb, "accesses") == 0 && nargs == 0) &&
 	    !(strcmp(verb, "events") == 0 && nargs == 0) &&
 	    !(strcmp(verb, "sessions") == 0 && nargs == 0) &&
 	    !(strcmp(verb, "top") == 0 && nargs == 0) &&
 	    !(strcmp(verb, "report") == 0 && nargs == 0) &&
-	    !(strcmp(verb, "show") == 0 && nargs == 1)) {
+	    !(strcmp(verb, "alerts") == 0 && nargs == 0) &&
+	    !(strcmp(verb, "quarantine") == 0 && nargs == 1 && strcmp(args[0], "list") == 0) &&
+	    !(strcmp(verb, "show") == 0 && (nargs == 1 ||
+					   (nargs == 2 && strcmp(args[0], "alert") == 0)))) {
 		fprintf(stderr, "piiwatch: unknown command or wrong arguments: %s\n", verb);
 		fprintf(stderr, "Try 'piiwatch --help'.\n");
 		return PW_EXIT_USAGE;
@@ -1034,6 +1329,12 @@ int main(int argc, char **argv)
 		rc = cmd_top(db, &c);
 	else if (strcmp(verb, "report") == 0)
 		rc = cmd_report(db, &c);
+	else if (strcmp(verb, "alerts") == 0)
+		rc = cmd_alerts(db, &c);
+	else if (strcmp(verb, "quarantine") == 0)
+		rc = cmd_quarantine_list(db, &c);
+	else if (nargs == 2)
+		rc = cmd_show_alert(db, &c, args[1]);
 	else
 		rc = cmd_show(db, &c, args[0]);
 	sqlite3_close(db);

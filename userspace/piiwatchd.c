@@ -313,8 +313,33 @@ static char *status_json(struct daemon *d)
 
 static void reload(struct daemon *d);
 
-/* Control requests: {"cmd":"status"} from root or group piiwatch,
- * {"cmd":"reload"} from root only. */
+/* {"cmd":"quarantine-release","user":"..."} from root: pam_piiwatch lets
+ * the user log in again. */
+static char *quarantine_release(struct daemon *d, const struct ucred *peer, json_object *o)
+{
+	json_object *u;
+	const char *user;
+	int rc;
+
+	if (peer->uid != 0)
+		return pw_reply_to_json(false, "quarantine release needs root", -1);
+	if (!json_object_object_get_ex(o, "user", &u) || !json_object_is_type(u, json_type_string) ||
+	    !*(user = json_object_get_string(u)) || !pw_is_clean_utf8(user) ||
+	    strlen(user) >= PW_ITEM_MAX)
+		return pw_reply_to_json(false, "expected a user name", -1);
+	rc = pw_store_quarantine_release(d->store, user);
+	if (rc >= 0 && pw_store_flush(d->store))
+		rc = -1;
+	if (rc < 0)
+		return pw_reply_to_json(false, "store error", -1);
+	if (rc == 0)
+		return pw_reply_to_json(false, "the user is not quarantined", -1);
+	pw_log(LOG_NOTICE, "quarantine of %s released by pid %d", user, peer->pid);
+	return pw_reply_to_json(true, NULL, -1);
+}
+
+/* Control requests: {"cmd":"status"} from root or group piiwatch;
+ * {"cmd":"reload"} and {"cmd":"quarantine-release"} from root only. */
 static char *on_control(void *ctx, const struct ucred *peer, const char *msg, size_t len)
 {
 	struct daemon *d = ctx;
@@ -341,6 +366,8 @@ static char *on_control(void *ctx, const struct ucred *peer, const char *msg, si
 			reply = pw_reply_to_json(d->last_reload_ok, d->last_reload_ok ? NULL :
 						 "the new policy has errors; see the daemon log", -1);
 		}
+	} else if (strcmp(json_object_get_string(cmd), "quarantine-release") == 0) {
+		reply = quarantine_release(d, peer, o);
 	} else {
 		reply = pw_reply_to_json(false, "unknown command", -1);
 	}
