@@ -100,6 +100,7 @@ struct principal {
 	size_t n_hours;
 	uint32_t last_hour;
 	int64_t bulk_day;            /* bulk-read raised over a day's or a window's total */
+	int64_t bulk_week_day;       /* ... over the last week's total */
 	struct source sources[SOURCES_MAX];
 	size_t n_sources;
 	uint64_t last_ns;
@@ -685,7 +686,8 @@ struct baseline {
 };
 
 /*
- * The daily totals before today within the baseline window.  The usual
+ * The daily totals before the day before, within the baseline window that
+ * ends today.  The usual
  * high is the larger of the median plus three robust standard deviations
  * (1.4826 MAD) and the second-busiest day: a weekly full backup or a
  * monthly report is usual once it happened twice, while a single odd day
@@ -693,7 +695,7 @@ struct baseline {
  * the larger of factor times the median and twice the usual high.
  */
 static void volume_baseline(const struct pw_detector *d, const struct volume *v, int64_t today,
-			    bool files, uint64_t factor, struct baseline *b)
+			    int64_t before, bool files, uint64_t factor, struct baseline *b)
 {
 	uint64_t *vals = malloc((v->n_days ? v->n_days : 1) * sizeof(*vals));
 	size_t i, n = 0;
@@ -702,7 +704,7 @@ static void volume_baseline(const struct pw_detector *d, const struct volume *v,
 	if (!vals)
 		return;
 	for (i = 0; i < v->n_days; i++)
-		if (v->days[i].day < today &&
+		if (v->days[i].day < before &&
 		    v->days[i].day >= today - (int64_t)d->pol->baseline_days)
 			vals[n++] = files ? v->days[i].files : v->days[i].bytes;
 	b->days = n;
@@ -748,6 +750,7 @@ static struct principal *principal_get(struct pw_detector *d, const char *name)
 		return NULL;
 	}
 	p->bulk_day = -1;
+	p->bulk_week_day = -1;
 	HASH_ADD_KEYPTR(hh, d->principals, p->name, strlen(p->name), p);
 	return p;
 }
@@ -1172,8 +1175,8 @@ static void check_bulk(struct pw_detector *d, struct actor *a, struct volume *v,
 	by_files = files > rc->max_files;
 	if (!by_bytes && !by_files)
 		return;
-	volume_baseline(d, v, lt->day, false, rc->factor, &bb);
-	volume_baseline(d, v, lt->day, true, rc->factor, &bf);
+	volume_baseline(d, v, lt->day, lt->day, false, rc->factor, &bb);
+	volume_baseline(d, v, lt->day, lt->day, true, rc->factor, &bf);
 	established = bb.days >= rc->min_days;
 	if (!established && allowed)
 		return;
@@ -1226,6 +1229,76 @@ static void check_bulk(struct pw_detector *d, struct actor *a, struct volume *v,
 		fire(d, a, PW_RULE_BULK_READ, t, "%s read %llu%s distinct files (%s) of %s %s; %s%llu files",
 		     who_s, (unsigned long long)files, v->win_files.full ? "+" : "", got, what, span,
 		     base, (unsigned long long)rc->max_files);
+}
+
+#define WEEK_DAYS 7
+#define DRIP_DAYS 3
+#define DRIP_FACTOR 3
+
+/*
+ * A slow drip under the cap: on DRIP_DAYS or more of the last seven days
+ * the principal read more of the dataset than DRIP_FACTOR times its median
+ * day and its usual high, both measured on the days before the week (so
+ * that the drip does not become the habit), and the week's total is over
+ * the cap.  Only with such a baseline (a new user's first week is not a
+ * drip), and once a week per principal.
+ */
+static void check_bulk_week(struct pw_detector *d, struct actor *a, struct volume *v,
+			    const char *dataset, uint64_t t, const struct local_time *lt)
+{
+	const struct pw_rule_cfg *rc = &d->pol->rules[PW_RULE_BULK_READ];
+	uint64_t bytes = 0, files = 0;
+	struct baseline bb;
+	struct principal *p;
+	char who_s[1200], got[32], med[32], mad[32], bar_s[32], cap[32], what[96];
+	char days[WEEK_DAYS * 24] = "";
+	size_t i, over = 0, o = 0;
+	double bar;
+
+	if (!wants(d, a, PW_RULE_BULK_READ, t))
+		return;
+	p = principal_get(d, v->principal);
+	if (p && p->bulk_week_day >= 0 && lt->day < p->bulk_week_day + WEEK_DAYS)
+		return;
+	volume_baseline(d, v, lt->day, lt->day - WEEK_DAYS + 1, false, rc->factor, &bb);
+	if (bb.days < rc->min_days)
+		return;
+	bar = DRIP_FACTOR * bb.median > bb.high ? DRIP_FACTOR * bb.median : bb.high;
+	for (i = 0; i < v->n_days; i++) {
+		const struct day_total *day = &v->days[i];
+
+		if (day->day <= lt->day - WEEK_DAYS || day->day > lt->day)
+			continue;
+		bytes += day->bytes;
+		files += day->files;
+		if ((double)day->bytes <= bar)
+			continue;
+		over++;
+		fmt_bytes(day->bytes, got, sizeof(got));
+		if (o < sizeof(days))
+			o += (size_t)snprintf(days + o, sizeof(days) - o, "%s%s", o ? ", " : "", got);
+	}
+	if (over < DRIP_DAYS || bytes <= rc->max_bytes)
+		return;
+	if (p)
+		p->bulk_week_day = p->bulk_day = lt->day;
+	who(a, who_s, sizeof(who_s));
+	fmt_bytes(bytes, got, sizeof(got));
+	fmt_bytes((uint64_t)bb.median, med, sizeof(med));
+	fmt_bytes((uint64_t)bb.mad, mad, sizeof(mad));
+	fmt_bytes((uint64_t)bar, bar_s, sizeof(bar_s));
+	fmt_bytes(rc->max_bytes, cap, sizeof(cap));
+	if (strcmp(dataset, ALL_DATASETS) == 0)
+		snprintf(what, sizeof(what), "all datasets");
+	else
+		snprintf(what, sizeof(what), "dataset %s", dataset);
+	fire(d, a, PW_RULE_BULK_READ, t,
+	     "%s read more than %s/day of %s on %zu of the last %d days (%s), %s (%llu files) in "
+	     "all; %s's median over %zu active days before them is %s/day (MAD %s): %s is the "
+	     "larger of %d times the median and the usual high, and the cap is %s",
+	     who_s, bar_s, what, over, WEEK_DAYS, days, got, (unsigned long long)files,
+	     a->is_session ? "this user" : "this program", bb.days, med, mad, bar_s, DRIP_FACTOR,
+	     cap);
 }
 
 /* A read of protected data over [from, to]: remembered for the chains
@@ -1415,6 +1488,7 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 			if (ads)
 				check_bulk(d, a, v, ds, allowed_for(pol, ds, r->exe), ads->bytes,
 					   ads->files.n, t, &lt);
+			check_bulk_week(d, a, v, ds, t, &lt);
 		}
 		if (v_all) {
 			volume_add(d, v_all, t, d_read, new_file ? fkey : 0,
@@ -1423,6 +1497,7 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 				check_bulk(d, a, v_all, ALL_DATASETS,
 					   allowed_anywhere(pol, r->exe), all->bytes, all->files.n, t,
 					   &lt);
+			check_bulk_week(d, a, v_all, ALL_DATASETS, t, &lt);
 		}
 		p = principal_get(d, principal);
 		if (a->is_session && p) {

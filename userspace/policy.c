@@ -223,6 +223,14 @@ static void begin_section(struct parser *ps, char *hdr)
 			     PW_DATASET_NAME_MAX - 1);
 			return;
 		}
+		/* The names records give honeytoken and staging accesses. */
+		if (strcmp(arg, "honeytoken") == 0 || strcmp(arg, "staging") == 0) {
+			diag(ps->diags, PW_DIAG_ERROR, ps->line,
+			     "dataset name '%s' is reserved: records use it for %s", arg,
+			     arg[0] == 'h' ? "honeytokens ([honeytokens])" :
+					     "files written after protected reads");
+			return;
+		}
 		for (i = 0; i < ps->p->n_datasets; i++) {
 			if (strcmp(ps->p->datasets[i].name, arg) == 0) {
 				diag(ps->diags, PW_DIAG_ERROR, ps->line,

@@ -3,8 +3,9 @@
 # attack from a login session (a honeytoken, a bulk read, an archiver,
 # outside the policy's working hours, from a new address); its alerts reach
 # the store, the JSON Lines and --print within two seconds of the access
-# that triggers them; `piiwatch replay` of the JSON Lines raises exactly
-# the same alerts.
+# that triggers them; the honeytoken rule's quarantine makes pam_piiwatch
+# refuse the user's next login; `piiwatch replay` of the JSON Lines raises
+# exactly the same alerts.
 . "$(dirname "$0")/../lib.sh"
 pw_setup
 pw_ensure_user
@@ -35,6 +36,8 @@ trusted = 10.0.0.0/8
 learning = 0
 [rule bulk-read]
 max_bytes = 4M
+[rule honeytoken]
+action = quarantine
 [output jsonl]
 path = $PW_TMP/events.jsonl
 EOF2
@@ -42,8 +45,13 @@ check "piiwatchd starts with the detector and JSON Lines" \
 	pw_start_daemon "$PW_TMP/policy.conf" --print
 
 pw_pam_service pwtest-det \
+	"account required $PW_BUILD/pam_piiwatch.so socket=$PW_TMP/pam.sock spool=$PW_TMP/spool" \
+	"account required pam_permit.so" \
 	"session required pam_loginuid.so" \
 	"session required $PW_BUILD/pam_piiwatch.so socket=$PW_TMP/pam.sock spool=$PW_TMP/spool timeout_ms=2000"
+"$PW_BUILD/tests/pw-session-run" -d "$PW_TMP/pam.d" -s pwtest-det -u "$PW_TEST_USER" --account \
+	-- true 2>"$PW_TMP/account.err"
+check_eq "$PW_TEST_USER may log in before the attack" "$?" 0
 
 now_ns() { date +%s%N; }
 
@@ -98,6 +106,14 @@ check "the bulk-read reason gives the numbers" \
 check "--print shows the alerts" grep -q "ALERT critical honeytoken (risk [0-9.]*)  $PW_TEST_USER" \
 	"$PW_TMP/daemon.out"
 check "the log names them" grep -q "ALERT high bulk-read" "$PW_TMP/daemon.err"
+
+check_eq "the honeytoken rule put $PW_TEST_USER in quarantine" \
+	"$(pw_sql "SELECT count(*) FROM quarantine q JOIN alerts a ON a.user = q.user
+		WHERE q.user = '$PW_TEST_USER' AND q.reason LIKE 'honeytoken: %' AND
+		a.rule_id = 'honeytoken' AND a.quarantined = 1")" 1
+"$PW_BUILD/tests/pw-session-run" -d "$PW_TMP/pam.d" -s pwtest-det -u "$PW_TEST_USER" --account \
+	-- true 2>"$PW_TMP/account.err"
+check_eq "pam_piiwatch refuses the quarantined user's next login" "$?" 125
 
 pw_stop_daemon TERM
 check_eq "piiwatchd stops cleanly" "$DAEMON_STATUS" 0

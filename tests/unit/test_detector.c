@@ -338,6 +338,36 @@ static void test_bulk_read_against_baseline(void **state)
 			"high), and the cap is 64.0 MiB");
 }
 
+/* Under the cap every day, but three times the usual on three days of a
+ * week: a slow drip. */
+static void test_bulk_read_slow_drip(void **state)
+{
+	struct fx *f = *state;
+	int i;
+
+	learn_days(f, "tanaka", "customers", 10 * MIB, 100);
+	learn_days(f, "sato", "customers", 10 * MIB, 200);
+	f->n = 0;
+	for (i = 0; i < 3; i++) {
+		read_file(f, "tanaka", 300 + (uint32_t)i, 300 + (uint64_t)i, "customers", 1,
+			  AT(DAY(14 + i) + H(15)), 50 * MIB);
+		/* sato reads more too, but not three times the usual. */
+		read_file(f, "sato", 400 + (uint32_t)i, 400 + (uint64_t)i, "customers", 1,
+			  AT(DAY(14 + i) + H(15)), 25 * MIB);
+		assert_int_equal(count(f, "bulk-read"), i == 2);
+	}
+	assert_string_equal(find(f, "bulk-read")->user, "tanaka");
+	assert_contains(find(f, "bulk-read")->reason,
+			"tanaka (session 302) read more than 36.8 MiB/day of dataset customers on 3 "
+			"of the last 7 days (50.0 MiB, 50.0 MiB, 50.0 MiB), 150.0 MiB (3 files) in all; "
+			"this user's median over 10 active days before them is 12.2 MiB/day (MAD "
+			"1.2 MiB): 36.8 MiB is the larger of 3 times the median and the usual high, "
+			"and the cap is 64.0 MiB");
+	/* Once a week per principal. */
+	read_file(f, "tanaka", 310, 310, "customers", 1, AT(DAY(17) + H(15)), 50 * MIB);
+	assert_int_equal(count(f, "bulk-read"), 1);
+}
+
 static void test_bulk_read_window_and_files(void **state)
 {
 	struct fx *f = *state;
@@ -993,6 +1023,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_honeytoken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk_read_counts_progress_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk_read_against_baseline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bulk_read_slow_drip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk_read_window_and_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enumeration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_off_hours, setup, teardown),

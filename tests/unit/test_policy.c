@@ -337,6 +337,13 @@ static void test_detector_section_errors(void **state)
 	assert_true(has_diag(&d, 28, PW_DIAG_ERROR, "takes no name"));
 	assert_int_equal(d.errors, 22);
 	pw_diags_free(&d);
+
+	/* Names the records use for honeytokens and staging files. */
+	p = parse("[dataset staging]\npath = /srv/x\n[dataset honeytoken]\npath = /srv/y\n", &d);
+	assert_null(p);
+	assert_true(has_diag(&d, 1, PW_DIAG_ERROR, "'staging' is reserved"));
+	assert_true(has_diag(&d, 3, PW_DIAG_ERROR, "'honeytoken' is reserved"));
+	pw_diags_free(&d);
 }
 
 /* The size of the kernel's open-file map: a default, a range, an error. */
