@@ -329,9 +329,17 @@ static void set_duration(struct parser *ps, uint64_t *dst, const char *key, cons
 	uint64_t ns;
 
 	if (pw_parse_duration_ns(v, &ns) || ns < min_ns) {
+		char least[48] = "";
+
+		if (min_ns % 1000000000ULL == 0 && min_ns)
+			snprintf(least, sizeof(least), " (not below %llus)",
+				 (unsigned long long)(min_ns / 1000000000ULL));
+		else if (min_ns)
+			snprintf(least, sizeof(least), " (not below %llums)",
+				 (unsigned long long)(min_ns / 1000000ULL));
 		diag(ps->diags, PW_DIAG_ERROR, ps->line,
-		     "%s: expected a duration like 500ms, 30s, 10m, 2h or 90d%s, got '%s'", key,
-		     min_ns ? " (not below 100ms)" : "", v);
+		     "%s: expected a duration like 500ms, 30s, 10m, 2h or 90d%s, got '%s'", key, least,
+		     v);
 		return;
 	}
 	*dst = ns;
@@ -573,20 +581,6 @@ static void each_word(struct parser *ps, const char *v, void (*fn)(struct parser
 		fn(ps, tok);
 }
 
-static void set_rule_duration(struct parser *ps, uint64_t *dst, const char *key, const char *v,
-			      uint64_t min_ns)
-{
-	uint64_t ns;
-
-	if (pw_parse_duration_ns(v, &ns) || ns < min_ns) {
-		diag(ps->diags, PW_DIAG_ERROR, ps->line,
-		     "%s: expected a duration like 30s, 10m, 2h or 14d (at least %llus), got '%s'", key,
-		     (unsigned long long)(min_ns / 1000000000ULL), v);
-		return;
-	}
-	*dst = ns;
-}
-
 static void add_rule_program(struct parser *ps, const char *tok)
 {
 	if (ps->rule->programs.n >= PW_POLICY_MAX_ALLOW)
@@ -633,7 +627,7 @@ static void assign_rule(struct parser *ps, const char *key, const char *v)
 	} else if ((keys & RK_MAX_FILES) && strcmp(key, "max_files") == 0) {
 		set_number(ps, &r->max_files, key, v, 1, 1000000000);
 	} else if ((keys & RK_WINDOW) && strcmp(key, "window") == 0) {
-		set_rule_duration(ps, &r->window_ns, key, v, 1000000000ULL);
+		set_duration(ps, &r->window_ns, key, v, 1000000000ULL);
 	} else if ((keys & RK_MIN_DAYS) && strcmp(key, "min_days") == 0) {
 		set_number(ps, &r->min_days, key, v, 1, 366);
 	} else if ((keys & RK_FACTOR) && strcmp(key, "factor") == 0) {
@@ -794,11 +788,11 @@ static void assign(struct parser *ps, const char *key, const char *v)
 		return;
 	case SEC_DETECTOR:
 		if (strcmp(key, "learning") == 0)
-			set_rule_duration(ps, &ps->p->learning_ns, key, v, 0);
+			set_duration(ps, &ps->p->learning_ns, key, v, 0);
 		else if (strcmp(key, "baseline_days") == 0)
 			set_number(ps, &ps->p->baseline_days, key, v, 1, 366);
 		else if (strcmp(key, "repeat") == 0)
-			set_rule_duration(ps, &ps->p->repeat_ns, key, v, 1000000000ULL);
+			set_duration(ps, &ps->p->repeat_ns, key, v, 1000000000ULL);
 		else
 			unknown_key(ps, key, "learning, baseline_days or repeat");
 		return;

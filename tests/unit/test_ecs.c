@@ -360,6 +360,56 @@ static void test_alert_roundtrip(void **state)
 	free(line);
 }
 
+/* Set (or with value NULL remove) one field of a good record, and expect
+ * the parser to refuse the line naming the field. */
+static void expect_refused(json_object *root, const char *path, const char *json_value,
+			   const char *needle)
+{
+	struct pw_ecs_record rec;
+	json_object *parent = root, *val;
+	char buf[128], *dot, *key = buf, *line;
+	char err[256] = "";
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	while ((dot = strchr(key, '.')) != NULL) {
+		*dot = '\0';
+		if (!json_object_object_get_ex(parent, key, &val)) {
+			val = json_object_new_object();
+			json_object_object_add(parent, key, val);
+		}
+		parent = val;
+		key = dot + 1;
+	}
+	if (json_value) {
+		val = json_tokener_parse(json_value);
+		if (!val && strcmp(json_value, "null") != 0)
+			fail_msg("bad test value %s", json_value);
+		json_object_object_add(parent, key, val);
+	} else {
+		json_object_object_del(parent, key);
+	}
+	line = line_of(root);
+	if (pw_ecs_parse_line(line, strlen(line), &rec, err, sizeof(err)) == 0) {
+		pw_ecs_record_free(&rec);
+		fail_msg("accepted %s=%s", path, json_value ? json_value : "(removed)");
+	}
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not mention '%s' for %s=%s", err, needle, path,
+			 json_value ? json_value : "(removed)");
+	free(line);
+}
+
+static void expect_mutation_error(const char *path, const char *json_value, const char *needle)
+{
+	struct pw_access a;
+	json_object *root;
+
+	fill_access(&a);
+	root = pw_ecs_from_access(&a, "dms01");
+	pw_access_free_strings(&a);
+	expect_refused(root, path, json_value, needle);
+}
+
 static void fill_event(struct pw_event_rec *e, const char *kind)
 {
 	memset(e, 0, sizeof(*e));
@@ -499,40 +549,11 @@ static void test_session_row(void **state)
 static void expect_event_error(const char *path, const char *json_value, const char *needle)
 {
 	struct pw_event_rec e;
-	struct pw_ecs_record rec;
-	json_object *root, *parent, *val;
-	char buf[128], *dot, *key, *line;
-	char err[256] = "";
 
 	fill_event(&e, "connect");
 	e.dest_ip = "198.51.100.9";
 	e.dest_port = 443;
-	root = pw_ecs_from_event(&e, "dms01", BOOT);
-	snprintf(buf, sizeof(buf), "%s", path);
-	parent = root;
-	key = buf;
-	while ((dot = strchr(key, '.')) != NULL) {
-		*dot = '\0';
-		if (!json_object_object_get_ex(parent, key, &val)) {
-			val = json_object_new_object();
-			json_object_object_add(parent, key, val);
-		}
-		parent = val;
-		key = dot + 1;
-	}
-	if (json_value)
-		json_object_object_add(parent, key, json_tokener_parse(json_value));
-	else
-		json_object_object_del(parent, key);
-	line = line_of(root);
-	if (pw_ecs_parse_line(line, strlen(line), &rec, err, sizeof(err)) == 0) {
-		pw_ecs_record_free(&rec);
-		fail_msg("accepted %s=%s", path, json_value ? json_value : "(removed)");
-	}
-	if (!strstr(err, needle))
-		fail_msg("error '%s' does not mention '%s' for %s=%s", err, needle, path,
-			 json_value ? json_value : "(removed)");
-	free(line);
+	expect_refused(pw_ecs_from_event(&e, "dms01", BOOT), path, json_value, needle);
 }
 
 static void test_hostile_event_fields(void **state)
@@ -558,45 +579,6 @@ static void test_hostile_event_fields(void **state)
 	expect_event_error("process.name", "\"seventeen-chars-x\"", "'process.name' is longer");
 	expect_event_error("file.path", "\"/a\\u0001b\"", "'file.path' holds control characters");
 	expect_event_error("user.name", "[\"x\"]", "'user.name' must be a string");
-}
-
-/* Take a good access line, set (or with value NULL remove) one field, and
- * expect the parser to refuse it naming the field. */
-static void expect_mutation_error(const char *path, const char *json_value, const char *needle)
-{
-	struct pw_access a;
-	json_object *root, *parent, *val = NULL;
-	char buf[128], *dot, *key, *line;
-	char err[256] = "";
-
-	fill_access(&a);
-	root = pw_ecs_from_access(&a, "dms01");
-	pw_access_free_strings(&a);
-	snprintf(buf, sizeof(buf), "%s", path);
-	parent = root;
-	key = buf;
-	while ((dot = strchr(key, '.')) != NULL) {
-		*dot = '\0';
-		assert_true(json_object_object_get_ex(parent, key, &parent));
-		key = dot + 1;
-	}
-	if (json_value) {
-		val = json_tokener_parse(json_value);
-		if (!val && strcmp(json_value, "null") != 0)
-			fail_msg("bad test value %s", json_value);
-		json_object_object_add(parent, key, val);
-	} else {
-		json_object_object_del(parent, key);
-	}
-	line = line_of(root);
-	if (pw_ecs_to_access(line, strlen(line), &a, err, sizeof(err)) == 0) {
-		pw_access_free_strings(&a);
-		fail_msg("accepted %s=%s", path, json_value ? json_value : "(removed)");
-	}
-	if (!strstr(err, needle))
-		fail_msg("error '%s' does not mention '%s' for %s=%s", err, needle, path,
-			 json_value ? json_value : "(removed)");
-	free(line);
 }
 
 static void test_hostile_fields(void **state)

@@ -323,7 +323,7 @@ static void test_detector_section_errors(void **state)
 	assert_true(has_diag(&d, 11, PW_DIAG_WARNING, "beyond its /8"));
 	assert_true(has_diag(&d, 13, PW_DIAG_ERROR, "learning"));
 	assert_true(has_diag(&d, 14, PW_DIAG_ERROR, "baseline_days"));
-	assert_true(has_diag(&d, 15, PW_DIAG_ERROR, "at least 1s"));
+	assert_true(has_diag(&d, 15, PW_DIAG_ERROR, "not below 1s"));
 	assert_true(has_diag(&d, 17, PW_DIAG_ERROR, "low, medium, high or critical"));
 	assert_true(has_diag(&d, 18, PW_DIAG_ERROR, "alert or quarantine"));
 	assert_true(has_diag(&d, 19, PW_DIAG_ERROR, "max_bytes"));
