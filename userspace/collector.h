@@ -57,8 +57,8 @@ uint64_t pw_collector_events_seen(const struct pw_collector *c);
  */
 
 /* A blind spot the daemon noticed: kind "loss" with action ring-full,
- * untracked-opens, unfollowed-changes, unwatched (count: seconds) or
- * detached, stored, shipped and judged like any event. */
+ * untracked-opens, unfollowed-changes, unwatched (count: seconds),
+ * detached or unpinned, stored, shipped and judged like any event. */
 void pw_collector_loss(struct pw_collector *c, const char *action, uint64_t count);
 
 /* Load the detector's learned state from the store (at start): the rows

@@ -69,6 +69,8 @@ struct daemon {
 	uint64_t ticks;
 	uint64_t lost_reported;
 	uint64_t unfollowed_reported;
+	uint64_t pins_restored;      /* pinned objects found removed and pinned again */
+	bool pins_failed;
 	bool last_reload_ok;
 	bool spool_refused;          /* the spool directory is not safe to read */
 	uint64_t map_full_reported;
@@ -292,6 +294,7 @@ static char *status_json(struct daemon *d)
 			       json_object_new_double(span ? (double)(seen - oldest) / (double)span : 0));
 	json_object_object_add(o, "lost_events", json_object_new_uint64(s[PW_STAT_RB_FULL]));
 	json_object_object_add(o, "untracked_opens", json_object_new_uint64(s[PW_STAT_MAP_FULL]));
+	json_object_object_add(o, "pins_restored", json_object_new_uint64(d->pins_restored));
 	json_object_object_add(o, "unfollowed_changes", json_object_new_uint64(s[PW_STAT_PENDING_FULL]));
 	json_object_object_add(o, "kernel_access_events", json_object_new_uint64(s[PW_STAT_SUBMITTED]));
 	json_object_object_add(o, "kernel_exec_events", json_object_new_uint64(s[PW_STAT_EXECS]));
@@ -444,6 +447,34 @@ static void check_loss(struct daemon *d)
 				  s[PW_STAT_PENDING_FULL] - d->unfollowed_reported);
 		d->unfollowed_reported = s[PW_STAT_PENDING_FULL];
 	}
+	if (pw_store_flush(d->store))
+		pw_log(LOG_ERR, "store: commit failed");
+}
+
+/*
+ * Only root can remove the pinned probes, and removing them is how it
+ * would make them detach unseen: at this daemon's next stop, or at once
+ * for a taken-over daemon that did not hold its links.  Checked every
+ * second; what is missing is pinned again, and said loudly.
+ */
+static void check_pins(struct daemon *d)
+{
+	int n = pw_probes_check_pins(d->probes);
+
+	if (n < 0) {
+		if (!d->pins_failed)
+			pw_log(LOG_CRIT, "BLIND SPOT: cannot check or restore the probes pinned in %s: %s",
+			       d->policy->pin_dir, strerror(errno));
+		d->pins_failed = true;
+		return;
+	}
+	d->pins_failed = false;
+	if (n == 0)
+		return;
+	pw_log(LOG_CRIT, "BLIND SPOT: %d pinned probe objects were removed from %s (by root): "
+	       "pinned again; a stop would have detached the probes", n, d->policy->pin_dir);
+	d->pins_restored += (uint64_t)n;
+	pw_collector_loss(d->collector, "unpinned", (uint64_t)n);
 	if (pw_store_flush(d->store))
 		pw_log(LOG_ERR, "store: commit failed");
 }
@@ -634,6 +665,7 @@ static void on_tick(struct daemon *d)
 		pw_collector_tick(d->collector);
 		ingest_spool(d);
 		check_loss(d);
+		check_pins(d);
 	}
 }
 

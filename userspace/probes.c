@@ -45,6 +45,13 @@ struct pw_probes {
 	struct pw_probes_opts opts;
 	struct pw_root *roots;
 	size_t n_roots;
+	struct held_link *links;     /* every link, held open while the daemon runs */
+	size_t n_links;
+};
+
+struct held_link {
+	char name[128];              /* its pin's name under links/ */
+	int fd;
 };
 
 /* The pinned maps the daemon itself uses; the programs' links are pinned
@@ -231,9 +238,28 @@ fail:
 	return -1;
 }
 
+/* Keep fd (a link pinned as links/NAME) for the daemon's life. */
+static int hold_link(struct pw_probes *p, const char *name, int fd)
+{
+	struct held_link *n;
+
+	if (fd < 0)
+		return -1;
+	n = realloc(p->links, (p->n_links + 1) * sizeof(*n));
+	if (!n) {
+		close(fd);
+		return -1;
+	}
+	p->links = n;
+	n = &p->links[p->n_links++];
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->fd = fd;
+	return 0;
+}
+
 static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 {
-	int rc;
+	int rc, i;
 
 	p->skel = piiwatch_bpf__open();
 	if (!p->skel) {
@@ -278,6 +304,14 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 	p->stats_fd = dup(bpf_map__fd(p->skel->maps.stats));
 	p->meta_fd = dup(bpf_map__fd(p->skel->maps.meta));
 	p->flush_fd = dup(bpf_program__fd(p->skel->progs.flush_idle));
+	for (i = 0; i < p->skel->skeleton->prog_cnt; i++) {
+		struct bpf_link *link = *p->skel->skeleton->progs[i].link;
+
+		if (link && hold_link(p, p->skel->skeleton->progs[i].name, dup(bpf_link__fd(link)))) {
+			pw_set_err(err, err_size, "cannot hold the BPF links: %s", strerror(errno));
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -297,7 +331,7 @@ static int take_over(struct pw_probes *p)
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info), zero = 0;
 	struct pw_meta m;
-	char links[4096];
+	char links[4096], path[4096];
 	struct dirent *de;
 	int n_links = 0;
 	DIR *d;
@@ -312,9 +346,18 @@ static int take_over(struct pw_probes *p)
 	}
 	if (pin_path(links, sizeof(links), p->pin_dir, "", "links") || !(d = opendir(links)))
 		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n_links++;
+	/* Held open, the links keep the programs attached even if their pins
+	 * are removed while this daemon runs. */
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		n_links++;
+		if (pin_path(path, sizeof(path), links, "", de->d_name) ||
+		    hold_link(p, de->d_name, bpf_obj_get(path))) {
+			closedir(d);
+			return -1;
+		}
+	}
 	closedir(d);
 	p->protected_fd = pinned_fd(p, "protected_inodes");
 	p->events_fd = pinned_fd(p, "events");
@@ -345,6 +388,11 @@ static void close_fds(struct pw_probes *p)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
+	for (i = 0; i < p->n_links; i++)
+		close(p->links[i].fd);
+	free(p->links);
+	p->links = NULL;
+	p->n_links = 0;
 }
 
 struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, size_t err_size)
@@ -444,6 +492,67 @@ const char *pw_probes_mode(const struct pw_probes *p)
 bool pw_probes_reused(const struct pw_probes *p)
 {
 	return p->reused;
+}
+
+/* True when the object pinned at path is the one fd refers to. */
+static bool pinned_is(const char *path, int fd)
+{
+	struct {
+		__u32 type;
+		__u32 id;
+	} pinned = { 0 }, held = { 0 };
+	__u32 len = sizeof(pinned), hlen = sizeof(held);
+	int pfd = bpf_obj_get(path);
+	bool same;
+
+	if (pfd < 0)
+		return false;
+	/* Programs', maps' and links' info all start with type and id. */
+	same = bpf_obj_get_info_by_fd(pfd, &pinned, &len) == 0 &&
+	       bpf_obj_get_info_by_fd(fd, &held, &hlen) == 0 && pinned.type == held.type &&
+	       pinned.id == held.id;
+	close(pfd);
+	return same;
+}
+
+static int repin(const char *path, int fd)
+{
+	unlink(path);
+	return bpf_obj_pin(fd, path);
+}
+
+int pw_probes_check_pins(struct pw_probes *p)
+{
+	const struct {
+		const char *name;
+		int fd;
+	} objs[] = {
+		{ "protected_inodes", p->protected_fd }, { "events", p->events_fd },
+		{ "stats", p->stats_fd }, { "meta", p->meta_fd }, { "flush_idle", p->flush_fd },
+	};
+	char path[4096], err[256];
+	int restored = 0;
+	size_t i;
+
+	if (pw_ensure_bpffs(p->pin_dir, err, sizeof(err)))
+		return -1;
+	for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		if (pin_path(path, sizeof(path), p->pin_dir, "", objs[i].name) ||
+		    pinned_is(path, objs[i].fd))
+			continue;
+		if (repin(path, objs[i].fd))
+			return -1;
+		restored++;
+	}
+	for (i = 0; i < p->n_links; i++) {
+		if (pin_path(path, sizeof(path), p->pin_dir, "links", p->links[i].name) ||
+		    pinned_is(path, p->links[i].fd))
+			continue;
+		if (repin(path, p->links[i].fd))
+			return -1;
+		restored++;
+	}
+	return restored;
 }
 
 int pw_probes_flush_idle(struct pw_probes *p)

@@ -59,6 +59,16 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 
 const struct pw_root *pw_probes_find_root(const struct pw_probes *p, uint64_t dev, uint64_t ino);
 
+/*
+ * Pin again every object of this daemon's probes that is missing from
+ * pin_dir, or replaced by another, and return how many were (-1 on
+ * error).  Only root can remove them; the daemon holds every link open,
+ * so the probes stay attached while it runs, but without the pins a stop
+ * with keep_attached would detach them, and the next daemon would load
+ * new ones, blind in between.
+ */
+int pw_probes_check_pins(struct pw_probes *p);
+
 /* Report the counts of accesses that have been idle for a delta interval. */
 int pw_probes_flush_idle(struct pw_probes *p);
 
