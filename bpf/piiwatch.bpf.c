@@ -610,12 +610,13 @@ static __always_inline int io_enter(int fd_in, int fd_out)
 
 static __always_inline int io_exit(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct io_inflight *p, inf;
 	struct access_state *st;
+	__u32 tid;
 
 	if (!n_inflight)
 		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
 	p = bpf_map_lookup_elem(&io_inflight, &tid);
 	if (!p)
 		return 0;
