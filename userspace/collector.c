@@ -481,6 +481,8 @@ static const char *dataset_name(struct pw_collector *c, uint32_t id)
 {
 	if (id == PW_DATASET_STAGING)
 		return "staging";
+	if (c->probes)
+		return pw_probes_dataset_name(c->probes, id);
 	return c->policy ? pw_policy_dataset_name(c->policy, id) : "?";
 }
 

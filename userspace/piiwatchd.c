@@ -507,6 +507,8 @@ static void warn_restart_only(const struct pw_policy *old, const struct pw_polic
 		       "reload: [daemon] max_open_files changed: takes effect when the probes are reloaded");
 }
 
+static void drain(struct daemon *d);
+
 static void reload(struct daemon *d)
 {
 	struct pw_policy *np;
@@ -523,6 +525,10 @@ static void reload(struct daemon *d)
 
 		apply_overrides(d, np);
 		nout = pw_outputs_open(&np->out, d->boot_id, err, sizeof(err));
+		/* What the kernel queued so far carries the old policy's dataset
+		 * ids and protected roots: it is read under the old policy. */
+		if (nout)
+			drain(d);
 		if (!nout) {
 			pw_log(LOG_ERR, "reload: outputs: %s; the running policy stays in force", err);
 			pw_policy_free(np);

@@ -47,7 +47,21 @@ struct pw_probes {
 	size_t n_roots;
 	struct held_link *links;     /* every link, held open while the daemon runs */
 	size_t n_links;
+	struct pw_root *retired;     /* roots of earlier policies, newest last */
+	size_t n_retired;
+	struct dataset_name *names;  /* the map's dataset ids, for the daemon's life */
+	size_t n_names;
 };
+
+/* Events queued under one policy are read under the next after a reload:
+ * a dataset keeps its id for the daemon's life, and a root dropped from
+ * the policy is still known by its path for a while. */
+struct dataset_name {
+	char *name;
+	bool honeytoken;
+};
+
+#define PW_MAX_RETIRED_ROOTS 4096
 
 struct held_link {
 	char name[128];              /* its pin's name under links/ */
@@ -464,6 +478,10 @@ void pw_probes_stop(struct pw_probes *p, bool keep_attached)
 		unpin_all(p->pin_dir);
 	piiwatch_bpf__destroy(p->skel);
 	free_roots(p->roots, p->n_roots);
+	free_roots(p->retired, p->n_retired);
+	while (p->n_names)
+		free(p->names[--p->n_names].name);
+	free(p->names);
 	free(p->pin_dir);
 	free(p);
 }
@@ -633,27 +651,88 @@ static int add_linked_files(struct pw_root **roots, size_t *n, const char *dir, 
 	return rc;
 }
 
+static int stable_dataset_id(struct pw_probes *p, const char *name, bool honeytoken,
+			     uint32_t *id)
+{
+	struct dataset_name *n;
+	size_t i;
+
+	for (i = 0; i < p->n_names; i++) {
+		if (p->names[i].honeytoken == honeytoken && strcmp(p->names[i].name, name) == 0) {
+			*id = (uint32_t)i;
+			return 0;
+		}
+	}
+	n = realloc(p->names, (p->n_names + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->names = n;
+	n[p->n_names].name = strdup(name);
+	if (!n[p->n_names].name)
+		return -ENOMEM;
+	n[p->n_names].honeytoken = honeytoken;
+	*id = (uint32_t)p->n_names++;
+	return 0;
+}
+
+const char *pw_probes_dataset_name(const struct pw_probes *p, uint32_t id)
+{
+	return id < p->n_names ? p->names[id].name : "?";
+}
+
+/* Keep a root the policy dropped (taking its path) for events about it
+ * that are still queued. */
+static void retire_root(struct pw_probes *p, struct pw_root *r)
+{
+	struct pw_root *nr;
+	size_t i;
+
+	for (i = 0; i < p->n_retired; i++) {
+		if (memcmp(&p->retired[i].key, &r->key, sizeof(r->key)) == 0 ||
+		    p->n_retired == PW_MAX_RETIRED_ROOTS) {
+			free(p->retired[i].path);
+			memmove(p->retired + i, p->retired + i + 1,
+				(--p->n_retired - i) * sizeof(*p->retired));
+			break;
+		}
+	}
+	nr = realloc(p->retired, (p->n_retired + 1) * sizeof(*nr));
+	if (!nr)
+		return;
+	p->retired = nr;
+	nr[p->n_retired++] = *r;
+	r->path = NULL;
+}
+
 int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 			   void (*warn)(const char *path, const char *why))
 {
 	struct pw_root *roots = NULL;
 	size_t n = 0, i, j;
 	int fd = p->protected_fd;
+	uint32_t *ids, honeytoken_id = 0;
 	int rc = 0;
 
 	size_t budget = PW_MAX_LINKED_SCAN;
 
+	ids = calloc(pol->n_datasets + 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (i = 0; i < pol->n_datasets && rc == 0; i++)
+		rc = stable_dataset_id(p, pol->datasets[i].name, false, &ids[i]);
+	if (rc == 0)
+		rc = stable_dataset_id(p, "honeytoken", true, &honeytoken_id);
 	for (i = 0; i < pol->n_datasets && rc == 0; i++)
 		for (j = 0; j < pol->datasets[i].paths.n && rc == 0; j++)
-			rc = add_root(&roots, &n, pol->datasets[i].paths.items[j], (uint32_t)i, 0,
-				      warn);
+			rc = add_root(&roots, &n, pol->datasets[i].paths.items[j], ids[i], 0, warn);
 	for (i = 0; i < pol->n_datasets && rc == 0; i++)
 		for (j = 0; j < pol->datasets[i].paths.n && rc == 0; j++)
-			rc = add_linked_files(&roots, &n, pol->datasets[i].paths.items[j],
-					      (uint32_t)i, &budget);
+			rc = add_linked_files(&roots, &n, pol->datasets[i].paths.items[j], ids[i],
+					      &budget);
 	for (j = 0; j < pol->honeytokens.n && rc == 0; j++)
-		rc = add_root(&roots, &n, pol->honeytokens.items[j], pw_policy_honeytoken_id(pol),
+		rc = add_root(&roots, &n, pol->honeytokens.items[j], honeytoken_id,
 			      PW_PROT_HONEYTOKEN, warn);
+	free(ids);
 	if (rc)
 		goto fail;
 	for (i = 0; i < n; i++) {
@@ -667,8 +746,10 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 
 		for (j = 0; j < n && !kept; j++)
 			kept = memcmp(&roots[j].key, &p->roots[i].key, sizeof(roots[j].key)) == 0;
-		if (!kept)
+		if (!kept) {
 			bpf_map_delete_elem(fd, &p->roots[i].key);
+			retire_root(p, &p->roots[i]);
+		}
 	}
 	free_roots(p->roots, p->n_roots);
 	p->roots = roots;
@@ -686,6 +767,9 @@ const struct pw_root *pw_probes_find_root(const struct pw_probes *p, uint64_t de
 	for (i = 0; i < p->n_roots; i++)
 		if (p->roots[i].key.dev == dev && p->roots[i].key.ino == ino)
 			return &p->roots[i];
+	for (i = p->n_retired; i-- > 0;)
+		if (p->retired[i].key.dev == dev && p->retired[i].key.ino == ino)
+			return &p->retired[i];
 	return NULL;
 }
 

@@ -57,7 +57,13 @@ const char *pw_probes_mode(const struct pw_probes *p);
 int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 			   void (*warn)(const char *path, const char *why));
 
+/* The root the kernel reported, by (dev, ino): one of the policy's, or
+ * one an earlier policy had (events queued before a reload name them). */
 const struct pw_root *pw_probes_find_root(const struct pw_probes *p, uint64_t dev, uint64_t ino);
+
+/* The name of a dataset id the kernel reports, "?" when unknown.  A
+ * dataset keeps its id through reloads, and no id is given to another. */
+const char *pw_probes_dataset_name(const struct pw_probes *p, uint32_t id);
 
 /*
  * Pin again every object of this daemon's probes that is missing from
