@@ -9,6 +9,8 @@
 #   make eval-scenarios       the detector over a dealer month with attacks (EVAL_ARGS=)
 #   make bench-probes         what the kernel probes cost, next to auditd (BENCH_ARGS=)
 #   make bench-daemon         what piiwatchd takes in, its CPU and memory (BENCH_ARGS=)
+#   make fuzz                 every libFuzzer target FUZZ_SECONDS (300) each
+#   make soak                 ten minutes of mixed load, then the books (SOAK_SECONDS=)
 #   make vmlinux              regenerate bpf/vmlinux.h from the running kernel
 #   make install DESTDIR= prefix=
 #   make deb                  the Debian package into build/deb/, checked by lintian
@@ -97,6 +99,8 @@ TEST_BINS += $(OUT)/tests/test_store
 TEST_BINS += $(OUT)/tests/test_cli_common
 # Talks to the daemon's sockets as a hostile local user would.
 TEST_BINS += $(OUT)/tests/pw-sock
+# The soak test's reader.
+TEST_BINS += $(OUT)/tests/pw-read-loop
 
 # The CLI's tests load a fixed store from ECS JSON Lines.
 TEST_BINS += $(OUT)/tests/pw-load-store
@@ -180,6 +184,10 @@ $(OUT)/tests/pw-evade: tests/helpers/pw-evade.c | $(OUT)/tests
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -luring
 
 $(OUT)/tests/pw-sock: tests/helpers/pw-sock.c | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+$(OUT)/tests/pw-read-loop: tests/helpers/pw-read-loop.c | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
 
@@ -385,3 +393,12 @@ fuzz-build: $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_TARGETS))
 # make fuzz FUZZ_SECONDS=N: each target N seconds; finds stay in build/fuzz.
 fuzz: fuzz-build
 	./fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Ten minutes of mixed load against build/'s daemon (tests/soak.sh):
+# make soak SOAK_SECONDS=N SOAK_RATE=READS_PER_SECOND
+.PHONY: soak
+SOAK_SECONDS ?= 600
+SOAK_RATE ?= 1000
+soak: all
+	$(Q)./scripts/mount-kernel-fs.sh
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_RATE=$(SOAK_RATE) PW_BUILD=$(abspath $(OUT)) ./tests/soak.sh
