@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fts.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -442,6 +443,9 @@ struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, siz
 		goto fail;
 	}
 	p->events_id = info.id;
+	/* Loading parsed the kernel's BTF, megabytes that are free now: give
+	 * them back rather than keep them resident for the daemon's life. */
+	malloc_trim(0);
 	return p;
 fail:
 	/* Nothing of a failed start stays attached. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@ struct pw_ring {
 	uint8_t *data;
 	size_t data_map_len;
 	uint64_t read_pos;
+	uint8_t *bounce;        /* a record that wraps around the end, in one piece */
+	size_t bounce_size;
 };
 
 struct pw_ring *pw_ring_open(int map_fd, uint32_t max_entries)
@@ -32,9 +35,13 @@ struct pw_ring *pw_ring_open(int map_fd, uint32_t max_entries)
 	if (p == MAP_FAILED)
 		goto fail;
 	r->consumer = p;
-	/* The data area is mapped twice in a row so that a record that wraps
-	 * around the end can be read in one piece. */
-	r->data_map_len = r->page + 2 * (size_t)max_entries;
+	/*
+	 * The kernel offers the data area twice in a row, so that a record that
+	 * wraps around the end reads in one piece; but the mapping is populated
+	 * whole, and the second copy would double what the daemon counts as
+	 * resident.  Map it once and copy the rare wrapping record.
+	 */
+	r->data_map_len = r->page + (size_t)max_entries;
 	p = mmap(NULL, r->data_map_len, PROT_READ, MAP_SHARED, map_fd, (off_t)r->page);
 	if (p == MAP_FAILED)
 		goto fail;
@@ -55,6 +62,7 @@ void pw_ring_close(struct pw_ring *r)
 		munmap(r->consumer, r->page);
 	if (r->producer)
 		munmap(r->producer, r->data_map_len);
+	free(r->bounce);
 	free(r);
 }
 
@@ -100,6 +108,28 @@ int pw_ring_skip_to(struct pw_ring *r, uint64_t pos)
 	return 0;
 }
 
+/* The record of len bytes whose header is at pos, in one piece (NULL
+ * when a wrapping record cannot be copied). */
+static const uint8_t *record_at(struct pw_ring *r, uint64_t pos, uint32_t len)
+{
+	/* Headers are 8-byte aligned and never wrap; bodies may. */
+	uint64_t off = (pos + BPF_RINGBUF_HDR_SZ) & r->mask, first = r->mask + 1 - off;
+	uint8_t *b;
+
+	if (len <= first)
+		return r->data + off;
+	if (r->bounce_size < len) {
+		b = realloc(r->bounce, len);
+		if (!b)
+			return NULL;
+		r->bounce = b;
+		r->bounce_size = len;
+	}
+	memcpy(r->bounce, r->data + off, first);
+	memcpy(r->bounce + first, r->data, len - first);
+	return r->bounce;
+}
+
 int pw_ring_read(struct pw_ring *r, pw_ring_fn fn, void *ctx, int max)
 {
 	uint64_t prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE);
@@ -108,12 +138,17 @@ int pw_ring_read(struct pw_ring *r, pw_ring_fn fn, void *ctx, int max)
 	while (r->read_pos < prod && n < max) {
 		const uint32_t *hdr = (const uint32_t *)(r->data + (r->read_pos & r->mask));
 		uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+		const uint8_t *rec;
 
 		/* A record still being written: everything after it waits. */
 		if (len & BPF_RINGBUF_BUSY_BIT)
 			break;
 		if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
-			fn(ctx, (const uint8_t *)hdr + BPF_RINGBUF_HDR_SZ, len);
+			rec = record_at(r, r->read_pos, len);
+			/* Out of memory: stop here and read it again next time. */
+			if (!rec)
+				break;
+			fn(ctx, rec, len);
 			n++;
 		}
 		r->read_pos += record_size(len & ~BPF_RINGBUF_DISCARD_BIT);
