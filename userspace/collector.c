@@ -44,6 +44,22 @@ struct moved_entry {
 
 #define PW_MOVED_MAX 4096
 
+/*
+ * Names of login uids.  Looking one up reads /etc/passwd (or asks NSS),
+ * several system calls and a parse, once per access without a session:
+ * the most expensive step of storing an access.  A name is looked up
+ * again after a minute, so that a renamed account shows its new name.
+ */
+struct user_entry {
+	uint32_t uid;
+	uint64_t looked_up_ns;       /* CLOCK_MONOTONIC */
+	char *name;
+	UT_hash_handle hh;
+};
+
+#define PW_USER_CACHE_MAX 1024
+#define PW_USER_CACHE_TTL_NS (60ULL * 1000000000ULL)
+
 struct open_access {
 	uint64_t access_id;
 	struct pw_access a;
@@ -69,6 +85,8 @@ struct pw_collector {
 	size_t n_open;
 	struct moved_entry *moved;
 	size_t n_moved;
+	struct user_entry *users;
+	size_t n_users;
 };
 
 /* Accesses held in memory while open; beyond this, the oldest are printed
@@ -108,9 +126,15 @@ void pw_collector_free(struct pw_collector *c)
 	struct session_entry *s, *stmp;
 	struct open_access *o, *otmp;
 	struct moved_entry *m, *mtmp;
+	struct user_entry *u, *utmp;
 
 	if (!c)
 		return;
+	HASH_ITER(hh, c->users, u, utmp) {
+		HASH_DEL(c->users, u);
+		free(u->name);
+		free(u);
+	}
 	HASH_ITER(hh, c->execs, e, etmp) {
 		HASH_DEL(c->execs, e);
 		free_exec(e);
@@ -232,13 +256,14 @@ static char *join_args(const char *raw, size_t len)
 	return strdup(out);
 }
 
-static void exec_remember(struct pw_collector *c, const struct pw_event_exec *ev)
+/* Remember what process tgid (started at start_ns) runs; takes exe and
+ * args (either may be NULL). */
+static void exec_cache_put(struct pw_collector *c, uint32_t tgid, uint64_t start_ns, char *exe,
+			   char *args)
 {
 	struct exec_entry *e;
-	size_t plen = ev->path_len < sizeof(ev->path) ? ev->path_len : sizeof(ev->path);
-	size_t alen = ev->args_len < sizeof(ev->args) ? ev->args_len : sizeof(ev->args);
 
-	HASH_FIND(hh, c->execs, &ev->task.tgid, sizeof(uint32_t), e);
+	HASH_FIND(hh, c->execs, &tgid, sizeof(uint32_t), e);
 	if (e) {
 		HASH_DEL(c->execs, e);
 		free_exec(e);
@@ -252,14 +277,26 @@ static void exec_remember(struct pw_collector *c, const struct pw_event_exec *ev
 		c->n_execs--;
 	}
 	e = calloc(1, sizeof(*e));
-	if (!e)
+	if (!e) {
+		free(exe);
+		free(args);
 		return;
-	e->tgid = ev->task.tgid;
-	e->start_ns = ev->task.start_ns;
-	e->exe = escaped_dup(ev->path, plen);
-	e->args = join_args(ev->args, alen);
+	}
+	e->tgid = tgid;
+	e->start_ns = start_ns;
+	e->exe = exe;
+	e->args = args;
 	HASH_ADD(hh, c->execs, tgid, sizeof(uint32_t), e);
 	c->n_execs++;
+}
+
+static void exec_remember(struct pw_collector *c, const struct pw_event_exec *ev)
+{
+	size_t plen = ev->path_len < sizeof(ev->path) ? ev->path_len : sizeof(ev->path);
+	size_t alen = ev->args_len < sizeof(ev->args) ? ev->args_len : sizeof(ev->args);
+
+	exec_cache_put(c, ev->task.tgid, ev->task.start_ns, escaped_dup(ev->path, plen),
+		       join_args(ev->args, alen));
 }
 
 static char *read_small_file(const char *path, size_t *len)
@@ -283,32 +320,42 @@ static char *read_small_file(const char *path, size_t *len)
 	return out;
 }
 
-/* The program behind a task: from its exec event, else from /proc while
- * the process is still there (it started before the daemon). */
+/*
+ * The program behind a task: from its exec event, else from /proc while
+ * the process is still there (it started before the daemon, or was forked
+ * without exec, as a server's workers are).  What /proc says is cached as
+ * an exec would be, so that a process is looked up there once.
+ */
 static void program_of(struct pw_collector *c, const struct pw_task_id *t, struct pw_access *a)
 {
 	char path[64], target[4096];
 	struct exec_entry *e;
+	char *exe = NULL, *args = NULL, *raw;
 	ssize_t n;
 	size_t len;
-	char *raw;
 
 	HASH_FIND(hh, c->execs, &t->tgid, sizeof(uint32_t), e);
-	if (e && e->start_ns == t->start_ns) {
-		a->exe = e->exe ? strdup(e->exe) : NULL;
-		a->args = e->args ? strdup(e->args) : NULL;
-		return;
+	if (!e || e->start_ns != t->start_ns) {
+		snprintf(path, sizeof(path), "/proc/%u/exe", t->tgid);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0)
+			exe = escaped_dup(target, (size_t)n);
+		snprintf(path, sizeof(path), "/proc/%u/cmdline", t->tgid);
+		raw = read_small_file(path, &len);
+		if (raw) {
+			args = join_args(raw, len);
+			free(raw);
+		}
+		/* A process already gone tells nothing worth keeping. */
+		if (!exe && !args)
+			return;
+		exec_cache_put(c, t->tgid, t->start_ns, exe, args);
+		HASH_FIND(hh, c->execs, &t->tgid, sizeof(uint32_t), e);
+		if (!e)
+			return;
 	}
-	snprintf(path, sizeof(path), "/proc/%u/exe", t->tgid);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n > 0)
-		a->exe = escaped_dup(target, (size_t)n);
-	snprintf(path, sizeof(path), "/proc/%u/cmdline", t->tgid);
-	raw = read_small_file(path, &len);
-	if (raw) {
-		a->args = join_args(raw, len);
-		free(raw);
-	}
+	a->exe = e->exe ? strdup(e->exe) : NULL;
+	a->args = e->args ? strdup(e->args) : NULL;
 }
 
 static struct session_entry *session_find(struct pw_collector *c, uint32_t audit_session)
@@ -349,15 +396,42 @@ static struct session_entry *session_find(struct pw_collector *c, uint32_t audit
 	return s;
 }
 
-static char *user_name(uint32_t uid)
+/* The account name of uid (its number when it has none), malloc'ed. */
+static char *user_name(struct pw_collector *c, uint32_t uid)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096], num[16];
+	uint64_t now = pw_now_monotonic_ns();
+	struct user_entry *u;
 
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		return strdup(res->pw_name);
-	snprintf(num, sizeof(num), "%u", uid);
-	return strdup(num);
+	HASH_FIND(hh, c->users, &uid, sizeof(uint32_t), u);
+	if (u && u->name && now - u->looked_up_ns < PW_USER_CACHE_TTL_NS)
+		return strdup(u->name);
+	if (!u) {
+		if (c->n_users >= PW_USER_CACHE_MAX) {
+			struct user_entry *oldest = c->users;
+
+			HASH_DEL(c->users, oldest);
+			free(oldest->name);
+			free(oldest);
+			c->n_users--;
+		}
+		u = calloc(1, sizeof(*u));
+		if (!u)
+			return NULL;
+		u->uid = uid;
+		HASH_ADD(hh, c->users, uid, sizeof(uint32_t), u);
+		c->n_users++;
+	}
+	free(u->name);
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res) {
+		u->name = strdup(res->pw_name);
+	} else {
+		snprintf(num, sizeof(num), "%u", uid);
+		u->name = strdup(num);
+	}
+	u->looked_up_ns = now;
+	return u->name ? strdup(u->name) : NULL;
 }
 
 /*
@@ -444,7 +518,7 @@ static void identify(struct pw_collector *c, const struct pw_task_id *t, struct 
 		id->service = s->service ? strdup(s->service) : NULL;
 		id->rhost = s->rhost ? strdup(s->rhost) : NULL;
 	} else {
-		id->user = user_name(t->loginuid != PW_NO_ID ? t->loginuid : t->uid);
+		id->user = user_name(c, t->loginuid != PW_NO_ID ? t->loginuid : t->uid);
 	}
 	program_of(c, t, &tmp);
 	id->exe = tmp.exe;
