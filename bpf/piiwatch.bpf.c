@@ -7,7 +7,8 @@
  * every read or write on any descriptor that refers to that struct file
  * (dup, fork and SCM_RIGHTS share it) adds to the entry's counters.  For an
  * unprotected file the per-I/O cost is resolving the descriptor and one
- * hash lookup; nothing reaches user space.
+ * hash lookup, and nothing at all while no open file is tracked anywhere;
+ * nothing reaches user space.
  *
  * The entry ends, with a final event, when the struct file is released:
  * close of its last descriptor, dup2/dup3 over it, close_range, exec of a
