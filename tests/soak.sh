@@ -87,7 +87,7 @@ pw_pam_service pwtest-soak \
 logins=$!
 on_cleanup "kill $logins 2>/dev/null"
 
-# The daemon's VmRSS every 2 s, with the time and its PID: "T PID KB".
+# The daemon's memory every 2 s: "T PID VmRSS RssAnon RssFile RssShmem" (kB).
 rss_log=$PW_TMP/rss.log
 reloads=0
 reload_fail=0
@@ -96,8 +96,9 @@ restarted=0
 while [ "$(date +%s)" -lt "$end" ]; do
 	now=$(date +%s)
 	if [ -n "$DAEMON_PID" ]; then
-		kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DAEMON_PID/status" 2>/dev/null)
-		[ -n "$kb" ] && echo "$((now - start)) $DAEMON_PID $kb" >>"$rss_log"
+		kb=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ {printf " %s", $2}' \
+			"/proc/$DAEMON_PID/status" 2>/dev/null)
+		[ -n "$kb" ] && echo "$((now - start)) $DAEMON_PID$kb" >>"$rss_log"
 	fi
 	if [ "$restarted" -eq 0 ] && [ "$now" -ge "$restart_at" ]; then
 		pw_stop_daemon TERM
@@ -175,6 +176,11 @@ last=$(tail -n "$q" "$PW_TMP/rss.kb" | sort -n | awk '{a[NR] = $1} END {print a[
 max=$(sort -n "$PW_TMP/rss.kb" | tail -1)
 check "resident memory is stable after warm-up: $first kB, then $last kB (max $max, $n samples)" \
 	awk -v a="${first:-0}" -v b="${last:-999999999}" 'BEGIN { exit !(a > 0 && b <= a * 1.10 + 2048) }'
+# A timeline of the second daemon, ten points: seconds, VmRSS (anon+file+shmem).
+awk -v pid="$DAEMON_PID" '$2 == pid' "$rss_log" |
+	awk '{l[NR] = $0} END {for (i = 1; i <= 10; i++) {split(l[int(NR * i / 10)], f, " ");
+		printf "%s %ss %skB(%s+%s+%s)", i == 1 ? "# memory:" : ",", f[1], f[3], f[4], f[5], f[6]}
+		print ""}'
 store_kb=$(($(stat -c %s "$PW_TMP/store.db") / 1024))
 check_eq "the store is consistent ($store_kb KiB)" "$(pw_sql "PRAGMA integrity_check")" ok
 echo "# soak: ${SECONDS_TOTAL} s, $reads reads ($((reads / SECONDS_TOTAL))/s), $n_logins logins," \
