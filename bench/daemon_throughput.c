@@ -17,8 +17,9 @@
  *   paced    a reader paced to 800 accesses (1 600 events) per second for
  *            SECONDS: the daemon's CPU time from /proc/PID/stat.
  *
- *   daemon_throughput [-s SECONDS] [-e EVENTS] [-b BATCH] [-n ROWS] [-p PHASES]
+ *   daemon_throughput [-s SECONDS] [-e EVENTS] [-b BATCH] [-n ROWS] [-p PHASES] [-J]
  *
+ * -J: the daemon without its JSON Lines output, to see what that costs.
  * PHASES: some of "store,reader,max,paced" (default all); the targets of
  * the phases left out are not judged.
  *
@@ -216,7 +217,7 @@ static int64_t jsonl_lines(const struct bench *b)
 	char buf[65536];
 	int64_t n = 0;
 	ssize_t got, i;
-	int fd = open(b->daemon.jsonl, O_RDONLY | O_CLOEXEC);
+	int fd = b->daemon.jsonl[0] ? open(b->daemon.jsonl, O_RDONLY | O_CLOEXEC) : -1;
 
 	if (fd < 0)
 		return -1;
@@ -254,15 +255,18 @@ static void check_all(const struct bench *b, uint64_t accesses, struct verdict *
 	v->events = bench_json_u64(st, "events");
 	v->lost = bench_json_u64(st, "lost_events");
 	v->ok = complete && st && v->lost == 0 && v->stored == (int64_t)accesses &&
-		v->lines >= (int64_t)accesses;
+		(!b->daemon.jsonl[0] || v->lines >= (int64_t)accesses);
 	json_object_put(st);
 }
 
 static void print_verdict(const struct verdict *v)
 {
-	printf("  reader %llu accesses; store %lld; JSON Lines %lld lines; daemon %llu events, "
-	       "lost_events %llu: %s\n",
-	       (unsigned long long)v->accesses, (long long)v->stored, (long long)v->lines,
+	char lines[64] = "no JSON Lines output";
+
+	if (v->lines >= 0)
+		snprintf(lines, sizeof(lines), "JSON Lines %lld lines", (long long)v->lines);
+	printf("  reader %llu accesses; store %lld; %s; daemon %llu events, lost_events %llu: %s\n",
+	       (unsigned long long)v->accesses, (long long)v->stored, lines,
 	       (unsigned long long)v->events, (unsigned long long)v->lost,
 	       v->ok ? "all recorded" : "NOT all recorded");
 }
@@ -274,7 +278,8 @@ static int daemon_fresh(struct bench *b)
 
 	bench_daemon_stop(&b->daemon);
 	unlink(b->daemon.store);
-	unlink(b->daemon.jsonl);
+	if (b->daemon.jsonl[0])
+		unlink(b->daemon.jsonl);
 	snprintf(path, sizeof(path), "%s-wal", b->daemon.store);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s-shm", b->daemon.store);
@@ -415,7 +420,7 @@ static int phase_paced(struct bench *b, double *share, bool *ok)
 static void usage(void)
 {
 	fprintf(stderr, "usage: daemon_throughput [-s SECONDS] [-e EVENTS] [-b BATCH] [-n ROWS] "
-		"[-p PHASES]\n");
+		"[-p PHASES] [-J]\n");
 }
 
 int main(int argc, char **argv)
@@ -425,7 +430,7 @@ int main(int argc, char **argv)
 	double insert_rate = -1, full_rate = -1, insert_cpu = 0, full_cpu = 0, reader_rate = 0;
 	double reader_cpu = 0, max_rate = 0, capacity = 0, share = 1;
 	long rss = -1;
-	bool reader_ok = false, max_ok = false, paced_ok = false, met = true;
+	bool reader_ok = false, max_ok = false, paced_ok = false, met = true, jsonl = true;
 	int opt, rc = 2;
 
 	if (!b)
@@ -435,12 +440,16 @@ int main(int argc, char **argv)
 	b->batch = 1000;
 	b->rows = 500000;
 	b->phases = "store,reader,max,paced";
-	while ((opt = getopt(argc, argv, "s:e:b:n:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:e:b:n:p:J")) != -1) {
 		uint64_t *dst = opt == 's' ? &b->seconds : opt == 'e' ? &b->events :
 				opt == 'b' ? &b->batch : opt == 'n' ? &b->rows : NULL;
 
 		if (opt == 'p') {
 			b->phases = optarg;
+			continue;
+		}
+		if (opt == 'J') {
+			jsonl = false;
 			continue;
 		}
 		if (!dst || pw_parse_u64(optarg, 100000000, dst) || *dst == 0) {
@@ -470,7 +479,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(b->protected_dir, sizeof(b->protected_dir), "%s/protected", b->tmp);
 	if (bench_make_files(b->protected_dir, PROTECTED_FILES, BENCH_READ_SIZE) != 0 ||
-	    bench_daemon_init(&b->daemon, b->build, b->tmp, b->protected_dir, true) != 0) {
+	    bench_daemon_init(&b->daemon, b->build, b->tmp, b->protected_dir, jsonl) != 0) {
 		fprintf(stderr, "daemon_throughput: set-up in %s failed: %s\n", b->tmp, strerror(errno));
 		goto cleanup;
 	}
