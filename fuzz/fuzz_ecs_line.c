@@ -4,6 +4,7 @@
  * pw_ecs_parse_line().  A line that parses is written back with the
  * builders and must parse again to the same record.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +46,24 @@ static void same_alert(const struct pw_alert *a, const struct pw_alert *b)
 		abort();
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* An event without event.action is written with its kind as the action. */
+static void same_event(const struct pw_event_rec *a, const struct pw_event_rec *b)
+{
+	if (!same_str(a->kind, b->kind) ||
+	    !same_str(a->action ? a->action : a->kind, b->action ? b->action : b->kind) ||
+	    a->ts_ns != b->ts_ns || a->session_id != b->session_id ||
+	    a->audit_session != b->audit_session || a->pid != b->pid ||
+	    !same_str(a->path, b->path) || !same_str(a->dataset, b->dataset) ||
+	    a->result != b->result || a->access_id != b->access_id || a->count != b->count ||
+	    a->honeytoken != b->honeytoken)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct pw_ecs_record rec, back;
@@ -66,6 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case PW_ECS_ALERT:
 		o = pw_ecs_from_alert(&rec.alert, "fuzz-host");
 		break;
+	case PW_ECS_EVENT:
+		o = pw_ecs_from_event(&rec.event, "fuzz-host", rec.boot_id);
+		break;
 	}
 	line = o ? pw_ecs_to_line(o) : NULL;
 	if (!line || pw_ecs_parse_line(line, strlen(line), &back, err, sizeof(err)) != 0 ||
@@ -75,8 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		same_access(&rec.access, &back.access);
 	else if (rec.kind == PW_ECS_SESSION)
 		same_session(&rec.session, &back.session);
-	else
+	else if (rec.kind == PW_ECS_ALERT)
 		same_alert(&rec.alert, &back.alert);
+	else
+		same_event(&rec.event, &back.event);
 	free(line);
 	json_object_put(o);
 	pw_ecs_record_free(&back);

@@ -548,6 +548,13 @@ static int get_str(struct parser *p, const char *path, size_t max, bool required
 	return 1;
 }
 
+/* The builders leave empty strings out: a required one that is empty
+ * could not be written back. */
+static int empty(struct parser *p, const char *path)
+{
+	return fail(p, "field '%s' must not be empty", path);
+}
+
 static int get_str_buf(struct parser *p, const char *path, char *dst, size_t dst_size,
 		       bool required)
 {
@@ -556,6 +563,8 @@ static int get_str_buf(struct parser *p, const char *path, char *dst, size_t dst
 
 	if (rc < 0)
 		return -1;
+	if (required && !*s)
+		return empty(p, path);
 	snprintf(dst, dst_size, "%s", rc ? s : "");
 	return 0;
 }
@@ -568,6 +577,8 @@ static int get_str_dup(struct parser *p, const char *path, bool required, char *
 	*dst = NULL;
 	if (rc <= 0)
 		return rc;
+	if (required && !*s)
+		return empty(p, path);
 	*dst = strdup(s);
 	if (!*dst)
 		return fail(p, "out of memory");
@@ -946,6 +957,8 @@ static int parse_event(struct parser *p, struct pw_event_rec *e, char *boot_id)
 			       "or loss");
 	if (get_str(p, "host.boot.id", PW_BOOT_ID_LEN - 1, true, &kind) < 0)
 		return -1;
+	if (!*kind)
+		return empty(p, "host.boot.id");
 	snprintf(boot_id, PW_BOOT_ID_LEN, "%s", kind);
 	if (get_event_str(p, "event.action", &e->action))
 		return -1;

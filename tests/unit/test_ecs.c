@@ -410,6 +410,30 @@ static void expect_mutation_error(const char *path, const char *json_value, cons
 	expect_refused(root, path, json_value, needle);
 }
 
+/* Found by fuzz/fuzz_ecs_line: a required string given as "" was taken,
+ * but the builders leave empty strings out, so the record could not be
+ * written back and read again. */
+static void test_empty_required_strings(void **state)
+{
+	struct pw_session_record r;
+	struct pw_event_rec e;
+
+	expect_mutation_error("host.boot.id", "\"\"", "'host.boot.id' must not be empty");
+	expect_mutation_error("file.path", "\"\"", "'file.path' must not be empty");
+	expect_mutation_error("piiwatch.dataset", "\"\"", "'piiwatch.dataset' must not be empty");
+	fill_session(&r);
+	expect_refused(pw_ecs_from_session(&r, NULL), "piiwatch.pam_service", "\"\"",
+		       "'piiwatch.pam_service' must not be empty");
+	fill_session(&r);
+	expect_refused(pw_ecs_from_session(&r, NULL), "host.boot.id", "\"\"",
+		       "'host.boot.id' must not be empty");
+	memset(&e, 0, sizeof(e));
+	e.kind = "exec";
+	e.ts_ns = 1795578909552106404ULL;
+	expect_refused(pw_ecs_from_event(&e, NULL, BOOT), "host.boot.id", "\"\"",
+		       "'host.boot.id' must not be empty");
+}
+
 static void fill_event(struct pw_event_rec *e, const char *kind)
 {
 	memset(e, 0, sizeof(*e));
@@ -754,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_session_row),
 		cmocka_unit_test(test_hostile_event_fields),
 		cmocka_unit_test(test_hostile_fields),
+		cmocka_unit_test(test_empty_required_strings),
 		cmocka_unit_test(test_hostile_lines),
 		cmocka_unit_test(test_doc_examples_parse),
 	};
