@@ -69,7 +69,7 @@ endif
 LIB_SRCS := userspace/util.c userspace/policy.c userspace/session_record.c \
 	userspace/store.c userspace/event_text.c
 # The output side: ECS records, alerts, JSON Lines, syslog.
-LIB_SRCS += userspace/alert.c userspace/ecs.c userspace/output_jsonl.c userspace/output_syslog.c
+LIB_SRCS += userspace/alert.c userspace/ecs.c userspace/ecs_line.c userspace/output_jsonl.c userspace/output_syslog.c
 # The detector: pure, shared by the daemon and `piiwatch replay`.
 LIB_SRCS += userspace/detector.c
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))

@@ -10,7 +10,9 @@
 #define PW_ECS_H
 
 #include <json.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "alert.h"
 #include "session_record.h"
@@ -45,6 +47,25 @@ json_object *pw_ecs_from_event(const struct pw_event_rec *e, const char *host_na
 /* One line of compact JSON, without a newline, that the caller frees; NULL
  * when out of memory. */
 char *pw_ecs_to_line(json_object *o);
+
+/* A reusable buffer for pw_ecs_access_line(); zero it before first use. */
+struct pw_ecs_buf {
+	char *p;
+	size_t len, cap;
+	uint64_t day;       /* the day whose date is cached below */
+	bool day_valid;
+	char date[32];      /* "YYYY-MM-DD" of day */
+};
+
+/*
+ * The line pw_ecs_to_line(pw_ecs_from_access(a, host_name)) would give,
+ * byte for byte, written straight into b without building a json-c tree
+ * (the daemon's hot path).  Returns b's text, NUL-terminated, with its
+ * length in *len; NULL when out of memory.  Valid until b is used again.
+ */
+const char *pw_ecs_access_line(struct pw_ecs_buf *b, const struct pw_access *a,
+			       const char *host_name, size_t *len);
+void pw_ecs_buf_free(struct pw_ecs_buf *b);
 
 enum pw_ecs_kind {
 	PW_ECS_ACCESS = 1, /* event.dataset "piiwatch.access" */

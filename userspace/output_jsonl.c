@@ -19,6 +19,8 @@
 #define FILE_MODE 0640
 /* How long a write to a non-blocking standard output may wait. */
 #define STDOUT_WAIT_MS 1000
+/* Lines held by a buffered output before they are written anyway. */
+#define BUFFER_SIZE (64 * 1024)
 
 struct pw_jsonl {
 	char *path;          /* NULL: standard output */
@@ -27,6 +29,9 @@ struct pw_jsonl {
 	int fd;              /* -1: to be (re)opened */
 	uint64_t size;       /* of the open file */
 	bool broken_line;    /* standard output took part of a line */
+	char *buf;           /* buffered: whole lines waiting, newlines included */
+	size_t buf_len;
+	uint64_t buf_lines;
 	struct pw_jsonl_stats st;
 };
 
@@ -200,34 +205,33 @@ static size_t write_all(int fd, struct iovec *iov, int iovcnt)
 	return done;
 }
 
-int pw_jsonl_write_line(struct pw_jsonl *j, const char *line, size_t len)
+/* Write data (len bytes: lines lines, and a newline after them when
+ * newline is set) in one go, rotating first when it would take the file
+ * past max_bytes. */
+static int write_out(struct pw_jsonl *j, const char *data, size_t len, bool newline,
+		     uint64_t lines)
 {
 	struct iovec iov[3];
 	size_t total, done;
 	int n = 0, saved;
 
-	if (memchr(line, '\n', len)) {
-		set_error(j, "refused a line with a newline in it");
-		j->st.errors++;
-		errno = EINVAL;
-		return -1;
-	}
 	if (j->path && j->fd < 0 && open_file(j) < 0)
 		goto fail;
-	if (j->path && j->max_bytes && j->size > 0 && j->size + len + 1 > j->max_bytes)
+	total = len + (newline ? 1 : 0);
+	if (j->path && j->max_bytes && j->size > 0 && j->size + total > j->max_bytes)
 		rotate(j);
 	/* A fragment left on standard output gets its own line. */
 	if (j->broken_line)
 		iov[n++] = (struct iovec){ .iov_base = "\n", .iov_len = 1 };
-	iov[n++] = (struct iovec){ .iov_base = (void *)line, .iov_len = len };
-	iov[n++] = (struct iovec){ .iov_base = "\n", .iov_len = 1 };
-	total = len + 1 + (j->broken_line ? 1 : 0);
+	iov[n++] = (struct iovec){ .iov_base = (void *)data, .iov_len = len };
+	if (newline)
+		iov[n++] = (struct iovec){ .iov_base = "\n", .iov_len = 1 };
 	done = write_all(j->fd, iov, n);
-	if (done == total) {
+	if (done == total + (j->broken_line ? 1 : 0)) {
 		j->broken_line = false;
 		j->size += done;
-		j->st.lines++;
-		j->st.bytes += len + 1;
+		j->st.lines += lines;
+		j->st.bytes += total;
 		return 0;
 	}
 	saved = errno;
@@ -240,9 +244,67 @@ int pw_jsonl_write_line(struct pw_jsonl *j, const char *line, size_t len)
 	errno = saved;
 fail:
 	saved = errno;
-	j->st.errors++;
+	j->st.errors += lines;
 	errno = saved;
 	return -1;
+}
+
+int pw_jsonl_flush(struct pw_jsonl *j)
+{
+	int rc;
+
+	if (!j || j->buf_len == 0)
+		return 0;
+	rc = write_out(j, j->buf, j->buf_len, false, j->buf_lines);
+	j->buf_len = 0;
+	j->buf_lines = 0;
+	return rc;
+}
+
+int pw_jsonl_set_buffered(struct pw_jsonl *j, bool on)
+{
+	if (!on) {
+		int rc = pw_jsonl_flush(j);
+
+		free(j->buf);
+		j->buf = NULL;
+		return rc;
+	}
+	if (!j->buf) {
+		j->buf = malloc(BUFFER_SIZE);
+		if (!j->buf) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int pw_jsonl_write_line(struct pw_jsonl *j, const char *line, size_t len)
+{
+	if (memchr(line, '\n', len)) {
+		set_error(j, "refused a line with a newline in it");
+		j->st.errors++;
+		errno = EINVAL;
+		return -1;
+	}
+	if (!j->buf)
+		return write_out(j, line, len, true, 1);
+	/* A line that would rotate the file or does not fit waits for none
+	 * before it: rotation stays at line boundaries, as unbuffered. */
+	if (j->buf_len + len + 1 > BUFFER_SIZE ||
+	    (j->path && j->max_bytes && j->size + j->buf_len > 0 &&
+	     j->size + j->buf_len + len + 1 > j->max_bytes)) {
+		if (pw_jsonl_flush(j) < 0)
+			return -1;
+		if (len + 1 > BUFFER_SIZE)
+			return write_out(j, line, len, true, 1);
+	}
+	memcpy(j->buf + j->buf_len, line, len);
+	j->buf[j->buf_len + len] = '\n';
+	j->buf_len += len + 1;
+	j->buf_lines++;
+	return 0;
 }
 
 int pw_jsonl_write_object(struct pw_jsonl *j, json_object *o)
@@ -263,6 +325,7 @@ int pw_jsonl_write_object(struct pw_jsonl *j, json_object *o)
 
 int pw_jsonl_reopen(struct pw_jsonl *j)
 {
+	pw_jsonl_flush(j);
 	if (!j->path)
 		return 0;
 	if (j->fd >= 0)
@@ -280,8 +343,10 @@ void pw_jsonl_close(struct pw_jsonl *j)
 {
 	if (!j)
 		return;
+	pw_jsonl_flush(j);
 	if (j->path && j->fd >= 0)
 		close(j->fd);
+	free(j->buf);
 	free(j->path);
 	free(j);
 }

@@ -7,11 +7,17 @@
  * file takes only part of it (disk full, file size limit) the file is cut
  * back to the end of the previous line.  Calls block only as long as the
  * write to a local file or to standard output blocks.
+ *
+ * A buffered output (pw_jsonl_set_buffered()) keeps whole lines in memory,
+ * up to 64 KiB, and writes them together at pw_jsonl_flush(), when the
+ * buffer is full, before a rotation, and at close: one write(2) for many
+ * lines.  The daemon flushes before every commit of its store.
  */
 #ifndef PW_OUTPUT_JSONL_H
 #define PW_OUTPUT_JSONL_H
 
 #include <json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,7 +32,7 @@ struct pw_jsonl_config {
 #define PW_JSONL_KEEP_MAX 100
 
 struct pw_jsonl_stats {
-	uint64_t lines;         /* lines written whole */
+	uint64_t lines;         /* lines written whole (not those still buffered) */
 	uint64_t bytes;         /* their bytes, newlines included */
 	uint64_t errors;        /* lines lost to a write error */
 	uint64_t rotations;
@@ -48,6 +54,16 @@ struct pw_jsonl *pw_jsonl_open(const struct pw_jsonl_config *cfg, char *err, siz
  * kept in the stats.  A later call retries a file that could not be opened.
  */
 int pw_jsonl_write_line(struct pw_jsonl *j, const char *line, size_t len);
+
+/* Keep lines in memory until pw_jsonl_flush() (on), or write each line at
+ * once (off, the default; switching off flushes).  Returns 0, or -1 with
+ * errno (ENOMEM; for off, the flush's error). */
+int pw_jsonl_set_buffered(struct pw_jsonl *j, bool on);
+
+/* Write the buffered lines.  Lines lost to a write error are counted in
+ * the stats' errors.  Returns 0 (also when nothing waits; accepts NULL),
+ * or -1 with errno. */
+int pw_jsonl_flush(struct pw_jsonl *j);
 
 /* pw_jsonl_write_line() of pw_ecs_to_line(o). */
 int pw_jsonl_write_object(struct pw_jsonl *j, json_object *o);

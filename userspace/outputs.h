@@ -34,6 +34,10 @@ void pw_outputs_alert(struct pw_outputs *o, const struct pw_alert *al);
 int pw_outputs_fd(const struct pw_outputs *o, uint32_t *events);
 void pw_outputs_tick(struct pw_outputs *o);
 
+/* Write the JSON Lines the output holds back (it writes many lines at
+ * once): before each commit of the store and on every tick. */
+void pw_outputs_flush(struct pw_outputs *o);
+
 /* Try for up to timeout_ms to deliver what is queued (at stop). */
 void pw_outputs_drain(struct pw_outputs *o, int timeout_ms);
 

@@ -156,6 +156,121 @@ static void test_access_roundtrip(void **state)
 	free(line);
 }
 
+/* The daemon's direct writer of access lines (ecs_line.c) must give the
+ * bytes json-c gives for the same access, whatever the fields hold. */
+static uint64_t next_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static const char *pick_str(uint64_t *x)
+{
+	static char long_str[6000];
+	static const char *const pool[] = {
+		NULL,
+		"",
+		"plain",
+		"/srv/dms/customers/customers-0001.csv",
+		"with \"quotes\" and \\ backslash / slash",
+		"controls \x01\x1f\n\t\r\b\f end",
+		"invalid \xff\xfe utf-8 \xc3",
+		"C1 \xc2\x85 and DEL \x7f",
+		"\xe7\x94\xb0\xe4\xb8\xad \xf0\x9f\x98\x80",
+		"::1",
+		"192.0.2.10",
+		"2001:db8::7",
+		"host.example",
+		long_str,
+	};
+	size_t n = sizeof(pool) / sizeof(pool[0]);
+
+	if (!long_str[0]) {
+		memset(long_str, 'x', sizeof(long_str) - 1);
+		long_str[100] = '"';
+		long_str[200] = '\x02';
+	}
+	return pool[next_rand(x) % n];
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static uint64_t pick_u64(uint64_t *x)
+{
+	switch (next_rand(x) % 5) {
+	case 0:
+		return 0;
+	case 1:
+		return 1;
+	case 2:
+		return UINT64_MAX - 1;
+	default:
+		return next_rand(x);
+	}
+}
+
+static void test_access_line_matches_json_c(void **state)
+{
+	struct pw_ecs_buf buf = { 0 };
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3000; i++) {
+		struct pw_access a;
+		const char *host = pick_str(&x), *comm = pick_str(&x), *line;
+		char *want;
+		size_t len = 0;
+
+		memset(&a, 0, sizeof(a));
+		snprintf(a.boot_id, sizeof(a.boot_id), "%s", i % 7 ? BOOT : "");
+		a.access_id = pick_u64(&x);
+		a.session_id = next_rand(&x) % 3 ? (int64_t)(next_rand(&x) % 100000) : 0;
+		a.audit_session = next_rand(&x) % 3 ? (uint32_t)next_rand(&x) : PW_NO_ID;
+		a.loginuid = next_rand(&x) % 3 ? (uint32_t)next_rand(&x) : PW_NO_ID;
+		a.uid = (uint32_t)next_rand(&x);
+		a.pid = (uint32_t)next_rand(&x);
+		a.ppid = (uint32_t)next_rand(&x);
+		a.open_flags = (uint32_t)next_rand(&x);
+		snprintf(a.comm, sizeof(a.comm), "%s", comm ? comm : "");
+		a.user = dup_or_null(pick_str(&x));
+		a.exe = dup_or_null(pick_str(&x));
+		a.args = dup_or_null(pick_str(&x));
+		a.dataset = dup_or_null(pick_str(&x));
+		a.path = dup_or_null(pick_str(&x));
+		a.service = dup_or_null(pick_str(&x));
+		a.rhost = dup_or_null(pick_str(&x));
+		a.dev = pick_u64(&x);
+		a.ino = pick_u64(&x);
+		a.honeytoken = next_rand(&x) & 1;
+		a.staging = next_rand(&x) & 1;
+		a.flags = (uint32_t)next_rand(&x);
+		/* Times up to the year 2500, some opened after their last I/O. */
+		a.opened_ns = next_rand(&x) % 16725225600000000000ULL;
+		a.last_ns = next_rand(&x) % 4 ? a.opened_ns + next_rand(&x) % 100000000000ULL
+					    : next_rand(&x) % 16725225600000000000ULL;
+		a.closed_ns = next_rand(&x) % 2 ? a.last_ns : 0;
+		a.bytes_read = pick_u64(&x);
+		a.bytes_written = next_rand(&x) % 2 ? 0 : pick_u64(&x);
+		a.reads = pick_u64(&x);
+		a.writes = next_rand(&x) % 2 ? 0 : pick_u64(&x);
+
+		want = line_of(pw_ecs_from_access(&a, host));
+		line = pw_ecs_access_line(&buf, &a, host, &len);
+		assert_non_null(line);
+		assert_string_equal(line, want);
+		assert_int_equal(len, strlen(want));
+		free(want);
+		pw_access_free_strings(&a);
+	}
+	pw_ecs_buf_free(&buf);
+}
+
 static void test_access_ecs_names(void **state)
 {
 	struct pw_access a;
@@ -771,6 +886,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_access_roundtrip),
 		cmocka_unit_test(test_access_ecs_names),
+		cmocka_unit_test(test_access_line_matches_json_c),
 		cmocka_unit_test(test_unclean_strings_escaped),
 		cmocka_unit_test(test_session_roundtrip),
 		cmocka_unit_test(test_alert_roundtrip),

@@ -313,6 +313,91 @@ static void test_write_error_never_splits(void **state)
 	assert_file(f->path, want);
 }
 
+/* Buffered: nothing reaches the file before a flush, rotation happens at
+ * the same lines as unbuffered, close writes what waits. */
+static void test_buffered(void **state)
+{
+	struct fixture *f = *state;
+	char line[64], name[160], want[3][256];
+	struct pw_jsonl_stats st;
+	struct pw_jsonl *j;
+	struct stat sb;
+	int i;
+
+	j = open_or_fail(f->path, 100, 2);
+	assert_int_equal(pw_jsonl_set_buffered(j, true), 0);
+	make_line(line, 40, 1);
+	assert_int_equal(pw_jsonl_write_line(j, line, 40), 0);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	pw_jsonl_get_stats(j, &st);
+	assert_int_equal(st.lines, 0);
+	assert_int_equal(pw_jsonl_flush(j), 0);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_size, 41);
+	for (i = 2; i <= 10; i++) {
+		make_line(line, 40, i);
+		assert_int_equal(pw_jsonl_write_line(j, line, 40), 0);
+	}
+	/* A newline inside is refused as unbuffered. */
+	assert_int_equal(pw_jsonl_write_line(j, "{}\n{}", 5), -1);
+	pw_jsonl_close(j);
+	j = open_or_fail(f->path, 100, 2);
+	pw_jsonl_close(j);
+	for (i = 0; i < 3; i++) {
+		char a[64], b[64];
+
+		make_line(a, 40, 9 - 2 * i);
+		make_line(b, 40, 10 - 2 * i);
+		snprintf(want[i], sizeof(want[i]), "%s\n%s\n", a, b);
+	}
+	assert_file(f->path, want[0]);
+	snprintf(name, sizeof(name), "%s.1", f->path);
+	assert_file(name, want[1]);
+	snprintf(name, sizeof(name), "%s.2", f->path);
+	assert_file(name, want[2]);
+}
+
+/* A flush the file takes only part of: the file is cut back to its last
+ * whole line and every line of the flush is counted lost. */
+static void test_buffered_write_error(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = { .rlim_cur = 100, .rlim_max = RLIM_INFINITY };
+		struct pw_jsonl_stats st;
+		struct pw_jsonl *j;
+		char line[64];
+		int rc = 0;
+
+		signal(SIGXFSZ, SIG_IGN);
+		j = open_or_fail(f->path, 0, 0);
+		rc |= pw_jsonl_set_buffered(j, true) != 0;
+		setrlimit(RLIMIT_FSIZE, &rl);
+		make_line(line, 60, 1);
+		rc |= pw_jsonl_write_line(j, line, 60) != 0;
+		make_line(line, 60, 2);
+		rc |= pw_jsonl_write_line(j, line, 60) != 0;
+		errno = 0;
+		rc |= (pw_jsonl_flush(j) != -1 || errno != EFBIG) << 1;
+		pw_jsonl_get_stats(j, &st);
+		rc |= (st.lines != 0 || st.errors != 2) << 2;
+		/* The next flush has nothing left to write. */
+		rc |= (pw_jsonl_flush(j) != 0) << 3;
+		pw_jsonl_close(j);
+		_exit(rc);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_file(f->path, "");
+}
+
 static void test_stdout(void **state)
 {
 	struct fixture *f = *state;
@@ -368,6 +453,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_and_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_buffered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_buffered_write_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_keep_zero_and_existing_size, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_failure_keeps_writing, setup, teardown),
