@@ -150,8 +150,10 @@ static uint64_t self_cpu_ns(void)
 }
 
 /*
- * Accesses inserted through pw_store_access_open() and closed through
- * pw_store_access_io(final), committed every `batch` accesses: per second,
+ * Accesses inserted through pw_store_access_open() and, with close_too,
+ * closed through pw_store_access_io(final) (what the daemon does for an
+ * access still open at a commit; one that ends before is a single insert),
+ * committed every `batch` accesses: per second,
  * and per second of this process's CPU time (*cpu_rate), which other load
  * on the machine does not stretch.
  */
@@ -492,10 +494,9 @@ int main(int argc, char **argv)
 		full_rate = store_rate(b, "store-access", true, true, &full_cpu);
 		if (insert_rate < 0 || full_rate < 0)
 			goto cleanup;
-		printf("  rows inserted:                          %8.0f /s, %8.0f per CPU second\n",
+		printf("  rows inserted (an access within a batch): %8.0f /s, %8.0f per CPU second\n",
 		       insert_rate, insert_cpu);
-		printf("  accesses inserted and closed (daemon):  %8.0f /s, %8.0f per CPU second "
-		       "(two statements each)\n",
+		printf("  inserted, then closed (across a commit):  %8.0f /s, %8.0f per CPU second\n",
 		       full_rate, full_cpu);
 		fflush(stdout);
 	}

@@ -10,6 +10,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <uthash.h>
+#include <utlist.h>
 
 #include "detector.h"
 #include "event_text.h"
@@ -60,8 +61,17 @@ struct user_entry {
 #define PW_USER_CACHE_MAX 1024
 #define PW_USER_CACHE_TTL_NS (60ULL * 1000000000ULL)
 
+/*
+ * An access whose row is not in the store yet waits in c->pending: most
+ * accesses end within one batch, and then one INSERT of the whole access
+ * replaces an INSERT at open and an UPDATE at close.  Whatever is still
+ * pending is inserted before each commit (the store's commit hook), so a
+ * commit never holds a ring position past an access it lacks.
+ */
 struct open_access {
 	uint64_t access_id;
+	bool stored;
+	struct open_access *pend_prev, *pend_next;
 	struct pw_access a;
 	UT_hash_handle hh;
 };
@@ -83,6 +93,7 @@ struct pw_collector {
 	size_t n_sessions;
 	struct open_access *open;
 	size_t n_open;
+	struct open_access *pending;
 	struct moved_entry *moved;
 	size_t n_moved;
 	struct user_entry *users;
@@ -93,6 +104,8 @@ struct pw_collector {
  * as they stand and dropped from memory (the store keeps counting them). */
 #define PW_OPEN_ACCESS_MAX 65536
 
+static int before_commit(void *ctx);
+
 struct pw_collector *pw_collector_new(struct pw_store *store, const char *boot_id)
 {
 	struct pw_collector *c = calloc(1, sizeof(*c));
@@ -102,6 +115,7 @@ struct pw_collector *pw_collector_new(struct pw_store *store, const char *boot_i
 	c->store = store;
 	snprintf(c->boot_id, sizeof(c->boot_id), "%s", boot_id);
 	pw_collector_tick(c);
+	pw_store_set_commit_hook(store, before_commit, c);
 	return c;
 }
 
@@ -130,6 +144,9 @@ void pw_collector_free(struct pw_collector *c)
 
 	if (!c)
 		return;
+	/* Accesses held back reach the store before it closes. */
+	pw_store_flush(c->store);
+	pw_store_set_commit_hook(c->store, NULL, NULL);
 	HASH_ITER(hh, c->users, u, utmp) {
 		HASH_DEL(c->users, u);
 		free(u->name);
@@ -543,8 +560,30 @@ static void print_access(struct pw_collector *c, const struct pw_access *a)
 	print_line(c, line);
 }
 
+/* Insert an access that so far lives only in memory, as it stands. */
+static void store_pending(struct pw_collector *c, struct open_access *o)
+{
+	if (o->stored)
+		return;
+	DL_DELETE2(c->pending, o, pend_prev, pend_next);
+	o->stored = true;
+	if (pw_store_access_open(c->store, &o->a))
+		pw_log(LOG_ERR, "store: cannot record access to %s", o->a.path ? o->a.path : "?");
+}
+
+static int before_commit(void *ctx)
+{
+	struct pw_collector *c = ctx;
+
+	while (c->pending)
+		store_pending(c, c->pending);
+	pw_outputs_flush(c->out);
+	return 0;
+}
+
 static void forget_access(struct pw_collector *c, struct open_access *o)
 {
+	store_pending(c, o);
 	HASH_DEL(c->open, o);
 	c->n_open--;
 	pw_access_free_strings(&o->a);
@@ -606,8 +645,7 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 	a->flags = ev->flags & PW_OPEN_URING ? PW_IO_URING : 0;
 	a->opened_ns = to_realtime(c, ev->task.ts_ns);
 	a->last_ns = a->opened_ns;
-	if (pw_store_access_open(c->store, a))
-		pw_log(LOG_ERR, "store: cannot record access to %s", a->path ? a->path : "?");
+	DL_APPEND2(c->pending, o, pend_prev, pend_next);
 	HASH_ADD(hh, c->open, access_id, sizeof(uint64_t), o);
 	c->n_open++;
 	/* Opening a honeytoken is the finding: no need to wait for bytes. */
@@ -621,12 +659,14 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	bool final = ev->flags & PW_IO_FINAL;
 	struct open_access *o;
 
-	if (pw_store_access_io(c->store, c->boot_id, ev->access_id, ev->bytes_read,
+	HASH_FIND(hh, c->open, &ev->access_id, sizeof(uint64_t), o);
+	/* A pending access is counted in memory and inserted whole later. */
+	if ((!o || o->stored) &&
+	    pw_store_access_io(c->store, c->boot_id, ev->access_id, ev->bytes_read,
 			       ev->bytes_written, ev->reads, ev->writes, now,
 			       ev->flags & (PW_IO_MMAP | PW_IO_URING), final))
 		pw_log(LOG_ERR, "store: cannot update access %llu",
 		       (unsigned long long)ev->access_id);
-	HASH_FIND(hh, c->open, &ev->access_id, sizeof(uint64_t), o);
 	if (!o) {
 		/* Opened before this daemon started: the store has it. */
 		struct pw_access a;
@@ -652,6 +692,7 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 		return;
 	}
 	o->a.closed_ns = now;
+	store_pending(c, o);
 	print_access(c, &o->a);
 	ship_access(c, &o->a);
 	forget_access(c, o);
@@ -980,6 +1021,8 @@ int pw_collector_session_record(struct pw_collector *c, const struct pw_session_
 			free_session(s);
 			c->n_sessions--;
 		}
+		/* The join below updates rows: accesses held back need theirs. */
+		before_commit(c);
 		if (pw_store_join_session(c->store, r->boot_id, r->sessionid, id))
 			return -1;
 	}

@@ -73,8 +73,9 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_ACCESS_INSERT] =
 		"INSERT OR IGNORE INTO accesses (boot_id, access_id, session_id, audit_session, "
 		"loginuid, uid, user, pid, ppid, comm, exe, args, dataset, path, dev, ino, "
-		"honeytoken, open_flags, opened_ns, last_ns, staging, flags) VALUES (?1, ?2, ?3, ?4, "
-		"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20, ?21)",
+		"honeytoken, open_flags, opened_ns, last_ns, staging, flags, closed_ns, bytes_read, "
+		"bytes_written, reads, writes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+		"?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?22, ?20, ?21, ?23, ?24, ?25, ?26, ?27)",
 	[ST_ACCESS_IO] =
 		"UPDATE accesses SET bytes_read = bytes_read + ?3, bytes_written = bytes_written + ?4, "
 		"reads = reads + ?5, writes = writes + ?6, last_ns = max(last_ns, ?7), "
@@ -191,6 +192,9 @@ struct pw_store {
 	sqlite3_stmt *st[ST_MAX];
 	bool read_only;
 	bool in_batch;
+	int (*commit_hook)(void *ctx);
+	void *commit_ctx;
+	bool in_hook;
 };
 
 static void set_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -420,9 +424,24 @@ static int batch(struct pw_store *s)
 	return 0;
 }
 
+void pw_store_set_commit_hook(struct pw_store *s, int (*hook)(void *ctx), void *ctx)
+{
+	if (!s)
+		return;
+	s->commit_hook = hook;
+	s->commit_ctx = ctx;
+}
+
 int pw_store_flush(struct pw_store *s)
 {
-	if (!s || !s->in_batch)
+	if (!s)
+		return 0;
+	if (s->commit_hook && !s->in_hook) {
+		s->in_hook = true;
+		s->commit_hook(s->commit_ctx);
+		s->in_hook = false;
+	}
+	if (!s->in_batch)
 		return 0;
 	if (run(s, ST_COMMIT)) {
 		pw_store_rollback(s);
@@ -617,6 +636,13 @@ int pw_store_access_open(struct pw_store *s, const struct pw_access *a)
 	sqlite3_bind_int64(q, 19, (sqlite3_int64)a->opened_ns);
 	sqlite3_bind_int(q, 20, a->staging);
 	sqlite3_bind_int64(q, 21, a->flags);
+	sqlite3_bind_int64(q, 22, (sqlite3_int64)a->last_ns);
+	if (a->closed_ns)
+		sqlite3_bind_int64(q, 23, (sqlite3_int64)a->closed_ns);
+	sqlite3_bind_int64(q, 24, (sqlite3_int64)a->bytes_read);
+	sqlite3_bind_int64(q, 25, (sqlite3_int64)a->bytes_written);
+	sqlite3_bind_int64(q, 26, (sqlite3_int64)a->reads);
+	sqlite3_bind_int64(q, 27, (sqlite3_int64)a->writes);
 	return run(s, ST_ACCESS_INSERT);
 }
 

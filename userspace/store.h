@@ -102,8 +102,14 @@ void pw_store_keep_wal(struct sqlite3 *db);
  * process holds it locked)", or "" when there is nothing to add. */
 const char *pw_store_error_hint(int sqlite_code);
 
-/* Commit the running batch (the daemon calls this on a short timer). */
+/* Commit the running batch (the daemon calls this on a short timer).
+ * The commit hook, if set, runs first, also when no batch is running,
+ * so that what it adds is part of the commit. */
 int pw_store_flush(struct pw_store *s);
+
+/* hook(ctx) before every commit (NULL: none): the collector writes the
+ * accesses it holds back there.  Its return value is not used. */
+void pw_store_set_commit_hook(struct pw_store *s, int (*hook)(void *ctx), void *ctx);
 
 /* A session record from the PAM module.  Duplicates (the same record id
  * seen twice, e.g. from the spool) are ignored; a close that comes before
@@ -121,6 +127,8 @@ int pw_store_session_lookup(struct pw_store *s, const char *boot_id, uint32_t au
 int pw_store_join_session(struct pw_store *s, const char *boot_id, uint32_t audit_session,
 			  int64_t session_id);
 
+/* Insert an access as it stands: its counts so far, and closed_ns when it
+ * has ended (0: still open).  An access already stored is left alone. */
 int pw_store_access_open(struct pw_store *s, const struct pw_access *a);
 int pw_store_event(struct pw_store *s, const char *boot_id, const struct pw_event_rec *e);
 int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_id,

@@ -62,10 +62,9 @@ static int load_record(struct pw_store *st, const char *line, size_t len, char *
 		a = &rec->access;
 		snprintf(boot_id, PW_BOOT_ID_LEN, "%s", a->boot_id);
 		a->session_id = session_of(st, a->boot_id, a->audit_session);
-		if (pw_store_access_open(st, a) ||
-		    pw_store_access_io(st, a->boot_id, a->access_id, a->bytes_read, a->bytes_written,
-				       a->reads, a->writes, a->closed_ns ? a->closed_ns : a->last_ns,
-				       a->flags, a->closed_ns != 0)) {
+		/* The line holds the access as it stands: its counts, and its
+		 * end when it has ended. */
+		if (pw_store_access_open(st, a)) {
 			snprintf(err, err_size, "cannot store the access");
 			break;
 		}
