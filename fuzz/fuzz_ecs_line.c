@@ -2,7 +2,9 @@
 /*
  * libFuzzer target: one line of the JSON Lines `piiwatch replay` reads,
  * pw_ecs_parse_line().  A line that parses is written back with the
- * builders and must parse again to the same record.
+ * builders and must parse again to the same record; an access's line from
+ * the daemon's direct writer (pw_ecs_access_line()) must be the same bytes
+ * as the json-c builder's.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -93,8 +95,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!line || pw_ecs_parse_line(line, strlen(line), &back, err, sizeof(err)) != 0 ||
 	    back.kind != rec.kind)
 		abort();
-	if (rec.kind == PW_ECS_ACCESS)
+	if (rec.kind == PW_ECS_ACCESS) {
+		static struct pw_ecs_buf direct;
+		const char *fast = pw_ecs_access_line(&direct, &rec.access, "fuzz-host", NULL);
+
+		if (!fast || strcmp(fast, line) != 0)
+			abort();
 		same_access(&rec.access, &back.access);
+	}
 	else if (rec.kind == PW_ECS_SESSION)
 		same_session(&rec.session, &back.session);
 	else if (rec.kind == PW_ECS_ALERT)
