@@ -201,33 +201,30 @@ static int put_source(json_object *o, const char *rhost)
 	return put(o, "source.domain", new_str(rhost));
 }
 
-static const char *access_action(const struct pw_access *a)
+const char *pw_ecs_access_action(const struct pw_access *a)
 {
 	if (a->bytes_read || a->reads)
 		return a->bytes_written || a->writes ? "file-read-write" : "file-read";
 	return a->bytes_written || a->writes ? "file-write" : "file-open";
 }
 
-/* piiwatch.io: the PW_IO_* bits by name, for people and queries. */
+const struct pw_ecs_io_name pw_ecs_io_names[PW_ECS_N_IO_NAMES] = {
+	{ PW_IO_FINAL, "final" }, { PW_IO_EXIT, "exit" }, { PW_IO_REUSED, "reused" },
+	{ PW_IO_EXEC, "exec" },   { PW_IO_IDLE, "idle" }, { PW_IO_MMAP, "mmap" },
+	{ PW_IO_URING, "io_uring" },
+};
+
 static json_object *new_io_names(uint32_t flags)
 {
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} names[] = {
-		{ PW_IO_FINAL, "final" }, { PW_IO_EXIT, "exit" }, { PW_IO_REUSED, "reused" },
-		{ PW_IO_EXEC, "exec" },   { PW_IO_IDLE, "idle" }, { PW_IO_MMAP, "mmap" },
-		{ PW_IO_URING, "io_uring" },
-	};
 	json_object *arr = json_object_new_array();
 	size_t i;
 
-	for (i = 0; arr && i < sizeof(names) / sizeof(names[0]); i++) {
+	for (i = 0; arr && i < PW_ECS_N_IO_NAMES; i++) {
 		json_object *s;
 
-		if (!(flags & names[i].bit))
+		if (!(flags & pw_ecs_io_names[i].bit))
 			continue;
-		s = json_object_new_string(names[i].name);
+		s = json_object_new_string(pw_ecs_io_names[i].name);
 		if (!s || json_object_array_add(arr, s)) {
 			json_object_put(s);
 			json_object_put(arr);
@@ -259,7 +256,7 @@ json_object *pw_ecs_from_access(const struct pw_access *a, const char *host_name
 	rc |= put_common(o, a->last_ns, "event", "piiwatch.access", host_name, a->boot_id);
 	rc |= put(o, "event.category", new_str_array("file", NULL));
 	rc |= put(o, "event.type", new_str_array("access", changed ? "change" : NULL));
-	rc |= put(o, "event.action", json_object_new_string(access_action(a)));
+	rc |= put(o, "event.action", json_object_new_string(pw_ecs_access_action(a)));
 	rc |= put(o, "event.outcome", json_object_new_string("success"));
 	rc |= put(o, "event.start", new_time(a->opened_ns));
 	if (a->closed_ns)

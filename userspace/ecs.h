@@ -48,6 +48,18 @@ json_object *pw_ecs_from_event(const struct pw_event_rec *e, const char *host_na
  * when out of memory. */
 char *pw_ecs_to_line(json_object *o);
 
+/* What the json-c builder of accesses and pw_ecs_access_line() share:
+ * event.action of an access (file-open, file-read, file-write,
+ * file-read-write), and piiwatch.io, the names of its PW_IO_* bits in the
+ * order they are written. */
+const char *pw_ecs_access_action(const struct pw_access *a);
+struct pw_ecs_io_name {
+	uint32_t bit;
+	const char *name;
+};
+#define PW_ECS_N_IO_NAMES 7
+extern const struct pw_ecs_io_name pw_ecs_io_names[PW_ECS_N_IO_NAMES];
+
 /* A reusable buffer for pw_ecs_access_line(); zero it before first use. */
 struct pw_ecs_buf {
 	char *p;

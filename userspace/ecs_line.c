@@ -294,35 +294,19 @@ static void member_time(struct writer *w, const char *k, uint64_t ns)
 	raw(w, "\"", 1);
 }
 
-static const char *access_action(const struct pw_access *a)
-{
-	if (a->bytes_read || a->reads)
-		return a->bytes_written || a->writes ? "file-read-write" : "file-read";
-	return a->bytes_written || a->writes ? "file-write" : "file-open";
-}
-
 static void io_names(struct writer *w, uint32_t flags)
 {
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} names[] = {
-		{ PW_IO_FINAL, "\"final\"" }, { PW_IO_EXIT, "\"exit\"" },
-		{ PW_IO_REUSED, "\"reused\"" }, { PW_IO_EXEC, "\"exec\"" },
-		{ PW_IO_IDLE, "\"idle\"" },   { PW_IO_MMAP, "\"mmap\"" },
-		{ PW_IO_URING, "\"io_uring\"" },
-	};
 	bool first = true;
 	size_t i;
 
 	key(w, "io");
 	raw(w, "[", 1);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!(flags & names[i].bit))
+	for (i = 0; i < PW_ECS_N_IO_NAMES; i++) {
+		if (!(flags & pw_ecs_io_names[i].bit))
 			continue;
 		if (!first)
 			raw(w, ",", 1);
-		lit(w, names[i].name);
+		quoted(w, pw_ecs_io_names[i].name, strlen(pw_ecs_io_names[i].name));
 		first = false;
 	}
 	raw(w, "]", 1);
@@ -363,7 +347,7 @@ const char *pw_ecs_access_line(struct pw_ecs_buf *b, const struct pw_access *a,
 	lit(&w, "[\"file\"]");
 	key(&w, "type");
 	lit(&w, a->bytes_written || a->writes ? "[\"access\",\"change\"]" : "[\"access\"]");
-	member_lit(&w, "action", access_action(a));
+	member_lit(&w, "action", pw_ecs_access_action(a));
 	member_lit(&w, "outcome", "success");
 	member_time(&w, "start", a->opened_ns);
 	if (a->closed_ns)
