@@ -104,7 +104,7 @@ struct pw_collector {
  * as they stand and dropped from memory (the store keeps counting them). */
 #define PW_OPEN_ACCESS_MAX 65536
 
-static int before_commit(void *ctx);
+static void before_commit(void *ctx);
 
 struct pw_collector *pw_collector_new(struct pw_store *store, const char *boot_id)
 {
@@ -571,14 +571,18 @@ static void store_pending(struct pw_collector *c, struct open_access *o)
 		pw_log(LOG_ERR, "store: cannot record access to %s", o->a.path ? o->a.path : "?");
 }
 
-static int before_commit(void *ctx)
+static void store_all_pending(struct pw_collector *c)
+{
+	while (c->pending)
+		store_pending(c, c->pending);
+}
+
+static void before_commit(void *ctx)
 {
 	struct pw_collector *c = ctx;
 
-	while (c->pending)
-		store_pending(c, c->pending);
+	store_all_pending(c);
 	pw_outputs_flush(c->out);
-	return 0;
 }
 
 static void forget_access(struct pw_collector *c, struct open_access *o)
@@ -692,7 +696,6 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 		return;
 	}
 	o->a.closed_ns = now;
-	store_pending(c, o);
 	print_access(c, &o->a);
 	ship_access(c, &o->a);
 	forget_access(c, o);
@@ -1022,7 +1025,7 @@ int pw_collector_session_record(struct pw_collector *c, const struct pw_session_
 			c->n_sessions--;
 		}
 		/* The join below updates rows: accesses held back need theirs. */
-		before_commit(c);
+		store_all_pending(c);
 		if (pw_store_join_session(c->store, r->boot_id, r->sessionid, id))
 			return -1;
 	}

@@ -192,7 +192,7 @@ struct pw_store {
 	sqlite3_stmt *st[ST_MAX];
 	bool read_only;
 	bool in_batch;
-	int (*commit_hook)(void *ctx);
+	void (*commit_hook)(void *ctx);
 	void *commit_ctx;
 	bool in_hook;
 };
@@ -424,7 +424,7 @@ static int batch(struct pw_store *s)
 	return 0;
 }
 
-void pw_store_set_commit_hook(struct pw_store *s, int (*hook)(void *ctx), void *ctx)
+void pw_store_set_commit_hook(struct pw_store *s, void (*hook)(void *ctx), void *ctx)
 {
 	if (!s)
 		return;

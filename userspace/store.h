@@ -108,8 +108,8 @@ const char *pw_store_error_hint(int sqlite_code);
 int pw_store_flush(struct pw_store *s);
 
 /* hook(ctx) before every commit (NULL: none): the collector writes the
- * accesses it holds back there.  Its return value is not used. */
-void pw_store_set_commit_hook(struct pw_store *s, int (*hook)(void *ctx), void *ctx);
+ * accesses it holds back there. */
+void pw_store_set_commit_hook(struct pw_store *s, void (*hook)(void *ctx), void *ctx);
 
 /* A session record from the PAM module.  Duplicates (the same record id
  * seen twice, e.g. from the spool) are ignored; a close that comes before
