@@ -169,10 +169,39 @@ static void test_refusals(void **state)
 	assert_null(pw_jsonl_open(&cfg, err, sizeof(err)));
 }
 
+/* The 40-byte lines first and first + 1, each with its newline. */
+static void two_lines(char *out, size_t out_size, int first)
+{
+	char a[64], b[64];
+
+	make_line(a, 40, first);
+	make_line(b, 40, first + 1);
+	snprintf(out, out_size, "%s\n%s\n", a, b);
+}
+
+/* Lines 1..10 of 40 bytes written with max_bytes 100 and keep 2: the
+ * last two in path, 7-8 in path.1, 5-6 in path.2, nothing older. */
+static void assert_ten_lines_rotated(const char *path)
+{
+	char name[160], want[256];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		two_lines(want, sizeof(want), 9 - 2 * i);
+		if (i == 0)
+			snprintf(name, sizeof(name), "%s", path);
+		else
+			snprintf(name, sizeof(name), "%s.%d", path, i);
+		assert_file(name, want);
+	}
+	snprintf(name, sizeof(name), "%s.3", path);
+	assert_file(name, NULL);
+}
+
 static void test_rotation(void **state)
 {
 	struct fixture *f = *state;
-	char line[64], name[160], want[3][256];
+	char line[64], name[160], want[256];
 	struct pw_jsonl_stats st;
 	struct pw_jsonl *j;
 	int i;
@@ -188,20 +217,7 @@ static void test_rotation(void **state)
 	assert_int_equal(st.rotations, 4);
 	assert_int_equal(st.rotate_errors, 0);
 	pw_jsonl_close(j);
-	for (i = 0; i < 3; i++) {
-		char a[64], b[64];
-
-		make_line(a, 40, 9 - 2 * i);
-		make_line(b, 40, 10 - 2 * i);
-		snprintf(want[i], sizeof(want[i]), "%s\n%s\n", a, b);
-	}
-	assert_file(f->path, want[0]);
-	snprintf(name, sizeof(name), "%s.1", f->path);
-	assert_file(name, want[1]);
-	snprintf(name, sizeof(name), "%s.2", f->path);
-	assert_file(name, want[2]);
-	snprintf(name, sizeof(name), "%s.3", f->path);
-	assert_file(name, NULL);
+	assert_ten_lines_rotated(f->path);
 
 	/* A line that alone is over the limit gets a fresh file, whole. */
 	j = open_or_fail(f->path, 100, 2);
@@ -219,7 +235,8 @@ static void test_rotation(void **state)
 		strcat(line, "\n");
 		assert_file(f->path, line);
 		snprintf(name, sizeof(name), "%s.2", f->path);
-		assert_file(name, want[0]);
+		two_lines(want, sizeof(want), 9);
+		assert_file(name, want);
 	}
 }
 
@@ -318,7 +335,7 @@ static void test_write_error_never_splits(void **state)
 static void test_buffered(void **state)
 {
 	struct fixture *f = *state;
-	char line[64], name[160], want[3][256];
+	char line[64];
 	struct pw_jsonl_stats st;
 	struct pw_jsonl *j;
 	struct stat sb;
@@ -342,20 +359,7 @@ static void test_buffered(void **state)
 	/* A newline inside is refused as unbuffered. */
 	assert_int_equal(pw_jsonl_write_line(j, "{}\n{}", 5), -1);
 	pw_jsonl_close(j);
-	j = open_or_fail(f->path, 100, 2);
-	pw_jsonl_close(j);
-	for (i = 0; i < 3; i++) {
-		char a[64], b[64];
-
-		make_line(a, 40, 9 - 2 * i);
-		make_line(b, 40, 10 - 2 * i);
-		snprintf(want[i], sizeof(want[i]), "%s\n%s\n", a, b);
-	}
-	assert_file(f->path, want[0]);
-	snprintf(name, sizeof(name), "%s.1", f->path);
-	assert_file(name, want[1]);
-	snprintf(name, sizeof(name), "%s.2", f->path);
-	assert_file(name, want[2]);
+	assert_ten_lines_rotated(f->path);
 }
 
 /* A flush the file takes only part of: the file is cut back to its last
