@@ -38,13 +38,14 @@ struct writer {
 	bool oom;
 	int depth;
 	struct {
-		const char *key;
+		const char *key; /* "name": */
+		size_t key_len;
 		bool written;     /* its opening brace is in the buffer */
 		bool has_member;
 	} frame[NEST_MAX];
 };
 
-static bool reserve(struct writer *w, size_t more)
+static bool grow(struct writer *w, size_t more)
 {
 	struct pw_ecs_buf *b = w->b;
 	size_t cap;
@@ -67,7 +68,16 @@ static bool reserve(struct writer *w, size_t more)
 	return true;
 }
 
-static void raw(struct writer *w, const char *s, size_t n)
+/* Room for more bytes and the NUL; the buffer is reused from line to
+ * line, so it has room nearly always. */
+static inline bool reserve(struct writer *w, size_t more)
+{
+	if (__builtin_expect(!w->oom && w->b->len + more + 1 <= w->b->cap, 1))
+		return true;
+	return grow(w, more);
+}
+
+static inline void raw(struct writer *w, const char *s, size_t n)
 {
 	if (!reserve(w, n))
 		return;
@@ -122,17 +132,33 @@ static void quoted(struct writer *w, const char *s, size_t n)
 }
 
 /* Untrusted text as new_str() in ecs.c stores it: escaped unless it is
- * clean UTF-8. */
+ * clean UTF-8.  Printable ASCII without quote or backslash, which is
+ * nearly all of it, is copied as it is scanned. */
 static void text(struct writer *w, const char *s)
 {
-	size_t len, cap;
-	char *buf;
+	size_t len = strlen(s), cap, i;
+	char *buf, *out;
 
-	if (pw_is_clean_utf8(s)) {
-		quoted(w, s, strlen(s));
+	if (!reserve(w, len + 2))
+		return;
+	out = w->b->p + w->b->len;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < ' ' || c > '~' || c == '"' || c == '\\')
+			break;
+		out[i + 1] = (char)c;
+	}
+	if (i == len) {
+		out[0] = '"';
+		out[len + 1] = '"';
+		w->b->len += len + 2;
 		return;
 	}
-	len = strlen(s);
+	if (pw_is_clean_utf8(s)) {
+		quoted(w, s, len);
+		return;
+	}
 	cap = len * 4 + 1;
 	buf = malloc(cap);
 	if (!buf) {
@@ -144,9 +170,16 @@ static void text(struct writer *w, const char *s)
 	free(buf);
 }
 
+/*
+ * Keys are string literals that need no escaping, passed as their JSON
+ * text with the colon: QK("pid") is "\"pid\":" and its length.
+ */
+#define QK(k) "\"" k "\":", sizeof("\"" k "\":") - 1
+
 /* Write the braces of the objects opened but not yet written, then the
- * separator and the key of a member of the innermost one. */
-static void key(struct writer *w, const char *k)
+ * separator and the key (qk, qn: see QK) of a member of the innermost
+ * one. */
+static void key_(struct writer *w, const char *qk, size_t qn)
 {
 	int i;
 
@@ -157,8 +190,7 @@ static void key(struct writer *w, const char *k)
 			if (w->frame[i - 1].has_member)
 				raw(w, ",", 1);
 			w->frame[i - 1].has_member = true;
-			quoted(w, w->frame[i].key, strlen(w->frame[i].key));
-			raw(w, ":", 1);
+			raw(w, w->frame[i].key, w->frame[i].key_len);
 		}
 		raw(w, "{", 1);
 		w->frame[i].written = true;
@@ -166,21 +198,25 @@ static void key(struct writer *w, const char *k)
 	if (w->frame[w->depth].has_member)
 		raw(w, ",", 1);
 	w->frame[w->depth].has_member = true;
-	quoted(w, k, strlen(k));
-	raw(w, ":", 1);
+	raw(w, qk, qn);
 }
 
-static void open_obj(struct writer *w, const char *k)
+#define key(w, k) key_(w, QK(k))
+
+static void open_obj_(struct writer *w, const char *qk, size_t qn)
 {
 	if (w->depth + 1 >= NEST_MAX) {
 		w->oom = true;
 		return;
 	}
 	w->depth++;
-	w->frame[w->depth].key = k;
+	w->frame[w->depth].key = qk;
+	w->frame[w->depth].key_len = qn;
 	w->frame[w->depth].written = false;
 	w->frame[w->depth].has_member = false;
 }
+
+#define open_obj(w, k) open_obj_(w, QK(k))
 
 static void close_obj(struct writer *w)
 {
@@ -202,49 +238,61 @@ static void u64_text(struct writer *w, uint64_t v)
 	raw(w, digits + n, sizeof(digits) - n);
 }
 
-static void member_u64(struct writer *w, const char *k, uint64_t v)
+static void member_u64_(struct writer *w, const char *qk, size_t qn, uint64_t v)
 {
-	key(w, k);
+	key_(w, qk, qn);
 	u64_text(w, v);
 }
+
+#define member_u64(w, k, v) member_u64_(w, QK(k), v)
 
 /* A number as a string, as ECS has ids and inodes. */
-static void member_u64_str(struct writer *w, const char *k, uint64_t v)
+static void member_u64_str_(struct writer *w, const char *qk, size_t qn, uint64_t v)
 {
-	key(w, k);
+	key_(w, qk, qn);
 	raw(w, "\"", 1);
 	u64_text(w, v);
 	raw(w, "\"", 1);
 }
 
-static void member_lit(struct writer *w, const char *k, const char *s)
+#define member_u64_str(w, k, v) member_u64_str_(w, QK(k), v)
+
+static void member_lit_(struct writer *w, const char *qk, size_t qn, const char *s)
 {
-	key(w, k);
+	key_(w, qk, qn);
 	quoted(w, s, strlen(s));
 }
 
-static void member_text(struct writer *w, const char *k, const char *s)
+#define member_lit(w, k, s) member_lit_(w, QK(k), s)
+
+static void member_text_(struct writer *w, const char *qk, size_t qn, const char *s)
 {
 	if (!s || !*s)
 		return;
-	key(w, k);
+	key_(w, qk, qn);
 	text(w, s);
 }
 
-static void member_bool(struct writer *w, const char *k, bool v)
+#define member_text(w, k, s) member_text_(w, QK(k), s)
+
+static void member_bool_(struct writer *w, const char *qk, size_t qn, bool v)
 {
-	key(w, k);
+	key_(w, qk, qn);
 	lit(w, v ? "true" : "false");
 }
 
-static void member_nullable(struct writer *w, const char *k, uint64_t v, uint64_t none)
+#define member_bool(w, k, v) member_bool_(w, QK(k), v)
+
+static void member_nullable_(struct writer *w, const char *qk, size_t qn, uint64_t v, uint64_t none)
 {
-	key(w, k);
+	key_(w, qk, qn);
 	if (v == none)
 		lit(w, "null");
 	else
 		u64_text(w, v);
 }
+
+#define member_nullable(w, k, v, none) member_nullable_(w, QK(k), v, none)
 
 static void two_digits(char *p, unsigned v)
 {
@@ -254,7 +302,7 @@ static void two_digits(char *p, unsigned v)
 
 /* "2026-11-25T09:26:10.123456789Z"; the date of the last day written is
  * kept, since a drain's records share it. */
-static void member_time(struct writer *w, const char *k, uint64_t ns)
+static void member_time_(struct writer *w, const char *qk, size_t qn, uint64_t ns)
 {
 	struct pw_ecs_buf *b = w->b;
 	uint64_t sec = ns / NS_PER_SEC, day = sec / 86400, s = sec % 86400;
@@ -288,11 +336,13 @@ static void member_time(struct writer *w, const char *k, uint64_t ns)
 		frac /= 10;
 	}
 	t[29] = 'Z';
-	key(w, k);
+	key_(w, qk, qn);
 	raw(w, "\"", 1);
 	raw(w, t, 30);
 	raw(w, "\"", 1);
 }
+
+#define member_time(w, k, ns) member_time_(w, QK(k), ns)
 
 static void io_names(struct writer *w, uint32_t flags)
 {
