@@ -368,23 +368,59 @@ struct local_time {
 	char text[32];               /* "Sun 02:14" */
 };
 
-static void local_of(uint64_t ns, struct local_time *l)
+static void local_of_uncached(time_t sec, struct local_time *l, long *gmtoff)
 {
 	static const char *const wd_names[7] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-	time_t sec = (time_t)(ns / NS_PER_SEC);
 	struct tm tm;
 	int64_t local_sec;
 	unsigned wd;
 
 	memset(l, 0, sizeof(*l));
+	*gmtoff = 1; /* not a whole number of minutes: not cached */
 	if (!localtime_r(&sec, &tm))
 		return;
+	*gmtoff = tm.tm_gmtoff;
 	local_sec = (int64_t)sec + tm.tm_gmtoff;
 	l->day = local_sec >= 0 ? local_sec / 86400 : 0;
 	wd = (unsigned)(tm.tm_wday + 6) % 7;
 	l->slot = wd * 24 + (unsigned)tm.tm_hour;
 	l->minute = l->slot * 60 + (unsigned)tm.tm_min;
 	snprintf(l->text, sizeof(l->text), "%s %02d:%02d", wd_names[wd], tm.tm_hour, tm.tm_min);
+}
+
+/*
+ * Local time of ns, to the minute.  Every access asks, and localtime_r
+ * with snprintf was a few per cent of the daemon's time, so the last
+ * minute is kept, keyed on TZ as well (tests and users change it; a change
+ * takes effect after tzset(), as with localtime_r itself).  Only zones
+ * whose offset is whole minutes, which is all of today's, are cached.
+ */
+static void local_of(uint64_t ns, struct local_time *l)
+{
+	static __thread struct {
+		bool valid, tz_set;
+		uint64_t minute;
+		char tz[64];
+		struct local_time lt;
+	} last;
+	uint64_t minute = ns / NS_PER_SEC / 60;
+	const char *tz = getenv("TZ");
+	long gmtoff;
+
+	if (last.valid && last.minute == minute && last.tz_set == (tz != NULL) &&
+	    (!tz || strcmp(last.tz, tz) == 0)) {
+		*l = last.lt;
+		return;
+	}
+	local_of_uncached((time_t)(ns / NS_PER_SEC), l, &gmtoff);
+	last.valid = gmtoff % 60 == 0 && (!tz || strlen(tz) < sizeof(last.tz));
+	if (!last.valid)
+		return;
+	last.minute = minute;
+	last.tz_set = tz != NULL;
+	if (tz)
+		strcpy(last.tz, tz);
+	last.lt = *l;
 }
 
 static void clock_text(uint64_t ns, char *out, size_t n)
