@@ -1068,7 +1068,8 @@ static void actor_read_summary(const struct actor *a, char *out, size_t n)
 	snprintf(out, n, "%s (%s)", top->name, b);
 }
 
-static void who(const struct actor *a, char *out, size_t n)
+/* Who a is, in words, into out; returns out. */
+static const char *who(const struct actor *a, char *out, size_t n)
 {
 	if (a->is_session && a->key.ses == PW_NO_ID)
 		snprintf(out, n, "%s (login without an audit session%s%s)", a->user ? a->user : "?",
@@ -1082,6 +1083,7 @@ static void who(const struct actor *a, char *out, size_t n)
 			 a->user ? a->user : "");
 	else
 		snprintf(out, n, "piiwatchd");
+	return out;
 }
 
 /* ---- alerts ---------------------------------------------------------------- */
@@ -1465,12 +1467,12 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 	char who_s[1200], b[32], win[32], principal[1100];
 	struct local_time lt;
 
-	who(a, who_s, sizeof(who_s));
+	/* who_s is written only for an alert: most accesses raise none. */
 	if (r->honeytoken && !allowed_around(pol, r->path, r->exe) &&
 	    wants(d, a, PW_RULE_HONEYTOKEN, t)) {
 		fmt_bytes(r->bytes_read, b, sizeof(b));
 		fire(d, a, PW_RULE_HONEYTOKEN, t, "%s opened the honeytoken %s with %s (pid %u)%s%s",
-		     who_s, path, prog, r->pid, read ? " and read " : "", read ? b : "");
+		     who(a, who_s, sizeof(who_s)), path, prog, r->pid, read ? " and read " : "", read ? b : "");
 	}
 	if (is_new && fkey && !allowed_for(pol, ds, r->exe) && wants(d, a, PW_RULE_ENUMERATION, t)) {
 		const struct pw_rule_cfg *rc = &pol->rules[PW_RULE_ENUMERATION];
@@ -1483,7 +1485,8 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 			fire(d, a, PW_RULE_ENUMERATION, t,
 			     "%s opened %zu distinct protected files within %s (limit %llu); the "
 			     "latest: %s with %s",
-			     who_s, a->opened.n, win, (unsigned long long)rc->max_files, path, prog);
+			     who(a, who_s, sizeof(who_s)), a->opened.n, win,
+			     (unsigned long long)rc->max_files, path, prog);
 		}
 	}
 	if (((is_new && (r->open_flags & O_TRUNC)) || first_write) && !allowed_for(pol, ds, r->exe))
@@ -1517,7 +1520,7 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 			fire(d, a, PW_RULE_FIRST_TOUCH, t,
 			     "%s read dataset %s for the first time (nothing of it in the last %llu "
 			     "days): %s with %s",
-			     who_s, ds, (unsigned long long)pol->baseline_days, path, prog);
+			     who(a, who_s, sizeof(who_s)), ds, (unsigned long long)pol->baseline_days, path, prog);
 		if (v) {
 			volume_add(d, v, t, d_read, new_file ? fkey : 0,
 				   pol->rules[PW_RULE_BULK_READ].window_ns);
@@ -1549,7 +1552,7 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 					     "%s read %s of dataset %s at %s, outside working hours; "
 					     "this user read protected data within two hours of this "
 					     "time on %zu of the last %llu days (%llu make it usual)",
-					     who_s, path, ds, at.text, usual,
+					     who(a, who_s, sizeof(who_s)), path, ds, at.text, usual,
 					     (unsigned long long)pol->baseline_days,
 					     (unsigned long long)pol->rules[PW_RULE_OFF_HOURS].min_days);
 			}
@@ -1562,13 +1565,13 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 			fire(d, a, PW_RULE_NO_SESSION, t,
 			     "%s read %s of dataset %s outside any login session, and %s is not an "
 			     "allowed program of that dataset",
-			     who_s, path, ds, prog);
+			     who(a, who_s, sizeof(who_s)), path, ds, prog);
 	}
 	note_read(d, a, r->opened_ns, r->last_ns, t);
 	if (program_listed(&pol->rules[PW_RULE_STAGING].programs, r->exe, r->comm) &&
 	    wants(d, a, PW_RULE_STAGING, t))
 		fire(d, a, PW_RULE_STAGING, t, "%s ran the archiver %s (pid %u) on protected data: %s of %s",
-		     who_s, prog, r->pid, path, r->honeytoken ? "honeytokens" : ds);
+		     who(a, who_s, sizeof(who_s)), prog, r->pid, path, r->honeytoken ? "honeytokens" : ds);
 	check_privilege(d, a, r, prog, t);
 }
 
