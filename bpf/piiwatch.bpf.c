@@ -453,7 +453,7 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 						       __u32 open_flags, bool staging,
 						       __u32 ev_flags, __u32 io_flags)
 {
-	__u32 zero = 0, level = 0;
+	__u32 zero = 0, level = 0, n;
 	struct walk_scratch *sc;
 	struct pw_protected_val *val;
 	struct pw_inode_key root = {};
@@ -498,8 +498,14 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 		sc->ev.flags |= PW_OPEN_SELF;
 		level = 1; /* still report the name it was opened by */
 	}
+	sc->ev.names[0][0] = '\0';
 	fill_names(sc, level, sc->ev.names, &sc->ev.flags);
-	emit(&sc->ev, sizeof(sc->ev));
+	/* Only the names in use travel: most opens need one or two of the
+	 * twelve slots, and the ring then holds three times as many. */
+	n = pw_open_names(sc->ev.depth);
+	if (n > PW_NAME_SLOTS)
+		n = PW_NAME_SLOTS;
+	emit(&sc->ev, pw_open_size(n));
 	return bpf_map_lookup_elem(&open_files, &key);
 }
 

@@ -30,7 +30,7 @@ enum pw_event_type {
 
 /* Bumped whenever maps or records change shape: a daemon finding pinned
  * objects of another version replaces them instead of reusing them. */
-#define PW_ABI_VERSION 1
+#define PW_ABI_VERSION 2
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {
@@ -126,9 +126,23 @@ struct pw_event_open {
 	__u32 flags;            /* PW_OPEN_* */
 	__s32 fd;
 	__u32 depth;            /* components from the matched root down to the file */
-	/* names[0] is the file, names[i] its i-th ancestor below the root */
+	/* names[0] is the file, names[i] its i-th ancestor below the root.
+	 * Only the names in use travel: the record ends after
+	 * pw_open_names(depth, flags) of them (pw_open_size()). */
 	char names[PW_NAME_SLOTS][PW_NAME_LEN];
 };
+
+/* Names an open record carries: the file's own name even when the policy
+ * names the file itself (depth 0), at most PW_NAME_SLOTS. */
+static inline __u32 pw_open_names(__u32 depth)
+{
+	if (depth == 0)
+		return 1;
+	return depth < PW_NAME_SLOTS ? depth : PW_NAME_SLOTS;
+}
+
+/* Size of an open record with n names. */
+#define pw_open_size(n) (__builtin_offsetof(struct pw_event_open, names) + (n) * PW_NAME_LEN)
 
 struct pw_event_io {
 	struct pw_task_id task;

@@ -966,7 +966,7 @@ static void on_exec(struct pw_collector *c, const struct pw_event_exec *ev)
 void pw_collector_event(void *ctx, const void *data, size_t size)
 {
 	static const size_t min_size[] = {
-		[PW_EV_OPEN] = sizeof(struct pw_event_open),
+		[PW_EV_OPEN] = pw_open_size(0), /* and its names: below */
 		[PW_EV_IO] = sizeof(struct pw_event_io),
 		[PW_EV_EXEC] = sizeof(struct pw_event_exec),
 		[PW_EV_MMAP] = sizeof(struct pw_event_mmap),
@@ -983,6 +983,8 @@ void pw_collector_event(void *ctx, const void *data, size_t size)
 	c->events++;
 	switch (t->type) {
 	case PW_EV_OPEN:
+		if (size < pw_open_size(pw_open_names(((const struct pw_event_open *)data)->depth)))
+			return;
 		on_open(c, data);
 		break;
 	case PW_EV_IO:

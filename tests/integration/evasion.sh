@@ -139,6 +139,25 @@ check_eq "unlink is recorded" \
 check_eq "rename into the protected directory is recorded" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE action = 'rename' AND path2 LIKE '%other/in.csv -> $D/in.csv'")" 1
 
+# Names as an open record carries them, in as few bytes as they need: a
+# deep path keeps its last twelve components, an overlong name is cut and
+# marked, a mount point and the file itself named in the policy still name
+# the file.
+deep=$D/n1/n2/n3/n4/n5/n6/n7/n8/n9/n10/n11/n12/n13/n14
+long=$(printf 'x%.0s' $(seq 1 100))
+mkdir -p "$deep"
+echo deep >"$deep/deep.csv"
+echo long >"$D/$long.csv"
+echo shallow >"$D/n1/shallow.csv"
+cat "$deep/deep.csv" "$D/$long.csv" "$D/n1/shallow.csv" >/dev/null
+pw_wait_sql "SELECT count(*) FROM accesses WHERE comm = 'cat' AND bytes_read < 10" 3 >/dev/null
+check_eq "a path 15 names deep keeps the last twelve" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/.../n4/n5/n6/n7/n8/n9/n10/n11/n12/n13/n14/deep.csv' AND comm = 'cat'")" 1
+check_eq "a name longer than 63 bytes is cut and marked" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/${long:0:63}...' AND comm = 'cat'")" 1
+check_eq "a file two names below the root is named in full" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/n1/shallow.csv' AND comm = 'cat'")" 1
+
 # Unprotected files: nothing reaches user space.
 before=$("$PW_BUILD/piiwatch" --control-socket "$PW_TMP/control.sock" --json status)
 for f in "$PW_TMP"/other/u*.txt; do "$EVADE" read "$f" >/dev/null; done
