@@ -68,6 +68,7 @@ struct daemon {
 	int timerfd;
 	uint64_t ticks;
 	uint64_t lost_reported;
+	uint64_t checkpoint_failures;  /* reported so far */
 	uint64_t unfollowed_reported;
 	uint64_t pins_restored;      /* pinned objects found removed and pinned again */
 	bool pins_failed;
@@ -419,6 +420,18 @@ static void ingest_spool(struct daemon *d)
 		pw_spool_drain(d->policy->spool_dir, on_spooled, d);
 }
 
+static void check_checkpoints(struct daemon *d)
+{
+	char why[256];
+	uint64_t n = pw_store_checkpoint_failures(d->store, why, sizeof(why));
+
+	if (n <= d->checkpoint_failures)
+		return;
+	pw_log(LOG_ERR, "store: %llu checkpoints failed, the last with: %s; the WAL beside the "
+	       "store grows until one succeeds", (unsigned long long)n, why);
+	d->checkpoint_failures = n;
+}
+
 static void check_loss(struct daemon *d)
 {
 	uint64_t s[PW_STAT_MAX];
@@ -671,6 +684,7 @@ static void on_tick(struct daemon *d)
 		pw_collector_tick(d->collector);
 		ingest_spool(d);
 		check_loss(d);
+		check_checkpoints(d);
 		check_pins(d);
 	}
 }

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -187,6 +189,10 @@ static const char schema_v4[] =
 	" data TEXT NOT NULL, updated_ns INTEGER NOT NULL,"
 	" PRIMARY KEY (kind, principal, dataset));";
 
+/* WAL pages after which a commit asks for a checkpoint: about 4 MiB, as
+ * SQLite's default of 1000 pages makes it with 4 KiB pages. */
+#define CHECKPOINT_PAGES 256
+
 struct pw_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_MAX];
@@ -195,6 +201,14 @@ struct pw_store {
 	void (*commit_hook)(void *ctx);
 	void *commit_ctx;
 	bool in_hook;
+	/* The checkpointer: its own connection and thread (see checkpointer()). */
+	sqlite3 *ck_db;
+	pthread_t ck_thread;
+	pthread_mutex_t ck_lock;
+	pthread_cond_t ck_cond;
+	bool ck_running, ck_wanted, ck_stop;
+	uint64_t ck_failures;        /* under ck_lock, with ck_error */
+	char ck_error[256];
 };
 
 static void set_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -331,6 +345,116 @@ void pw_store_keep_wal(sqlite3 *db)
 	sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &keep);
 }
 
+/*
+ * Checkpoints copy the WAL into the database and fdatasync both.  Run on
+ * the daemon's thread they blocked its loop for a quarter of the time at
+ * full load while the ring filled (bench/RESULTS.md), so a writing store
+ * checkpoints on a thread of its own, with a connection of its own:
+ * PASSIVE checkpoints never wait for the writer, nor the writer for them.
+ * A crash at any point leaves what SQLite's own checkpoints would.
+ */
+static void *checkpointer(void *arg)
+{
+	struct pw_store *s = arg;
+	int rc;
+
+	pthread_mutex_lock(&s->ck_lock);
+	for (;;) {
+		while (!s->ck_wanted && !s->ck_stop)
+			pthread_cond_wait(&s->ck_cond, &s->ck_lock);
+		if (s->ck_stop)
+			break;
+		s->ck_wanted = false;
+		pthread_mutex_unlock(&s->ck_lock);
+		rc = sqlite3_wal_checkpoint_v2(s->ck_db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL,
+					       NULL);
+		pthread_mutex_lock(&s->ck_lock);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+			s->ck_failures++;
+			snprintf(s->ck_error, sizeof(s->ck_error), "%s", sqlite3_errmsg(s->ck_db));
+		}
+	}
+	pthread_mutex_unlock(&s->ck_lock);
+	return NULL;
+}
+
+/* Called by SQLite after each commit with the pages now in the WAL. */
+static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+	struct pw_store *s = ctx;
+
+	(void)db;
+	(void)name;
+	if (pages < CHECKPOINT_PAGES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&s->ck_lock);
+	s->ck_wanted = true;
+	pthread_cond_signal(&s->ck_cond);
+	pthread_mutex_unlock(&s->ck_lock);
+	return SQLITE_OK;
+}
+
+static int start_checkpointer(struct pw_store *s, const char *path, char *err, size_t err_size)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (sqlite3_open_v2(path, &s->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->ck_db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, err_size, "store %s: second connection for checkpoints: %s", path,
+			s->ck_db ? sqlite3_errmsg(s->ck_db) : "out of memory");
+		return -1;
+	}
+	pw_store_keep_wal(s->ck_db);
+	pthread_mutex_init(&s->ck_lock, NULL);
+	pthread_cond_init(&s->ck_cond, NULL);
+	/* Signals are the daemon loop's: the thread takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&s->ck_thread, NULL, checkpointer, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		set_err(err, err_size, "store %s: cannot start the checkpoint thread: %s", path,
+			strerror(rc));
+		pthread_cond_destroy(&s->ck_cond);
+		pthread_mutex_destroy(&s->ck_lock);
+		return -1;
+	}
+	s->ck_running = true;
+	sqlite3_wal_hook(s->db, on_wal_commit, s);
+	return 0;
+}
+
+uint64_t pw_store_checkpoint_failures(struct pw_store *s, char *why, size_t why_size)
+{
+	uint64_t n;
+
+	if (!s || !s->ck_running)
+		return 0;
+	pthread_mutex_lock(&s->ck_lock);
+	n = s->ck_failures;
+	snprintf(why, why_size, "%s", s->ck_error);
+	pthread_mutex_unlock(&s->ck_lock);
+	return n;
+}
+
+static void stop_checkpointer(struct pw_store *s)
+{
+	if (s->ck_running) {
+		pthread_mutex_lock(&s->ck_lock);
+		s->ck_stop = true;
+		pthread_cond_signal(&s->ck_cond);
+		pthread_mutex_unlock(&s->ck_lock);
+		pthread_join(s->ck_thread, NULL);
+		pthread_cond_destroy(&s->ck_cond);
+		pthread_mutex_destroy(&s->ck_lock);
+		s->ck_running = false;
+	}
+	sqlite3_close(s->ck_db);
+	s->ck_db = NULL;
+}
+
 struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size_t err_size)
 {
 	struct pw_store *s = calloc(1, sizeof(*s));
@@ -372,12 +496,12 @@ struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size
 	 * calls to write it into the WAL and to read and write it at the
 	 * checkpoint, and with 4 KiB pages commits and checkpoints took a
 	 * quarter to a third of its time per event (bench/RESULTS.md).  The
-	 * pragma does nothing to an existing store.  The checkpoint, which
-	 * stalls the daemon while the ring fills, stays at about 4 MiB of
-	 * WAL, as SQLite's default of 1000 pages makes it with 4 KiB pages. */
+	 * pragma does nothing to an existing store.  Checkpoints are not
+	 * SQLite's automatic ones but start_checkpointer()'s. */
 	if (!read_only &&
-	    sqlite3_exec(s->db, "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-			 "PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 256;", NULL, NULL, &msg) != SQLITE_OK) {
+	    sqlite3_exec(s->db, "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; "
+			 "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 67108864;",
+			 NULL, NULL, &msg) != SQLITE_OK) {
 		set_err(err, err_size, "store %s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		goto fail;
@@ -393,6 +517,8 @@ struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size
 			goto fail;
 		}
 	}
+	if (start_checkpointer(s, path, err, err_size))
+		goto fail;
 	return s;
 fail:
 	pw_store_close(s);
@@ -406,6 +532,7 @@ void pw_store_close(struct pw_store *s)
 	if (!s)
 		return;
 	pw_store_flush(s);
+	stop_checkpointer(s);
 	for (i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);

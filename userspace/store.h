@@ -87,6 +87,11 @@ struct pw_event_rec {
 struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size_t err_size);
 void pw_store_close(struct pw_store *s);
 
+/* A writing store checkpoints its WAL on a thread of its own.  Returns how
+ * many checkpoints have failed so far, with the last error in why; the WAL
+ * grows until one succeeds. */
+uint64_t pw_store_checkpoint_failures(struct pw_store *s, char *why, size_t why_size);
+
 struct sqlite3;
 /*
  * Leave the store's -wal and -shm files in place when this connection
