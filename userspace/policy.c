@@ -696,10 +696,20 @@ static void assign(struct parser *ps, const char *key, const char *v)
 			set_duration(ps, &ps->p->delta_interval_ns, key, v, 100000000ULL);
 		else if (strcmp(key, "max_open_files") == 0)
 			set_number(ps, &ps->p->max_open_files, key, v, 1, PW_MAX_OPEN_FILES_LIMIT);
-		else
+		else if (strcmp(key, "ring_size") == 0) {
+			uint64_t n = 0;
+
+			if (pw_parse_size(v, &n) || n < PW_MIN_RING_BYTES || n > PW_MAX_RING_BYTES ||
+			    (n & (n - 1)))
+				diag(ps->diags, PW_DIAG_ERROR, ps->line,
+				     "ring_size: expected a power of two from 1M to 1G, like 16M or "
+				     "64M, got '%s'", v);
+			else
+				ps->p->ring_bytes = n;
+		} else
 			unknown_key(ps, key,
-				    "pam_socket, control_socket, spool, pin_dir, keep_attached, delta_interval "
-				    "or max_open_files");
+				    "pam_socket, control_socket, spool, pin_dir, keep_attached, delta_interval, "
+				    "max_open_files or ring_size");
 		return;
 	case SEC_DATASET:
 		if (strcmp(key, "path") == 0)
@@ -869,6 +879,8 @@ static int set_defaults(struct pw_policy *p)
 		p->delta_interval_ns = 1000000000ULL;
 	if (!p->max_open_files)
 		p->max_open_files = PW_DEFAULT_MAX_OPEN_FILES;
+	if (!p->ring_bytes)
+		p->ring_bytes = PW_DEFAULT_RING_BYTES;
 	return p->store_path && p->pam_socket && p->spool_dir && p->control_socket && p->pin_dir &&
 			       p->out.syslog_port ? 0 : -1;
 }

@@ -289,6 +289,13 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 		pw_set_err(err, err_size, "cannot size the open-file map: %s", strerror(errno));
 		return -1;
 	}
+	/* What the ring holds is how long the daemon may fall behind (a
+	 * checkpoint, a burst) before events are lost. */
+	if (p->opts.ring_bytes &&
+	    bpf_map__set_max_entries(p->skel->maps.events, (__u32)p->opts.ring_bytes)) {
+		pw_set_err(err, err_size, "cannot size the ring buffer: %s", strerror(errno));
+		return -1;
+	}
 	disable_missing_hooks(p->skel);
 	p->trampoline = probe_trampoline();
 	if (p->trampoline) {

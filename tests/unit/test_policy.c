@@ -370,6 +370,31 @@ static void test_max_open_files(void **state)
 	pw_diags_free(&d);
 }
 
+/* The ring buffer's size: a default, powers of two in a range, errors. */
+static void test_ring_size(void **state)
+{
+	struct pw_diags d;
+	struct pw_policy *p = parse("[daemon]\nring_size = 64M\n", &d);
+
+	assert_non_null(p);
+	assert_true(p->ring_bytes == 64ULL << 20);
+	pw_policy_free(p);
+	pw_diags_free(&d);
+	p = parse("[store]\n", &d);
+	assert_non_null(p);
+	assert_true(p->ring_bytes == PW_DEFAULT_RING_BYTES);
+	pw_policy_free(p);
+	pw_diags_free(&d);
+	p = parse("[daemon]\nring_size = 24M\nring_size = 512K\nring_size = 2G\n"
+		  "ring_size = lots\n", &d);
+	assert_null(p);
+	assert_true(has_diag(&d, 2, PW_DIAG_ERROR, "power of two from 1M to 1G"));
+	assert_true(has_diag(&d, 3, PW_DIAG_ERROR, "power of two from 1M to 1G"));
+	assert_true(has_diag(&d, 4, PW_DIAG_ERROR, "power of two from 1M to 1G"));
+	assert_true(has_diag(&d, 5, PW_DIAG_ERROR, "got 'lots'"));
+	pw_diags_free(&d);
+}
+
 static void test_load_file_warns_missing_paths(void **state)
 {
 	char path[] = "/tmp/pw-policy-XXXXXX";
@@ -407,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_load_file_warns_missing_paths),
 		cmocka_unit_test(test_max_open_files),
+		cmocka_unit_test(test_ring_size),
 		cmocka_unit_test(test_detector_defaults),
 		cmocka_unit_test(test_detector_sections),
 		cmocka_unit_test(test_detector_section_errors),
