@@ -81,23 +81,20 @@ void pw_outputs_close(struct pw_outputs *o)
 static void ship(struct pw_outputs *o, json_object *j, int severity, const char *msgid,
 		 uint64_t time_ns)
 {
-	char *line;
+	char *line = j ? pw_ecs_to_line(j) : NULL;
 
-	if (!j) {
+	/* Serialised once for both outputs; a record that cannot be is
+	 * counted here, not as an error of either. */
+	json_object_put(j);
+	if (!line) {
 		o->encode_failed++;
 		return;
 	}
 	if (o->jsonl)
-		pw_jsonl_write_object(o->jsonl, j);
-	if (o->syslog) {
-		line = pw_ecs_to_line(j);
-		if (line)
-			pw_syslog_send(o->syslog, severity, msgid, NULL, 0, line, time_ns);
-		else
-			o->encode_failed++;
-		free(line);
-	}
-	json_object_put(j);
+		pw_jsonl_write_line(o->jsonl, line, strlen(line));
+	if (o->syslog)
+		pw_syslog_send(o->syslog, severity, msgid, NULL, 0, line, time_ns);
+	free(line);
 }
 
 static bool streaming(const struct pw_outputs *o)
@@ -198,6 +195,9 @@ json_object *pw_outputs_health(const struct pw_outputs *o)
 	json_object_object_add(h, "store", json_object_new_string("ok"));
 	if (!o)
 		return h;
+	/* Records no output got because they could not be serialised (out of
+	 * memory). */
+	json_object_object_add(h, "encode_failed", json_object_new_uint64(o->encode_failed));
 	if (o->jsonl) {
 		struct pw_jsonl_stats st;
 		json_object *j = json_object_new_object();

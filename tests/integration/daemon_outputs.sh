@@ -67,6 +67,7 @@ check "rsyslog received the session" grep -q '^session|piiwatch|' "$RS/received.
 status=$("$PW_BUILD/piiwatch" --control-socket "$PW_TMP/control.sock" --json status)
 check "status reports the syslog output connected" grep -qF '"syslog":{"connected":true' <<<"$status"
 check "status reports the JSON Lines output" grep -q '"jsonl":{"lines":[1-9]' <<<"$status"
+check "status reports no record that could not be serialised" grep -qF '"encode_failed":0' <<<"$status"
 check "status reports the hook mode" grep -qF '"hook_mode":"tracepoint"' <<<"$status"
 
 # A reload with an error keeps the running policy and says so.
