@@ -207,6 +207,7 @@ struct pw_store {
 	pthread_mutex_t ck_lock;
 	pthread_cond_t ck_cond;
 	bool ck_running, ck_wanted, ck_stop;
+	int ck_asked_at;             /* WAL pages at the last request (writer only) */
 	uint64_t ck_failures;        /* under ck_lock, with ck_error */
 	char ck_error[256];
 };
@@ -378,15 +379,24 @@ static void *checkpointer(void *arg)
 	return NULL;
 }
 
-/* Called by SQLite after each commit with the pages now in the WAL. */
+/*
+ * Called by SQLite after each commit with the pages now in the WAL.  A
+ * checkpoint is asked for every CHECKPOINT_PAGES new pages, as SQLite's
+ * automatic one would: under load the writer appends while a checkpoint
+ * runs, so the WAL restarts later and holds more than that, and asking
+ * after every commit would only add fdatasyncs.
+ */
 static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int pages)
 {
 	struct pw_store *s = ctx;
 
 	(void)db;
 	(void)name;
-	if (pages < CHECKPOINT_PAGES)
+	if (pages < s->ck_asked_at)
+		s->ck_asked_at = 0; /* the WAL restarted */
+	if (pages - s->ck_asked_at < CHECKPOINT_PAGES)
 		return SQLITE_OK;
+	s->ck_asked_at = pages;
 	pthread_mutex_lock(&s->ck_lock);
 	s->ck_wanted = true;
 	pthread_cond_signal(&s->ck_cond);
