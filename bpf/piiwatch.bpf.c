@@ -56,7 +56,7 @@ __u64 n_tracked = 0;
 __u64 n_inflight = 0;
 
 struct access_state {
-	__u64 access_id;
+	__u64 access_id;        /* 0 once one path has ended the access */
 	__u64 inode_ptr;        /* guards against a recycled struct file */
 	__u64 dev;
 	__u64 ino;
@@ -305,10 +305,14 @@ static __always_inline __u64 file_refs(struct file *f)
 	return BPF_CORE_READ((struct file___old *)f, f_count.counter);
 }
 
-static __always_inline void emit_io(struct access_state *st, __u32 flags, bool from_task)
+/* Report the counts of access id, tracked as st, since its last report. */
+static __always_inline void emit_io(struct access_state *st, __u64 id, __u32 flags,
+				    bool from_task)
 {
 	struct pw_event_io ev = {};
 
+	if (!id)
+		return; /* being ended by another path, which reports the counts */
 	if (from_task) {
 		fill_task(&ev.task, PW_EV_IO);
 	} else {
@@ -317,7 +321,7 @@ static __always_inline void emit_io(struct access_state *st, __u32 flags, bool f
 		ev.task.loginuid = (__u32)-1;
 		ev.task.sessionid = (__u32)-1;
 	}
-	ev.access_id = st->access_id;
+	ev.access_id = id;
 	ev.dev = st->dev;
 	ev.ino = st->ino;
 	ev.bytes_read = __sync_lock_test_and_set(&st->bytes_read, 0);
@@ -342,10 +346,25 @@ static __always_inline struct access_state *lookup_access(struct file *f)
 	return st;
 }
 
-static __always_inline void finish_access(__u64 key, struct access_state *st, __u32 flags)
+/*
+ * End the access tracked as st under key: report its last counts and
+ * forget it.  Its close, the open that reuses its struct file and the
+ * daemon's sweep can race to end one access; taking the access id with a
+ * compare-and-swap lets exactly one of them report it.  The entry is
+ * deleted only if it is still the ended one: the key may already hold a
+ * new open of a reused struct file.
+ */
+static __always_inline void finish_access(__u64 key, struct access_state *st, __u32 flags,
+					  bool from_task)
 {
-	emit_io(st, PW_IO_FINAL | flags, true);
-	if (bpf_map_delete_elem(&open_files, &key) == 0)
+	struct access_state *cur;
+	__u64 id = st->access_id;
+
+	if (!id || __sync_val_compare_and_swap(&st->access_id, id, 0) != id)
+		return;
+	emit_io(st, id, PW_IO_FINAL | flags, from_task);
+	cur = bpf_map_lookup_elem(&open_files, &key);
+	if (cur && cur->access_id == 0 && bpf_map_delete_elem(&open_files, &key) == 0)
 		__sync_fetch_and_add(&n_tracked, -1);
 }
 
@@ -494,17 +513,12 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	sc->ev.flags = ev_flags | (staging ? PW_OPEN_STAGING : 0);
 	sc->ev.fd = fd;
 	sc->ev.depth = level;
-	if (!staging && level == 0) {
+	if (!staging && level == 0)
 		sc->ev.flags |= PW_OPEN_SELF;
-		level = 1; /* still report the name it was opened by */
-	}
-	sc->ev.names[0][0] = '\0';
 	fill_names(sc, level, sc->ev.names, &sc->ev.flags);
 	/* Only the names in use travel: most opens need one or two of the
 	 * twelve slots, and the ring then holds three times as many. */
-	n = pw_open_names(sc->ev.depth);
-	if (n > PW_NAME_SLOTS)
-		n = PW_NAME_SLOTS;
+	n = pw_open_names(level);
 	emit(&sc->ev, pw_open_size(n));
 	return bpf_map_lookup_elem(&open_files, &key);
 }
@@ -526,7 +540,7 @@ static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_fla
 	 * behind: flush it now that its struct file is reused. */
 	old = n_tracked ? bpf_map_lookup_elem(&open_files, &key) : NULL;
 	if (old)
-		finish_access(key, old, PW_IO_REUSED);
+		finish_access(key, old, PW_IO_REUSED, true);
 	oflags = btf_ptr(struct file, f)->f_flags;
 	/* O_PATH opens read nothing; directory listings are not file access. */
 	if ((oflags & PW_O_PATH) ||
@@ -573,7 +587,7 @@ static __always_inline void account(struct access_state *st, long ret, bool is_r
 		return;
 	prev = __sync_lock_test_and_set(&st->last_emit_ns, now);
 	if (now - prev >= delta_interval_ns)
-		emit_io(st, 0, true);
+		emit_io(st, st->access_id, 0, true);
 }
 
 static __always_inline int io_enter(int fd_in, int fd_out)
@@ -699,7 +713,7 @@ static __always_inline int release_fd(int fd)
 	f = fd_to_file(fd);
 	st = lookup_access(f);
 	if (st && file_refs(f) == 1)
-		finish_access((__u64)f, st, 0);
+		finish_access((__u64)f, st, 0, true);
 	return 0;
 }
 
@@ -777,15 +791,15 @@ static long sweep_slot(__u32 i, struct sweep *c)
 		return 0;
 	key = (__u64)f;
 	if (file_refs(f) > refs) {
-		emit_io(st, 0, true);
+		emit_io(st, st->access_id, 0, true);
 	} else if (c->mode == SWEEP_EXEC) {
-		emit_io(st, 0, true);
+		emit_io(st, st->access_id, 0, true);
 		if (c->pending && c->pending->n < PW_EXEC_KEYS) {
 			c->pending->keys[c->pending->n & (PW_EXEC_KEYS - 1)] = key;
 			c->pending->n++;
 		}
 	} else {
-		finish_access(key, st, c->mode == SWEEP_EXIT ? PW_IO_EXIT : 0);
+		finish_access(key, st, c->mode == SWEEP_EXIT ? PW_IO_EXIT : 0, true);
 	}
 	return 0;
 }
@@ -876,7 +890,7 @@ static __always_inline int exec_exit(long ret)
 			key = p->keys[i];
 			st = bpf_map_lookup_elem(&open_files, &key);
 			if (st)
-				finish_access(key, st, PW_IO_EXEC);
+				finish_access(key, st, PW_IO_EXEC, true);
 		}
 	}
 	bpf_map_delete_elem(&exec_pending, &tid);
@@ -1285,16 +1299,44 @@ int BPF_PROG(handle_uring_submit, struct io_kiocb *req)
 
 /* ---- run by the daemon ---- */
 
+/*
+ * Whether the open file at key, tracked as st, has been released: no
+ * reference is left (struct file memory stays a struct file while it is
+ * free, so reading it is safe), or the memory now holds a file of another
+ * inode.
+ */
+static __always_inline bool file_released(__u64 key, const struct access_state *st)
+{
+	struct file *f = (struct file *)key;
+
+	if (bpf_core_field_exists(f->f_ref)) {
+		/* file_ref_t: references minus one, and from
+		 * FILE_REF_RELEASED (0xc000...) up, none. */
+		if ((__u64)BPF_CORE_READ(f, f_ref.refcnt.counter) >= 0xc000000000000000ULL)
+			return true;
+	} else if (BPF_CORE_READ((struct file___old *)f, f_count.counter) == 0) {
+		return true;
+	}
+	return (__u64)BPF_CORE_READ(f, f_inode) != st->inode_ptr;
+}
+
 static long flush_idle_one(struct bpf_map *map, __u64 *key, struct access_state *st, void *ctx)
 {
 	__u64 now = bpf_ktime_get_ns();
 
+	/* Released where no hook saw it: its last reference dropped by a
+	 * read or write still in flight in another thread when it was
+	 * closed, or a close by io_uring.  It ends here, at the latest. */
+	if (file_released(*key, st)) {
+		finish_access(*key, st, PW_IO_REUSED, false);
+		return 0;
+	}
 	if (!st->reads && !st->writes)
 		return 0;
 	if (now - st->last_emit_ns < delta_interval_ns)
 		return 0;
 	st->last_emit_ns = now;
-	emit_io(st, PW_IO_IDLE, false);
+	emit_io(st, st->access_id, PW_IO_IDLE, false);
 	return 0;
 }
 

@@ -128,16 +128,15 @@ struct pw_event_open {
 	__u32 depth;            /* components from the matched root down to the file */
 	/* names[0] is the file, names[i] its i-th ancestor below the root.
 	 * Only the names in use travel: the record ends after
-	 * pw_open_names(depth, flags) of them (pw_open_size()). */
+	 * pw_open_names(depth) of them (pw_open_size()). */
 	char names[PW_NAME_SLOTS][PW_NAME_LEN];
 };
 
-/* Names an open record carries: the file's own name even when the policy
- * names the file itself (depth 0), at most PW_NAME_SLOTS. */
+/* Names an open record carries: one per component below the matched
+ * root, at most PW_NAME_SLOTS; none when the policy names the file itself
+ * (depth 0, PW_OPEN_SELF), whose path is the policy's. */
 static inline __u32 pw_open_names(__u32 depth)
 {
-	if (depth == 0)
-		return 1;
 	return depth < PW_NAME_SLOTS ? depth : PW_NAME_SLOTS;
 }
 

@@ -978,13 +978,13 @@ void pw_collector_event(void *ctx, const void *data, size_t size)
 	const struct pw_task_id *t = data;
 
 	if (size < sizeof(*t) || t->type == 0 || t->type >= sizeof(min_size) / sizeof(min_size[0]) ||
-	    size < min_size[t->type])
-		return;
+	    size < min_size[t->type] ||
+	    (t->type == PW_EV_OPEN &&
+	     size < pw_open_size(pw_open_names(((const struct pw_event_open *)data)->depth))))
+		return; /* not of this ABI, which the pinned meta map rules out */
 	c->events++;
 	switch (t->type) {
 	case PW_EV_OPEN:
-		if (size < pw_open_size(pw_open_names(((const struct pw_event_open *)data)->depth)))
-			return;
 		on_open(c, data);
 		break;
 	case PW_EV_IO:

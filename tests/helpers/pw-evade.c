@@ -365,6 +365,24 @@ int main(int argc, char **argv)
 			sum += (unsigned char)m[i];
 		n = size + (sum & 0);
 		munmap((void *)m, (size_t)size);
+	} else if (strcmp(t, "unmap-late") == 0) {
+		/* Closed while mapped, so the close does not release the file;
+		 * the munmap does, where no hook looks; then stay alive ARG
+		 * seconds, so that exit cannot end the access either. */
+		volatile const char *m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+		unsigned sum = 0;
+		long long i;
+
+		if (m == MAP_FAILED)
+			die("mmap");
+		close(fd);
+		for (i = 0; i < size; i++)
+			sum += (unsigned char)m[i];
+		munmap((void *)m, (size_t)size);
+		printf("%lld\n", size + (sum & 0));
+		fflush(stdout);
+		sleep(arg ? (unsigned)atoi(arg) : 3);
+		return 0;
 	} else if (strcmp(t, "exit-no-close") == 0) {
 		n = read_all(fd);
 		printf("%lld\n", n);

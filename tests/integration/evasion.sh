@@ -141,8 +141,7 @@ check_eq "rename into the protected directory is recorded" \
 
 # Names as an open record carries them, in as few bytes as they need: a
 # deep path keeps its last twelve components, an overlong name is cut and
-# marked, a mount point and the file itself named in the policy still name
-# the file.
+# marked, a shallow path is whole.
 deep=$D/n1/n2/n3/n4/n5/n6/n7/n8/n9/n10/n11/n12/n13/n14
 long=$(printf 'x%.0s' $(seq 1 100))
 mkdir -p "$deep"
@@ -157,6 +156,16 @@ check_eq "a name longer than 63 bytes is cut and marked" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/${long:0:63}...' AND comm = 'cat'")" 1
 check_eq "a file two names below the root is named in full" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/n1/shallow.csv' AND comm = 'cat'")" 1
+
+# Released where no hook sees it: closed while mapped, then unmapped, by a
+# process that stays alive.  The daemon's sweep ends the access.
+head -c 5000 /dev/urandom >"$D/t_unmap.csv"
+"$EVADE" unmap-late "$D/t_unmap.csv" 6 >"$PW_TMP/unmap.out" &
+unmap_pid=$!
+check_eq "a file closed while mapped, then unmapped, is ended while its process lives" \
+	"$(pw_wait_sql "SELECT count(*) FROM accesses WHERE path = '$D/t_unmap.csv' AND comm = 'pw-evade' AND closed_ns IS NOT NULL AND flags & 32 = 32" 1)" 1
+check "the process was still alive then" kill -0 "$unmap_pid"
+wait "$unmap_pid"
 
 # Unprotected files: nothing reaches user space.
 before=$("$PW_BUILD/piiwatch" --control-socket "$PW_TMP/control.sock" --json status)
