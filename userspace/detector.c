@@ -1068,7 +1068,8 @@ static void actor_read_summary(const struct actor *a, char *out, size_t n)
 	snprintf(out, n, "%s (%s)", top->name, b);
 }
 
-/* Who a is, in words, into out; returns out. */
+/* Who a is, in words, into out; returns out, so that an alert's
+ * arguments can make the text only when the alert fires. */
 static const char *who(const struct actor *a, char *out, size_t n)
 {
 	if (a->is_session && a->key.ses == PW_NO_ID)
@@ -1472,7 +1473,8 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 	    wants(d, a, PW_RULE_HONEYTOKEN, t)) {
 		fmt_bytes(r->bytes_read, b, sizeof(b));
 		fire(d, a, PW_RULE_HONEYTOKEN, t, "%s opened the honeytoken %s with %s (pid %u)%s%s",
-		     who(a, who_s, sizeof(who_s)), path, prog, r->pid, read ? " and read " : "", read ? b : "");
+		     who(a, who_s, sizeof(who_s)), path, prog, r->pid, read ? " and read " : "",
+		     read ? b : "");
 	}
 	if (is_new && fkey && !allowed_for(pol, ds, r->exe) && wants(d, a, PW_RULE_ENUMERATION, t)) {
 		const struct pw_rule_cfg *rc = &pol->rules[PW_RULE_ENUMERATION];
@@ -1520,7 +1522,8 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 			fire(d, a, PW_RULE_FIRST_TOUCH, t,
 			     "%s read dataset %s for the first time (nothing of it in the last %llu "
 			     "days): %s with %s",
-			     who(a, who_s, sizeof(who_s)), ds, (unsigned long long)pol->baseline_days, path, prog);
+			     who(a, who_s, sizeof(who_s)), ds,
+			     (unsigned long long)pol->baseline_days, path, prog);
 		if (v) {
 			volume_add(d, v, t, d_read, new_file ? fkey : 0,
 				   pol->rules[PW_RULE_BULK_READ].window_ns);
@@ -1571,7 +1574,8 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 	if (program_listed(&pol->rules[PW_RULE_STAGING].programs, r->exe, r->comm) &&
 	    wants(d, a, PW_RULE_STAGING, t))
 		fire(d, a, PW_RULE_STAGING, t, "%s ran the archiver %s (pid %u) on protected data: %s of %s",
-		     who(a, who_s, sizeof(who_s)), prog, r->pid, path, r->honeytoken ? "honeytokens" : ds);
+		     who(a, who_s, sizeof(who_s)), prog, r->pid, path,
+		     r->honeytoken ? "honeytokens" : ds);
 	check_privilege(d, a, r, prog, t);
 }
 

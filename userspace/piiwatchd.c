@@ -427,8 +427,8 @@ static void check_checkpoints(struct daemon *d)
 
 	if (n <= d->checkpoint_failures)
 		return;
-	pw_log(LOG_ERR, "store: %llu checkpoints failed, the last with: %s; the WAL beside the "
-	       "store grows until one succeeds", (unsigned long long)n, why);
+	pw_log(LOG_ERR, "store %s: %llu checkpoints failed, the last with: %s; the WAL beside "
+	       "it grows until one succeeds", d->policy->store_path, (unsigned long long)n, why);
 	d->checkpoint_failures = n;
 }
 
@@ -519,8 +519,8 @@ static void warn_restart_only(const struct pw_policy *old, const struct pw_polic
 		pw_log(LOG_WARNING,
 		       "reload: [daemon] max_open_files changed: takes effect when the probes are reloaded");
 	if (old->ring_bytes != np->ring_bytes)
-		pw_log(LOG_WARNING,
-		       "reload: [daemon] ring_size changed: takes effect when the probes are reloaded");
+		pw_log(LOG_WARNING, "reload: [daemon] ring_size changed: takes effect when the "
+		       "probes are reloaded");
 }
 
 static void drain(struct daemon *d);

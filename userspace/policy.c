@@ -372,6 +372,19 @@ static int parse_yes_no(struct parser *ps, const char *key, const char *v, int *
 	return 0;
 }
 
+/* The kernel's ring buffer: a power of two, as BPF ring buffers are. */
+static void set_ring_size(struct parser *ps, const char *v)
+{
+	uint64_t n = 0;
+
+	if (pw_parse_size(v, &n) || n < PW_MIN_RING_BYTES || n > PW_MAX_RING_BYTES || (n & (n - 1)))
+		diag(ps->diags, PW_DIAG_ERROR, ps->line,
+		     "ring_size: expected a power of two from 1M to 1G, like 16M or 64M, got '%s'",
+		     v);
+	else
+		ps->p->ring_bytes = n;
+}
+
 static void set_number(struct parser *ps, uint64_t *dst, const char *key, const char *v,
 		       uint64_t min, uint64_t max)
 {
@@ -696,20 +709,12 @@ static void assign(struct parser *ps, const char *key, const char *v)
 			set_duration(ps, &ps->p->delta_interval_ns, key, v, 100000000ULL);
 		else if (strcmp(key, "max_open_files") == 0)
 			set_number(ps, &ps->p->max_open_files, key, v, 1, PW_MAX_OPEN_FILES_LIMIT);
-		else if (strcmp(key, "ring_size") == 0) {
-			uint64_t n = 0;
-
-			if (pw_parse_size(v, &n) || n < PW_MIN_RING_BYTES || n > PW_MAX_RING_BYTES ||
-			    (n & (n - 1)))
-				diag(ps->diags, PW_DIAG_ERROR, ps->line,
-				     "ring_size: expected a power of two from 1M to 1G, like 16M or "
-				     "64M, got '%s'", v);
-			else
-				ps->p->ring_bytes = n;
-		} else
+		else if (strcmp(key, "ring_size") == 0)
+			set_ring_size(ps, v);
+		else
 			unknown_key(ps, key,
-				    "pam_socket, control_socket, spool, pin_dir, keep_attached, delta_interval, "
-				    "max_open_files or ring_size");
+				    "pam_socket, control_socket, spool, pin_dir, keep_attached, "
+				    "delta_interval, max_open_files or ring_size");
 		return;
 	case SEC_DATASET:
 		if (strcmp(key, "path") == 0)
