@@ -110,6 +110,14 @@ struct {
 	__type(value, struct pw_protected_val);
 } protected_inodes SEC(".maps");
 
+/* Small enough to be one kmalloc'ed block, not vmalloc'ed pages. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * PW_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} protected_filter SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -290,7 +298,11 @@ static __always_inline struct file *fd_to_file(int fd)
 
 	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	/* fd is an array of pointers, which BTF does not type: one read. */
+	/* BTF does not type an element of the array of pointers fdt->fd;
+	 * struct fd (a file pointer and flag bits in one word, 6.12 on) does,
+	 * and a load through it costs less than a helper call. */
+	if (bpf_core_type_exists(struct fd) && bpf_core_field_exists(struct fd, word))
+		return (struct file *)(btf_ptr(struct fd, (void *)fdt->fd + (__u64)fd * 8)->word);
 	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
 	return f;
 }
@@ -382,6 +394,39 @@ static __always_inline int add_access(__u64 key, struct access_state *st)
 	return 0;
 }
 
+/* The policy entry of key, if any; most inodes are settled by the filter,
+ * whose lookups the verifier inlines. */
+static __always_inline struct pw_protected_val *protected_lookup(const struct pw_inode_key *key)
+{
+	__u32 bit = pw_filter_bit(key->dev, key->ino);
+	__u32 w = bit / 64, kw = w + PW_FILTER_WORDS;
+	__u64 mask = 1ULL << (bit % 64), *user, *kern;
+
+	user = bpf_map_lookup_elem(&protected_filter, &w);
+	kern = bpf_map_lookup_elem(&protected_filter, &kw);
+	if (!(user && (*user & mask)) && !(kern && (*kern & mask)))
+		return NULL;
+	return bpf_map_lookup_elem(&protected_inodes, key);
+}
+
+/* Protect key from the kernel side: its filter bit first, so that an open
+ * that finds the entry cannot have missed the bit. */
+static __always_inline int protect_inode(const struct pw_inode_key *key,
+					 const struct pw_protected_val *val)
+{
+	__u32 bit = pw_filter_bit(key->dev, key->ino);
+	__u32 kw = bit / 64 + PW_FILTER_WORDS;
+	__u64 *kern = bpf_map_lookup_elem(&protected_filter, &kw);
+
+	if (!kern)
+		return -1;
+	__sync_fetch_and_or(kern, 1ULL << (bit % 64));
+	if (bpf_map_update_elem(&protected_inodes, key, val, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&protected_inodes, key))
+		return -1;
+	return 0;
+}
+
 /*
  * Walk from dentry d up its ancestors, and across the mounts it was reached
  * through when mnt is known, looking for a policy entry.  The dentries
@@ -408,7 +453,7 @@ walk_protected(struct dentry *dentry, struct vfsmount *vmnt, struct walk_scratch
 		struct dentry *parent;
 
 		key.ino = d->d_inode->i_ino;
-		val = bpf_map_lookup_elem(&protected_inodes, &key);
+		val = protected_lookup(&key);
 		if (val) {
 			*level = i;
 			*root = key;
@@ -1116,8 +1161,7 @@ static __always_inline int change_exit(long ret)
 		key.ino = p->ev.ino;
 		moved.dataset_id = p->ev.dataset_id;
 		moved.flags = (p->ev.prot_flags & PW_PROT_HONEYTOKEN) | PW_PROT_MOVED;
-		if (bpf_map_update_elem(&protected_inodes, &key, &moved, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&protected_inodes, &key))
+		if (protect_inode(&key, &moved))
 			stat_inc(PW_STAT_MAP_FULL);
 	}
 	/* An unnamed file linked into a protected place: its open file is

@@ -30,7 +30,7 @@ enum pw_event_type {
 
 /* Bumped whenever maps or records change shape: a daemon finding pinned
  * objects of another version replaces them instead of reusing them. */
-#define PW_ABI_VERSION 2
+#define PW_ABI_VERSION 3
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {
@@ -97,6 +97,27 @@ struct pw_protected_val {
 	__u32 dataset_id;
 	__u32 flags;
 };
+
+/*
+ * A filter in front of protected_inodes: one bit per (dev, ino) hash, set
+ * before the entry is added and never cleared, so that a clear bit proves
+ * the inode is not in the map and an open's ancestor walk costs a load per
+ * level instead of a hash lookup.  The map "protected_filter" holds
+ * PW_FILTER_WORDS words that only user space writes, then as many that
+ * only the kernel side writes (inodes it adds when a protected file is
+ * renamed or linked out), so that neither side's update can undo the
+ * other's.
+ */
+#define PW_FILTER_BITS_LOG2 16
+#define PW_FILTER_WORDS (1u << (PW_FILTER_BITS_LOG2 - 6))
+
+static inline __u32 pw_filter_bit(__u64 dev, __u64 ino)
+{
+	/* Fibonacci hashing: the top bits of the product mix every bit of
+	 * the inode number, and the device's. */
+	return (__u32)(((ino + dev * 0xff51afd7ed558ccdULL) * 0x9e3779b97f4a7c15ULL) >>
+		       (64 - PW_FILTER_BITS_LOG2));
+}
 
 /* Identity of the task that caused an event. */
 struct pw_task_id {

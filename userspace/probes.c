@@ -37,6 +37,7 @@ struct pw_probes {
 	bool reused;
 	char *pin_dir;
 	int protected_fd;
+	int filter_fd;               /* protected_filter: user space's words */
 	int events_fd;
 	int stats_fd;
 	int flush_fd;
@@ -71,7 +72,8 @@ struct held_link {
 
 /* The pinned maps the daemon itself uses; the programs' links are pinned
  * under links/ and flush_idle beside the maps. */
-static const char *const pinned_maps[] = { "protected_inodes", "events", "stats", "meta" };
+static const char *const pinned_maps[] = { "protected_inodes", "protected_filter", "events",
+					    "stats", "meta" };
 
 int pw_ensure_tracefs(char *err, size_t err_size)
 {
@@ -322,6 +324,7 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 	if (pin_fresh(p, err, err_size))
 		return -1;
 	p->protected_fd = dup(bpf_map__fd(p->skel->maps.protected_inodes));
+	p->filter_fd = dup(bpf_map__fd(p->skel->maps.protected_filter));
 	p->events_fd = dup(bpf_map__fd(p->skel->maps.events));
 	p->stats_fd = dup(bpf_map__fd(p->skel->maps.stats));
 	p->meta_fd = dup(bpf_map__fd(p->skel->maps.meta));
@@ -350,8 +353,8 @@ static int pinned_fd(const struct pw_probes *p, const char *name)
  * version and complete.  Returns 0 when taken over. */
 static int take_over(struct pw_probes *p)
 {
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info), zero = 0;
+	struct bpf_map_info info = { 0 }, finfo = { 0 };
+	__u32 len = sizeof(info), flen = sizeof(finfo), zero = 0;
 	struct pw_meta m;
 	char links[4096], path[4096];
 	struct dirent *de;
@@ -382,13 +385,17 @@ static int take_over(struct pw_probes *p)
 	}
 	closedir(d);
 	p->protected_fd = pinned_fd(p, "protected_inodes");
+	p->filter_fd = pinned_fd(p, "protected_filter");
 	p->events_fd = pinned_fd(p, "events");
 	p->stats_fd = pinned_fd(p, "stats");
 	p->flush_fd = pinned_fd(p, "flush_idle");
-	if (p->protected_fd < 0 || p->events_fd < 0 || p->stats_fd < 0 || p->flush_fd < 0 ||
-	    n_links == 0 || bpf_obj_get_info_by_fd(p->protected_fd, &info, &len) ||
+	if (p->protected_fd < 0 || p->filter_fd < 0 || p->events_fd < 0 || p->stats_fd < 0 ||
+	    p->flush_fd < 0 || n_links == 0 ||
+	    bpf_obj_get_info_by_fd(p->protected_fd, &info, &len) ||
 	    info.key_size != sizeof(struct pw_inode_key) ||
-	    info.value_size != sizeof(struct pw_protected_val)) {
+	    info.value_size != sizeof(struct pw_protected_val) ||
+	    bpf_obj_get_info_by_fd(p->filter_fd, &finfo, &flen) ||
+	    finfo.value_size != sizeof(__u64) || finfo.max_entries != 2 * PW_FILTER_WORDS) {
 		pw_log(LOG_WARNING, "pinned BPF objects in %s are incomplete: replacing them",
 		       p->pin_dir);
 		return -1;
@@ -402,7 +409,8 @@ static int take_over(struct pw_probes *p)
 
 static void close_fds(struct pw_probes *p)
 {
-	int *fds[] = { &p->protected_fd, &p->events_fd, &p->stats_fd, &p->flush_fd, &p->meta_fd };
+	int *fds[] = { &p->protected_fd, &p->filter_fd, &p->events_fd, &p->stats_fd, &p->flush_fd,
+		       &p->meta_fd };
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -428,7 +436,7 @@ struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, siz
 		return NULL;
 	}
 	p->opts = *o;
-	p->protected_fd = p->events_fd = p->stats_fd = p->flush_fd = p->meta_fd = -1;
+	p->protected_fd = p->filter_fd = p->events_fd = p->stats_fd = p->flush_fd = p->meta_fd = -1;
 	p->pin_dir = strdup(o->pin_dir);
 	if (!p->pin_dir) {
 		pw_set_err(err, err_size, "out of memory");
@@ -556,7 +564,8 @@ int pw_probes_check_pins(struct pw_probes *p)
 		const char *name;
 		int fd;
 	} objs[] = {
-		{ "protected_inodes", p->protected_fd }, { "events", p->events_fd },
+		{ "protected_inodes", p->protected_fd }, { "protected_filter", p->filter_fd },
+		{ "events", p->events_fd },
 		{ "stats", p->stats_fd }, { "meta", p->meta_fd }, { "flush_idle", p->flush_fd },
 	};
 	char path[4096], err[256];
@@ -715,6 +724,22 @@ static void retire_root(struct pw_probes *p, struct pw_root *r)
 	r->path = NULL;
 }
 
+/* Set key's bit among user space's filter words, before its entry is
+ * added: the kernel side skips inodes whose bit is clear.  Only this
+ * daemon writes these words, so reading and writing one back is safe. */
+static int filter_add(struct pw_probes *p, const struct pw_inode_key *key)
+{
+	__u32 bit = pw_filter_bit(key->dev, key->ino), w = bit / 64;
+	__u64 word = 0, mask = 1ULL << (bit % 64);
+
+	if (bpf_map_lookup_elem(p->filter_fd, &w, &word))
+		return -1;
+	if (word & mask)
+		return 0;
+	word |= mask;
+	return bpf_map_update_elem(p->filter_fd, &w, &word, BPF_ANY);
+}
+
 int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 			   void (*warn)(const char *path, const char *why))
 {
@@ -747,7 +772,8 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 	if (rc)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		if (bpf_map_update_elem(fd, &roots[i].key, &roots[i].val, BPF_ANY)) {
+		if (filter_add(p, &roots[i].key) ||
+		    bpf_map_update_elem(fd, &roots[i].key, &roots[i].val, BPF_ANY)) {
 			rc = -errno;
 			goto fail;
 		}
