@@ -548,9 +548,9 @@ static void reload(struct daemon *d)
 		if (!nout) {
 			pw_log(LOG_ERR, "reload: outputs: %s; the running policy stays in force", err);
 			pw_policy_free(np);
-		} else if (pw_probes_apply_policy(d->probes, np, warn_path)) {
+		} else if (pw_probes_apply_policy(d->probes, np, warn_path, err, sizeof(err))) {
 			pw_outputs_close(nout);
-			pw_log(LOG_ERR, "reload: cannot update the kernel maps; the running policy stays in force");
+			pw_log(LOG_ERR, "reload: %s; the running policy stays in force", err);
 			pw_policy_free(np);
 		} else {
 			pw_collector_set_sources(d->collector, np, d->probes);
@@ -878,8 +878,8 @@ int main(int argc, char **argv)
 		pw_log(LOG_ERR, "%s", err);
 		goto cleanup;
 	}
-	if (pw_probes_apply_policy(d.probes, d.policy, warn_path)) {
-		pw_log(LOG_ERR, "cannot fill the protected-inode map");
+	if (pw_probes_apply_policy(d.probes, d.policy, warn_path, err, sizeof(err))) {
+		pw_log(LOG_ERR, "cannot fill the protected-inode map: %s", err);
 		goto cleanup;
 	}
 	if (pw_collector_set_sources(d.collector, d.policy, d.probes)) {
