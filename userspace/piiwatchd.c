@@ -527,6 +527,9 @@ static void warn_restart_only(const struct pw_policy *old, const struct pw_polic
 	if (old->max_open_files != np->max_open_files)
 		pw_log(LOG_WARNING,
 		       "reload: [daemon] max_open_files changed: takes effect when the probes are reloaded");
+	if (old->max_protected != np->max_protected)
+		pw_log(LOG_WARNING, "reload: [daemon] max_protected_inodes changed: takes effect when "
+		       "the probes are reloaded");
 	if (old->ring_bytes != np->ring_bytes)
 		pw_log(LOG_WARNING, "reload: [daemon] ring_size changed: takes effect when the "
 		       "probes are reloaded");
@@ -883,6 +886,7 @@ int main(int argc, char **argv)
 
 	po.delta_interval_ns = d.policy->delta_interval_ns;
 	po.max_open_files = d.policy->max_open_files;
+	po.max_protected = d.policy->max_protected;
 	po.ring_bytes = d.policy->ring_bytes;
 	po.pin_dir = d.policy->pin_dir;
 	d.probes = pw_probes_start(&po, err, sizeof(err));

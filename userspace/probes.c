@@ -291,6 +291,13 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 		pw_set_err(err, err_size, "cannot size the open-file map: %s", strerror(errno));
 		return -1;
 	}
+	/* The policy's paths, the multiply-linked files below its
+	 * directories and the files renamed or linked out of them share it. */
+	if (p->opts.max_protected &&
+	    bpf_map__set_max_entries(p->skel->maps.protected_inodes, (__u32)p->opts.max_protected)) {
+		pw_set_err(err, err_size, "cannot size the protected-inode map: %s", strerror(errno));
+		return -1;
+	}
 	/* What the ring holds is how long the daemon may fall behind (a
 	 * checkpoint, a burst) before events are lost. */
 	if (p->opts.ring_bytes &&
@@ -807,7 +814,8 @@ static void protect_failed(struct pw_probes *p, const struct pw_root *r, int e, 
 	pw_escape_untrusted(r->path, strlen(r->path), path, sizeof(path));
 	if (e == E2BIG && bpf_obj_get_info_by_fd(p->protected_fd, &info, &len) == 0)
 		pw_set_err(err, err_size, "cannot protect %s: the kernel's protected-inode map is "
-			   "full (%u entries)", path, info.max_entries);
+			   "full ([daemon] max_protected_inodes: %u in use by the probes)", path,
+			   info.max_entries);
 	else
 		pw_set_err(err, err_size, "cannot protect %s: %s", path, strerror(e));
 }

@@ -16,6 +16,7 @@ struct pw_probes;
 struct pw_probes_opts {
 	uint64_t delta_interval_ns;
 	uint64_t max_open_files;     /* entries of the open-file map, 0: as built */
+	uint64_t max_protected;      /* entries of protected_inodes, 0: as built */
 	uint64_t ring_bytes;         /* size of the ring buffer, 0: as built */
 	const char *pin_dir;         /* bpffs directory the daemon owns */
 };
