@@ -814,7 +814,7 @@ static void protect_failed(struct pw_probes *p, const struct pw_root *r, int e, 
 	pw_escape_untrusted(r->path, strlen(r->path), path, sizeof(path));
 	if (e == E2BIG && bpf_obj_get_info_by_fd(p->protected_fd, &info, &len) == 0)
 		pw_set_err(err, err_size, "cannot protect %s: the kernel's protected-inode map is "
-			   "full ([daemon] max_protected_inodes: %u in use by the probes)", path,
+			   "full (it holds %u entries: [daemon] max_protected_inodes)", path,
 			   info.max_entries);
 	else
 		pw_set_err(err, err_size, "cannot protect %s: %s", path, strerror(e));
@@ -868,8 +868,9 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 		protect_failed(p, &roots[i], -rc, err, err_size);
 		failed = unprotect_roots(p, roots, prior, i);
 		if (failed)
-			pw_log(LOG_CRIT, "BLIND SPOT: %zu entries of the kernel's protected-inode map "
-			       "could not be put back as the running policy has them", failed);
+			pw_log(LOG_CRIT, "%zu entries of the kernel's protected-inode map could not "
+			       "be put back: the kernel protects them as the refused policy would",
+			       failed);
 		goto cleanup;
 	}
 	for (i = 0; i < p->n_roots; i++) {

@@ -56,7 +56,7 @@ path = $PW_TMP/data/t2.csv"
 "$PW_BUILD/piiwatch" "${CTL[@]}" reload 2>"$PW_TMP/reload.err"
 check_eq "piiwatch reload fails with exit status 1" "$?" 1
 check_eq "and says why" "$(cat "$PW_TMP/reload.err")" \
-	"piiwatch: reload: cannot protect $PW_TMP/data/t1.csv: the kernel's protected-inode map is full ([daemon] max_protected_inodes: 4 in use by the probes)"
+	"piiwatch: reload: cannot protect $PW_TMP/data/t1.csv: the kernel's protected-inode map is full (it holds 4 entries: [daemon] max_protected_inodes)"
 check "the daemon logs the reason and that the running policy stays" \
 	grep -qF "reload refused: cannot protect $PW_TMP/data/t1.csv: the kernel's protected-inode map is full" \
 	"$PW_TMP/daemon.err"
