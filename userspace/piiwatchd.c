@@ -73,6 +73,7 @@ struct daemon {
 	uint64_t pins_restored;      /* pinned objects found removed and pinned again */
 	bool pins_failed;
 	bool last_reload_ok;
+	char reload_error[512];      /* why the last reload was refused */
 	bool spool_refused;          /* the spool directory is not safe to read */
 	uint64_t map_full_reported;
 };
@@ -194,21 +195,29 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-static struct pw_policy *load_policy(const char *path)
+/* Read the policy, logging every diagnostic; on errors NULL, and the
+ * first error in why. */
+static struct pw_policy *load_policy(const char *path, char *why, size_t why_size)
 {
 	struct pw_diags diags;
 	struct pw_policy *p = pw_policy_load(path, &diags);
+	bool first = true;
 	size_t i;
 
+	snprintf(why, why_size, "%s has errors", path);
 	for (i = 0; i < diags.n; i++) {
 		const struct pw_diag *g = &diags.items[i];
+		char where[32] = "";
 
 		if (g->line)
-			pw_log(g->level == PW_DIAG_ERROR ? LOG_ERR : LOG_WARNING, "%s:%d: %s",
-			       diags.file, g->line, g->msg);
-		else
-			pw_log(g->level == PW_DIAG_ERROR ? LOG_ERR : LOG_WARNING, "%s: %s",
-			       diags.file, g->msg);
+			snprintf(where, sizeof(where), ":%d", g->line);
+		pw_log(g->level == PW_DIAG_ERROR ? LOG_ERR : LOG_WARNING, "%s%s: %s", diags.file,
+		       where, g->msg);
+		if (g->level == PW_DIAG_ERROR && first) {
+			first = false;
+			snprintf(why, why_size, "%s%s: %s%s", diags.file, where, g->msg,
+				 diags.errors > 1 ? " (and more errors: see the daemon log)" : "");
+		}
 	}
 	pw_diags_free(&diags);
 	return p;
@@ -367,8 +376,8 @@ static char *on_control(void *ctx, const struct ucred *peer, const char *msg, si
 		} else {
 			pw_log(LOG_INFO, "reload requested by pid %d", peer->pid);
 			reload(d);
-			reply = pw_reply_to_json(d->last_reload_ok, d->last_reload_ok ? NULL :
-						 "the new policy has errors; see the daemon log", -1);
+			reply = pw_reply_to_json(d->last_reload_ok,
+						 d->last_reload_ok ? NULL : d->reload_error, -1);
 		}
 	} else if (strcmp(json_object_get_string(cmd), "quarantine-release") == 0) {
 		reply = quarantine_release(d, peer, o);
@@ -518,6 +527,9 @@ static void warn_restart_only(const struct pw_policy *old, const struct pw_polic
 	if (old->max_open_files != np->max_open_files)
 		pw_log(LOG_WARNING,
 		       "reload: [daemon] max_open_files changed: takes effect when the probes are reloaded");
+	if (old->max_protected != np->max_protected)
+		pw_log(LOG_WARNING, "reload: [daemon] max_protected_inodes changed: takes effect when "
+		       "the probes are reloaded");
 	if (old->ring_bytes != np->ring_bytes)
 		pw_log(LOG_WARNING, "reload: [daemon] ring_size changed: takes effect when the "
 		       "probes are reloaded");
@@ -525,49 +537,52 @@ static void warn_restart_only(const struct pw_policy *old, const struct pw_polic
 
 static void drain(struct daemon *d);
 
+/* Read the policy again and put it in force, or keep the running one,
+ * all of it, and say why in the log and in d->reload_error. */
 static void reload(struct daemon *d)
 {
+	struct pw_outputs *nout = NULL;
 	struct pw_policy *np;
+	char why[512], err[400];
 
 	sd_notify(0, "RELOADING=1");
-	np = load_policy(d->config_path);
 	d->last_reload_ok = false;
-	if (!np) {
-		pw_log(LOG_ERR, "reload: %s has errors; the running policy stays in force",
-		       d->config_path);
-	} else {
-		struct pw_outputs *nout;
-		char err[512];
-
-		apply_overrides(d, np);
-		nout = pw_outputs_open(&np->out, d->boot_id, err, sizeof(err));
-		/* What the kernel queued so far carries the old policy's dataset
-		 * ids and protected roots: it is read under the old policy. */
-		if (nout)
-			drain(d);
-		if (!nout) {
-			pw_log(LOG_ERR, "reload: outputs: %s; the running policy stays in force", err);
-			pw_policy_free(np);
-		} else if (pw_probes_apply_policy(d->probes, np, warn_path)) {
-			pw_outputs_close(nout);
-			pw_log(LOG_ERR, "reload: cannot update the kernel maps; the running policy stays in force");
-			pw_policy_free(np);
-		} else {
-			pw_collector_set_sources(d->collector, np, d->probes);
-			pw_collector_set_outputs(d->collector, nout);
-			pw_outputs_drain(d->outputs, 1000);
-			pw_outputs_close(d->outputs);
-			d->outputs = nout;
-			/* Closing removed the old descriptor from epoll. */
-			d->output_fd = -1;
-			sync_output_fd(d);
-			warn_restart_only(d->policy, np);
-			pw_policy_free(d->policy);
-			d->policy = np;
-			d->last_reload_ok = true;
-			pw_log(LOG_INFO, "reloaded %s: %zu datasets", d->config_path, np->n_datasets);
-		}
+	np = load_policy(d->config_path, why, sizeof(why));
+	if (!np)
+		goto refused;
+	apply_overrides(d, np);
+	nout = pw_outputs_open(&np->out, d->boot_id, err, sizeof(err));
+	if (!nout) {
+		snprintf(why, sizeof(why), "outputs: %s", err);
+		goto refused;
 	}
+	/* What the kernel queued so far carries the old policy's dataset ids
+	 * and protected roots: it is read under the old policy. */
+	drain(d);
+	if (pw_probes_apply_policy(d->probes, np, warn_path, why, sizeof(why)))
+		goto refused;
+	pw_collector_set_sources(d->collector, np, d->probes);
+	pw_collector_set_outputs(d->collector, nout);
+	pw_outputs_drain(d->outputs, 1000);
+	pw_outputs_close(d->outputs);
+	d->outputs = nout;
+	/* Closing removed the old descriptor from epoll. */
+	d->output_fd = -1;
+	sync_output_fd(d);
+	warn_restart_only(d->policy, np);
+	pw_policy_free(d->policy);
+	d->policy = np;
+	d->last_reload_ok = true;
+	d->reload_error[0] = '\0';
+	pw_log(LOG_INFO, "reloaded %s: %zu datasets", d->config_path, np->n_datasets);
+	sd_notify(0, "READY=1");
+	return;
+refused:
+	pw_outputs_close(nout);
+	pw_policy_free(np);
+	/* Policy text and the names of linked files may hold any byte. */
+	pw_escape_untrusted(why, strlen(why), d->reload_error, sizeof(d->reload_error));
+	pw_log(LOG_ERR, "reload refused: %s; the running policy stays in force", d->reload_error);
 	sd_notify(0, "READY=1");
 }
 
@@ -827,7 +842,7 @@ int main(int argc, char **argv)
 	if (parse_args(&d, argc, argv))
 		return 2;
 	libbpf_set_print(libbpf_log);
-	d.policy = load_policy(d.config_path);
+	d.policy = load_policy(d.config_path, err, sizeof(err));
 	if (!d.policy) {
 		pw_log(LOG_ERR, "%s has errors; not starting", d.config_path);
 		return 2;
@@ -871,6 +886,7 @@ int main(int argc, char **argv)
 
 	po.delta_interval_ns = d.policy->delta_interval_ns;
 	po.max_open_files = d.policy->max_open_files;
+	po.max_protected = d.policy->max_protected;
 	po.ring_bytes = d.policy->ring_bytes;
 	po.pin_dir = d.policy->pin_dir;
 	d.probes = pw_probes_start(&po, err, sizeof(err));
@@ -878,8 +894,8 @@ int main(int argc, char **argv)
 		pw_log(LOG_ERR, "%s", err);
 		goto cleanup;
 	}
-	if (pw_probes_apply_policy(d.probes, d.policy, warn_path)) {
-		pw_log(LOG_ERR, "cannot fill the protected-inode map");
+	if (pw_probes_apply_policy(d.probes, d.policy, warn_path, err, sizeof(err))) {
+		pw_log(LOG_ERR, "cannot fill the protected-inode map: %s", err);
 		goto cleanup;
 	}
 	if (pw_collector_set_sources(d.collector, d.policy, d.probes)) {

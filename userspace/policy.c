@@ -709,12 +709,14 @@ static void assign(struct parser *ps, const char *key, const char *v)
 			set_duration(ps, &ps->p->delta_interval_ns, key, v, 100000000ULL);
 		else if (strcmp(key, "max_open_files") == 0)
 			set_number(ps, &ps->p->max_open_files, key, v, 1, PW_MAX_OPEN_FILES_LIMIT);
+		else if (strcmp(key, "max_protected_inodes") == 0)
+			set_number(ps, &ps->p->max_protected, key, v, 1, PW_MAX_PROTECTED_LIMIT);
 		else if (strcmp(key, "ring_size") == 0)
 			set_ring_size(ps, v);
 		else
 			unknown_key(ps, key,
 				    "pam_socket, control_socket, spool, pin_dir, keep_attached, "
-				    "delta_interval, max_open_files or ring_size");
+				    "delta_interval, max_open_files, max_protected_inodes or ring_size");
 		return;
 	case SEC_DATASET:
 		if (strcmp(key, "path") == 0)
@@ -884,6 +886,8 @@ static int set_defaults(struct pw_policy *p)
 		p->delta_interval_ns = 1000000000ULL;
 	if (!p->max_open_files)
 		p->max_open_files = PW_DEFAULT_MAX_OPEN_FILES;
+	if (!p->max_protected)
+		p->max_protected = PW_DEFAULT_MAX_PROTECTED;
 	if (!p->ring_bytes)
 		p->ring_bytes = PW_DEFAULT_RING_BYTES;
 	return p->store_path && p->pam_socket && p->spool_dir && p->control_socket && p->pin_dir &&

@@ -25,6 +25,8 @@
 #define PW_DEFAULT_PIN_DIR "/sys/fs/bpf/piiwatch"
 #define PW_DEFAULT_MAX_OPEN_FILES 65536
 #define PW_MAX_OPEN_FILES_LIMIT 4194304  /* entries take about 160 bytes of kernel memory */
+#define PW_DEFAULT_MAX_PROTECTED 65536
+#define PW_MAX_PROTECTED_LIMIT 4194304   /* entries take about 90 bytes of kernel memory */
 #define PW_DEFAULT_RING_BYTES (16ULL << 20)
 #define PW_MIN_RING_BYTES (1ULL << 20)
 #define PW_MAX_RING_BYTES (1ULL << 30)
@@ -116,6 +118,7 @@ struct pw_policy {
 	int keep_attached;           /* leave the probes attached when the daemon stops */
 	uint64_t delta_interval_ns;
 	uint64_t max_open_files;     /* open protected files the kernel side can follow */
+	uint64_t max_protected;      /* (dev, ino) entries of the kernel's protected map */
 	uint64_t ring_bytes;         /* the kernel's ring buffer: a power of two */
 	struct pw_outputs_cfg out;
 	/* [hours]: minute of the week (Monday 00:00 is 0, local time) set

@@ -291,6 +291,13 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 		pw_set_err(err, err_size, "cannot size the open-file map: %s", strerror(errno));
 		return -1;
 	}
+	/* The policy's paths, the multiply-linked files below its
+	 * directories and the files renamed or linked out of them share it. */
+	if (p->opts.max_protected &&
+	    bpf_map__set_max_entries(p->skel->maps.protected_inodes, (__u32)p->opts.max_protected)) {
+		pw_set_err(err, err_size, "cannot size the protected-inode map: %s", strerror(errno));
+		return -1;
+	}
 	/* What the ring holds is how long the daemon may fall behind (a
 	 * checkpoint, a burst) before events are lost. */
 	if (p->opts.ring_bytes &&
@@ -740,10 +747,85 @@ static int filter_add(struct pw_probes *p, const struct pw_inode_key *key)
 	return bpf_map_update_elem(p->filter_fd, &w, &word, BPF_ANY);
 }
 
+/* What putting a root in protected_inodes replaced, to put back. */
+struct prior_entry {
+	struct pw_protected_val val;
+	bool existed;
+};
+
+/*
+ * Put r in the kernel's map and note in *prior what was there.  Besides
+ * this daemon only the kernel side writes the map, and it only adds
+ * entries where there are none (BPF_NOEXIST) and never removes one: so an
+ * entry absent when this adds it is this call's, and one present stays
+ * what *prior says until this replaces it.  On failure the map holds what
+ * it held before for r->key.
+ */
+static int protect_root(struct pw_probes *p, const struct pw_root *r, struct prior_entry *prior)
+{
+	prior->existed = false;
+	if (filter_add(p, &r->key))
+		return -1;
+	if (bpf_map_update_elem(p->protected_fd, &r->key, &r->val, BPF_NOEXIST) == 0)
+		return 0;
+	if (errno != EEXIST || bpf_map_lookup_elem(p->protected_fd, &r->key, &prior->val))
+		return -1;
+	prior->existed = true;
+	return bpf_map_update_elem(p->protected_fd, &r->key, &r->val, BPF_EXIST);
+}
+
+/*
+ * Undo the first n protect_root() calls, newest first, so that the map
+ * holds the old policy again and every entry the kernel side added.  The
+ * filter bits stay set: a set bit only costs a lookup, and another entry
+ * may need it.  Roots this call added are retired, so that events queued
+ * meanwhile still name their path (the policy's own paths come first and
+ * are the ones kept).  Returns how many entries could not be put back.
+ */
+static size_t unprotect_roots(struct pw_probes *p, struct pw_root *roots,
+			      const struct prior_entry *prior, size_t n)
+{
+	size_t i, failed = 0;
+
+	for (i = n; i-- > 0;) {
+		if (prior[i].existed) {
+			if (bpf_map_update_elem(p->protected_fd, &roots[i].key, &prior[i].val,
+						BPF_EXIST))
+				failed++;
+			continue;
+		}
+		if (bpf_map_delete_elem(p->protected_fd, &roots[i].key) && errno != ENOENT)
+			failed++;
+		if (i < PW_MAX_RETIRED_ROOTS)
+			retire_root(p, &roots[i]);
+	}
+	return failed;
+}
+
+static void protect_failed(struct pw_probes *p, const struct pw_root *r, int e, char *err,
+			   size_t err_size)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[1024];
+
+	/* Multiply-linked files below a protected directory are named by
+	 * whoever made them. */
+	pw_escape_untrusted(r->path, strlen(r->path), path, sizeof(path));
+	if (e == E2BIG && bpf_obj_get_info_by_fd(p->protected_fd, &info, &len) == 0)
+		pw_set_err(err, err_size, "cannot protect %s: the kernel's protected-inode map is "
+			   "full (it holds %u entries: [daemon] max_protected_inodes)", path,
+			   info.max_entries);
+	else
+		pw_set_err(err, err_size, "cannot protect %s: %s", path, strerror(e));
+}
+
 int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
-			   void (*warn)(const char *path, const char *why))
+			   void (*warn)(const char *path, const char *why), char *err,
+			   size_t err_size)
 {
 	struct pw_root *roots = NULL;
+	struct prior_entry *prior = NULL;
 	size_t n = 0, i, j;
 	int fd = p->protected_fd;
 	uint32_t *ids, honeytoken_id = 0;
@@ -752,8 +834,10 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 	size_t budget = PW_MAX_LINKED_SCAN;
 
 	ids = calloc(pol->n_datasets + 1, sizeof(*ids));
-	if (!ids)
+	if (!ids) {
+		pw_set_err(err, err_size, "out of memory");
 		return -ENOMEM;
+	}
 	for (i = 0; i < pol->n_datasets && rc == 0; i++)
 		rc = stable_dataset_id(p, pol->datasets[i].name, false, &ids[i]);
 	if (rc == 0)
@@ -769,14 +853,25 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 		rc = add_root(&roots, &n, pol->honeytokens.items[j], honeytoken_id,
 			      PW_PROT_HONEYTOKEN, warn);
 	free(ids);
-	if (rc)
-		goto fail;
+	if (rc == 0 && n && !(prior = calloc(n, sizeof(*prior))))
+		rc = -ENOMEM;
+	if (rc) {
+		pw_set_err(err, err_size, "out of memory");
+		goto cleanup;
+	}
 	for (i = 0; i < n; i++) {
-		if (filter_add(p, &roots[i].key) ||
-		    bpf_map_update_elem(fd, &roots[i].key, &roots[i].val, BPF_ANY)) {
-			rc = -errno;
-			goto fail;
-		}
+		size_t failed;
+
+		if (protect_root(p, &roots[i], &prior[i]) == 0)
+			continue;
+		rc = -errno;
+		protect_failed(p, &roots[i], -rc, err, err_size);
+		failed = unprotect_roots(p, roots, prior, i);
+		if (failed)
+			pw_log(LOG_CRIT, "%zu entries of the kernel's protected-inode map could not "
+			       "be put back: the kernel protects them as the refused policy would",
+			       failed);
+		goto cleanup;
 	}
 	for (i = 0; i < p->n_roots; i++) {
 		bool kept = false;
@@ -791,8 +886,10 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 	free_roots(p->roots, p->n_roots);
 	p->roots = roots;
 	p->n_roots = n;
-	return 0;
-fail:
+	roots = NULL;
+	n = 0;
+cleanup:
+	free(prior);
 	free_roots(roots, n);
 	return rc;
 }

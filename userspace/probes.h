@@ -16,6 +16,7 @@ struct pw_probes;
 struct pw_probes_opts {
 	uint64_t delta_interval_ns;
 	uint64_t max_open_files;     /* entries of the open-file map, 0: as built */
+	uint64_t max_protected;      /* entries of protected_inodes, 0: as built */
 	uint64_t ring_bytes;         /* size of the ring buffer, 0: as built */
 	const char *pin_dir;         /* bpffs directory the daemon owns */
 };
@@ -53,10 +54,14 @@ const char *pw_probes_mode(const struct pw_probes *p);
  * Make the kernel protect exactly what pol names.  New entries are added
  * before stale ones are removed, so nothing protected by both the old and
  * the new policy is ever unprotected.  Paths that do not exist are
- * reported through warn (may be NULL) and skipped.
+ * reported through warn (may be NULL) and skipped.  On failure (-errno,
+ * the reason in err) the kernel's map is put back as the running policy
+ * had it, with the entries the kernel side added meanwhile, and the
+ * running policy stays in force.
  */
 int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
-			   void (*warn)(const char *path, const char *why));
+			   void (*warn)(const char *path, const char *why), char *err,
+			   size_t err_size);
 
 /* The root the kernel reported, by (dev, ino): one of the policy's, or
  * one an earlier policy had (events queued before a reload name them). */

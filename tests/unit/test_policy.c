@@ -370,6 +370,30 @@ static void test_max_open_files(void **state)
 	pw_diags_free(&d);
 }
 
+/* The size of the kernel's protected-inode map: a default, a range, errors. */
+static void test_max_protected_inodes(void **state)
+{
+	struct pw_diags d;
+	struct pw_policy *p = parse("[daemon]\nmax_protected_inodes = 4\n", &d);
+
+	assert_non_null(p);
+	assert_true(p->max_protected == 4);
+	pw_policy_free(p);
+	pw_diags_free(&d);
+	p = parse("[store]\n", &d);
+	assert_non_null(p);
+	assert_true(p->max_protected == PW_DEFAULT_MAX_PROTECTED);
+	pw_policy_free(p);
+	pw_diags_free(&d);
+	p = parse("[daemon]\nmax_protected_inodes = 0\nmax_protected_inodes = 4194305\n"
+		  "max_protected_inodes = 4k\n", &d);
+	assert_null(p);
+	assert_true(has_diag(&d, 2, PW_DIAG_ERROR, "from 1 to 4194304, got '0'"));
+	assert_true(has_diag(&d, 3, PW_DIAG_ERROR, "from 1 to 4194304, got '4194305'"));
+	assert_true(has_diag(&d, 4, PW_DIAG_ERROR, "from 1 to 4194304, got '4k'"));
+	pw_diags_free(&d);
+}
+
 /* The ring buffer's size: a default, powers of two in a range, errors. */
 static void test_ring_size(void **state)
 {
@@ -432,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_load_file_warns_missing_paths),
 		cmocka_unit_test(test_max_open_files),
+		cmocka_unit_test(test_max_protected_inodes),
 		cmocka_unit_test(test_ring_size),
 		cmocka_unit_test(test_detector_defaults),
 		cmocka_unit_test(test_detector_sections),
