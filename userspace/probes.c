@@ -650,7 +650,10 @@ static int add_root(struct pw_root **roots, size_t *n, const char *path, uint32_
  * A hard link outside the protected tree to a file inside it reaches the
  * file without passing a protected directory: name every multiply-linked
  * file below a protected directory in the map itself.  Links made while
- * piiwatch runs are added by the kernel side as they happen.
+ * piiwatch runs are added by the kernel side as they happen.  Whoever can
+ * write to a protected directory can make such files, so they get at most
+ * *budget entries, never enough to crowd the policy's own paths out of the
+ * map.
  */
 static int add_linked_files(struct pw_root **roots, size_t *n, const char *dir, uint32_t dataset,
 			    size_t *budget)
@@ -667,8 +670,9 @@ static int add_linked_files(struct pw_root **roots, size_t *n, const char *dir, 
 		if (e->fts_info != FTS_F || e->fts_statp->st_nlink < 2)
 			continue;
 		if (*budget == 0) {
-			pw_log(LOG_WARNING, "%s: more than %d multiply-linked files; the rest are "
-			       "protected only through their directory", dir, PW_MAX_LINKED_SCAN);
+			pw_log(LOG_WARNING, "BLIND SPOT: %s: too many multiply-linked files for the "
+			       "kernel's protected-inode map; the rest are protected only through "
+			       "their directory, not through their other names", dir);
 			break;
 		}
 		(*budget)--;
@@ -830,8 +834,22 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 	int fd = p->protected_fd;
 	uint32_t *ids, honeytoken_id = 0;
 	int rc = 0;
-
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
 	size_t budget = PW_MAX_LINKED_SCAN;
+
+	size_t named = pol->honeytokens.n;
+
+	/* Half of what the policy's own paths leave at most: the rest is for
+	 * the files the kernel side adds as they are moved out. */
+	for (i = 0; i < pol->n_datasets; i++)
+		named += pol->datasets[i].paths.n;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+		size_t room = info.max_entries > named ? (info.max_entries - named) / 2 : 0;
+
+		if (room < budget)
+			budget = room;
+	}
 
 	ids = calloc(pol->n_datasets + 1, sizeof(*ids));
 	if (!ids) {

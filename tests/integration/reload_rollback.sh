@@ -110,6 +110,16 @@ check "and piiwatch reload names the file and line" \
 	grep -qF "piiwatch: reload: $PW_TMP/policy.conf:$line: expected 'key = value'" \
 	"$PW_TMP/reload.err"
 
+# Whoever can write to a protected directory can make hard links; they
+# never crowd the policy's own paths out of the map.  The running policy
+# fills it: no room is left for a multiply-linked file.
+good_policy ""
+ln "$O/a.csv" "$OUT/a-link.csv"
+check "a policy whose directory holds a hard link the map has no room for reloads" \
+	"$PW_BUILD/piiwatch" "${CTL[@]}" reload
+check "and the daemon logs the link's names as a blind spot" \
+	grep -qF "BLIND SPOT: $O: too many multiply-linked files" "$PW_TMP/daemon.err"
+
 pw_stop_daemon TERM
 check_eq "piiwatchd stops cleanly" "$DAEMON_STATUS" 0
 done_testing
