@@ -387,7 +387,7 @@ static struct session_entry *session_find(struct pw_collector *c, uint32_t audit
 	if (s)
 		return s;
 	if (pw_store_session_lookup(c->store, c->boot_id, audit_session, &id, &user, &service,
-				    &rhost) != 1)
+				    &rhost, NULL) != 1)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
