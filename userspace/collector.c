@@ -72,7 +72,21 @@ struct open_access {
 	uint64_t access_id;
 	bool stored;
 	struct open_access *pend_prev, *pend_next;
+	struct session_wait *wait;
+	struct open_access *wait_prev, *wait_next;
 	struct pw_access a;
+	UT_hash_handle hh;
+};
+
+/*
+ * Accesses in memory whose session record has not come yet, by audit
+ * session.  When it comes they take the session, so that their later
+ * records carry it; what was shipped before stays as it was.  An entry
+ * lists at least one access: there are never more than c->n_open.
+ */
+struct session_wait {
+	uint32_t audit_session;
+	struct open_access *accesses;
 	UT_hash_handle hh;
 };
 
@@ -94,6 +108,7 @@ struct pw_collector {
 	struct open_access *open;
 	size_t n_open;
 	struct open_access *pending;
+	struct session_wait *waits;
 	struct moved_entry *moved;
 	size_t n_moved;
 	struct user_entry *users;
@@ -139,6 +154,7 @@ void pw_collector_free(struct pw_collector *c)
 	struct exec_entry *e, *etmp;
 	struct session_entry *s, *stmp;
 	struct open_access *o, *otmp;
+	struct session_wait *w, *wtmp;
 	struct moved_entry *m, *mtmp;
 	struct user_entry *u, *utmp;
 
@@ -164,6 +180,10 @@ void pw_collector_free(struct pw_collector *c)
 		HASH_DEL(c->open, o);
 		pw_access_free_strings(&o->a);
 		free(o);
+	}
+	HASH_ITER(hh, c->waits, w, wtmp) {
+		HASH_DEL(c->waits, w);
+		free(w);
 	}
 	HASH_ITER(hh, c->moved, m, mtmp) {
 		HASH_DEL(c->moved, m);
@@ -585,8 +605,69 @@ static void before_commit(void *ctx)
 	pw_outputs_flush(c->out);
 }
 
+static void wait_for_session(struct pw_collector *c, struct open_access *o)
+{
+	struct session_wait *w;
+
+	HASH_FIND(hh, c->waits, &o->a.audit_session, sizeof(uint32_t), w);
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			return; /* the store joins it all the same */
+		w->audit_session = o->a.audit_session;
+		HASH_ADD(hh, c->waits, audit_session, sizeof(uint32_t), w);
+	}
+	o->wait = w;
+	DL_APPEND2(w->accesses, o, wait_prev, wait_next);
+}
+
+static void stop_waiting(struct pw_collector *c, struct open_access *o)
+{
+	struct session_wait *w = o->wait;
+
+	DL_DELETE2(w->accesses, o, wait_prev, wait_next);
+	o->wait = NULL;
+	if (!w->accesses) {
+		HASH_DEL(c->waits, w);
+		free(w);
+	}
+}
+
+static void replace_dup(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? strdup(src) : NULL;
+}
+
+/* The session record of audit session ses has been stored: the accesses
+ * in memory that waited for it take what identify() would now give. */
+static void join_waiting(struct pw_collector *c, uint32_t ses)
+{
+	struct session_wait *w;
+	struct session_entry *s;
+	struct open_access *o, *tmp;
+
+	HASH_FIND(hh, c->waits, &ses, sizeof(uint32_t), w);
+	if (!w)
+		return;
+	s = session_find(c, ses);
+	if (!s)
+		return;
+	DL_FOREACH_SAFE2(w->accesses, o, tmp, wait_next) {
+		o->wait = NULL;
+		o->a.session_id = s->session_id;
+		replace_dup(&o->a.user, s->user);
+		replace_dup(&o->a.service, s->service);
+		replace_dup(&o->a.rhost, s->rhost);
+	}
+	HASH_DEL(c->waits, w);
+	free(w);
+}
+
 static void forget_access(struct pw_collector *c, struct open_access *o)
 {
+	if (o->wait)
+		stop_waiting(c, o);
 	store_pending(c, o);
 	HASH_DEL(c->open, o);
 	c->n_open--;
@@ -652,6 +733,8 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 	DL_APPEND2(c->pending, o, pend_prev, pend_next);
 	HASH_ADD(hh, c->open, access_id, sizeof(uint64_t), o);
 	c->n_open++;
+	if (!a->session_id && a->audit_session != PW_NO_ID)
+		wait_for_session(c, o);
 	/* Opening a honeytoken is the finding: no need to wait for bytes. */
 	if (a->honeytoken)
 		ship_access(c, a);
@@ -1026,6 +1109,7 @@ int pw_collector_session_record(struct pw_collector *c, const struct pw_session_
 			free_session(s);
 			c->n_sessions--;
 		}
+		join_waiting(c, r->sessionid);
 		/* The join below updates rows: accesses held back need theirs. */
 		store_all_pending(c);
 		if (pw_store_join_session(c->store, r->boot_id, r->sessionid, id))
