@@ -335,6 +335,7 @@ static void test_session_across_restart(void **state)
 	open_event(f, 21, 1);
 	pw_collector_free(f->c);
 	collector_start(f);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 0);
 
 	/* The access open across the restart, and a new one. */
 	io_event(f, 21, 1, 64, true);
@@ -343,6 +344,57 @@ static void test_session_across_restart(void **state)
 	open_event(f, 21, 2);
 	io_event(f, 21, 2, 32, true);
 	assert_joined(last_shipped(f), sid, 21);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 1);
+}
+
+/* A closed session leaves the cache after the grace period, not before;
+ * the store keeps it for the processes that outlive it. */
+static void test_ended_sessions_age_out(void **state)
+{
+	struct fx *f = *state;
+	uint64_t t0;
+	int64_t sid;
+
+	session_record(f, PW_REC_SESSION_OPEN, 31);
+	sid = session_id_of(f, 31);
+	open_event(f, 31, 1);
+	session_record(f, PW_REC_SESSION_OPEN, 32);
+	open_event(f, 32, 2);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 2);
+
+	t0 = pw_now_monotonic_ns();
+	session_record(f, PW_REC_SESSION_CLOSE, 31);
+	pw_collector_expire(f->c, t0 + PW_SESSION_GRACE_NS - NS);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 2);
+	/* Events queued before the close still find it. */
+	open_event(f, 31, 3);
+	io_event(f, 31, 3, 7, true);
+	assert_joined(last_shipped(f), sid, 31);
+	io_event(f, 31, 1, 1, true);
+	assert_joined(last_shipped(f), sid, 31);
+	pw_collector_expire(f->c, pw_now_monotonic_ns() + PW_SESSION_GRACE_NS);
+	/* Session 32 is open: it stays whatever the time. */
+	assert_int_equal(pw_collector_sessions_cached(f->c), 1);
+
+	/* A process of session 31 that outlived it. */
+	open_event(f, 31, 4);
+	io_event(f, 31, 4, 7, true);
+	assert_joined(last_shipped(f), sid, 31);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 2);
+	/* Found closed in the store, it ages out again. */
+	pw_collector_expire(f->c, pw_now_monotonic_ns() + PW_SESSION_GRACE_NS);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 1);
+
+	/* So does a closed session looked up after a restart. */
+	session_record(f, PW_REC_SESSION_CLOSE, 32);
+	pw_collector_free(f->c);
+	collector_start(f);
+	open_event(f, 32, 5);
+	io_event(f, 32, 5, 3, true);
+	assert_true(last_shipped(f)->session_id == session_id_of(f, 32));
+	assert_int_equal(pw_collector_sessions_cached(f->c), 1);
+	pw_collector_expire(f->c, pw_now_monotonic_ns() + PW_SESSION_GRACE_NS);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 0);
 }
 
 int main(void)
@@ -350,6 +402,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_early_access_joined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_across_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ended_sessions_age_out, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
