@@ -106,6 +106,8 @@ TEST_BINS += $(OUT)/tests/pw-read-loop
 TEST_BINS += $(OUT)/tests/pw-load-store
 
 TEST_BINS += $(OUT)/tests/test_detector
+# The collector's session join, with the outputs and probes stubbed.
+TEST_BINS += $(OUT)/tests/test_collector
 
 # What `make install` and the package ship.
 PROGRAMS := $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch
@@ -260,6 +262,10 @@ bench-daemon: $(OUT)/bench/daemon_throughput $(OUT)/bench/bench_reader $(OUT)/pi
 	$(OUT)/bench/daemon_throughput $(BENCH_ARGS)
 
 $(OUT)/tests/test_cli_common: $(OUT)/tests/test_cli_common.o $(OUT)/cli_common.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
+
+$(OUT)/tests/test_collector: $(OUT)/tests/test_collector.o $(OUT)/collector.o $(OUT)/log.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
 

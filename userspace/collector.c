@@ -26,12 +26,20 @@ struct exec_entry {
 	UT_hash_handle hh;
 };
 
+/*
+ * The session cache in front of the store's session table.  A session
+ * whose close record came stays PW_SESSION_GRACE_NS more for the events
+ * of its processes still queued in the ring, on c->ended in the order of
+ * the closes; a session needed again after that is looked up anew.
+ */
 struct session_entry {
 	uint32_t audit_session;
 	int64_t session_id;
 	char *user;
 	char *service;
 	char *rhost;
+	uint64_t ended_ns;           /* CLOCK_MONOTONIC when seen closed; 0: open */
+	struct session_entry *end_prev, *end_next;
 	UT_hash_handle hh;
 };
 
@@ -72,7 +80,21 @@ struct open_access {
 	uint64_t access_id;
 	bool stored;
 	struct open_access *pend_prev, *pend_next;
+	struct session_wait *wait;
+	struct open_access *wait_prev, *wait_next;
 	struct pw_access a;
+	UT_hash_handle hh;
+};
+
+/*
+ * Accesses in memory whose session record has not come yet, by audit
+ * session.  When it comes they take the session, so that their later
+ * records carry it; what was shipped before stays as it was.  An entry
+ * lists at least one access: there are never more than c->n_open.
+ */
+struct session_wait {
+	uint32_t audit_session;
+	struct open_access *accesses;
 	UT_hash_handle hh;
 };
 
@@ -91,9 +113,11 @@ struct pw_collector {
 	size_t n_execs;
 	struct session_entry *sessions;
 	size_t n_sessions;
+	struct session_entry *ended;
 	struct open_access *open;
 	size_t n_open;
 	struct open_access *pending;
+	struct session_wait *waits;
 	struct moved_entry *moved;
 	size_t n_moved;
 	struct user_entry *users;
@@ -139,6 +163,7 @@ void pw_collector_free(struct pw_collector *c)
 	struct exec_entry *e, *etmp;
 	struct session_entry *s, *stmp;
 	struct open_access *o, *otmp;
+	struct session_wait *w, *wtmp;
 	struct moved_entry *m, *mtmp;
 	struct user_entry *u, *utmp;
 
@@ -164,6 +189,10 @@ void pw_collector_free(struct pw_collector *c)
 		HASH_DEL(c->open, o);
 		pw_access_free_strings(&o->a);
 		free(o);
+	}
+	HASH_ITER(hh, c->waits, w, wtmp) {
+		HASH_DEL(c->waits, w);
+		free(w);
 	}
 	HASH_ITER(hh, c->moved, m, mtmp) {
 		HASH_DEL(c->moved, m);
@@ -231,9 +260,40 @@ void pw_collector_set_print(struct pw_collector *c, FILE *out)
 	c->print = out;
 }
 
+static void session_drop(struct pw_collector *c, struct session_entry *s)
+{
+	if (s->ended_ns)
+		DL_DELETE2(c->ended, s, end_prev, end_next);
+	HASH_DEL(c->sessions, s);
+	c->n_sessions--;
+	free_session(s);
+}
+
+static void session_ended(struct pw_collector *c, struct session_entry *s)
+{
+	if (s->ended_ns)
+		return;
+	s->ended_ns = pw_now_monotonic_ns();
+	DL_APPEND2(c->ended, s, end_prev, end_next);
+}
+
+void pw_collector_expire(struct pw_collector *c, uint64_t now_mono_ns)
+{
+	while (c->ended && c->ended->ended_ns + PW_SESSION_GRACE_NS <= now_mono_ns)
+		session_drop(c, c->ended);
+}
+
 void pw_collector_tick(struct pw_collector *c)
 {
-	c->mono_to_real = (int64_t)(pw_now_realtime_ns() - pw_now_monotonic_ns());
+	uint64_t mono = pw_now_monotonic_ns();
+
+	c->mono_to_real = (int64_t)(pw_now_realtime_ns() - mono);
+	pw_collector_expire(c, mono);
+}
+
+size_t pw_collector_sessions_cached(const struct pw_collector *c)
+{
+	return c->n_sessions;
 }
 
 uint64_t pw_collector_events_seen(const struct pw_collector *c)
@@ -380,6 +440,7 @@ static struct session_entry *session_find(struct pw_collector *c, uint32_t audit
 	struct session_entry *s;
 	int64_t id = 0;
 	char *user = NULL, *service = NULL, *rhost = NULL;
+	bool closed = false;
 
 	if (audit_session == PW_NO_ID)
 		return NULL;
@@ -387,7 +448,7 @@ static struct session_entry *session_find(struct pw_collector *c, uint32_t audit
 	if (s)
 		return s;
 	if (pw_store_session_lookup(c->store, c->boot_id, audit_session, &id, &user, &service,
-				    &rhost) != 1)
+				    &rhost, &closed) != 1)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -401,15 +462,15 @@ static struct session_entry *session_find(struct pw_collector *c, uint32_t audit
 	s->user = user;
 	s->service = service;
 	s->rhost = rhost;
-	if (c->n_sessions >= PW_SESSION_CACHE_MAX) {
-		struct session_entry *oldest = c->sessions;
-
-		HASH_DEL(c->sessions, oldest);
-		free_session(oldest);
-		c->n_sessions--;
-	}
+	/* Ended sessions go first, then the longest cached. */
+	if (c->n_sessions >= PW_SESSION_CACHE_MAX)
+		session_drop(c, c->ended ? c->ended : c->sessions);
 	HASH_ADD(hh, c->sessions, audit_session, sizeof(uint32_t), s);
 	c->n_sessions++;
+	/* A process can outlive its session: its events find it here for the
+	 * grace period, then in the store again. */
+	if (closed)
+		session_ended(c, s);
 	return s;
 }
 
@@ -585,8 +646,69 @@ static void before_commit(void *ctx)
 	pw_outputs_flush(c->out);
 }
 
+static void wait_for_session(struct pw_collector *c, struct open_access *o)
+{
+	struct session_wait *w;
+
+	HASH_FIND(hh, c->waits, &o->a.audit_session, sizeof(uint32_t), w);
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		if (!w)
+			return; /* the store joins it all the same */
+		w->audit_session = o->a.audit_session;
+		HASH_ADD(hh, c->waits, audit_session, sizeof(uint32_t), w);
+	}
+	o->wait = w;
+	DL_APPEND2(w->accesses, o, wait_prev, wait_next);
+}
+
+static void stop_waiting(struct pw_collector *c, struct open_access *o)
+{
+	struct session_wait *w = o->wait;
+
+	DL_DELETE2(w->accesses, o, wait_prev, wait_next);
+	o->wait = NULL;
+	if (!w->accesses) {
+		HASH_DEL(c->waits, w);
+		free(w);
+	}
+}
+
+static void replace_dup(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? strdup(src) : NULL;
+}
+
+/* The session record of audit session ses has been stored: the accesses
+ * in memory that waited for it take what identify() would now give. */
+static void join_waiting(struct pw_collector *c, uint32_t ses)
+{
+	struct session_wait *w;
+	struct session_entry *s;
+	struct open_access *o, *tmp;
+
+	HASH_FIND(hh, c->waits, &ses, sizeof(uint32_t), w);
+	if (!w)
+		return;
+	s = session_find(c, ses);
+	if (!s)
+		return;
+	DL_FOREACH_SAFE2(w->accesses, o, tmp, wait_next) {
+		o->wait = NULL;
+		o->a.session_id = s->session_id;
+		replace_dup(&o->a.user, s->user);
+		replace_dup(&o->a.service, s->service);
+		replace_dup(&o->a.rhost, s->rhost);
+	}
+	HASH_DEL(c->waits, w);
+	free(w);
+}
+
 static void forget_access(struct pw_collector *c, struct open_access *o)
 {
+	if (o->wait)
+		stop_waiting(c, o);
 	store_pending(c, o);
 	HASH_DEL(c->open, o);
 	c->n_open--;
@@ -652,6 +774,8 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 	DL_APPEND2(c->pending, o, pend_prev, pend_next);
 	HASH_ADD(hh, c->open, access_id, sizeof(uint64_t), o);
 	c->n_open++;
+	if (!a->session_id && a->audit_session != PW_NO_ID)
+		wait_for_session(c, o);
 	/* Opening a honeytoken is the finding: no need to wait for bytes. */
 	if (a->honeytoken)
 		ship_access(c, a);
@@ -1018,18 +1142,20 @@ int pw_collector_session_record(struct pw_collector *c, const struct pw_session_
 	pw_outputs_session(c->out, r, id);
 	if (c->det)
 		pw_detector_session(c->det, r, id);
-	if (r->type == PW_REC_SESSION_OPEN && r->sessionid != PW_NO_ID &&
-	    strcmp(r->boot_id, c->boot_id) == 0) {
-		HASH_FIND(hh, c->sessions, &r->sessionid, sizeof(uint32_t), s);
-		if (s) {
-			HASH_DEL(c->sessions, s);
-			free_session(s);
-			c->n_sessions--;
-		}
-		/* The join below updates rows: accesses held back need theirs. */
-		store_all_pending(c);
-		if (pw_store_join_session(c->store, r->boot_id, r->sessionid, id))
-			return -1;
+	if (r->sessionid == PW_NO_ID || strcmp(r->boot_id, c->boot_id) != 0)
+		return pw_store_flush(c->store);
+	HASH_FIND(hh, c->sessions, &r->sessionid, sizeof(uint32_t), s);
+	if (r->type == PW_REC_SESSION_CLOSE) {
+		if (s)
+			session_ended(c, s);
+		return pw_store_flush(c->store);
 	}
+	if (s)
+		session_drop(c, s);
+	join_waiting(c, r->sessionid);
+	/* The join below updates rows: accesses held back need theirs. */
+	store_all_pending(c);
+	if (pw_store_join_session(c->store, r->boot_id, r->sessionid, id))
+		return -1;
 	return pw_store_flush(c->store);
 }

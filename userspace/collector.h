@@ -18,6 +18,10 @@
 
 #define PW_EXEC_CACHE_MAX 8192
 #define PW_SESSION_CACHE_MAX 4096
+/* How long a session stays cached after its close record: the events its
+ * processes queued in the ring before the close find it without a store
+ * lookup.  The store keeps it; one needed later is looked up there. */
+#define PW_SESSION_GRACE_NS (60ULL * 1000000000ULL)
 
 struct pw_collector;
 
@@ -42,8 +46,17 @@ void pw_collector_event(void *ctx, const void *data, size_t size);
 /* A validated session record (live or from the spool); 0 when stored. */
 int pw_collector_session_record(struct pw_collector *c, const struct pw_session_record *r);
 
-/* Refresh the realtime/monotonic offset; call periodically. */
+/* Refresh the realtime/monotonic offset and expire ended sessions from
+ * the cache; call about once a second. */
 void pw_collector_tick(struct pw_collector *c);
+
+/* Drop from the session cache the sessions whose close record came
+ * PW_SESSION_GRACE_NS or more before now_mono_ns (CLOCK_MONOTONIC), as
+ * pw_collector_tick() does with the current time. */
+void pw_collector_expire(struct pw_collector *c, uint64_t now_mono_ns);
+
+/* Sessions in the cache, for tests. */
+size_t pw_collector_sessions_cached(const struct pw_collector *c);
 
 uint64_t pw_collector_events_seen(const struct pw_collector *c);
 

@@ -109,8 +109,8 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_QUARANTINE_RELEASE] = "DELETE FROM quarantine WHERE user = ?1",
 	[ST_RING_SET] = "INSERT INTO ring_state (boot_id, ring_id, pos) VALUES (?1, ?2, ?3) "
 			"ON CONFLICT (boot_id, ring_id) DO UPDATE SET pos = excluded.pos",
-	[ST_SESSION_LOOKUP] = "SELECT id, user, service, rhost FROM sessions WHERE boot_id = ?1 "
-			      "AND audit_session = ?2 ORDER BY id DESC LIMIT 1",
+	[ST_SESSION_LOOKUP] = "SELECT id, user, service, rhost, closed_ns IS NOT NULL FROM sessions "
+			      "WHERE boot_id = ?1 AND audit_session = ?2 ORDER BY id DESC LIMIT 1",
 };
 
 static const char schema_v1[] =
@@ -908,7 +908,8 @@ static char *column_dup(sqlite3_stmt *q, int i)
 }
 
 int pw_store_session_lookup(struct pw_store *s, const char *boot_id, uint32_t audit_session,
-			    int64_t *session_id, char **user, char **service, char **rhost)
+			    int64_t *session_id, char **user, char **service, char **rhost,
+			    bool *closed)
 {
 	sqlite3_stmt *q = s->st[ST_SESSION_LOOKUP];
 	int rc, found = 0;
@@ -921,6 +922,8 @@ int pw_store_session_lookup(struct pw_store *s, const char *boot_id, uint32_t au
 		*user = column_dup(q, 1);
 		*service = column_dup(q, 2);
 		*rhost = column_dup(q, 3);
+		if (closed)
+			*closed = sqlite3_column_int(q, 4);
 		found = 1;
 	}
 	sqlite3_reset(q);

@@ -124,9 +124,11 @@ int pw_store_session_record(struct pw_store *s, const struct pw_session_record *
 			    int64_t *session_id);
 
 /* The newest session of this boot with that audit session id: 1 found
- * (strings are malloc'ed into the out pointers), 0 none, -1 error. */
+ * (strings are malloc'ed into the out pointers; *closed, unless closed is
+ * NULL: its close record is stored), 0 none, -1 error. */
 int pw_store_session_lookup(struct pw_store *s, const char *boot_id, uint32_t audit_session,
-			    int64_t *session_id, char **user, char **service, char **rhost);
+			    int64_t *session_id, char **user, char **service, char **rhost,
+			    bool *closed);
 
 /* Accesses recorded before their session record arrived are joined to it. */
 int pw_store_join_session(struct pw_store *s, const char *boot_id, uint32_t audit_session,

@@ -6,6 +6,10 @@
  *
  *   pw-evade TECHNIQUE FILE [ARG]
  *
+ * "pause FILE PATH" reads the first half of FILE, waits until PATH exists
+ * (at most 20 s) and reads the rest through the same descriptor, so that
+ * a test can act while an access is open.
+ *
  * Prints the number of bytes it moved on standard output.
  */
 #include <errno.h>
@@ -407,6 +411,17 @@ int main(int argc, char **argv)
 	} else if (strcmp(t, "hold") == 0) {
 		n = read_all(fd);
 		sleep(arg ? (unsigned)atoi(arg) : 3);
+	} else if (strcmp(t, "pause") == 0) {
+		int waited;
+
+		if (!arg) {
+			fprintf(stderr, "pw-evade: pause needs the path to wait for\n");
+			return 2;
+		}
+		n = pread_all(fd, 0, size / 2);
+		for (waited = 0; waited < 2000 && access(arg, F_OK) != 0; waited++)
+			usleep(10000);
+		n += pread_all(fd, size / 2, size);
 	} else if (strcmp(t, "stage") == 0) {
 		int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		char buf[CHUNK];

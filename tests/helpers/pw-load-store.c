@@ -33,7 +33,8 @@ static int64_t session_of(struct pw_store *st, const char *boot_id, uint32_t aud
 	int64_t id = 0;
 
 	if (audit_session == PW_NO_ID ||
-	    pw_store_session_lookup(st, boot_id, audit_session, &id, &user, &service, &rhost) != 1)
+	    pw_store_session_lookup(st, boot_id, audit_session, &id, &user, &service, &rhost,
+				    NULL) != 1)
 		id = 0;
 	free(user);
 	free(service);

@@ -1,7 +1,11 @@
 #!/bin/bash
 # piiwatchd's outputs end to end: a login and a read become ECS JSON Lines
 # in a file and RFC 5424 messages at a real rsyslog; status reports the
-# outputs' health; a reload with errors keeps the running policy.
+# outputs' health; a reload with errors keeps the running policy.  Then the
+# session join where it is hard, in the store and in both outputs: a login
+# that spans a restart of the daemon (keep_attached), and a session record
+# that comes after the first events of an access still open (the record
+# waited in a spool).
 . "$(dirname "$0")/../lib.sh"
 pw_setup
 pw_ensure_user
@@ -10,6 +14,7 @@ RS=$PW_TMP/rsyslog
 D=$PW_TMP/data/customers
 mkdir -p "$RS/work" "$D"
 head -c 7777 /dev/urandom >"$D/export.csv"
+for f in held after late; do head -c 6000 /dev/urandom >"$D/$f.csv"; done
 chmod -R a+rX "$PW_TMP/data"
 
 port=$("$PW_BUILD/tests/pw-syslog-send" --free-port)
@@ -27,6 +32,7 @@ for i in $(seq 1 100); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 
 
 write_policy() {
 	pw_write_policy "$PW_TMP/policy.conf" <<EOF2
+keep_attached = yes
 [dataset customers]
 path = $D
 [output jsonl]
@@ -84,6 +90,148 @@ kill -HUP "$DAEMON_PID"
 sleep 0.5
 check "SIGHUP reloads too" grep -q "reloaded $PW_TMP/policy.conf" "$PW_TMP/daemon.err"
 
+EVADE=$PW_BUILD/tests/pw-evade
+# No daemon listens on this socket: the records wait in a spool of their
+# own, which the test hands to the daemon when it chooses.
+pw_pam_service pwtest-late \
+	"session required pam_loginuid.so" \
+	"session required $PW_BUILD/pam_piiwatch.so socket=$PW_TMP/absent.sock spool=$PW_TMP/held"
+
+# syslog_json: the JSON of the access messages rsyslog received.
+syslog_json() {
+	sed -n 's/^access|piiwatch|//p' "$RS/received.txt"
+}
+
+# final_record PATH [FILE]: user, source ip, session id, audit session and
+# bytes of the final record of the access to PATH in FILE (the JSON Lines),
+# or standard input.
+final_record() {
+	jq -r --arg p "$1" 'select(.event.dataset == "piiwatch.access" and .file.path == $p and
+		.event.end != null) | [.user.name, .source.ip, .piiwatch.session_id,
+		.piiwatch.audit_session, .piiwatch.bytes_read] | map(tostring) | join("|")' ${2:+"$2"}
+}
+
+# access_records PATH: how many JSON Lines records the access to PATH has.
+access_records() {
+	jq -r --arg p "$1" 'select(.event.dataset == "piiwatch.access" and .file.path == $p) | 1' \
+		"$PW_TMP/events.jsonl" | wc -l
+}
+
+# stored_join PATH: the stored access's session: user, remote host, audit
+# session, session id, and the access's bytes.
+stored_join() {
+	pw_sql "SELECT s.user, s.rhost, a.audit_session, s.id, a.bytes_read FROM accesses a
+		JOIN sessions s ON s.id = a.session_id WHERE a.path = '$1'"
+}
+
+# wait_for_line FILE: until FILE has a line (10 s).
+wait_for_line() {
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_syslog PATH EXPECTED: until rsyslog has the final record of PATH.
+wait_syslog() {
+	local i out=""
+	for i in $(seq 1 50); do
+		out=$(syslog_json | final_record "$1")
+		[ "$out" == "$2" ] && break
+		sleep 0.1
+	done
+	echo "$out"
+}
+
+# A login opens, the daemon restarts, then the login's processes read: one
+# access opened before the restart and finished after it, one opened after.
+"$PW_BUILD/tests/pw-session-run" -d "$PW_TMP/pam.d" -s pwtest-out -u "$PW_TEST_USER" \
+	-r 198.51.100.23 -- sh -c "cat /proc/self/sessionid; echo
+		'$EVADE' pause '$D/held.csv' '$PW_TMP/go-a' >/dev/null &
+		i=0
+		while [ ! -e '$PW_TMP/go-a' ] && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i + 1)); done
+		'$EVADE' read '$D/after.csv' >/dev/null
+		wait" >"$PW_TMP/ses-a" 2>"$PW_TMP/ses-a.err" &
+sess_a=$!
+on_cleanup "touch '$PW_TMP/go-a'; wait $sess_a"
+wait_for_line "$PW_TMP/ses-a"
+ses_a=$(head -n 1 "$PW_TMP/ses-a")
+check "the restart's login has an audit session id" test -n "$ses_a" -a "$ses_a" != 4294967295
+# pam_piiwatch's open returns once the daemon has stored the record.
+sid_a=$(pw_sql "SELECT id FROM sessions WHERE audit_session = $ses_a AND closed_ns IS NULL")
+check "its open record is stored before the restart" test -n "$sid_a"
+check_eq "the access begun before the restart is stored" \
+	"$(pw_wait_sql "SELECT count(*) FROM accesses WHERE path = '$D/held.csv'" 1)" 1
+pw_stop_daemon TERM
+check_eq "SIGTERM stops the daemon cleanly" "$DAEMON_STATUS" 0
+check "the probes stay attached" test -d "$(pw_pin_dir)/links"
+check "piiwatchd starts again" pw_start_daemon "$PW_TMP/policy.conf"
+touch "$PW_TMP/go-a"
+wait "$sess_a"
+check_eq "the login ran its commands" "$?" 0
+check_eq "both accesses end in the store" "$(pw_wait_sql "SELECT count(*) FROM accesses
+	WHERE path IN ('$D/held.csv', '$D/after.csv') AND closed_ns IS NOT NULL" 2)" 2
+for f in held after; do
+	want="$PW_TEST_USER|198.51.100.23|$sid_a|$ses_a|6000"
+	check_eq "$f.csv: the stored access is joined to the login from before the restart" \
+		"$(stored_join "$D/$f.csv")" "$PW_TEST_USER|198.51.100.23|$ses_a|$sid_a|6000"
+	check_eq "$f.csv: its final JSON Lines record carries that session" \
+		"$(final_record "$D/$f.csv" "$PW_TMP/events.jsonl")" "$want"
+	check_eq "$f.csv: so does its syslog message" "$(wait_syslog "$D/$f.csv" "$want")" "$want"
+done
+
+# The session record comes after the access's first events: the daemon
+# holds the access in memory, then the record arrives from the spool.
+"$PW_BUILD/tests/pw-session-run" -d "$PW_TMP/pam.d" -s pwtest-late -u "$PW_TEST_USER" \
+	-r 203.0.113.45 -- sh -c "cat /proc/self/sessionid; echo
+		exec '$EVADE' pause '$D/late.csv' '$PW_TMP/go-b'" \
+	>"$PW_TMP/ses-b" 2>"$PW_TMP/ses-b.err" &
+sess_b=$!
+on_cleanup "touch '$PW_TMP/go-b'; wait $sess_b"
+wait_for_line "$PW_TMP/ses-b"
+ses_b=$(head -n 1 "$PW_TMP/ses-b")
+check "the late login has an audit session id" test -n "$ses_b" -a "$ses_b" != 4294967295
+check_eq "its open record waits in the spool" "$(ls "$PW_TMP/held" | grep -c '\.rec$')" 1
+# delta_interval = 1s: a progress record of the open access goes out
+# before the session is known.
+for i in $(seq 1 50); do
+	[ "$(access_records "$D/late.csv")" -ge 1 ] && break
+	sleep 0.1
+done
+before=$(jq -r --arg p "$D/late.csv" 'select(.file.path == $p) |
+	[.user.name, (.source.ip // "none"), (.piiwatch.session_id // "none"),
+	.piiwatch.audit_session] | map(tostring) | join("|")' "$PW_TMP/events.jsonl" | head -n 1)
+check_eq "a progress record before the session record has the login user but no session" \
+	"$before" "$PW_TEST_USER|none|none|$ses_b"
+check_eq "the stored access is not joined yet" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/late.csv' AND session_id IS NULL
+		AND audit_session = $ses_b")" 1
+shipped=$(access_records "$D/late.csv")
+mv "$PW_TMP"/held/*.rec "$PW_TMP/spool/"
+check_eq "the spooled record joins the stored access" "$(pw_wait_sql "SELECT count(*)
+	FROM accesses a JOIN sessions s ON s.id = a.session_id WHERE a.path = '$D/late.csv'" 1)" 1
+sid_b=$(pw_sql "SELECT id FROM sessions WHERE audit_session = $ses_b")
+check_eq "records shipped before the join are not shipped again" \
+	"$(access_records "$D/late.csv")" "$shipped"
+touch "$PW_TMP/go-b"
+wait "$sess_b"
+check_eq "the late login ran its command" "$?" 0
+check_eq "the access ends in the store" "$(pw_wait_sql "SELECT count(*) FROM accesses
+	WHERE path = '$D/late.csv' AND closed_ns IS NOT NULL" 1)" 1
+want="$PW_TEST_USER|203.0.113.45|$sid_b|$ses_b|6000"
+check_eq "the stored access carries the late session" \
+	"$(stored_join "$D/late.csv")" "$PW_TEST_USER|203.0.113.45|$ses_b|$sid_b|6000"
+check_eq "its final JSON Lines record carries the late session" \
+	"$(final_record "$D/late.csv" "$PW_TMP/events.jsonl")" "$want"
+check_eq "so does its syslog message" "$(wait_syslog "$D/late.csv" "$want")" "$want"
+
 pw_stop_daemon TERM
 check_eq "piiwatchd stops cleanly" "$DAEMON_STATUS" 0
+ours=$(pw_daemon_prog_ids)
+check "piiwatchd --detach removes what keep_attached left" \
+	"$PW_BUILD/piiwatchd" -c "$PW_TMP/policy.conf" --detach
+check "nothing is left pinned" test ! -e "$(pw_pin_dir)"
+check_eq "no program is left loaded" "$(pw_wait_gone "$ours" pw_bpf_prog_ids)" ""
 done_testing

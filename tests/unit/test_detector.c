@@ -991,6 +991,84 @@ static void test_baselines_persist(void **state)
 	rows_free(&dirty);
 }
 
+/* rows has a row saying kind/principal/dataset is to be deleted. */
+static bool has_delete(const struct rows *r, const char *kind, const char *principal,
+		       const char *dataset)
+{
+	char want[512];
+	size_t i;
+
+	snprintf(want, sizeof(want), "%s|%s|%s|DELETE", kind, principal, dataset);
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->items[i], want) == 0)
+			return true;
+	return false;
+}
+
+/* What the detector follows is forgotten when idle, with time taken from
+ * the records and looked at once a minute of it: a closed session an hour
+ * after its last record, an open one after a day, an access's counts
+ * after a week, a principal's baselines after baseline_days; not sooner. */
+static void test_gc_forgets_idle_state(void **state)
+{
+	struct fx *f = *state;
+	struct rows rows = { 0 };
+	struct pw_access a;
+	uint64_t t = AT(H(10));
+
+	f->pol->rules[PW_RULE_NEW_SOURCE].enabled = 0;
+	f->pol->rules[PW_RULE_FIRST_TOUCH].enabled = 0;
+	session(f, PW_REC_SESSION_OPEN, "tanaka", 17, "203.0.113.7", t);
+	session(f, PW_REC_SESSION_OPEN, "suzuki", 18, "203.0.113.8", t);
+	a = acc("tanaka", 17, 1, "honeytoken", 1, t + S(1), t + S(1), 89, true);
+	a.honeytoken = true;
+	pw_detector_access(f->det, &a);
+	a = acc("suzuki", 18, 2, "honeytoken", 1, t + S(2), t + S(2), 89, true);
+	a.honeytoken = true;
+	pw_detector_access(f->det, &a);
+	session(f, PW_REC_SESSION_CLOSE, "tanaka", 17, "203.0.113.7", t + S(3));
+	/* An access still open, and what its user read, saved once. */
+	a = acc("sato", 19, 50, "customers", 9, t + S(4), t + S(4), 10 * MIB, false);
+	pw_detector_access(f->det, &a);
+	assert_int_equal(pw_detector_save(f->det, true, collect, &rows), 0);
+	rows_free(&rows);
+	assert_true(pw_detector_session_risk(f->det, BOOT, 17) == 80.0);
+	assert_true(pw_detector_session_risk(f->det, BOOT, 18) == 80.0);
+
+	/* Other records move the clock on: an exec in session 20. */
+	event(f, "exec", "exec", 20, 1, t + S(2) + H(1));
+	assert_true(pw_detector_session_risk(f->det, BOOT, 17) == 80.0);
+	event(f, "exec", "exec", 20, 1, t + S(4) + H(1) + S(60));
+	assert_true(pw_detector_session_risk(f->det, BOOT, 17) == 0);
+	assert_true(pw_detector_session_risk(f->det, BOOT, 18) == 80.0);
+
+	event(f, "exec", "exec", 20, 1, t + S(1) + DAY(1));
+	assert_true(pw_detector_session_risk(f->det, BOOT, 18) == 80.0);
+	event(f, "exec", "exec", 20, 1, t + S(3) + DAY(1) + S(60));
+	assert_true(pw_detector_session_risk(f->det, BOOT, 18) == 0);
+
+	event(f, "exec", "exec", 20, 1, t + S(3) + DAY(7));
+	assert_int_equal(pw_detector_save(f->det, false, collect, &rows), 0);
+	assert_false(has_delete(&rows, "open", BOOT, "50"));
+	rows_free(&rows);
+	event(f, "exec", "exec", 20, 1, t + S(5) + DAY(7) + S(60));
+	assert_int_equal(pw_detector_save(f->det, false, collect, &rows), 0);
+	assert_true(has_delete(&rows, "open", BOOT, "50"));
+	assert_false(has_delete(&rows, "volume", "user:sato", "customers"));
+	assert_false(has_delete(&rows, "principal", "user:sato", ""));
+	rows_free(&rows);
+
+	event(f, "exec", "exec", 20, 1, t + S(3) + DAY(30));
+	assert_int_equal(pw_detector_save(f->det, false, collect, &rows), 0);
+	assert_false(has_delete(&rows, "volume", "user:sato", "customers"));
+	rows_free(&rows);
+	event(f, "exec", "exec", 20, 1, t + S(5) + DAY(30) + S(60));
+	assert_int_equal(pw_detector_save(f->det, false, collect, &rows), 0);
+	assert_true(has_delete(&rows, "volume", "user:sato", "customers"));
+	assert_true(has_delete(&rows, "principal", "user:sato", ""));
+	rows_free(&rows);
+}
+
 /* The same records give the same alerts: what replay relies on. */
 static void test_deterministic(void **state)
 {
@@ -1038,6 +1116,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dedup_and_score, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine_action, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_baselines_persist, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_forgets_idle_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deterministic, setup, teardown),
 	};
 

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The collector's session join, against a real store, with kernel events
+ * made by hand.  The outputs are replaced by a recorder of what the
+ * collector ships (the same records the detector gets), and the probes,
+ * which the collector only asks for root paths and dataset names, by
+ * stubs that the tests never reach (no probes are set).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <linux/types.h>
+
+#include "collector.h"
+#include "outputs.h"
+#include "piiwatch.h"
+#include "util.h"
+
+#define BOOT "cd96f4e1-e314-4c16-ada5-0b1c2f89ad47"
+#define NO_PID 0x7ffffff0u /* no such process: nothing is read from /proc */
+#define NS 1000000000ULL
+
+/* ---- what the collector ships ------------------------------------------- */
+
+#define SHIPPED_MAX 32
+
+struct pw_outputs {
+	struct pw_access acc[SHIPPED_MAX];
+	size_t n_acc;
+	size_t n_sessions;
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+void pw_outputs_access(struct pw_outputs *o, const struct pw_access *a)
+{
+	struct pw_access *c;
+
+	assert_true(o->n_acc < SHIPPED_MAX);
+	c = &o->acc[o->n_acc++];
+	*c = *a;
+	c->user = dup_or_null(a->user);
+	c->exe = dup_or_null(a->exe);
+	c->args = dup_or_null(a->args);
+	c->dataset = dup_or_null(a->dataset);
+	c->path = dup_or_null(a->path);
+	c->service = dup_or_null(a->service);
+	c->rhost = dup_or_null(a->rhost);
+}
+
+void pw_outputs_session(struct pw_outputs *o, const struct pw_session_record *r,
+			int64_t session_id)
+{
+	o->n_sessions++;
+}
+
+void pw_outputs_event(struct pw_outputs *o, const struct pw_event_rec *e)
+{
+}
+
+void pw_outputs_alert(struct pw_outputs *o, const struct pw_alert *al)
+{
+}
+
+void pw_outputs_flush(struct pw_outputs *o)
+{
+}
+
+const struct pw_root *pw_probes_find_root(const struct pw_probes *p, uint64_t dev, uint64_t ino)
+{
+	fail_msg("no probes in this test");
+	return NULL;
+}
+
+const char *pw_probes_dataset_name(const struct pw_probes *p, uint32_t id)
+{
+	fail_msg("no probes in this test");
+	return NULL;
+}
+
+/* ---- fixture -------------------------------------------------------------- */
+
+static const char policy_text[] = "[dataset customers]\npath = /srv/dms/customers\n";
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct pw_store *store;
+	struct pw_policy *pol;
+	struct pw_collector *c;
+	struct pw_outputs out;
+	char *printed;
+	size_t printed_len;
+	FILE *print;
+};
+
+static void collector_start(struct fx *f)
+{
+	f->c = pw_collector_new(f->store, BOOT);
+	assert_non_null(f->c);
+	assert_int_equal(pw_collector_set_sources(f->c, f->pol, NULL), 0);
+	pw_collector_set_outputs(f->c, &f->out);
+	pw_collector_set_print(f->c, f->print);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct pw_diags d;
+	char err[256];
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/pw-collector-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	f->store = pw_store_open(f->path, false, err, sizeof(err));
+	f->pol = pw_policy_parse("test.conf", policy_text, strlen(policy_text), &d);
+	pw_diags_free(&d);
+	f->print = open_memstream(&f->printed, &f->printed_len);
+	if (!f->store || !f->pol || !f->print)
+		return -1;
+	collector_start(f);
+	*state = f;
+	return 0;
+}
+
+static void shipped_free(struct pw_outputs *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_acc; i++)
+		pw_access_free_strings(&o->acc[i]);
+	o->n_acc = 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[256];
+
+	pw_collector_free(f->c);
+	pw_store_close(f->store);
+	pw_policy_free(f->pol);
+	fclose(f->print);
+	free(f->printed);
+	shipped_free(&f->out);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* ---- records made by hand --------------------------------------------------- */
+
+static void task(struct pw_task_id *t, enum pw_event_type type, uint32_t ses)
+{
+	t->type = type;
+	t->ts_ns = pw_now_monotonic_ns();
+	t->start_ns = 1;
+	t->tgid = t->pid = NO_PID;
+	t->ppid = 1;
+	/* loginuid 0: a name every host has. */
+	t->uid = t->loginuid = 0;
+	t->sessionid = ses;
+	snprintf(t->comm, sizeof(t->comm), "cat");
+}
+
+static void open_event(struct fx *f, uint32_t ses, uint64_t access_id)
+{
+	struct pw_event_open ev;
+
+	memset(&ev, 0, sizeof(ev));
+	task(&ev.task, PW_EV_OPEN, ses);
+	ev.access_id = access_id;
+	ev.dev = 1;
+	ev.ino = 1000 + access_id;
+	ev.root_dev = 1;
+	ev.root_ino = 2;
+	ev.depth = 1;
+	snprintf(ev.names[0], sizeof(ev.names[0]), "f%llu.csv", (unsigned long long)access_id);
+	pw_collector_event(f->c, &ev, pw_open_size(1));
+}
+
+static void io_event(struct fx *f, uint32_t ses, uint64_t access_id, uint64_t bytes, bool final)
+{
+	struct pw_event_io ev;
+
+	memset(&ev, 0, sizeof(ev));
+	task(&ev.task, PW_EV_IO, ses);
+	ev.access_id = access_id;
+	ev.dev = 1;
+	ev.ino = 1000 + access_id;
+	ev.bytes_read = bytes;
+	ev.reads = bytes ? 1 : 0;
+	ev.flags = final ? PW_IO_FINAL : 0;
+	pw_collector_event(f->c, &ev, sizeof(ev));
+}
+
+static void session_record(struct fx *f, enum pw_record_type type, uint32_t ses)
+{
+	struct pw_session_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = type;
+	snprintf(r.id, sizeof(r.id), "rec-%u-%d", ses, type);
+	snprintf(r.user, sizeof(r.user), "tanaka");
+	snprintf(r.service, sizeof(r.service), "sshd");
+	snprintf(r.rhost, sizeof(r.rhost), "203.0.113.7");
+	snprintf(r.tty, sizeof(r.tty), "ssh");
+	snprintf(r.boot_id, sizeof(r.boot_id), BOOT);
+	r.uid = 1001;
+	r.pid = 4242;
+	r.loginuid = 1001;
+	r.sessionid = ses;
+	r.time_ns = pw_now_realtime_ns();
+	r.mono_ns = pw_now_monotonic_ns();
+	assert_int_equal(pw_collector_session_record(f->c, &r), 0);
+}
+
+static int64_t session_id_of(struct fx *f, uint32_t ses)
+{
+	char *user = NULL, *service = NULL, *rhost = NULL;
+	int64_t id = 0;
+
+	assert_int_equal(pw_store_session_lookup(f->store, BOOT, ses, &id, &user, &service, &rhost,
+						 NULL), 1);
+	free(user);
+	free(service);
+	free(rhost);
+	return id;
+}
+
+static const struct pw_access *last_shipped(struct fx *f)
+{
+	assert_true(f->out.n_acc > 0);
+	return &f->out.acc[f->out.n_acc - 1];
+}
+
+static void assert_joined(const struct pw_access *a, int64_t sid, uint32_t ses)
+{
+	assert_true(a->session_id == sid);
+	assert_int_equal(a->audit_session, ses);
+	assert_string_equal(a->user, "tanaka");
+	assert_string_equal(a->service, "sshd");
+	assert_string_equal(a->rhost, "203.0.113.7");
+}
+
+static void assert_stored_joined(struct fx *f, uint64_t access_id, int64_t sid, uint32_t ses)
+{
+	struct pw_access a;
+
+	assert_int_equal(pw_store_access_load(f->store, BOOT, access_id, &a), 1);
+	assert_joined(&a, sid, ses);
+	pw_access_free_strings(&a);
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+/* Accesses that began before their session record carry the session in
+ * every record after it, stored or still held back when it came; what was
+ * shipped before is not shipped again. */
+static void test_early_access_joined(void **state)
+{
+	struct fx *f = *state;
+	const struct pw_access *a;
+	int64_t sid;
+
+	open_event(f, 17, 1);
+	io_event(f, 17, 1, 100, false);
+	a = last_shipped(f);
+	assert_true(a->session_id == 0);
+	assert_string_equal(a->user, "root");
+	assert_null(a->rhost);
+	/* Access 1 reaches the store unjoined; access 2 is still held back
+	 * when the record comes; access 3 is of another session. */
+	assert_int_equal(pw_store_flush(f->store), 0);
+	open_event(f, 17, 2);
+	open_event(f, 18, 3);
+
+	session_record(f, PW_REC_SESSION_OPEN, 17);
+	sid = session_id_of(f, 17);
+	assert_true(sid > 0);
+	assert_int_equal(f->out.n_sessions, 1);
+	assert_int_equal(f->out.n_acc, 1);
+
+	io_event(f, 17, 1, 50, true);
+	a = last_shipped(f);
+	assert_joined(a, sid, 17);
+	assert_int_equal(a->bytes_read, 150);
+	assert_true(a->closed_ns != 0);
+	io_event(f, 17, 2, 10, true);
+	assert_joined(last_shipped(f), sid, 17);
+	io_event(f, 18, 3, 10, true);
+	a = last_shipped(f);
+	assert_true(a->session_id == 0);
+	assert_string_equal(a->user, "root");
+	assert_null(a->service);
+	assert_int_equal(f->out.n_acc, 4);
+
+	/* A later access of the session is joined from the start. */
+	open_event(f, 17, 4);
+	io_event(f, 17, 4, 5, true);
+	assert_joined(last_shipped(f), sid, 17);
+
+	assert_int_equal(pw_store_flush(f->store), 0);
+	assert_stored_joined(f, 1, sid, 17);
+	assert_stored_joined(f, 2, sid, 17);
+	assert_stored_joined(f, 4, sid, 17);
+
+	fflush(f->print);
+	assert_non_null(strstr(f->printed, "root session 17 (no session record yet)"));
+	assert_non_null(strstr(f->printed, "tanaka session 17 (sshd from 203.0.113.7)  cat["));
+}
+
+/* A session opened under another daemon is found in the store. */
+static void test_session_across_restart(void **state)
+{
+	struct fx *f = *state;
+	int64_t sid;
+
+	session_record(f, PW_REC_SESSION_OPEN, 21);
+	sid = session_id_of(f, 21);
+	open_event(f, 21, 1);
+	pw_collector_free(f->c);
+	collector_start(f);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 0);
+
+	/* The access open across the restart, and a new one. */
+	io_event(f, 21, 1, 64, true);
+	assert_joined(last_shipped(f), sid, 21);
+	assert_int_equal(last_shipped(f)->bytes_read, 64);
+	open_event(f, 21, 2);
+	io_event(f, 21, 2, 32, true);
+	assert_joined(last_shipped(f), sid, 21);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 1);
+}
+
+/* A closed session leaves the cache after the grace period, not before;
+ * the store keeps it for the processes that outlive it. */
+static void test_ended_sessions_age_out(void **state)
+{
+	struct fx *f = *state;
+	uint64_t t0;
+	int64_t sid;
+
+	session_record(f, PW_REC_SESSION_OPEN, 31);
+	sid = session_id_of(f, 31);
+	open_event(f, 31, 1);
+	session_record(f, PW_REC_SESSION_OPEN, 32);
+	open_event(f, 32, 2);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 2);
+
+	t0 = pw_now_monotonic_ns();
+	session_record(f, PW_REC_SESSION_CLOSE, 31);
+	pw_collector_expire(f->c, t0 + PW_SESSION_GRACE_NS - NS);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 2);
+	/* Events queued before the close still find it. */
+	open_event(f, 31, 3);
+	io_event(f, 31, 3, 7, true);
+	assert_joined(last_shipped(f), sid, 31);
+	io_event(f, 31, 1, 1, true);
+	assert_joined(last_shipped(f), sid, 31);
+	pw_collector_expire(f->c, pw_now_monotonic_ns() + PW_SESSION_GRACE_NS);
+	/* Session 32 is open: it stays whatever the time. */
+	assert_int_equal(pw_collector_sessions_cached(f->c), 1);
+
+	/* A process of session 31 that outlived it. */
+	open_event(f, 31, 4);
+	io_event(f, 31, 4, 7, true);
+	assert_joined(last_shipped(f), sid, 31);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 2);
+	/* Found closed in the store, it ages out again. */
+	pw_collector_expire(f->c, pw_now_monotonic_ns() + PW_SESSION_GRACE_NS);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 1);
+
+	/* So does a closed session looked up after a restart. */
+	session_record(f, PW_REC_SESSION_CLOSE, 32);
+	pw_collector_free(f->c);
+	collector_start(f);
+	open_event(f, 32, 5);
+	io_event(f, 32, 5, 3, true);
+	assert_true(last_shipped(f)->session_id == session_id_of(f, 32));
+	assert_int_equal(pw_collector_sessions_cached(f->c), 1);
+	pw_collector_expire(f->c, pw_now_monotonic_ns() + PW_SESSION_GRACE_NS);
+	assert_int_equal(pw_collector_sessions_cached(f->c), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_early_access_joined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_across_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ended_sessions_age_out, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
