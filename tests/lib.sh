@@ -166,8 +166,9 @@ pw_wait_sql() {
 }
 
 # IDs of loaded BPF programs and links, to tell what a test left behind.
+# Sorted as text: comm(1) compares them so.
 pw_bpf_prog_ids() {
-	bpftool prog list 2>/dev/null | sed -n 's/^\([0-9]\+\): .*/\1/p' | sort -n
+	bpftool prog list 2>/dev/null | sed -n 's/^\([0-9]\+\): .*/\1/p' | sort
 }
 
 # IDs of the programs and links the test's daemon attached, from its pins.
@@ -175,7 +176,7 @@ pw_daemon_prog_ids() {
 	local l
 	for l in "$(pw_pin_dir)"/links/*; do
 		bpftool link show pinned "$l" 2>/dev/null | sed -n 's/.*prog \([0-9]\+\).*/\1/p'
-	done | sort -n
+	done | sort
 }
 
 # pw_wait_gone IDS LISTER: wait (up to 5 s: the kernel frees programs
@@ -194,11 +195,11 @@ pw_daemon_link_ids() {
 	local l
 	for l in "$(pw_pin_dir)"/links/*; do
 		bpftool link show pinned "$l" 2>/dev/null | sed -n 's/^\([0-9]\+\): .*/\1/p'
-	done | sort -n
+	done | sort
 }
 
 pw_bpf_link_ids() {
-	bpftool link list 2>/dev/null | sed -n 's/^\([0-9]\+\): .*/\1/p' | sort -n
+	bpftool link list 2>/dev/null | sed -n 's/^\([0-9]\+\): .*/\1/p' | sort
 }
 
 # pw_pam_service NAME LINES...: a PAM service file in the test's confdir.
