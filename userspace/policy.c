@@ -112,13 +112,19 @@ static void diag(struct pw_diags *d, enum pw_diag_level level, int line, const c
 	va_end(ap);
 }
 
-static int strlist_add(struct pw_strlist *l, const char *s)
+static int strlist_add(struct pw_strlist *l, const char *s, int line)
 {
 	char **n = realloc(l->items, (l->n + 1) * sizeof(*n));
+	int *lines;
 
 	if (!n)
 		return -1;
 	l->items = n;
+	lines = realloc(l->lines, (l->n + 1) * sizeof(*lines));
+	if (!lines)
+		return -1;
+	l->lines = lines;
+	l->lines[l->n] = line;
 	l->items[l->n] = strdup(s);
 	if (!l->items[l->n])
 		return -1;
@@ -133,7 +139,9 @@ static void strlist_free(struct pw_strlist *l)
 	for (i = 0; i < l->n; i++)
 		free(l->items[i]);
 	free(l->items);
+	free(l->lines);
 	l->items = NULL;
+	l->lines = NULL;
 	l->n = 0;
 }
 
@@ -355,7 +363,7 @@ static void add_protected(struct parser *ps, struct pw_strlist *l, const char *k
 		return;
 	}
 	ps->total_paths++;
-	if (strlist_add(l, v))
+	if (strlist_add(l, v, ps->line))
 		diag(ps->diags, PW_DIAG_ERROR, ps->line, "out of memory");
 }
 
@@ -602,7 +610,7 @@ static void add_rule_program(struct parser *ps, const char *tok)
 	else if (tok[0] != '/' && strchr(tok, '/'))
 		diag(ps->diags, PW_DIAG_ERROR, ps->line,
 		     "programs: expected a program name or an absolute path, got '%s'", tok);
-	else if (strlist_add(&ps->rule->programs, tok))
+	else if (strlist_add(&ps->rule->programs, tok, ps->line))
 		diag(ps->diags, PW_DIAG_ERROR, ps->line, "out of memory");
 }
 
@@ -725,7 +733,7 @@ static void assign(struct parser *ps, const char *key, const char *v)
 			if (ps->ds->allow.n >= PW_POLICY_MAX_ALLOW)
 				diag(ps->diags, PW_DIAG_ERROR, ps->line,
 				     "more than %d allowed programs", PW_POLICY_MAX_ALLOW);
-			else if (strlist_add(&ps->ds->allow, v))
+			else if (strlist_add(&ps->ds->allow, v, ps->line))
 				diag(ps->diags, PW_DIAG_ERROR, ps->line, "out of memory");
 		} else
 			unknown_key(ps, key, "path or allow");
@@ -918,7 +926,7 @@ static int set_detector_defaults(struct pw_policy *p)
 			continue;
 		snprintf(buf, sizeof(buf), "%s", d->programs);
 		for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-			if (strlist_add(&r->programs, tok))
+			if (strlist_add(&r->programs, tok, 0))
 				return -1;
 	}
 	return 0;
@@ -984,7 +992,8 @@ static void warn_missing(const struct pw_strlist *l, const char *what, struct pw
 
 	for (i = 0; i < l->n; i++)
 		if (stat(l->items[i], &st) != 0)
-			diag(diags, PW_DIAG_WARNING, 0, "%s path %s: %s (not protected until it exists)",
+			diag(diags, PW_DIAG_WARNING, l->lines[i],
+			     "%s path %s: %s (not protected until it exists)",
 			     what, l->items[i], strerror(errno));
 }
 

@@ -31,6 +31,7 @@
 
 struct pw_strlist {
 	char **items;
+	int *lines;                  /* where each item is in the file, 0: a default */
 	size_t n;
 };
 

@@ -412,6 +412,7 @@ static void test_load_file_warns_missing_paths(void **state)
 	assert_int_equal(d.errors, 0);
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.items[0].level, PW_DIAG_WARNING);
+	assert_int_equal(d.items[0].line, 2);
 	assert_non_null(strstr(d.items[0].msg, "/nonexistent/piiwatch/test"));
 	pw_policy_free(p);
 	pw_diags_free(&d);
