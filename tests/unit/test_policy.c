@@ -425,6 +425,49 @@ static void test_load_file_warns_missing_paths(void **state)
 	pw_diags_free(&d);
 }
 
+/* An output section lacking what it needs, or given twice, is an error
+ * at its header: never an output silently off or replaced. */
+static void test_output_sections(void **state)
+{
+	struct pw_diags d;
+	struct pw_policy *p = parse("[output syslog]\n"            /* 1 */
+				    "port = 6514\n"                /* 2 */
+				    "[output jsonl]\n"             /* 3 */
+				    "keep = 3\n"                   /* 4 */
+				    "[output audit]\n"             /* 5 */
+				    "[output jsonl]\n"             /* 6 */
+				    "path = /var/log/x.jsonl\n"    /* 7 */
+				    "[output file]\n",             /* 8 */
+				    &d);
+
+	assert_null(p);
+	assert_true(has_diag(&d, 1, PW_DIAG_ERROR, "[output syslog] has no host"));
+	assert_true(has_diag(&d, 3, PW_DIAG_ERROR, "[output jsonl] has no path"));
+	assert_true(has_diag(&d, 5, PW_DIAG_ERROR, "[output audit] has no alerts line"));
+	assert_true(has_diag(&d, 6, PW_DIAG_ERROR, "already configured at line 3"));
+	assert_true(has_diag(&d, 8, PW_DIAG_ERROR, "expected [output jsonl]"));
+	assert_int_equal(d.errors, 5);
+	pw_diags_free(&d);
+
+	/* A bad value is reported once, where it is. */
+	p = parse("[output jsonl]\npath = relative.jsonl\n", &d);
+	assert_null(p);
+	assert_true(has_diag(&d, 2, PW_DIAG_ERROR, "absolute path"));
+	assert_int_equal(d.errors, 1);
+	pw_diags_free(&d);
+
+	p = parse("[output jsonl]\npath = -\n[output syslog]\nhost = siem.example\n"
+		  "[output audit]\nalerts = no\n", &d);
+	assert_non_null(p);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(p->out.jsonl_path, "-");
+	assert_string_equal(p->out.syslog_host, "siem.example");
+	assert_int_equal(p->out.audit, 0);
+	assert_int_equal(p->out.syslog_line, 3);
+	pw_policy_free(p);
+	pw_diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_detector_defaults),
 		cmocka_unit_test(test_detector_sections),
 		cmocka_unit_test(test_detector_section_errors),
+		cmocka_unit_test(test_output_sections),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
