@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The audit record's text, and the "no audit here" path.  Sending to a real
- * auditd is tests/integration/audit_auditd.sh. */
+/* The audit record's text, the "no audit here" and "no capability" paths.
+ * Sending to a real auditd is tests/integration/audit_auditd.sh. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -133,6 +135,40 @@ static void test_no_audit_is_not_an_error(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Without CAP_AUDIT_WRITE the kernel refuses the record and libaudit
+ * answers as if there were no audit: that is an error, said as such.  In
+ * a child that drops the capability; skipped when not run as root. */
+static void test_no_capability_is_an_error(void **state)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+		struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+		struct pw_alert a;
+		char err[256] = "";
+
+		if (syscall(SYS_capget, &h, d) != 0 ||
+		    !(d[CAP_AUDIT_WRITE / 32].effective & (1u << (CAP_AUDIT_WRITE % 32))))
+			_exit(77);
+		d[CAP_AUDIT_WRITE / 32].effective &= ~(1u << (CAP_AUDIT_WRITE % 32));
+		if (syscall(SYS_capset, &h, d) != 0)
+			_exit(2);
+		fill(&a);
+		if (pw_audit_log_alert(&a, err, sizeof(err)) != PW_AUDIT_ERROR)
+			_exit(3);
+		_exit(strstr(err, "no CAP_AUDIT_WRITE") ? 0 : 4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_invalid_rule),
 		cmocka_unit_test(test_no_audit_is_not_an_error),
+		cmocka_unit_test(test_no_capability_is_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
