@@ -208,3 +208,99 @@ pw_pam_service() {
 	mkdir -p "$PW_TMP/pam.d"
 	printf '%s\n' "$@" >"$PW_TMP/pam.d/$name"
 }
+
+# pw_auditd_start DIR: an auditd of the test's own (auditd -n -c DIR,
+# writing DIR/audit.log) in the kernel's one audit connection, so that
+# ausearch shows what reached the audit trail.  Returns 0 with AUDITD_PID,
+# AUDITD_LOG and AUDIT_ENABLED_BEFORE (the kernel's flag as found) set; 1
+# with the reason in AUDITD_WHY when this host cannot have one (no audit
+# in the kernel, another auditd, a locked configuration); 2 with it when
+# auditd is missing or does not come up.  Cleanup stops it and gives the
+# kernel's "enabled" flag back.
+AUDITD_PID=""
+AUDITD_LOG=""
+AUDITD_WHY=""
+AUDIT_ENABLED_BEFORE=""
+
+pw_audit_status() {
+	auditctl -s | awk -v k="$1" '$1 == k { print $2 }'
+}
+
+pw_auditd_start() {
+	local dir=$1 c i pid_before
+	for c in auditd auditctl ausearch; do
+		if ! command -v "$c" >/dev/null; then
+			AUDITD_WHY="$c is not installed (scripts/install-deps.sh installs auditd)"
+			return 2
+		fi
+	done
+	# Tests that run an auditd of their own take this lock first; it is
+	# held until the test ends.
+	exec {_pw_auditd_lock}>/run/lock/piiwatch-test-auditd.lock
+	if ! flock -w 300 "$_pw_auditd_lock"; then
+		AUDITD_WHY="another test's auditd ran for 5 minutes"
+		return 2
+	fi
+	AUDIT_ENABLED_BEFORE=$(pw_audit_status enabled)
+	pid_before=$(pw_audit_status pid)
+	if [ -z "$AUDIT_ENABLED_BEFORE" ]; then
+		AUDITD_WHY="the kernel answers no audit status (no audit in this kernel)"
+		return 1
+	fi
+	if [ "$pid_before" != 0 ] && kill -0 "$pid_before" 2>/dev/null; then
+		AUDITD_WHY="another auditd (pid $pid_before) holds the kernel's audit connection"
+		return 1
+	fi
+	if [ "$AUDIT_ENABLED_BEFORE" = 2 ]; then
+		AUDITD_WHY="the kernel's audit configuration is locked (enabled 2)"
+		return 1
+	fi
+	mkdir -p "$dir/plugins.d"
+	AUDITD_LOG=$dir/audit.log
+	cat >"$dir/auditd.conf" <<EOF2
+local_events = yes
+write_logs = yes
+log_file = $AUDITD_LOG
+log_format = RAW
+flush = DATA
+freq = 0
+max_log_file = 8
+num_logs = 1
+max_log_file_action = IGNORE
+space_left = 2
+space_left_action = IGNORE
+admin_space_left = 1
+admin_space_left_action = IGNORE
+disk_full_action = IGNORE
+disk_error_action = IGNORE
+q_depth = 2000
+overflow_action = IGNORE
+plugin_dir = $dir/plugins.d
+end_of_event_timeout = 2
+EOF2
+	# auditd refuses a configuration others could change.
+	chmod 600 "$dir/auditd.conf"
+	on_cleanup pw_auditd_stop
+	auditd -n -c "$dir" >"$dir/auditd.out" 2>&1 &
+	AUDITD_PID=$!
+	for i in $(seq 1 100); do
+		[ "$(pw_audit_status pid)" = "$AUDITD_PID" ] && return 0
+		kill -0 "$AUDITD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	AUDITD_WHY="auditd registers with the kernel: $(cat "$dir/auditd.out")"
+	return 2
+}
+
+# pw_auditd_stop: stop the test's auditd by PID, and switch auditing back
+# to what it was (auditd switches it on and leaves it on).
+pw_auditd_stop() {
+	if [ -n "$AUDITD_PID" ]; then
+		kill -TERM "$AUDITD_PID" 2>/dev/null
+		wait "$AUDITD_PID" 2>/dev/null
+		AUDITD_PID=""
+	fi
+	if [ -n "$AUDIT_ENABLED_BEFORE" ]; then
+		auditctl -e "$AUDIT_ENABLED_BEFORE" >/dev/null
+	fi
+}

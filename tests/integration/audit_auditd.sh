@@ -9,98 +9,26 @@
 pw_setup
 
 HELPER=$PW_BUILD/tests/pw-audit-alert
-AD=${PW_TMP:?}/audit
-LOG=$AD/audit.log
-mkdir -p "$AD/plugins.d"
 
-for c in auditd auditctl ausearch xxd; do
-	if ! command -v "$c" >/dev/null; then
-		not_ok "$c is installed (scripts/install-deps.sh installs auditd)"
-		done_testing
-		exit
-	fi
-done
-
-# Tests that run an auditd of their own take this lock first.
-exec {lock_fd}>/run/lock/piiwatch-test-auditd.lock
-if ! flock -w 300 "$lock_fd"; then
-	not_ok "no other test's auditd within 5 minutes"
+if ! command -v xxd >/dev/null; then
+	not_ok "xxd is installed"
 	done_testing
 	exit
 fi
-
-audit_status() {
-	auditctl -s | awk -v k="$1" '$1 == k { print $2 }'
-}
-enabled_before=$(audit_status enabled)
-pid_before=$(audit_status pid)
-if [ -z "$enabled_before" ]; then
-	ok "# SKIP the kernel answers no audit status (no audit in this kernel)"
+rc=0
+pw_auditd_start "$PW_TMP/audit" || rc=$?
+if [ "$rc" -eq 1 ]; then
+	ok "# SKIP $AUDITD_WHY"
+	done_testing
+	exit
+elif [ "$rc" -ne 0 ]; then
+	not_ok "$AUDITD_WHY"
 	done_testing
 	exit
 fi
-if [ "$pid_before" != 0 ] && kill -0 "$pid_before" 2>/dev/null; then
-	ok "# SKIP another auditd (pid $pid_before) holds the kernel's audit connection"
-	done_testing
-	exit
-fi
-if [ "$enabled_before" = 2 ]; then
-	ok "# SKIP the kernel's audit configuration is locked (enabled 2)"
-	done_testing
-	exit
-fi
-
-cat >"$AD/auditd.conf" <<EOF
-local_events = yes
-write_logs = yes
-log_file = $LOG
-log_format = RAW
-flush = DATA
-freq = 0
-max_log_file = 8
-num_logs = 1
-max_log_file_action = IGNORE
-space_left = 2
-space_left_action = IGNORE
-admin_space_left = 1
-admin_space_left_action = IGNORE
-disk_full_action = IGNORE
-disk_error_action = IGNORE
-q_depth = 2000
-overflow_action = IGNORE
-plugin_dir = $AD/plugins.d
-end_of_event_timeout = 2
-EOF
-# auditd refuses a configuration others could change.
-chmod 600 "$AD/auditd.conf"
-
-AUDITD_PID=""
-stop_auditd() {
-	[ -n "$AUDITD_PID" ] || return 0
-	kill -TERM "$AUDITD_PID" 2>/dev/null
-	wait "$AUDITD_PID" 2>/dev/null
-	AUDITD_PID=""
-}
-# auditd switches auditing on at start and leaves it on.
-restore_enabled() {
-	auditctl -e "$enabled_before" >/dev/null
-}
-on_cleanup restore_enabled
-on_cleanup stop_auditd
-
-auditd -n -c "$AD" >"$AD/auditd.out" 2>&1 &
-AUDITD_PID=$!
-for i in $(seq 1 100); do
-	[ "$(audit_status pid)" = "$AUDITD_PID" ] && break
-	kill -0 "$AUDITD_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if [ "$(audit_status pid)" != "$AUDITD_PID" ]; then
-	not_ok "auditd registers with the kernel" "$(cat "$AD/auditd.out")"
-	done_testing
-	exit
-fi
-ok "auditd registers with the kernel (pid $AUDITD_PID, log $LOG)"
+ok "auditd registers with the kernel (pid $AUDITD_PID, log $AUDITD_LOG)"
+LOG=$AUDITD_LOG
+enabled_before=$AUDIT_ENABLED_BEFORE
 
 reason1="tanaka read 412.0 MiB of dataset customers in 10 min"
 user2=$'evil" uid=0 auid=0 \'x'
@@ -142,9 +70,8 @@ check_eq "the hostile reason reads back whole" "$(xxd -r -p <<<"$hex")" "$reason
 check "an unset login session is written as the kernel writes one" \
 	grep -q ' login_ses=4294967295 session_id=0 ' <<<"$second"
 
-stop_auditd
-check_eq "auditd is stopped and unregistered" "$(audit_status pid)" 0
-restore_enabled
+pw_auditd_stop
+check_eq "auditd is stopped and unregistered" "$(pw_audit_status pid)" 0
 check_eq "the kernel's enabled flag is back to $enabled_before" \
-	"$(audit_status enabled)" "$enabled_before"
+	"$(pw_audit_status enabled)" "$enabled_before"
 done_testing
