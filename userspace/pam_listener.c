@@ -141,8 +141,11 @@ struct pw_listener *pw_listener_open(const struct pw_listener_opts *o, int epfd,
 	}
 	l->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	memcpy(sa.sun_path, o->path, strlen(o->path) + 1);
+	/* Only a socket that grants its group something is given one: the
+	 * service runs with group piiwatch, which may not change a file's
+	 * group to root's without CAP_CHOWN. */
 	if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chown(o->path, 0, gid) != 0 || chmod(o->path, o->mode) != 0 ||
+	    (o->group && chown(o->path, (uid_t)-1, gid) != 0) || chmod(o->path, o->mode) != 0 ||
 	    listen(l->fd, SOMAXCONN) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
 		pw_set_err(err, err_size, "cannot listen on %s: %s", o->path, strerror(errno));
 		goto fail;
