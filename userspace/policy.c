@@ -820,9 +820,9 @@ static void assign(struct parser *ps, const char *key, const char *v)
 		if (strcmp(key, "alerts") == 0) {
 			parse_yes_no(ps, key, v, &ps->p->out.audit);
 			ps->audit_alerts_set = true;
-		}
-		else
+		} else {
 			unknown_key(ps, key, "alerts");
+		}
 		return;
 	case SEC_HOURS:
 		if (strcmp(key, "working") == 0)
