@@ -112,11 +112,16 @@ pw_write_policy() {
 	} >"$1"
 }
 
+# Words put before piiwatchd's path by pw_start_daemon: a wrapper such as
+# setpriv, which must exec piiwatchd in its own place (DAEMON_PID is its).
+PW_DAEMON_WRAPPER=()
+
 # pw_start_daemon POLICY [ARGS...]: start piiwatchd, wait for its socket.
 pw_start_daemon() {
 	local policy=$1
 	shift
-	"$PW_BUILD/piiwatchd" -c "$policy" "$@" >>"$PW_TMP/daemon.out" 2>>"$PW_TMP/daemon.err" &
+	"${PW_DAEMON_WRAPPER[@]}" "$PW_BUILD/piiwatchd" -c "$policy" "$@" \
+		>>"$PW_TMP/daemon.out" 2>>"$PW_TMP/daemon.err" &
 	DAEMON_PID=$!
 	local i
 	for i in $(seq 1 100); do
@@ -209,3 +214,4 @@ pw_pam_service() {
 	mkdir -p "$PW_TMP/pam.d"
 	printf '%s\n' "$@" >"$PW_TMP/pam.d/$name"
 }
+

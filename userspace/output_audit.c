@@ -3,9 +3,13 @@
 
 #include <errno.h>
 #include <libaudit.h>
+#include <linux/capability.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 _Static_assert(PW_AUDIT_ALERT_TYPE == AUDIT_ANOM_ACCESS_FS, "record type");
 
@@ -50,6 +54,19 @@ static bool audit_absent(int err)
 	       err == ECONNREFUSED;
 }
 
+/* libaudit answers a refusal for want of CAP_AUDIT_WRITE as it answers a
+ * kernel without audit (0, no error), so the capability is asked of the
+ * kernel here.  When that cannot be told, the kernel's answer stands. */
+static bool may_write_audit(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+
+	if (syscall(SYS_capget, &h, d) != 0)
+		return true;
+	return d[CAP_AUDIT_WRITE / 32].effective & (1u << (CAP_AUDIT_WRITE % 32));
+}
+
 enum pw_audit_result pw_audit_log_alert(const struct pw_alert *a, char *err, size_t err_size)
 {
 	enum pw_audit_result res = PW_AUDIT_ERROR;
@@ -74,6 +91,8 @@ enum pw_audit_result pw_audit_log_alert(const struct pw_alert *a, char *err, siz
 	rc = audit_log_user_message(fd, PW_AUDIT_ALERT_TYPE, text, NULL, NULL, NULL, 1);
 	if (rc > 0) {
 		res = PW_AUDIT_LOGGED;
+	} else if (rc == 0 && !may_write_audit()) {
+		snprintf(err, err_size, "audit: the kernel refuses the alert: no CAP_AUDIT_WRITE");
 	} else if (rc == 0 || audit_absent(-rc)) {
 		/* libaudit turns the kernel's ECONNREFUSED into 0. */
 		snprintf(err, err_size, "audit: the kernel takes no audit records here");

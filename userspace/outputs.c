@@ -18,6 +18,7 @@ struct pw_outputs {
 	bool audit;
 	uint64_t audit_sent;
 	uint64_t audit_failed;
+	uint64_t audit_unavailable;  /* no audit in this kernel or namespace */
 	uint64_t encode_failed;
 	char host[256];
 	char boot_id[PW_BOOT_ID_LEN];
@@ -154,6 +155,9 @@ void pw_outputs_alert(struct pw_outputs *o, const struct pw_alert *al)
 		o->audit_sent++;
 		break;
 	case PW_AUDIT_UNAVAILABLE:
+		if (!o->audit_unavailable++)
+			pw_log(LOG_WARNING, "audit trail: %s: alerts go to the other outputs only",
+			       err);
 		break;
 	default:
 		o->audit_failed++;
@@ -228,6 +232,8 @@ json_object *pw_outputs_health(const struct pw_outputs *o)
 
 		json_object_object_add(j, "sent", json_object_new_uint64(o->audit_sent));
 		json_object_object_add(j, "failed", json_object_new_uint64(o->audit_failed));
+		json_object_object_add(j, "unavailable",
+				       json_object_new_uint64(o->audit_unavailable));
 		json_object_object_add(h, "audit", j);
 	}
 	return h;

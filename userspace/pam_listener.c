@@ -43,12 +43,27 @@ struct pw_listener {
 	uint64_t refusal_logged_ns;
 };
 
+int pw_listener_answers(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return 0;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return rc;
+}
+
 /* A socket file nobody answers on is a leftover of a daemon that died. */
 static int claim_path(const char *path, char *err, size_t err_size)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
-	int fd;
+	int answers;
 
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 : -1;
@@ -56,16 +71,13 @@ static int claim_path(const char *path, char *err, size_t err_size)
 		pw_set_err(err, err_size, "%s exists and is not a socket", path);
 		return -1;
 	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	answers = pw_listener_answers(path);
+	if (answers < 0)
 		return -1;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(fd);
+	if (answers) {
 		pw_set_err(err, err_size, "another piiwatchd is already listening on %s", path);
 		return -1;
 	}
-	close(fd);
 	return unlink(path);
 }
 
@@ -129,8 +141,11 @@ struct pw_listener *pw_listener_open(const struct pw_listener_opts *o, int epfd,
 	}
 	l->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	memcpy(sa.sun_path, o->path, strlen(o->path) + 1);
+	/* Only a socket that grants its group something is given one: the
+	 * service runs with group piiwatch, which may not change a file's
+	 * group to root's without CAP_CHOWN. */
 	if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chown(o->path, 0, gid) != 0 || chmod(o->path, o->mode) != 0 ||
+	    (o->group && chown(o->path, (uid_t)-1, gid) != 0) || chmod(o->path, o->mode) != 0 ||
 	    listen(l->fd, SOMAXCONN) != 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
 		pw_set_err(err, err_size, "cannot listen on %s: %s", o->path, strerror(errno));
 		goto fail;

@@ -44,4 +44,8 @@ void pw_listener_expire(struct pw_listener *l, uint64_t now_mono_ns);
 
 uint64_t pw_listener_refused(const struct pw_listener *l);
 
+/* 1 when a daemon accepts connections on the socket at path, 0 when none
+ * does, -1 when that cannot be told. */
+int pw_listener_answers(const char *path);
+
 #endif

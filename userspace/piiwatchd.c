@@ -94,7 +94,9 @@ static void usage(FILE *out)
 		"      --keep-attached    leave the probes attached and counting when stopping, for the\n"
 		"                         next piiwatchd to take over (overrides [daemon] keep_attached)\n"
 		"      --no-keep-attached detach everything when stopping\n"
-		"      --detach           detach and unpin probes a stopped piiwatchd left attached, and exit\n"
+		"      --detach           detach and unpin the probes a stopped piiwatchd left attached,\n"
+		"                         and exit (refused while a piiwatchd runs; nothing pinned is\n"
+		"                         no error)\n"
 		"  -p, --print            print one line per access on standard output\n"
 		"  -v, --verbose          log debugging detail\n"
 		"  -h, --help             show this help and exit\n"
@@ -823,6 +825,32 @@ static int run(struct daemon *d)
 	}
 }
 
+/*
+ * --detach.  A running daemon holds its links, and pins again what is
+ * unpinned under it: unpinning then would detach nothing, only make it
+ * report a blind spot.  Nothing pinned is what the caller wants (a
+ * package's prerm runs this whether or not keep_attached left anything).
+ */
+static int detach_only(const struct pw_policy *p)
+{
+	char err[512];
+	int rc;
+
+	if (pw_listener_answers(p->control_socket) == 1) {
+		pw_log(LOG_ERR, "a piiwatchd is running (it answers on %s): stop it, then detach",
+		       p->control_socket);
+		return 1;
+	}
+	rc = pw_probes_detach(p->pin_dir, err, sizeof(err));
+	if (rc < 0) {
+		pw_log(LOG_ERR, "%s", err);
+		return 1;
+	}
+	pw_log(LOG_INFO, rc ? "nothing pinned in %s: no probes to detach" :
+			      "detached the probes pinned in %s", p->pin_dir);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .keep_override = -1,
@@ -849,13 +877,9 @@ int main(int argc, char **argv)
 	}
 	apply_overrides(&d, d.policy);
 	if (d.detach_only) {
-		rc = pw_probes_detach(d.policy->pin_dir, err, sizeof(err));
-		if (rc)
-			pw_log(LOG_ERR, "%s", err);
-		else
-			pw_log(LOG_INFO, "detached the probes pinned in %s", d.policy->pin_dir);
+		rc = detach_only(d.policy);
 		pw_policy_free(d.policy);
-		return rc ? 1 : 0;
+		return rc;
 	}
 	pw_read_boot_id(d.boot_id);
 	d.started_ns = pw_now_monotonic_ns();

@@ -83,6 +83,8 @@ struct parser {
 	struct pw_rule_cfg *rule;
 	const struct rule_def *rule_def;
 	bool rule_programs_set;      /* programs given: the defaults are dropped */
+	/* An output's key given, even with a bad value (reported there). */
+	bool jsonl_path_set, syslog_host_set, audit_alerts_set;
 	size_t total_paths;
 	int line;
 	int hours_line;
@@ -112,13 +114,19 @@ static void diag(struct pw_diags *d, enum pw_diag_level level, int line, const c
 	va_end(ap);
 }
 
-static int strlist_add(struct pw_strlist *l, const char *s)
+static int strlist_add(struct pw_strlist *l, const char *s, int line)
 {
 	char **n = realloc(l->items, (l->n + 1) * sizeof(*n));
+	int *lines;
 
 	if (!n)
 		return -1;
 	l->items = n;
+	lines = realloc(l->lines, (l->n + 1) * sizeof(*lines));
+	if (!lines)
+		return -1;
+	l->lines = lines;
+	l->lines[l->n] = line;
 	l->items[l->n] = strdup(s);
 	if (!l->items[l->n])
 		return -1;
@@ -133,7 +141,9 @@ static void strlist_free(struct pw_strlist *l)
 	for (i = 0; i < l->n; i++)
 		free(l->items[i]);
 	free(l->items);
+	free(l->lines);
 	l->items = NULL;
+	l->lines = NULL;
 	l->n = 0;
 }
 
@@ -202,6 +212,37 @@ static void begin_rule(struct parser *ps, const char *id)
 	ps->sec = SEC_RULE;
 }
 
+/* One section per output: a second would silently replace the first. */
+static void begin_output(struct parser *ps, const char *kind)
+{
+	struct pw_outputs_cfg *o = &ps->p->out;
+	enum section sec = SEC_UNKNOWN;
+	int *header = NULL;
+
+	if (kind && strcmp(kind, "jsonl") == 0) {
+		sec = SEC_OUT_JSONL;
+		header = &o->jsonl_line;
+	} else if (kind && strcmp(kind, "syslog") == 0) {
+		sec = SEC_OUT_SYSLOG;
+		header = &o->syslog_line;
+	} else if (kind && strcmp(kind, "audit") == 0) {
+		sec = SEC_OUT_AUDIT;
+		header = &o->audit_line;
+	}
+	if (!header) {
+		diag(ps->diags, PW_DIAG_ERROR, ps->line,
+		     "expected [output jsonl], [output syslog] or [output audit]");
+		return;
+	}
+	if (*header) {
+		diag(ps->diags, PW_DIAG_ERROR, ps->line, "[output %s] already configured at line %d",
+		     kind, *header);
+		return;
+	}
+	*header = ps->line;
+	ps->sec = sec;
+}
+
 static void begin_section(struct parser *ps, char *hdr)
 {
 	char *name, *arg;
@@ -261,17 +302,7 @@ static void begin_section(struct parser *ps, char *hdr)
 		return;
 	}
 	if (strcmp(name, "output") == 0) {
-		if (arg && strcmp(arg, "jsonl") == 0)
-			ps->sec = SEC_OUT_JSONL;
-		else if (arg && strcmp(arg, "syslog") == 0)
-			ps->sec = SEC_OUT_SYSLOG;
-		else if (arg && strcmp(arg, "audit") == 0)
-			ps->sec = SEC_OUT_AUDIT;
-		else
-			diag(ps->diags, PW_DIAG_ERROR, ps->line,
-			     "expected [output jsonl], [output syslog] or [output audit]");
-		if (ps->sec != SEC_UNKNOWN && !ps->p->out.line)
-			ps->p->out.line = ps->line;
+		begin_output(ps, arg);
 		return;
 	}
 	if (strcmp(name, "rule") == 0) {
@@ -355,7 +386,7 @@ static void add_protected(struct parser *ps, struct pw_strlist *l, const char *k
 		return;
 	}
 	ps->total_paths++;
-	if (strlist_add(l, v))
+	if (strlist_add(l, v, ps->line))
 		diag(ps->diags, PW_DIAG_ERROR, ps->line, "out of memory");
 }
 
@@ -602,7 +633,7 @@ static void add_rule_program(struct parser *ps, const char *tok)
 	else if (tok[0] != '/' && strchr(tok, '/'))
 		diag(ps->diags, PW_DIAG_ERROR, ps->line,
 		     "programs: expected a program name or an absolute path, got '%s'", tok);
-	else if (strlist_add(&ps->rule->programs, tok))
+	else if (strlist_add(&ps->rule->programs, tok, ps->line))
 		diag(ps->diags, PW_DIAG_ERROR, ps->line, "out of memory");
 }
 
@@ -727,7 +758,7 @@ static void assign(struct parser *ps, const char *key, const char *v)
 			if (ps->ds->allow.n >= PW_POLICY_MAX_ALLOW)
 				diag(ps->diags, PW_DIAG_ERROR, ps->line,
 				     "more than %d allowed programs", PW_POLICY_MAX_ALLOW);
-			else if (strlist_add(&ps->ds->allow, v))
+			else if (strlist_add(&ps->ds->allow, v, ps->line))
 				diag(ps->diags, PW_DIAG_ERROR, ps->line, "out of memory");
 		} else
 			unknown_key(ps, key, "path or allow");
@@ -740,6 +771,7 @@ static void assign(struct parser *ps, const char *key, const char *v)
 		return;
 	case SEC_OUT_JSONL:
 		if (strcmp(key, "path") == 0) {
+			ps->jsonl_path_set = true;
 			if (strcmp(v, "-") != 0 && !check_abs_path(ps, key, v))
 				return;
 			free(ps->p->out.jsonl_path);
@@ -758,6 +790,7 @@ static void assign(struct parser *ps, const char *key, const char *v)
 		return;
 	case SEC_OUT_SYSLOG:
 		if (strcmp(key, "host") == 0) {
+			ps->syslog_host_set = true;
 			free(ps->p->out.syslog_host);
 			ps->p->out.syslog_host = strdup(v);
 		} else if (strcmp(key, "port") == 0) {
@@ -786,10 +819,12 @@ static void assign(struct parser *ps, const char *key, const char *v)
 			unknown_key(ps, key, "host, port, facility or queue");
 		return;
 	case SEC_OUT_AUDIT:
-		if (strcmp(key, "alerts") == 0)
+		if (strcmp(key, "alerts") == 0) {
 			parse_yes_no(ps, key, v, &ps->p->out.audit);
-		else
+			ps->audit_alerts_set = true;
+		} else {
 			unknown_key(ps, key, "alerts");
+		}
 		return;
 	case SEC_HOURS:
 		if (strcmp(key, "working") == 0)
@@ -861,6 +896,22 @@ static void parse_line(struct parser *ps, char *raw)
 	assign(ps, key, val);
 }
 
+/* An output section without what it needs would be silently off. */
+static void check_outputs(struct parser *ps)
+{
+	const struct pw_outputs_cfg *o = &ps->p->out;
+
+	if (o->jsonl_line && !ps->jsonl_path_set)
+		diag(ps->diags, PW_DIAG_ERROR, o->jsonl_line,
+		     "[output jsonl] has no path: name the file, or - for standard output");
+	if (o->syslog_line && !ps->syslog_host_set)
+		diag(ps->diags, PW_DIAG_ERROR, o->syslog_line,
+		     "[output syslog] has no host: name the receiver");
+	if (o->audit_line && !ps->audit_alerts_set)
+		diag(ps->diags, PW_DIAG_ERROR, o->audit_line,
+		     "[output audit] has no alerts line: alerts = yes sends alerts to the audit trail");
+}
+
 static int set_defaults(struct pw_policy *p)
 {
 	if (!p->store_path)
@@ -922,7 +973,7 @@ static int set_detector_defaults(struct pw_policy *p)
 			continue;
 		snprintf(buf, sizeof(buf), "%s", d->programs);
 		for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-			if (strlist_add(&r->programs, tok))
+			if (strlist_add(&r->programs, tok, 0))
 				return -1;
 	}
 	return 0;
@@ -974,6 +1025,7 @@ struct pw_policy *pw_policy_parse(const char *name, const char *buf, size_t len,
 		if (ps.p->datasets[i].paths.n == 0)
 			diag(diags, PW_DIAG_ERROR, ps.p->datasets[i].line,
 			     "dataset '%s' has no path", ps.p->datasets[i].name);
+	check_outputs(&ps);
 	if (diags->errors) {
 		pw_policy_free(ps.p);
 		return NULL;
@@ -988,7 +1040,8 @@ static void warn_missing(const struct pw_strlist *l, const char *what, struct pw
 
 	for (i = 0; i < l->n; i++)
 		if (stat(l->items[i], &st) != 0)
-			diag(diags, PW_DIAG_WARNING, 0, "%s path %s: %s (not protected until it exists)",
+			diag(diags, PW_DIAG_WARNING, l->lines[i],
+			     "%s path %s: %s (not protected until it exists)",
 			     what, l->items[i], strerror(errno));
 }
 

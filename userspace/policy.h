@@ -33,6 +33,7 @@
 
 struct pw_strlist {
 	char **items;
+	int *lines;                  /* where each item is in the file, 0: a default */
 	size_t n;
 };
 
@@ -101,7 +102,9 @@ struct pw_outputs_cfg {
 	int syslog_facility;
 	uint64_t syslog_queue;       /* messages held while the receiver is away */
 	int audit;                   /* alerts into the Linux audit trail */
-	int line;                    /* where the first output section starts */
+	int jsonl_line;              /* each section's header, 0: none */
+	int syslog_line;
+	int audit_line;
 };
 
 struct pw_policy {

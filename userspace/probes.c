@@ -517,7 +517,9 @@ int pw_probes_detach(const char *pin_dir, char *err, size_t err_size)
 	struct stat st;
 
 	if (stat(pin_dir, &st) != 0) {
-		pw_set_err(err, err_size, "nothing pinned in %s: %s", pin_dir, strerror(errno));
+		if (errno == ENOENT)
+			return 1;
+		pw_set_err(err, err_size, "cannot look at %s: %s", pin_dir, strerror(errno));
 		return -1;
 	}
 	unpin_all(pin_dir);

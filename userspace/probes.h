@@ -38,7 +38,8 @@ struct pw_probes *pw_probes_start(const struct pw_probes_opts *o, char *err, siz
  * queueing, for the next daemon; otherwise detach and unpin everything. */
 void pw_probes_stop(struct pw_probes *p, bool keep_attached);
 
-/* Detach and unpin whatever a stopped daemon left in pin_dir. */
+/* Detach and unpin whatever a stopped daemon left in pin_dir: 0 done, 1
+ * nothing was pinned there, -1 an error in err. */
 int pw_probes_detach(const char *pin_dir, char *err, size_t err_size);
 
 /* True when the programs were taken over from an earlier daemon. */

@@ -65,6 +65,14 @@ check_eq "the daemon took over the pinned probes" \
 	"$(grep -c 'took over' "$PW_TMP/daemon.err")" 5
 check_eq "the store is consistent" "$(pw_sql "PRAGMA integrity_check")" ok
 
+rc=0
+"$PW_BUILD/piiwatchd" -c "$PW_TMP/policy.conf" --detach 2>"$PW_TMP/detach.err" || rc=$?
+check_eq "piiwatchd --detach is refused while a daemon runs" "$rc" 1
+check "... saying why" grep -q "a piiwatchd is running (it answers on $PW_TMP/control.sock)" \
+	"$PW_TMP/detach.err"
+check "... and leaves every pinned object in place" \
+	test -d "$(pw_pin_dir)/links" -a -e "$(pw_pin_dir)/events" -a -e "$(pw_pin_dir)/protected_inodes"
+
 pw_stop_daemon TERM
 check_eq "the last stop is clean" "$DAEMON_STATUS" 0
 ours=$(pw_daemon_prog_ids)
@@ -72,4 +80,6 @@ check "piiwatchd --detach removes what keep_attached left" \
 	"$PW_BUILD/piiwatchd" -c "$PW_TMP/policy.conf" --detach
 check "nothing is left pinned" test ! -e "$(pw_pin_dir)"
 check_eq "no program is left loaded" "$(pw_wait_gone "$ours" pw_bpf_prog_ids)" ""
+check "piiwatchd --detach with nothing pinned succeeds (a package's prerm runs it anyway)" \
+	"$PW_BUILD/piiwatchd" -c "$PW_TMP/policy.conf" --detach
 done_testing

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The audit record's text, and the "no audit here" path.  Sending to a real
- * auditd is tests/integration/audit_auditd.sh. */
+/* The audit record's text, the "no audit here" and "no capability" paths.
+ * Sending to a real auditd is tests/integration/audit_auditd.sh. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -107,30 +109,66 @@ static void test_invalid_rule(void **state)
 	assert_non_null(strstr(err, "invalid rule id"));
 }
 
-/* Outside the initial user namespace the kernel refuses audit records the
- * way a kernel without audit does: that is not an error.  In a child, so
- * that the test itself keeps its namespace. */
-static void test_no_audit_is_not_an_error(void **state)
+/* Run body in a child, so that what it changes of its process stays
+ * there; its exit status 0 passes, 77 skips. */
+static void in_child(int (*body)(void))
 {
 	int status;
-	pid_t pid;
+	pid_t pid = fork();
 
-	pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct pw_alert a;
-		char err[256];
-
-		if (unshare(CLONE_NEWUSER) < 0)
-			_exit(77);
-		fill(&a);
-		_exit(pw_audit_log_alert(&a, err, sizeof(err)) == PW_AUDIT_UNAVAILABLE ? 0 : 1);
-	}
+	if (pid == 0)
+		_exit(body());
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) == 77)
 		skip();
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static int log_outside_initial_namespace(void)
+{
+	struct pw_alert a;
+	char err[256];
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		return 77;
+	fill(&a);
+	return pw_audit_log_alert(&a, err, sizeof(err)) == PW_AUDIT_UNAVAILABLE ? 0 : 1;
+}
+
+/* Outside the initial user namespace the kernel refuses audit records the
+ * way a kernel without audit does: that is not an error. */
+static void test_no_audit_is_not_an_error(void **state)
+{
+	in_child(log_outside_initial_namespace);
+}
+
+static int log_without_capability(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+	struct pw_alert a;
+	char err[256] = "";
+
+	if (syscall(SYS_capget, &h, d) != 0 ||
+	    !(d[CAP_AUDIT_WRITE / 32].effective & (1u << (CAP_AUDIT_WRITE % 32))))
+		return 77;
+	d[CAP_AUDIT_WRITE / 32].effective &= ~(1u << (CAP_AUDIT_WRITE % 32));
+	if (syscall(SYS_capset, &h, d) != 0)
+		return 2;
+	fill(&a);
+	if (pw_audit_log_alert(&a, err, sizeof(err)) != PW_AUDIT_ERROR)
+		return 3;
+	return strstr(err, "no CAP_AUDIT_WRITE") ? 0 : 4;
+}
+
+/* Without CAP_AUDIT_WRITE the kernel refuses the record and libaudit
+ * answers as if there were no audit: that is an error, said as such
+ * (skipped when the test does not have the capability to drop). */
+static void test_no_capability_is_an_error(void **state)
+{
+	in_child(log_without_capability);
 }
 
 int main(void)
@@ -140,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_invalid_rule),
 		cmocka_unit_test(test_no_audit_is_not_an_error),
+		cmocka_unit_test(test_no_capability_is_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

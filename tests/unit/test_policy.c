@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -436,6 +437,7 @@ static void test_load_file_warns_missing_paths(void **state)
 	assert_int_equal(d.errors, 0);
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.items[0].level, PW_DIAG_WARNING);
+	assert_int_equal(d.items[0].line, 2);
 	assert_non_null(strstr(d.items[0].msg, "/nonexistent/piiwatch/test"));
 	pw_policy_free(p);
 	pw_diags_free(&d);
@@ -446,6 +448,151 @@ static void test_load_file_warns_missing_paths(void **state)
 	assert_int_equal(d.errors, 1);
 	assert_non_null(strstr(d.items[0].msg, "cannot open"));
 	pw_diags_free(&d);
+}
+
+/* An output section lacking what it needs, or given twice, is an error
+ * at its header: never an output silently off or replaced. */
+static void test_output_sections(void **state)
+{
+	struct pw_diags d;
+	struct pw_policy *p = parse("[output syslog]\n"            /* 1 */
+				    "port = 6514\n"                /* 2 */
+				    "[output jsonl]\n"             /* 3 */
+				    "keep = 3\n"                   /* 4 */
+				    "[output audit]\n"             /* 5 */
+				    "[output jsonl]\n"             /* 6 */
+				    "path = /var/log/x.jsonl\n"    /* 7 */
+				    "[output file]\n",             /* 8 */
+				    &d);
+
+	assert_null(p);
+	assert_true(has_diag(&d, 1, PW_DIAG_ERROR, "[output syslog] has no host"));
+	assert_true(has_diag(&d, 3, PW_DIAG_ERROR, "[output jsonl] has no path"));
+	assert_true(has_diag(&d, 5, PW_DIAG_ERROR, "[output audit] has no alerts line"));
+	assert_true(has_diag(&d, 6, PW_DIAG_ERROR, "already configured at line 3"));
+	assert_true(has_diag(&d, 8, PW_DIAG_ERROR, "expected [output jsonl]"));
+	assert_int_equal(d.errors, 5);
+	pw_diags_free(&d);
+
+	/* A bad value is reported once, where it is. */
+	p = parse("[output jsonl]\npath = relative.jsonl\n", &d);
+	assert_null(p);
+	assert_true(has_diag(&d, 2, PW_DIAG_ERROR, "absolute path"));
+	assert_int_equal(d.errors, 1);
+	pw_diags_free(&d);
+
+	p = parse("[output jsonl]\npath = -\n[output syslog]\nhost = siem.example\n"
+		  "[output audit]\nalerts = no\n", &d);
+	assert_non_null(p);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(p->out.jsonl_path, "-");
+	assert_string_equal(p->out.syslog_host, "siem.example");
+	assert_int_equal(p->out.audit, 0);
+	assert_int_equal(p->out.syslog_line, 3);
+	pw_policy_free(p);
+	pw_diags_free(&d);
+}
+
+/* Read a file whole, NUL-terminated. */
+static char *read_text(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = malloc(1 << 20);
+	*len = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	if (buf)
+		buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void assert_same_rule(const struct pw_rule_cfg *a, const struct pw_rule_cfg *b)
+{
+	size_t i;
+
+	assert_int_equal(a->enabled, b->enabled);
+	assert_int_equal(a->severity, b->severity);
+	assert_int_equal(a->action, b->action);
+	assert_true(a->max_bytes == b->max_bytes);
+	assert_true(a->max_files == b->max_files);
+	assert_true(a->min_bytes == b->min_bytes);
+	assert_true(a->window_ns == b->window_ns);
+	assert_true(a->min_days == b->min_days);
+	assert_true(a->factor == b->factor);
+	assert_true(a->prefix4 == b->prefix4);
+	assert_true(a->prefix6 == b->prefix6);
+	assert_int_equal(a->programs.n, b->programs.n);
+	for (i = 0; i < a->programs.n; i++)
+		assert_string_equal(a->programs.items[i], b->programs.items[i]);
+}
+
+/*
+ * The packaged policy shows every setting it leaves out as "#key = value"
+ * or "#[section]" (no space after '#').  With those lines taken in it must
+ * be valid, and what it gives as defaults must be the parser's: only the
+ * examples (retention, sizes, paths, hosts, hours, networks) and the
+ * keep_attached it sets differ.  tests/run runs this from the source tree.
+ */
+static void test_packaged_policy_shows_the_defaults(void **state)
+{
+	struct pw_diags d, dd;
+	struct pw_policy *p, *def;
+	size_t len = 0, i, o = 0;
+	char *text = read_text("packaging/piiwatch.conf", &len), *in;
+	int r;
+
+	assert_non_null(text);
+	in = malloc(len + 1);
+	assert_non_null(in);
+	for (i = 0; i < len; i++) {
+		bool line_start = i == 0 || text[i - 1] == '\n';
+
+		if (line_start && text[i] == '#' && i + 1 < len && text[i + 1] != ' ' &&
+		    text[i + 1] != '#' && text[i + 1] != '\n')
+			continue;
+		in[o++] = text[i];
+	}
+	in[o] = '\0';
+	p = parse(in, &d);
+	def = parse("", &dd);
+	assert_int_equal(d.errors, 0);
+	assert_non_null(p);
+	assert_non_null(def);
+	assert_int_equal(p->n_datasets, 2);
+	assert_int_equal(p->honeytokens.n, 1);
+	assert_non_null(p->out.jsonl_path);
+	assert_non_null(p->out.syslog_host);
+	assert_int_equal(p->out.audit, 1);
+	assert_int_equal(p->have_hours, 1);
+	assert_true(p->n_trusted > 0);
+	assert_int_equal(p->keep_attached, 1);
+
+	assert_string_equal(p->store_path, def->store_path);
+	assert_string_equal(p->pam_socket, def->pam_socket);
+	assert_string_equal(p->control_socket, def->control_socket);
+	assert_string_equal(p->spool_dir, def->spool_dir);
+	assert_string_equal(p->pin_dir, def->pin_dir);
+	assert_true(p->delta_interval_ns == def->delta_interval_ns);
+	assert_true(p->max_open_files == def->max_open_files);
+	assert_true(p->ring_bytes == def->ring_bytes);
+	assert_int_equal(p->out.jsonl_keep, def->out.jsonl_keep);
+	assert_string_equal(p->out.syslog_port, def->out.syslog_port);
+	assert_int_equal(p->out.syslog_facility, def->out.syslog_facility);
+	assert_true(p->out.syslog_queue == def->out.syslog_queue);
+	assert_true(p->learning_ns == def->learning_ns);
+	assert_true(p->baseline_days == def->baseline_days);
+	assert_true(p->repeat_ns == def->repeat_ns);
+	for (r = 0; r < PW_RULE_COUNT; r++)
+		assert_same_rule(&p->rules[r], &def->rules[r]);
+	pw_policy_free(p);
+	pw_policy_free(def);
+	pw_diags_free(&d);
+	pw_diags_free(&dd);
+	free(in);
+	free(text);
 }
 
 int main(void)
@@ -461,6 +608,8 @@ int main(void)
 		cmocka_unit_test(test_detector_defaults),
 		cmocka_unit_test(test_detector_sections),
 		cmocka_unit_test(test_detector_section_errors),
+		cmocka_unit_test(test_output_sections),
+		cmocka_unit_test(test_packaged_policy_shows_the_defaults),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
