@@ -43,6 +43,21 @@ struct session_entry {
 	UT_hash_handle hh;
 };
 
+/*
+ * Audit sessions the store had no record of, and when it was asked: a
+ * login without pam_piiwatch in its stack (a cron job with pam_loginuid)
+ * would otherwise cost a store query for every event of its processes.
+ * Asked again after PW_NO_SESSION_TTL_NS, or at once when a record of the
+ * session comes.
+ */
+struct no_session {
+	uint32_t audit_session;
+	uint64_t asked_ns;           /* CLOCK_MONOTONIC; 0: free */
+};
+
+#define PW_NO_SESSION_SLOTS 256
+#define PW_NO_SESSION_TTL_NS 1000000000ULL
+
 /* Protected files renamed or linked out of their protected tree: the
  * kernel keeps protecting their inode; this is the name they went to. */
 struct moved_entry {
@@ -114,6 +129,7 @@ struct pw_collector {
 	struct session_entry *sessions;
 	size_t n_sessions;
 	struct session_entry *ended;
+	struct no_session no_session[PW_NO_SESSION_SLOTS];
 	struct open_access *open;
 	size_t n_open;
 	struct open_access *pending;
@@ -441,15 +457,25 @@ static struct session_entry *session_find(struct pw_collector *c, uint32_t audit
 	int64_t id = 0;
 	char *user = NULL, *service = NULL, *rhost = NULL;
 	bool closed = false;
+	struct no_session *miss;
+	uint64_t now;
 
 	if (audit_session == PW_NO_ID)
 		return NULL;
 	HASH_FIND(hh, c->sessions, &audit_session, sizeof(uint32_t), s);
 	if (s)
 		return s;
-	if (pw_store_session_lookup(c->store, c->boot_id, audit_session, &id, &user, &service,
-				    &rhost, &closed) != 1)
+	now = pw_now_monotonic_ns();
+	miss = &c->no_session[audit_session % PW_NO_SESSION_SLOTS];
+	if (miss->asked_ns && miss->audit_session == audit_session &&
+	    now - miss->asked_ns < PW_NO_SESSION_TTL_NS)
 		return NULL;
+	if (pw_store_session_lookup(c->store, c->boot_id, audit_session, &id, &user, &service,
+				    &rhost, &closed) != 1) {
+		miss->audit_session = audit_session;
+		miss->asked_ns = now;
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		free(user);
@@ -1144,6 +1170,8 @@ int pw_collector_session_record(struct pw_collector *c, const struct pw_session_
 		pw_detector_session(c->det, r, id);
 	if (r->sessionid == PW_NO_ID || strcmp(r->boot_id, c->boot_id) != 0)
 		return pw_store_flush(c->store);
+	if (c->no_session[r->sessionid % PW_NO_SESSION_SLOTS].audit_session == r->sessionid)
+		c->no_session[r->sessionid % PW_NO_SESSION_SLOTS].asked_ns = 0;
 	HASH_FIND(hh, c->sessions, &r->sessionid, sizeof(uint32_t), s);
 	if (r->type == PW_REC_SESSION_CLOSE) {
 		if (s)

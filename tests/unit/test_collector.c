@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <linux/types.h>
@@ -397,12 +398,58 @@ static void test_ended_sessions_age_out(void **state)
 	assert_int_equal(pw_collector_sessions_cached(f->c), 0);
 }
 
+/* A session the store has no record of is not asked about again for
+ * every event: for a second, or until its record comes. */
+static void test_unknown_session_not_asked_per_event(void **state)
+{
+	struct fx *f = *state;
+	struct pw_session_record r;
+	int64_t sid;
+
+	open_event(f, 41, 1);
+	io_event(f, 41, 1, 10, true);
+	assert_true(last_shipped(f)->session_id == 0);
+	/* Its record reaches the collector: the next event is joined. */
+	session_record(f, PW_REC_SESSION_OPEN, 41);
+	sid = session_id_of(f, 41);
+	open_event(f, 41, 2);
+	io_event(f, 41, 2, 10, true);
+	assert_joined(last_shipped(f), sid, 41);
+
+	/* A record stored behind the collector's back (a daemon before this
+	 * one) is found only once the unknown session's second is over,
+	 * which shows the store was not asked for every event. */
+	open_event(f, 42, 3);
+	io_event(f, 42, 3, 10, true);
+	assert_true(last_shipped(f)->session_id == 0);
+	memset(&r, 0, sizeof(r));
+	r.type = PW_REC_SESSION_OPEN;
+	snprintf(r.id, sizeof(r.id), "rec-42");
+	snprintf(r.user, sizeof(r.user), "tanaka");
+	snprintf(r.service, sizeof(r.service), "sshd");
+	snprintf(r.rhost, sizeof(r.rhost), "203.0.113.7");
+	snprintf(r.boot_id, sizeof(r.boot_id), BOOT);
+	r.sessionid = 42;
+	r.time_ns = pw_now_realtime_ns();
+	assert_int_equal(pw_store_session_record(f->store, &r, &sid), 0);
+	assert_int_equal(pw_store_flush(f->store), 0);
+	open_event(f, 42, 4);
+	io_event(f, 42, 4, 10, true);
+	assert_true(last_shipped(f)->session_id == 0);
+	usleep(1100000);
+	open_event(f, 42, 5);
+	io_event(f, 42, 5, 10, true);
+	assert_joined(last_shipped(f), sid, 42);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_early_access_joined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_across_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ended_sessions_age_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_session_not_asked_per_event, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
