@@ -30,7 +30,7 @@ enum pw_event_type {
 
 /* Bumped whenever maps or records change shape: a daemon finding pinned
  * objects of another version replaces them instead of reusing them. */
-#define PW_ABI_VERSION 2
+#define PW_ABI_VERSION 3
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {
@@ -101,7 +101,11 @@ struct pw_protected_val {
 /* Identity of the task that caused an event. */
 struct pw_task_id {
 	__u64 ts_ns;            /* CLOCK_MONOTONIC */
-	__u64 start_ns;         /* thread group leader's start, to tell reused pids apart */
+	/* The thread group leader's start_boottime, to tell reused pids
+	 * apart: /proc/PID/stat has it as starttime (field 22, in clock
+	 * ticks), so a process found there can be checked against it. */
+	__u64 start_ns;
+	__u64 pstart_ns;        /* the same of the parent, ppid */
 	__u32 tgid;
 	__u32 pid;
 	__u32 ppid;
