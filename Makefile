@@ -66,7 +66,7 @@ endif
 .DELETE_ON_ERROR:
 .PHONY: all clean check check-plain demo vmlinux install deps test-build bench-pam programs deb
 
-LIB_SRCS := userspace/util.c userspace/policy.c userspace/session_record.c \
+LIB_SRCS := userspace/util.c userspace/policy.c userspace/session_record.c userspace/ancestors.c \
 	userspace/store.c userspace/event_text.c
 # The output side: ECS records, alerts, JSON Lines, syslog.
 LIB_SRCS += userspace/alert.c userspace/ecs.c userspace/ecs_line.c userspace/output_jsonl.c userspace/output_syslog.c
@@ -94,7 +94,7 @@ TEST_BINS := $(OUT)/tests/test_policy $(OUT)/tests/test_session_record \
 TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl $(OUT)/tests/test_output_syslog \
 	$(OUT)/tests/pw-syslog-send $(OUT)/tests/test_output_audit $(OUT)/tests/pw-audit-alert
 
-TEST_BINS += $(OUT)/tests/test_store
+TEST_BINS += $(OUT)/tests/test_store $(OUT)/tests/test_ancestors
 # pw_parse_when() and the CLI's other shared parsing.
 TEST_BINS += $(OUT)/tests/test_cli_common
 # Talks to the daemon's sockets as a hostile local user would.

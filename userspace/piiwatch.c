@@ -141,7 +141,7 @@ static const char accesses_sql[] =
 	" WHERE (?1 IS NULL OR a.opened_ns >= ?1) AND (?2 IS NULL OR a.opened_ns <= ?2)"
 	" AND (?3 IS NULL OR coalesce(s.user, a.user) = ?3) AND (?4 IS NULL OR a.dataset = ?4)"
 	" AND " PW_FILE_MATCH("a.path") " AND (?6 IS NULL OR s.rhost = ?6)"
-	" ORDER BY a.opened_ns DESC, a.id DESC LIMIT ?7) ORDER BY 21, 30";
+	" ORDER BY a.opened_ns DESC, a.id DESC LIMIT ?7) ORDER BY 21, 31";
 
 static void access_session(const struct pw_access *a, char *out, size_t n)
 {
