@@ -76,6 +76,8 @@ LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
 
 DAEMON_SRCS := userspace/piiwatchd.c userspace/probes.c userspace/collector.c userspace/log.c \
 	userspace/pam_listener.c userspace/spool.c userspace/ringbuf.c userspace/outputs.c
+# What each process runs and its parent chain, from exec events and /proc.
+DAEMON_SRCS += userspace/proc_cache.c
 # Alerts into the audit trail: libaudit, which only the daemon links.
 DAEMON_SRCS += userspace/output_audit.c
 DAEMON_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(DAEMON_SRCS))
@@ -95,6 +97,8 @@ TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl $(OUT)/tests/t
 	$(OUT)/tests/pw-syslog-send $(OUT)/tests/test_output_audit $(OUT)/tests/pw-audit-alert
 
 TEST_BINS += $(OUT)/tests/test_store $(OUT)/tests/test_ancestors
+# The collector's process cache, against a /proc the test makes.
+TEST_BINS += $(OUT)/tests/test_proc_cache
 # pw_parse_when() and the CLI's other shared parsing.
 TEST_BINS += $(OUT)/tests/test_cli_common
 # Talks to the daemon's sockets as a hostile local user would.
@@ -260,6 +264,10 @@ bench-daemon: $(OUT)/bench/daemon_throughput $(OUT)/bench/bench_reader $(OUT)/pi
 	$(OUT)/bench/daemon_throughput $(BENCH_ARGS)
 
 $(OUT)/tests/test_cli_common: $(OUT)/tests/test_cli_common.o $(OUT)/cli_common.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
+
+$(OUT)/tests/test_proc_cache: $(OUT)/tests/test_proc_cache.o $(OUT)/proc_cache.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
 
