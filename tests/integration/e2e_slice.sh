@@ -91,6 +91,9 @@ check "the CLI reads the store and reports the same read" \
 check "and the reader's parent, as ECS names it" \
 	grep -qF "\"parent\":{\"pid\":$sh_pid,\"executable\":\"/bin/sh\"}" <<<"$json"
 check "and its chain, parent first" grep -qF "\"ancestors\":[{\"pid\":$sh_pid,\"executable\":\"/bin/sh\"},{\"pid\":$runner_pid,\"executable\":\"$PW_BUILD/tests/pw-session-run\"}," <<<"$json"
+story=$("$PW_BUILD/piiwatch" --store "$PW_TMP/store.db" show "$(pw_sql "SELECT id FROM sessions")")
+check "piiwatch show gives the reader at the end of its chain" \
+	grep -qF "pw-session-run[$runner_pid] > sh[$sh_pid] > /usr/bin/cat[" <<<"$story"
 
 pw_stop_daemon TERM
 check_eq "piiwatchd exits cleanly on SIGTERM" "$DAEMON_STATUS" 0
