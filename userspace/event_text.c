@@ -31,7 +31,6 @@ void pw_access_format_what(const struct pw_access *a, bool with_chain, char *out
 			   size_t out_size)
 {
 	char rd[32], wr[32], volume[160], program[2 * PW_ANCESTORS_TEXT_MAX + 4096];
-	const char *exe = a->exe ? a->exe : a->comm;
 
 	pw_format_bytes(a->bytes_read, rd, sizeof(rd));
 	pw_format_bytes(a->bytes_written, wr, sizeof(wr));
@@ -45,11 +44,11 @@ void pw_access_format_what(const struct pw_access *a, bool with_chain, char *out
 	else
 		snprintf(volume, sizeof(volume), "read %s (%llu B)", rd,
 			 (unsigned long long)a->bytes_read);
-	if (with_chain)
-		pw_ancestors_format_chain(a->ancestors, exe, a->pid, program, sizeof(program));
-	else
-		snprintf(program, sizeof(program), "%s[%u]", exe, a->pid);
-	snprintf(out, out_size, "%s  %s of %s [%s]%s%s%s", program, volume, a->path ? a->path : "?", a->dataset ? a->dataset : "?",
+	/* Without ancestors the chain is the program alone: "EXE[PID]". */
+	pw_ancestors_format_chain(with_chain ? a->ancestors : NULL, a->exe ? a->exe : a->comm,
+				  a->pid, program, sizeof(program));
+	snprintf(out, out_size, "%s  %s of %s [%s]%s%s%s", program, volume,
+		 a->path ? a->path : "?", a->dataset ? a->dataset : "?",
 		 a->honeytoken ? " HONEYTOKEN" : "",
 		 a->flags & PW_IO_MMAP ? " (mapped: reads through the mapping are not counted)" : "",
 		 a->closed_ns ? "" : " (still open)");

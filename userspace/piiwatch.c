@@ -779,7 +779,8 @@ static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
 		sqlite3_bind_int64(q, 8, (sqlite3_int64)id);
 		while ((r = step(q, c)) == SQLITE_ROW) {
 			struct pw_event_rec e;
-			char line[24640], what[9000], when[32], program[2 * PW_ANCESTORS_TEXT_MAX + 4096];
+			char line[24640], what[9000], when[32];
+			char program[2 * PW_ANCESTORS_TEXT_MAX + 4096];
 
 			event_from_row(q, &e);
 			event_what(&e, what, sizeof(what));

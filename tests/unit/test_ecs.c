@@ -359,7 +359,8 @@ static void test_access_ecs_names(void **state)
 	line = line_of(o);
 	/* Paths stay readable: no "\/" escaping. */
 	assert_non_null(strstr(line, "\"path\":\"/srv/dms/customers/zz_vip_customers.csv\""));
-	assert_non_null(strstr(line, "\"parent\":{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},"));
+	assert_non_null(
+		strstr(line, "\"parent\":{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},"));
 	assert_non_null(strstr(line, "\"pam_service\":\"sshd\",\"process\":{\"ancestors\":["
 				     "{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},"
 				     "{\"pid\":5104,\"executable\":\"/usr/sbin/sshd\"},"
