@@ -66,7 +66,7 @@ endif
 .DELETE_ON_ERROR:
 .PHONY: all clean check check-plain demo vmlinux install deps test-build bench-pam programs deb
 
-LIB_SRCS := userspace/util.c userspace/policy.c userspace/session_record.c \
+LIB_SRCS := userspace/util.c userspace/policy.c userspace/session_record.c userspace/ancestors.c \
 	userspace/store.c userspace/event_text.c
 # The output side: ECS records, alerts, JSON Lines, syslog.
 LIB_SRCS += userspace/alert.c userspace/ecs.c userspace/ecs_line.c userspace/output_jsonl.c userspace/output_syslog.c
@@ -76,6 +76,8 @@ LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(LIB_SRCS))
 
 DAEMON_SRCS := userspace/piiwatchd.c userspace/probes.c userspace/collector.c userspace/log.c \
 	userspace/pam_listener.c userspace/spool.c userspace/ringbuf.c userspace/outputs.c
+# What each process runs and its parent chain, from exec events and /proc.
+DAEMON_SRCS += userspace/proc_cache.c
 # Alerts into the audit trail: libaudit, which only the daemon links.
 DAEMON_SRCS += userspace/output_audit.c
 DAEMON_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(DAEMON_SRCS))
@@ -94,7 +96,9 @@ TEST_BINS := $(OUT)/tests/test_policy $(OUT)/tests/test_session_record \
 TEST_BINS += $(OUT)/tests/test_ecs $(OUT)/tests/test_output_jsonl $(OUT)/tests/test_output_syslog \
 	$(OUT)/tests/pw-syslog-send $(OUT)/tests/test_output_audit $(OUT)/tests/pw-audit-alert
 
-TEST_BINS += $(OUT)/tests/test_store
+TEST_BINS += $(OUT)/tests/test_store $(OUT)/tests/test_ancestors
+# The collector's process cache, against a /proc the test makes.
+TEST_BINS += $(OUT)/tests/test_proc_cache
 # pw_parse_when() and the CLI's other shared parsing.
 TEST_BINS += $(OUT)/tests/test_cli_common
 # Talks to the daemon's sockets as a hostile local user would.
@@ -265,7 +269,12 @@ $(OUT)/tests/test_cli_common: $(OUT)/tests/test_cli_common.o $(OUT)/cli_common.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
 
-$(OUT)/tests/test_collector: $(OUT)/tests/test_collector.o $(OUT)/collector.o $(OUT)/log.o $(LIB_OBJS)
+$(OUT)/tests/test_collector: $(OUT)/tests/test_collector.o $(OUT)/collector.o $(OUT)/proc_cache.o \
+		$(OUT)/log.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
+
+$(OUT)/tests/test_proc_cache: $(OUT)/tests/test_proc_cache.o $(OUT)/proc_cache.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
 

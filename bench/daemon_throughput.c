@@ -89,7 +89,11 @@ static void fake_access(struct pw_access *a, uint64_t i, const char *boot_id)
 {
 	static char exe[] = "/usr/bin/tar", args[] = "tar -cf - /srv/dms/customers",
 		    user[] = "tanaka", dataset[] = "customers", service[] = "sshd",
-		    rhost[] = "203.0.113.7";
+		    rhost[] = "203.0.113.7",
+		    /* An ssh login's: the shell, sshd's two session processes,
+		     * its listener and init. */
+		    ancestors[] = "4000 /usr/bin/bash\n3990 /usr/sbin/sshd\n3980 /usr/sbin/sshd\n"
+				  "812 /usr/sbin/sshd\n1 /usr/lib/systemd/systemd";
 	static char path[64];
 
 	memset(a, 0, sizeof(*a));
@@ -108,6 +112,7 @@ static void fake_access(struct pw_access *a, uint64_t i, const char *boot_id)
 	a->user = user;
 	a->exe = exe;
 	a->args = args;
+	a->ancestors = ancestors;
 	a->dataset = dataset;
 	a->path = path;
 	a->dev = 0x800001;

@@ -272,12 +272,16 @@ static __always_inline void fill_task(struct pw_task_id *t, __u32 type)
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 ug = bpf_get_current_uid_gid();
+	struct task_struct *parent;
 
 	t->ts_ns = bpf_ktime_get_ns();
-	t->start_ns = task->group_leader->start_time;
+	t->start_ns = task->group_leader->start_boottime;
 	t->tgid = id >> 32;
 	t->pid = (__u32)id;
-	t->ppid = task->real_parent->tgid;
+	parent = task->real_parent;
+	t->ppid = parent->tgid;
+	/* real_parent is the thread that forked: its leader is the process. */
+	t->pstart_ns = parent->group_leader->start_boottime;
 	t->uid = (__u32)ug;
 	t->gid = ug >> 32;
 	t->loginuid = task->loginuid.val;

@@ -122,7 +122,11 @@ static inline __u32 pw_filter_bit(__u64 dev, __u64 ino)
 /* Identity of the task that caused an event. */
 struct pw_task_id {
 	__u64 ts_ns;            /* CLOCK_MONOTONIC */
-	__u64 start_ns;         /* thread group leader's start, to tell reused pids apart */
+	/* The thread group leader's start_boottime, to tell reused pids
+	 * apart: /proc/PID/stat has it as starttime (field 22, in clock
+	 * ticks), so a process found there can be checked against it. */
+	__u64 start_ns;
+	__u64 pstart_ns;        /* the same of the parent, ppid */
 	__u32 tgid;
 	__u32 pid;
 	__u32 ppid;

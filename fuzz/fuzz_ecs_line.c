@@ -14,6 +14,11 @@
 
 #include "ecs.h"
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static void same_access(const struct pw_access *a, const struct pw_access *b)
 {
 	if (strcmp(a->boot_id, b->boot_id) || a->access_id != b->access_id ||
@@ -24,7 +29,8 @@ static void same_access(const struct pw_access *a, const struct pw_access *b)
 	    a->ino != b->ino || a->honeytoken != b->honeytoken || a->staging != b->staging ||
 	    a->flags != b->flags || a->opened_ns != b->opened_ns || a->last_ns != b->last_ns ||
 	    a->closed_ns != b->closed_ns || a->bytes_read != b->bytes_read ||
-	    a->bytes_written != b->bytes_written || a->reads != b->reads || a->writes != b->writes)
+	    a->bytes_written != b->bytes_written || a->reads != b->reads || a->writes != b->writes ||
+	    !same_str(a->ancestors, b->ancestors))
 		abort();
 }
 
@@ -48,11 +54,6 @@ static void same_alert(const struct pw_alert *a, const struct pw_alert *b)
 		abort();
 }
 
-static bool same_str(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
 /* An event without event.action is written with its kind as the action. */
 static void same_event(const struct pw_event_rec *a, const struct pw_event_rec *b)
 {
@@ -62,7 +63,7 @@ static void same_event(const struct pw_event_rec *a, const struct pw_event_rec *
 	    a->audit_session != b->audit_session || a->pid != b->pid ||
 	    !same_str(a->path, b->path) || !same_str(a->dataset, b->dataset) ||
 	    a->result != b->result || a->access_id != b->access_id || a->count != b->count ||
-	    a->honeytoken != b->honeytoken)
+	    a->honeytoken != b->honeytoken || !same_str(a->ancestors, b->ancestors))
 		abort();
 }
 

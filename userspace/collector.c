@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +15,8 @@
 #include "event_text.h"
 #include "outputs.h"
 #include "log.h"
+#include "proc_cache.h"
 #include "util.h"
-
-struct exec_entry {
-	uint32_t tgid;
-	uint64_t start_ns;
-	char *exe;
-	char *args;
-	UT_hash_handle hh;
-};
 
 /*
  * The session cache in front of the store's session table.  A session
@@ -124,8 +116,7 @@ struct pw_collector {
 	char boot_id[PW_BOOT_ID_LEN];
 	int64_t mono_to_real;
 	uint64_t events;
-	struct exec_entry *execs;
-	size_t n_execs;
+	struct pw_proc_cache *procs;
 	struct session_entry *sessions;
 	size_t n_sessions;
 	struct session_entry *ended;
@@ -152,18 +143,16 @@ struct pw_collector *pw_collector_new(struct pw_store *store, const char *boot_i
 
 	if (!c)
 		return NULL;
+	c->procs = pw_proc_cache_new("/proc", PW_EXEC_CACHE_MAX);
+	if (!c->procs) {
+		free(c);
+		return NULL;
+	}
 	c->store = store;
 	snprintf(c->boot_id, sizeof(c->boot_id), "%s", boot_id);
 	pw_collector_tick(c);
 	pw_store_set_commit_hook(store, before_commit, c);
 	return c;
-}
-
-static void free_exec(struct exec_entry *e)
-{
-	free(e->exe);
-	free(e->args);
-	free(e);
 }
 
 static void free_session(struct session_entry *s)
@@ -176,7 +165,6 @@ static void free_session(struct session_entry *s)
 
 void pw_collector_free(struct pw_collector *c)
 {
-	struct exec_entry *e, *etmp;
 	struct session_entry *s, *stmp;
 	struct open_access *o, *otmp;
 	struct session_wait *w, *wtmp;
@@ -193,10 +181,7 @@ void pw_collector_free(struct pw_collector *c)
 		free(u->name);
 		free(u);
 	}
-	HASH_ITER(hh, c->execs, e, etmp) {
-		HASH_DEL(c->execs, e);
-		free_exec(e);
-	}
+	pw_proc_cache_free(c->procs);
 	HASH_ITER(hh, c->sessions, s, stmp) {
 		HASH_DEL(c->sessions, s);
 		free_session(s);
@@ -320,135 +305,6 @@ uint64_t pw_collector_events_seen(const struct pw_collector *c)
 static uint64_t to_realtime(const struct pw_collector *c, uint64_t mono_ns)
 {
 	return (uint64_t)((int64_t)mono_ns + c->mono_to_real);
-}
-
-static char *escaped_dup(const char *s, size_t len)
-{
-	char buf[4096];
-
-	pw_escape_untrusted(s, len, buf, sizeof(buf));
-	return strdup(buf);
-}
-
-/* argv as the kernel copied it: NUL-separated, possibly cut short. */
-static char *join_args(const char *raw, size_t len)
-{
-	char out[2048], part[1024];
-	size_t o = 0, i = 0;
-
-	out[0] = '\0';
-	while (i < len && o < sizeof(out) - 1) {
-		size_t n = strnlen(raw + i, len - i);
-
-		pw_escape_untrusted(raw + i, n, part, sizeof(part));
-		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", o ? " " : "", part);
-		if (o >= sizeof(out))
-			o = sizeof(out) - 1;
-		i += n + 1;
-	}
-	return strdup(out);
-}
-
-/* Remember what process tgid (started at start_ns) runs; takes exe and
- * args (either may be NULL). */
-static void exec_cache_put(struct pw_collector *c, uint32_t tgid, uint64_t start_ns, char *exe,
-			   char *args)
-{
-	struct exec_entry *e;
-
-	HASH_FIND(hh, c->execs, &tgid, sizeof(uint32_t), e);
-	if (e) {
-		HASH_DEL(c->execs, e);
-		free_exec(e);
-		c->n_execs--;
-	}
-	if (c->n_execs >= PW_EXEC_CACHE_MAX) {
-		struct exec_entry *oldest = c->execs;
-
-		HASH_DEL(c->execs, oldest);
-		free_exec(oldest);
-		c->n_execs--;
-	}
-	e = calloc(1, sizeof(*e));
-	if (!e) {
-		free(exe);
-		free(args);
-		return;
-	}
-	e->tgid = tgid;
-	e->start_ns = start_ns;
-	e->exe = exe;
-	e->args = args;
-	HASH_ADD(hh, c->execs, tgid, sizeof(uint32_t), e);
-	c->n_execs++;
-}
-
-static void exec_remember(struct pw_collector *c, const struct pw_event_exec *ev)
-{
-	size_t plen = ev->path_len < sizeof(ev->path) ? ev->path_len : sizeof(ev->path);
-	size_t alen = ev->args_len < sizeof(ev->args) ? ev->args_len : sizeof(ev->args);
-
-	exec_cache_put(c, ev->task.tgid, ev->task.start_ns, escaped_dup(ev->path, plen),
-		       join_args(ev->args, alen));
-}
-
-static char *read_small_file(const char *path, size_t *len)
-{
-	char buf[2048];
-	ssize_t n;
-	char *out;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	out = malloc((size_t)n);
-	if (!out)
-		return NULL;
-	memcpy(out, buf, (size_t)n);
-	*len = (size_t)n;
-	return out;
-}
-
-/*
- * The program behind a task: from its exec event, else from /proc while
- * the process is still there (it started before the daemon, or was forked
- * without exec, as a server's workers are).  What /proc says is cached as
- * an exec would be, so that a process is looked up there once.
- */
-static void program_of(struct pw_collector *c, const struct pw_task_id *t, struct pw_access *a)
-{
-	char path[64], target[4096];
-	struct exec_entry *e;
-	char *exe = NULL, *args = NULL, *raw;
-	ssize_t n;
-	size_t len;
-
-	HASH_FIND(hh, c->execs, &t->tgid, sizeof(uint32_t), e);
-	if (!e || e->start_ns != t->start_ns) {
-		snprintf(path, sizeof(path), "/proc/%u/exe", t->tgid);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n > 0)
-			exe = escaped_dup(target, (size_t)n);
-		snprintf(path, sizeof(path), "/proc/%u/cmdline", t->tgid);
-		raw = read_small_file(path, &len);
-		if (raw) {
-			args = join_args(raw, len);
-			free(raw);
-		}
-		/* A process already gone tells nothing worth keeping. */
-		if (!exe && !args)
-			return;
-		exec_cache_put(c, t->tgid, t->start_ns, exe, args);
-		HASH_FIND(hh, c->execs, &t->tgid, sizeof(uint32_t), e);
-		if (!e)
-			return;
-	}
-	a->exe = e->exe ? strdup(e->exe) : NULL;
-	a->args = e->args ? strdup(e->args) : NULL;
 }
 
 static struct session_entry *session_find(struct pw_collector *c, uint32_t audit_session)
@@ -597,6 +453,7 @@ struct ident {
 	char *rhost;
 	char *exe;
 	char *args;
+	char *ancestors;
 	char comm[17];
 };
 
@@ -607,12 +464,13 @@ static void ident_free(struct ident *id)
 	free(id->rhost);
 	free(id->exe);
 	free(id->args);
+	free(id->ancestors);
 }
 
 static void identify(struct pw_collector *c, const struct pw_task_id *t, struct ident *id)
 {
 	struct session_entry *s = session_find(c, t->sessionid);
-	struct pw_access tmp = { 0 };
+	struct pw_proc_info p;
 
 	memset(id, 0, sizeof(*id));
 	pw_escape_untrusted(t->comm, strnlen(t->comm, PW_COMM_LEN), id->comm, sizeof(id->comm));
@@ -624,9 +482,14 @@ static void identify(struct pw_collector *c, const struct pw_task_id *t, struct 
 	} else {
 		id->user = user_name(c, t->loginuid != PW_NO_ID ? t->loginuid : t->uid);
 	}
-	program_of(c, t, &tmp);
-	id->exe = tmp.exe;
-	id->args = tmp.args;
+	/* The program and its chain, from the exec that started it, else
+	 * from /proc while the process is still there; the chain is built
+	 * once per process, and each record copies it whole. */
+	if (pw_proc_cache_lookup(c->procs, t, &p))
+		return;
+	id->exe = p.exe ? strdup(p.exe) : NULL;
+	id->args = p.args ? strdup(p.args) : NULL;
+	id->ancestors = p.ancestors ? strdup(p.ancestors) : NULL;
 }
 
 static void print_line(struct pw_collector *c, const char *line)
@@ -788,6 +651,7 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 	a->rhost = id.rhost;
 	a->exe = id.exe;
 	a->args = id.args;
+	a->ancestors = id.ancestors;
 	a->dataset = strdup(dataset_name(c, ev->dataset_id));
 	a->path = rebuild_path(c, ev->root_dev, ev->root_ino, ev->flags, ev->depth, ev->names);
 	a->dev = ev->dev;
@@ -865,6 +729,7 @@ static void fill_rec(struct pw_event_rec *r, const struct pw_task_id *t, const s
 	r->comm = id->comm;
 	r->exe = id->exe;
 	r->args = id->args;
+	r->ancestors = id->ancestors;
 }
 
 static void store_event(struct pw_collector *c, const struct pw_event_rec *r)
@@ -1102,7 +967,9 @@ static void on_exec(struct pw_collector *c, const struct pw_event_exec *ev)
 	struct pw_event_rec r = { .kind = "exec", .action = "exec" };
 	struct ident id;
 
-	exec_remember(c, ev);
+	pw_proc_cache_exec(c->procs, &ev->task, ev->path,
+			   ev->path_len < sizeof(ev->path) ? ev->path_len : sizeof(ev->path), ev->args,
+			   ev->args_len < sizeof(ev->args) ? ev->args_len : sizeof(ev->args));
 	/* Programs run in login sessions tell a session's story; the rest of
 	 * the host's execs are only cached to name programs. */
 	if (ev->task.sessionid == PW_NO_ID)

@@ -2,8 +2,9 @@
 /*
  * The collector joins kernel events with login sessions: it keeps the
  * session table (audit session id -> who and from where), a bounded cache
- * of what each process executed, and the accesses still open, and writes
- * accesses to the store as they happen.
+ * of what each process executed and of its ancestors (proc_cache.h), and
+ * the accesses still open, and writes accesses to the store as they
+ * happen.
  */
 #ifndef PW_COLLECTOR_H
 #define PW_COLLECTOR_H

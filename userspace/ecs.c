@@ -12,6 +12,7 @@
 
 #include <linux/types.h>
 
+#include "ancestors.h"
 #include "piiwatch.h"
 #include "util.h"
 
@@ -172,6 +173,57 @@ static int put_nullable(json_object *root, const char *path, uint64_t v, uint64_
 	return 0;
 }
 
+/* A program of a chain: exe_len bytes of its text. */
+static json_object *new_exe(const struct pw_ancestor *a)
+{
+	char *exe = strndup(a->exe, a->exe_len);
+	json_object *o = exe ? new_str(exe) : NULL;
+
+	free(exe);
+	return o;
+}
+
+static json_object *new_ancestor(const struct pw_ancestor *a)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (put(o, "pid", json_object_new_uint64(a->pid)) || put(o, "executable", new_exe(a))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The parent chain (ancestors.h): process.parent.executable, the first
+ * program, and piiwatch.process.ancestors, [{pid, executable}] from the
+ * parent up; nothing when none is known. */
+static int put_ancestors(json_object *o, const char *ancestors)
+{
+	const char *cursor = ancestors;
+	struct pw_ancestor a;
+	json_object *arr, *item;
+	size_t n;
+
+	if (!pw_ancestors_next(&cursor, &a))
+		return 0;
+	if (put(o, "process.parent.executable", new_exe(&a)))
+		return -1;
+	arr = json_object_new_array_ext(PW_ANCESTORS_MAX);
+	if (put(o, "piiwatch.process.ancestors", arr))
+		return -1;
+	for (n = 1;; n++) {
+		item = new_ancestor(&a);
+		if (!item || json_object_array_add(arr, item)) {
+			json_object_put(item);
+			return -1;
+		}
+		if (n == PW_ANCESTORS_MAX || !pw_ancestors_next(&cursor, &a))
+			return 0;
+	}
+}
+
 static int put_common(json_object *o, uint64_t time_ns, const char *kind, const char *dataset,
 		      const char *host_name, const char *boot_id)
 {
@@ -293,6 +345,7 @@ json_object *pw_ecs_from_access(const struct pw_access *a, const char *host_name
 	rc |= put_nullable(o, "piiwatch.audit_session", a->audit_session, PW_NO_ID);
 	rc |= put_nullable(o, "piiwatch.session_id", (uint64_t)a->session_id, 0);
 	rc |= put_opt_str(o, "piiwatch.pam_service", a->service);
+	rc |= put_ancestors(o, a->ancestors);
 	return finish(o, rc);
 }
 
@@ -443,6 +496,7 @@ json_object *pw_ecs_from_event(const struct pw_event_rec *e, const char *host_na
 		rc |= put(o, "piiwatch.access_id", json_object_new_uint64(e->access_id));
 	rc |= put_nullable(o, "piiwatch.audit_session", e->audit_session, PW_NO_ID);
 	rc |= put_nullable(o, "piiwatch.session_id", (uint64_t)e->session_id, 0);
+	rc |= put_ancestors(o, e->ancestors);
 	return finish(o, rc);
 }
 
@@ -474,8 +528,9 @@ static int fail(struct parser *p, const char *fmt, ...)
 	return -1;
 }
 
-/* Find a dotted path.  1: found (*out), 0: absent, -1: a component on the
- * way is not an object (err set). */
+/* Find a dotted path, whose components may index an array
+ * ("piiwatch.process.ancestors[2].pid").  1: found (*out), 0: absent, -1:
+ * a component on the way is not an object or an array (err set). */
 static int lookup(struct parser *p, const char *path, json_object **out)
 {
 	json_object *cur = p->root;
@@ -485,10 +540,21 @@ static int lookup(struct parser *p, const char *path, json_object **out)
 	for (;;) {
 		const char *dot = strchr(s, '.');
 		size_t n = dot ? (size_t)(dot - s) : strlen(s);
+		const char *bracket = memchr(s, '[', n);
 
-		snprintf(key, sizeof(key), "%.*s", (int)n, s);
+		snprintf(key, sizeof(key), "%.*s", (int)(bracket ? (size_t)(bracket - s) : n), s);
 		if (!json_object_object_get_ex(cur, key, &cur))
 			return 0;
+		if (bracket) {
+			size_t i = strtoul(bracket + 1, NULL, 10);
+
+			if (!json_object_is_type(cur, json_type_array))
+				return fail(p, "field '%.*s' must be an array", (int)(bracket - path),
+					    path);
+			if (i >= json_object_array_length(cur))
+				return 0;
+			cur = json_object_array_get_idx(cur, i);
+		}
 		if (!dot)
 			break;
 		if (!json_object_is_type(cur, json_type_object))
@@ -747,6 +813,68 @@ static int expect_str(struct parser *p, const char *path, const char *want)
 	return 0;
 }
 
+/*
+ * piiwatch.process.ancestors back into a chain's text (ancestors.h), as
+ * the collector could have made it: at most PW_ANCESTORS_MAX, from the
+ * parent (process.parent.pid) up, no pid twice, none after pid 1, and
+ * process.parent.executable, when given, the first program.  Absent or
+ * empty: none known (files of earlier versions).
+ */
+static int get_ancestors(struct parser *p, uint32_t ppid, char **out)
+{
+	char text[PW_ANCESTORS_TEXT_MAX + 1], pid_path[64], exe_path[64];
+	uint32_t pids[PW_ANCESTORS_MAX];
+	const char *exe, *parent_exe;
+	json_object *arr;
+	size_t n, i, j, len = 0;
+	uint64_t pid;
+	int rc;
+
+	*out = NULL;
+	rc = get_typed(p, "piiwatch.process.ancestors", json_type_array, false, &arr);
+	if (rc < 0 || get_str(p, "process.parent.executable", PW_ANCESTORS_TEXT_MAX, false,
+			      &parent_exe) < 0)
+		return -1;
+	n = rc ? json_object_array_length(arr) : 0;
+	if (n > PW_ANCESTORS_MAX)
+		return fail(p, "field 'piiwatch.process.ancestors' holds more than %d ancestors",
+			    PW_ANCESTORS_MAX);
+	if (parent_exe && n == 0)
+		return fail(p, "field 'process.parent.executable' needs "
+			       "'piiwatch.process.ancestors'");
+	text[0] = '\0';
+	for (i = 0; i < n; i++) {
+		snprintf(pid_path, sizeof(pid_path), "piiwatch.process.ancestors[%zu].pid", i);
+		snprintf(exe_path, sizeof(exe_path), "piiwatch.process.ancestors[%zu].executable", i);
+		if (get_uint(p, pid_path, UINT32_MAX, false, 0, &pid))
+			return -1;
+		if (pid == 0)
+			return fail(p, "field '%s' is out of range [1, %u]", pid_path, UINT32_MAX);
+		if (i == 0 && pid != ppid)
+			return fail(p, "field '%s' must equal 'process.parent.pid'", pid_path);
+		if (i > 0 && pids[i - 1] == 1)
+			return fail(p, "field '%s' comes after pid 1, where a chain ends", pid_path);
+		for (j = 0; j < i; j++)
+			if (pids[j] == pid)
+				return fail(p, "field '%s' names pid %llu a second time", pid_path,
+					    (unsigned long long)pid);
+		pids[i] = (uint32_t)pid;
+		if (get_str(p, exe_path, PW_ANCESTORS_TEXT_MAX, true, &exe) < 0)
+			return -1;
+		if (!*exe)
+			return empty(p, exe_path);
+		if (i == 0 && parent_exe && strcmp(parent_exe, exe) != 0)
+			return fail(p, "field 'process.parent.executable' must equal '%s'", exe_path);
+		if (!pw_ancestors_append(text, &len, sizeof(text), (uint32_t)pid, exe))
+			return fail(p, "field 'piiwatch.process.ancestors' holds more than %d bytes "
+				       "of pids and programs", PW_ANCESTORS_TEXT_MAX);
+	}
+	if (n == 0)
+		return 0;
+	*out = strdup(text);
+	return *out ? 0 : fail(p, "out of memory");
+}
+
 static int parse_access(struct parser *p, struct pw_access *a)
 {
 	uint64_t v;
@@ -772,6 +900,8 @@ static int parse_access(struct parser *p, struct pw_access *a)
 	if (get_uint(p, "process.parent.pid", UINT32_MAX, false, 0, &v))
 		return -1;
 	a->ppid = (uint32_t)v;
+	if (get_ancestors(p, a->ppid, &a->ancestors))
+		return -1;
 	if (get_uint(p, "piiwatch.open_flags", UINT32_MAX, false, 0, &v))
 		return -1;
 	a->open_flags = (uint32_t)v;
@@ -917,6 +1047,7 @@ void pw_event_rec_free_strings(struct pw_event_rec *e)
 	free((char *)(uintptr_t)e->comm);
 	free((char *)(uintptr_t)e->exe);
 	free((char *)(uintptr_t)e->args);
+	free((char *)(uintptr_t)e->ancestors);
 	free((char *)(uintptr_t)e->dataset);
 	free((char *)(uintptr_t)e->path);
 	free((char *)(uintptr_t)e->path2);
@@ -939,6 +1070,7 @@ static int parse_event(struct parser *p, struct pw_event_rec *e, char *boot_id)
 					     "loss" };
 	const char *kind, *ip;
 	unsigned char addr[sizeof(struct in6_addr)];
+	char *text;
 	uint64_t v;
 	int64_t result = 0;
 	size_t i;
@@ -983,6 +1115,9 @@ static int parse_event(struct parser *p, struct pw_event_rec *e, char *boot_id)
 	if (get_uint(p, "process.parent.pid", UINT32_MAX, false, 0, &v))
 		return -1;
 	e->ppid = (uint32_t)v;
+	if (get_ancestors(p, e->ppid, &text))
+		return -1;
+	e->ancestors = text;
 	if (get_event_str(p, "user.name", &e->user) ||
 	    get_event_str(p, "process.name", &e->comm) ||
 	    get_event_str(p, "process.executable", &e->exe) ||
@@ -1023,8 +1158,9 @@ static json_object *parse_document(const char *buf, size_t len, struct parser *p
 		fail(p, "line holds a NUL byte");
 		return NULL;
 	}
-	/* Our documents nest four levels deep (process.parent.pid in the
-	 * root object); a little room for what shippers add. */
+	/* Our documents nest five levels deep (each object of
+	 * piiwatch.process.ancestors in the root object); a little room for
+	 * what shippers add. */
 	tok = json_tokener_new_ex(8);
 	if (!tok) {
 		fail(p, "out of memory");

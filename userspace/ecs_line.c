@@ -21,6 +21,7 @@
 
 #include <linux/types.h>
 
+#include "ancestors.h"
 #include "piiwatch.h"
 #include "util.h"
 
@@ -170,11 +171,44 @@ static void text(struct writer *w, const char *s)
 	free(buf);
 }
 
+/* text() of n bytes of s (a program in a chain's text), which are not
+ * NUL-terminated. */
+static void text_n(struct writer *w, const char *s, size_t n)
+{
+	char *copy;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < ' ' || c > '~' || c == '"' || c == '\\')
+			break;
+	}
+	if (i == n) {
+		if (!reserve(w, n + 2))
+			return;
+		w->b->p[w->b->len] = '"';
+		memcpy(w->b->p + w->b->len + 1, s, n);
+		w->b->p[w->b->len + n + 1] = '"';
+		w->b->len += n + 2;
+		return;
+	}
+	copy = strndup(s, n);
+	if (!copy) {
+		w->oom = true;
+		return;
+	}
+	text(w, copy);
+	free(copy);
+}
+
 /*
  * Keys are string literals that need no escaping, passed as their JSON
  * text with the colon: QK("pid") is "\"pid\":" and its length.
  */
 #define QK(k) "\"" k "\":", sizeof("\"" k "\":") - 1
+/* Literal JSON text and its length, for raw(). */
+#define LIT(s) s, sizeof(s) - 1
 
 /* Write the braces of the objects opened but not yet written, then the
  * separator and the key (qk, qn: see QK) of a member of the innermost
@@ -362,6 +396,32 @@ static void io_names(struct writer *w, uint32_t flags)
 	raw(w, "]", 1);
 }
 
+/* piiwatch.process.ancestors, as put_ancestors() in ecs.c builds it. */
+static void ancestors(struct writer *w, const char *text)
+{
+	const char *cursor = text;
+	struct pw_ancestor a;
+	size_t n;
+
+	if (!pw_ancestors_next(&cursor, &a))
+		return;
+	open_obj(w, "process");
+	key(w, "ancestors");
+	raw(w, "[", 1);
+	for (n = 1;; n++) {
+		raw(w, LIT("{\"pid\":"));
+		u64_text(w, a.pid);
+		raw(w, LIT(",\"executable\":"));
+		text_n(w, a.exe, a.exe_len);
+		raw(w, "}", 1);
+		if (n == PW_ANCESTORS_MAX || !pw_ancestors_next(&cursor, &a))
+			break;
+		raw(w, ",", 1);
+	}
+	raw(w, "]", 1);
+	close_obj(w);
+}
+
 static void source(struct writer *w, const char *rhost)
 {
 	unsigned char addr[sizeof(struct in6_addr)];
@@ -381,7 +441,9 @@ const char *pw_ecs_access_line(struct pw_ecs_buf *b, const struct pw_access *a,
 			       const char *host_name, size_t *len)
 {
 	uint64_t end = a->closed_ns ? a->closed_ns : a->last_ns;
+	const char *cursor = a->ancestors;
 	struct writer w = { .b = b };
+	struct pw_ancestor parent;
 
 	b->len = 0;
 	member_time(&w, "@timestamp", a->last_ns);
@@ -422,6 +484,10 @@ const char *pw_ecs_access_line(struct pw_ecs_buf *b, const struct pw_access *a,
 	member_u64(&w, "pid", a->pid);
 	open_obj(&w, "parent");
 	member_u64(&w, "pid", a->ppid);
+	if (pw_ancestors_next(&cursor, &parent)) {
+		key(&w, "executable");
+		text_n(&w, parent.exe, parent.exe_len);
+	}
 	close_obj(&w);
 	member_text(&w, "name", a->comm);
 	member_text(&w, "executable", a->exe);
@@ -460,6 +526,7 @@ const char *pw_ecs_access_line(struct pw_ecs_buf *b, const struct pw_access *a,
 	member_nullable(&w, "audit_session", a->audit_session, PW_NO_ID);
 	member_nullable(&w, "session_id", (uint64_t)a->session_id, 0);
 	member_text(&w, "pam_service", a->service);
+	ancestors(&w, a->ancestors);
 	close_obj(&w);
 	close_obj(&w);
 

@@ -6,6 +6,7 @@
 
 #include <linux/types.h>
 
+#include "ancestors.h"
 #include "piiwatch.h"
 #include "util.h"
 
@@ -26,9 +27,10 @@ static void who(const struct pw_access *a, char *out, size_t n)
 		 a->rhost ? a->rhost : "");
 }
 
-void pw_access_format_what(const struct pw_access *a, char *out, size_t out_size)
+void pw_access_format_what(const struct pw_access *a, bool with_chain, char *out,
+			   size_t out_size)
 {
-	char rd[32], wr[32], volume[160];
+	char rd[32], wr[32], volume[160], program[2 * PW_ANCESTORS_TEXT_MAX + 4096];
 
 	pw_format_bytes(a->bytes_read, rd, sizeof(rd));
 	pw_format_bytes(a->bytes_written, wr, sizeof(wr));
@@ -42,8 +44,11 @@ void pw_access_format_what(const struct pw_access *a, char *out, size_t out_size
 	else
 		snprintf(volume, sizeof(volume), "read %s (%llu B)", rd,
 			 (unsigned long long)a->bytes_read);
-	snprintf(out, out_size, "%s[%u]  %s of %s [%s]%s%s%s", a->exe ? a->exe : a->comm, a->pid,
-		 volume, a->path ? a->path : "?", a->dataset ? a->dataset : "?",
+	/* Without ancestors the chain is the program alone: "EXE[PID]". */
+	pw_ancestors_format_chain(with_chain ? a->ancestors : NULL, a->exe ? a->exe : a->comm,
+				  a->pid, program, sizeof(program));
+	snprintf(out, out_size, "%s  %s of %s [%s]%s%s%s", program, volume,
+		 a->path ? a->path : "?", a->dataset ? a->dataset : "?",
 		 a->honeytoken ? " HONEYTOKEN" : "",
 		 a->flags & PW_IO_MMAP ? " (mapped: reads through the mapping are not counted)" : "",
 		 a->closed_ns ? "" : " (still open)");
@@ -55,6 +60,6 @@ void pw_access_format_line(const struct pw_access *a, char *out, size_t out_size
 
 	pw_format_time(a->closed_ns ? a->closed_ns : a->last_ns, when, sizeof(when));
 	who(a, person, sizeof(person));
-	pw_access_format_what(a, what, sizeof(what));
+	pw_access_format_what(a, false, what, sizeof(what));
 	snprintf(out, out_size, "%s  %s  %s", when, person, what);
 }

@@ -3,6 +3,7 @@
 #ifndef PW_EVENT_TEXT_H
 #define PW_EVENT_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "store.h"
@@ -11,7 +12,10 @@
  * the time being when the access ended (or was last seen). */
 void pw_access_format_line(const struct pw_access *a, char *out, size_t out_size);
 
-/* The same without time and person: "EXE[PID] read N of PATH [DATASET]". */
-void pw_access_format_what(const struct pw_access *a, char *out, size_t out_size);
+/* The same without time and person: "EXE[PID] read N of PATH [DATASET]";
+ * with_chain: "init[1] > sshd[812] > bash[901] > EXE[PID] read ...", the
+ * program at the end of its parent chain (`piiwatch show`). */
+void pw_access_format_what(const struct pw_access *a, bool with_chain, char *out,
+			   size_t out_size);
 
 #endif

