@@ -533,6 +533,8 @@ static void before_commit(void *ctx)
 
 	store_all_pending(c);
 	pw_outputs_flush(c->out);
+	if (pw_outputs_save_position(c->out, c->store))
+		pw_log(LOG_ERR, "store: cannot record where the JSON Lines file ends");
 }
 
 static void wait_for_session(struct pw_collector *c, struct open_access *o)

@@ -28,6 +28,7 @@ struct pw_jsonl {
 	unsigned keep;
 	int fd;              /* -1: to be (re)opened */
 	uint64_t size;       /* of the open file */
+	uint64_t dev, ino;   /* of the open file */
 	bool broken_line;    /* standard output took part of a line */
 	char *buf;           /* buffered: whole lines waiting, newlines included */
 	size_t buf_len;
@@ -75,6 +76,8 @@ static int open_file(struct pw_jsonl *j)
 	}
 	j->fd = fd;
 	j->size = (uint64_t)sb.st_size;
+	j->dev = (uint64_t)sb.st_dev;
+	j->ino = (uint64_t)sb.st_ino;
 	return 0;
 fail:
 	saved = errno;
@@ -332,6 +335,82 @@ int pw_jsonl_reopen(struct pw_jsonl *j)
 		close(j->fd);
 	j->fd = -1;
 	return open_file(j);
+}
+
+int pw_jsonl_position(const struct pw_jsonl *j, struct pw_jsonl_pos *pos)
+{
+	if (!j->path || j->fd < 0)
+		return -1;
+	pos->dev = j->dev;
+	pos->ino = j->ino;
+	pos->size = j->size;
+	return 0;
+}
+
+/* Cut the regular file at path, if it is the file at pos, back to pos:
+ * the bytes cut, 0 when there was nothing past it, -1 when path is
+ * another file. */
+static int64_t cut_file(const char *path, const struct pw_jsonl_pos *pos)
+{
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	struct stat sb;
+	int64_t cut = -1;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_dev == pos->dev &&
+	    (uint64_t)sb.st_ino == pos->ino) {
+		cut = (uint64_t)sb.st_size > pos->size ? (int64_t)((uint64_t)sb.st_size - pos->size)
+						       : 0;
+		if (cut > 0 && ftruncate(fd, (off_t)pos->size) != 0)
+			cut = -1;
+	}
+	close(fd);
+	return cut;
+}
+
+int64_t pw_jsonl_cut_back(struct pw_jsonl *j, const struct pw_jsonl_pos *pos, char *err,
+			  size_t err_size)
+{
+	char rotated[PATH_MAX];
+	int64_t cut, fresh;
+
+	if (!j->path || j->fd < 0 || j->buf_len) {
+		snprintf(err, err_size, "jsonl: nothing to cut back");
+		return -1;
+	}
+	if (j->dev == pos->dev && j->ino == pos->ino) {
+		if (j->size < pos->size) {
+			snprintf(err, err_size, "%s is shorter than when the store last committed "
+				 "(%llu bytes, then %llu): cut by someone else", j->path,
+				 (unsigned long long)j->size, (unsigned long long)pos->size);
+			return -1;
+		}
+		if (j->size > pos->size && ftruncate(j->fd, (off_t)pos->size) != 0) {
+			snprintf(err, err_size, "cannot cut %s back: %s", j->path, strerror(errno));
+			return -1;
+		}
+		cut = (int64_t)(j->size - pos->size);
+		j->size = pos->size;
+		return cut;
+	}
+	/* Rotated since: the file of the commit is PATH.1, and the fresh
+	 * PATH holds only lines written after it. */
+	rotated_name(j, 1, rotated, sizeof(rotated));
+	cut = j->keep ? cut_file(rotated, pos) : -1;
+	if (cut < 0) {
+		snprintf(err, err_size, "the file %s was when the store last committed is neither "
+			 "it nor %s now: lines written after that commit may be repeated", j->path,
+			 rotated);
+		return -1;
+	}
+	fresh = (int64_t)j->size;
+	if (fresh > 0 && ftruncate(j->fd, 0) != 0) {
+		snprintf(err, err_size, "cannot cut %s back: %s", j->path, strerror(errno));
+		return -1;
+	}
+	j->size = 0;
+	return cut + fresh;
 }
 
 void pw_jsonl_get_stats(const struct pw_jsonl *j, struct pw_jsonl_stats *st)

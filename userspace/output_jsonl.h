@@ -72,6 +72,29 @@ int pw_jsonl_write_object(struct pw_jsonl *j, json_object *o);
  * (logrotate, then SIGHUP).  Returns 0 or -1 with errno. */
 int pw_jsonl_reopen(struct pw_jsonl *j);
 
+/* Where the written lines end: the file and its size.  Buffered lines
+ * are not in it until pw_jsonl_flush().  Returns -1 for standard output
+ * or when no file is open. */
+struct pw_jsonl_pos {
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t size;
+};
+int pw_jsonl_position(const struct pw_jsonl *j, struct pw_jsonl_pos *pos);
+
+/*
+ * Before anything is written: cut away what was written after pos, a
+ * position a daemon recorded with a commit of its store before it died,
+ * so that the lines it wrote after that commit, which the next daemon
+ * writes again from the kernel's queue, are not there twice.  The file of
+ * pos is the open one, or PATH.1 when the file was rotated after pos (the
+ * open one then holds only later lines, and is emptied).  Returns the
+ * bytes cut (0: none), or -1 with the reason in err: the file of pos is
+ * neither (rotated by someone else, or with keep = 0), or shorter than pos.
+ */
+int64_t pw_jsonl_cut_back(struct pw_jsonl *j, const struct pw_jsonl_pos *pos, char *err,
+			  size_t err_size);
+
 void pw_jsonl_get_stats(const struct pw_jsonl *j, struct pw_jsonl_stats *st);
 
 /* Accepts NULL. */

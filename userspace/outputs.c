@@ -14,6 +14,7 @@
 
 struct pw_outputs {
 	struct pw_jsonl *jsonl;
+	char *jsonl_path;           /* its configured path, NULL: standard output or none */
 	struct pw_syslog *syslog;
 	bool audit;
 	uint64_t audit_sent;
@@ -45,6 +46,10 @@ struct pw_outputs *pw_outputs_open(const struct pw_outputs_cfg *cfg, const char 
 		o->jsonl = pw_jsonl_open(&jc, err, err_size);
 		if (!o->jsonl)
 			goto fail;
+		if (strcmp(cfg->jsonl_path, "-") != 0 && !(o->jsonl_path = strdup(cfg->jsonl_path))) {
+			snprintf(err, err_size, "jsonl: out of memory");
+			goto fail;
+		}
 		if (pw_jsonl_set_buffered(o->jsonl, true)) {
 			snprintf(err, err_size, "jsonl: out of memory");
 			goto fail;
@@ -73,9 +78,48 @@ void pw_outputs_close(struct pw_outputs *o)
 	if (!o)
 		return;
 	pw_jsonl_close(o->jsonl);
+	free(o->jsonl_path);
 	pw_syslog_free(o->syslog);
 	pw_ecs_buf_free(&o->line);
 	free(o);
+}
+
+int pw_outputs_save_position(struct pw_outputs *o, struct pw_store *s)
+{
+	struct pw_jsonl_pos jp;
+	struct pw_output_pos pos;
+
+	if (!o || !o->jsonl_path || pw_jsonl_position(o->jsonl, &jp))
+		return 0;
+	pos = (struct pw_output_pos){ .dev = jp.dev, .ino = jp.ino, .size = jp.size };
+	return pw_store_set_output_pos(s, "jsonl", o->jsonl_path, &pos);
+}
+
+void pw_outputs_resume(struct pw_outputs *o, struct pw_store *s)
+{
+	struct pw_output_pos pos;
+	struct pw_jsonl_pos jp;
+	char path[4096], err[512];
+	int64_t cut;
+	int rc;
+
+	if (!o || !o->jsonl_path)
+		return;
+	rc = pw_store_output_pos(s, "jsonl", path, sizeof(path), &pos);
+	if (rc < 0)
+		pw_log(LOG_WARNING, "jsonl: cannot read where %s ended at the last commit: lines "
+		       "written after it may be repeated", o->jsonl_path);
+	/* Another file then (a changed policy): nothing of it is repeated. */
+	if (rc != 1 || strcmp(path, o->jsonl_path) != 0)
+		return;
+	jp = (struct pw_jsonl_pos){ .dev = pos.dev, .ino = pos.ino, .size = pos.size };
+	cut = pw_jsonl_cut_back(o->jsonl, &jp, err, sizeof(err));
+	if (cut < 0)
+		pw_log(LOG_WARNING, "jsonl: %s", err);
+	else if (cut > 0)
+		pw_log(LOG_INFO, "jsonl: cut %lld bytes that the last daemon wrote to %s after its "
+		       "last commit: their records come again from the kernel's queue",
+		       (long long)cut, o->jsonl_path);
 }
 
 /* One ECS object to every stream output. */

@@ -38,6 +38,18 @@ void pw_outputs_tick(struct pw_outputs *o);
  * once): before each commit of the store and on every tick. */
 void pw_outputs_flush(struct pw_outputs *o);
 
+/*
+ * JSON Lines exactly once across a crash: before each commit of the store
+ * (after pw_outputs_flush()), pw_outputs_save_position() records in the
+ * running batch where the file ends; at start, before anything is
+ * written, pw_outputs_resume() cuts away what a daemon that died wrote
+ * after its last commit, which this one writes again from the kernel's
+ * queue.  Standard output cannot be cut back.  Save returns -1 on a store
+ * error; resume logs what it did or could not do.
+ */
+int pw_outputs_save_position(struct pw_outputs *o, struct pw_store *s);
+void pw_outputs_resume(struct pw_outputs *o, struct pw_store *s);
+
 /* Try for up to timeout_ms to deliver what is queued (at stop). */
 void pw_outputs_drain(struct pw_outputs *o, int timeout_ms);
 

@@ -906,6 +906,8 @@ int main(int argc, char **argv)
 		pw_log(LOG_ERR, "outputs: %s", err);
 		goto cleanup;
 	}
+	/* Before any commit could record the file as it stands. */
+	pw_outputs_resume(d.outputs, d.store);
 	pw_collector_set_outputs(d.collector, d.outputs);
 
 	po.delta_interval_ns = d.policy->delta_interval_ns;

@@ -42,6 +42,8 @@ enum stmt_id {
 	ST_QUARANTINE_ADD,
 	ST_QUARANTINE_RELEASE,
 	ST_CHAIN_INSERT,
+	ST_OUTPUT_GET,
+	ST_OUTPUT_SET,
 	ST_MAX,
 };
 
@@ -116,6 +118,11 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_CHAIN_INSERT] = "INSERT INTO chains (parent_exe, ancestors) VALUES (?1, ?2)",
 	[ST_RING_SET] = "INSERT INTO ring_state (boot_id, ring_id, pos) VALUES (?1, ?2, ?3) "
 			"ON CONFLICT (boot_id, ring_id) DO UPDATE SET pos = excluded.pos",
+	[ST_OUTPUT_GET] = "SELECT path, dev, ino, size FROM output_state WHERE name = ?1",
+	[ST_OUTPUT_SET] = "INSERT INTO output_state (name, path, dev, ino, size) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE SET "
+			  "path = excluded.path, dev = excluded.dev, ino = excluded.ino, "
+			  "size = excluded.size",
 	[ST_SESSION_LOOKUP] = "SELECT id, user, service, rhost, closed_ns IS NOT NULL FROM sessions "
 			      "WHERE boot_id = ?1 AND audit_session = ?2 ORDER BY id DESC LIMIT 1",
 };
@@ -208,6 +215,18 @@ static const char schema_v5[] =
 	" ancestors TEXT NOT NULL);"
 	"ALTER TABLE accesses ADD COLUMN chain_id INTEGER;"
 	"ALTER TABLE events ADD COLUMN chain_id INTEGER;";
+
+/*
+ * Where each output file's lines end at a commit (pw_store_output_pos()),
+ * and indexes for the CLI's questions by session.  A session id only ever
+ * grows, and rows without one are left out, so neither index is written
+ * in random order.
+ */
+static const char schema_v6[] =
+	"CREATE TABLE output_state (name TEXT PRIMARY KEY, path TEXT NOT NULL,"
+	" dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL);"
+	"CREATE INDEX accesses_session ON accesses (session_id) WHERE session_id IS NOT NULL;"
+	"CREATE INDEX events_session ON events (session_id) WHERE session_id IS NOT NULL;";
 
 /*
  * Chains in the table, by their text, so that a record whose chain is
@@ -371,7 +390,9 @@ static int migrate(struct pw_store *s, const char *path, char *err, size_t err_s
 		goto fail_rollback;
 	if (version < 5 && sqlite3_exec(s->db, schema_v5, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
-	if (sqlite3_exec(s->db, "PRAGMA user_version = 5; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	if (version < 6 && sqlite3_exec(s->db, schema_v6, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rollback;
+	if (sqlite3_exec(s->db, "PRAGMA user_version = 6; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
 	return 0;
 fail_rollback:
@@ -702,6 +723,43 @@ int pw_store_set_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring
 	sqlite3_bind_int64(q, 2, ring_id);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)pos);
 	return run(s, ST_RING_SET);
+}
+
+int pw_store_output_pos(struct pw_store *s, const char *name, char *path, size_t path_size,
+			struct pw_output_pos *pos)
+{
+	sqlite3_stmt *q = s->st[ST_OUTPUT_GET];
+	int rc, found = 0;
+
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(q, 0);
+
+		snprintf(path, path_size, "%s", p ? p : "");
+		pos->dev = (uint64_t)sqlite3_column_int64(q, 1);
+		pos->ino = (uint64_t)sqlite3_column_int64(q, 2);
+		pos->size = (uint64_t)sqlite3_column_int64(q, 3);
+		found = 1;
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return found ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int pw_store_set_output_pos(struct pw_store *s, const char *name, const char *path,
+			    const struct pw_output_pos *pos)
+{
+	sqlite3_stmt *q = s->st[ST_OUTPUT_SET];
+
+	if (batch(s))
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)pos->dev);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)pos->ino);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)pos->size);
+	return run(s, ST_OUTPUT_SET);
 }
 
 /*

@@ -13,7 +13,7 @@
 #include "alert.h"
 #include "session_record.h"
 
-#define PW_STORE_SCHEMA_VERSION 5
+#define PW_STORE_SCHEMA_VERSION 6
 
 struct pw_store;
 
@@ -149,6 +149,22 @@ int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_
  * it commits together with the records it covers. */
 int pw_store_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t *pos);
 int pw_store_set_ring_pos(struct pw_store *s, const char *boot_id, uint32_t ring_id, uint64_t pos);
+
+/* Where an output file's lines end: the file and its size. */
+struct pw_output_pos {
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t size;
+};
+
+/* Where the output name (its file at path) ended at the last commit: 1
+ * found, 0 none yet, -1 error.  The set is part of the running batch, as
+ * the ring position is: a daemon that dies before the commit leaves the
+ * position of the one before, and the lines past it are written again. */
+int pw_store_output_pos(struct pw_store *s, const char *name, char *path, size_t path_size,
+			struct pw_output_pos *pos);
+int pw_store_set_output_pos(struct pw_store *s, const char *name, const char *path,
+			    const struct pw_output_pos *pos);
 
 /* The columns, in order, that pw_store_access_from_row() reads, and the
  * tables they come from (accesses a, sessions s, chains c), for queries of

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Restart without loss: while a process reads protected files without
 # pause, piiwatchd is stopped and started five times (once with SIGKILL)
-# with keep_attached: every access is recorded exactly once, and the store
-# stays consistent.
+# with keep_attached: every access is recorded exactly once, in the store
+# and in the JSON Lines file, and the store stays consistent.
 . "$(dirname "$0")/../lib.sh"
 pw_setup
 
@@ -13,6 +13,8 @@ pw_write_policy "$PW_TMP/policy.conf" <<EOF2
 keep_attached = yes
 [dataset customers]
 path = $D
+[output jsonl]
+path = $PW_TMP/events.jsonl
 EOF2
 # The [daemon] lines pw_write_policy writes come before the dataset: keep
 # keep_attached in that section.
@@ -64,6 +66,13 @@ done
 check_eq "the daemon took over the pinned probes" \
 	"$(grep -c 'took over' "$PW_TMP/daemon.err")" 5
 check_eq "the store is consistent" "$(pw_sql "PRAGMA integrity_check")" ok
+# The last line of each access is the one with its end; lines a killed
+# daemon wrote after its last commit were cut by the next one.
+ended=$(grep '"dataset":"piiwatch.access"' "$PW_TMP/events.jsonl" | grep '"end":"' |
+	grep -o '"access_id":[0-9]*')
+check_eq "every access ends once in JSON Lines" \
+	"$(sort -u <<<"$ended" | wc -l) $(sort <<<"$ended" | uniq -d | wc -l)" "$expected 0"
+grep '^piiwatchd: info: jsonl: cut' "$PW_TMP/daemon.err" | sed 's/^/# /'
 
 rc=0
 "$PW_BUILD/piiwatchd" -c "$PW_TMP/policy.conf" --detach 2>"$PW_TMP/detach.err" || rc=$?
@@ -75,6 +84,18 @@ check "... and leaves every pinned object in place" \
 
 pw_stop_daemon TERM
 check_eq "the last stop is clean" "$DAEMON_STATUS" 0
+
+# A daemon that dies between writing lines and committing them: the next
+# one cuts them off, since it writes them again from the kernel's queue.
+before=$(stat -c %s "$PW_TMP/events.jsonl")
+echo '{"written":"after the last commit"}' >>"$PW_TMP/events.jsonl"
+rm -f "$PW_TMP/pam.sock" "$PW_TMP/control.sock"
+check "piiwatchd starts again" pw_start_daemon "$PW_TMP/policy.conf"
+check_eq "the line written after the last commit is cut off" \
+	"$(stat -c %s "$PW_TMP/events.jsonl")" "$before"
+check "and the daemon says so" grep -q "jsonl: cut 36 bytes that the last daemon wrote to" \
+	"$PW_TMP/daemon.err"
+pw_stop_daemon TERM
 ours=$(pw_daemon_prog_ids)
 check "piiwatchd --detach removes what keep_attached left" \
 	"$PW_BUILD/piiwatchd" -c "$PW_TMP/policy.conf" --detach

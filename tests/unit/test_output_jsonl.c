@@ -451,6 +451,87 @@ static void test_reopen_after_outside_rotation(void **state)
 	assert_file(f->path, "{\"a\":2}\n");
 }
 
+/* Lines 1..n of 40 bytes, one write each. */
+static void write_lines(struct pw_jsonl *j, int first, int last)
+{
+	char line[64];
+	int i;
+
+	for (i = first; i <= last; i++) {
+		make_line(line, 40, i);
+		assert_int_equal(pw_jsonl_write_line(j, line, 40), 0);
+	}
+}
+
+/* What a daemon wrote after the position its store committed is cut away
+ * by the next one, in the same file or across its rotation. */
+static void test_cut_back(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_jsonl_pos pos;
+	char want[256], name[160], err[256];
+	struct pw_jsonl *j;
+
+	/* The same file: lines 3 and 4 came after the commit. */
+	j = open_or_fail(f->path, 0, 2);
+	write_lines(j, 1, 2);
+	assert_int_equal(pw_jsonl_position(j, &pos), 0);
+	assert_true(pos.size == 82);
+	write_lines(j, 3, 4);
+	pw_jsonl_close(j);
+	j = open_or_fail(f->path, 0, 2);
+	assert_int_equal(pw_jsonl_cut_back(j, &pos, err, sizeof(err)), 82);
+	write_lines(j, 3, 3);
+	pw_jsonl_close(j);
+	two_lines(want, sizeof(want), 1);
+	{
+		char three[64];
+
+		make_line(three, 40, 3);
+		strcat(want, three);
+		strcat(want, "\n");
+	}
+	assert_file(f->path, want);
+
+	/* Nothing after it: nothing cut. */
+	j = open_or_fail(f->path, 0, 2);
+	assert_int_equal(pw_jsonl_position(j, &pos), 0);
+	assert_int_equal(pw_jsonl_cut_back(j, &pos, err, sizeof(err)), 0);
+	pw_jsonl_close(j);
+	unlink(f->path);
+
+	/* Rotated after the commit: PATH.1 is cut back, PATH emptied. */
+	j = open_or_fail(f->path, 100, 2);
+	write_lines(j, 1, 1);
+	assert_int_equal(pw_jsonl_position(j, &pos), 0);
+	write_lines(j, 2, 3);
+	pw_jsonl_close(j);
+	j = open_or_fail(f->path, 100, 2);
+	assert_int_equal(pw_jsonl_cut_back(j, &pos, err, sizeof(err)), 41 + 41);
+	write_lines(j, 2, 2);
+	pw_jsonl_close(j);
+	snprintf(name, sizeof(name), "%s.1", f->path);
+	make_line(want, 40, 1);
+	strcat(want, "\n");
+	assert_file(name, want);
+	make_line(want, 40, 2);
+	strcat(want, "\n");
+	assert_file(f->path, want);
+
+	/* Shorter than the position (cut by someone else), or a file that is
+	 * neither PATH nor PATH.1: refused, nothing cut. */
+	j = open_or_fail(f->path, 0, 2);
+	assert_int_equal(pw_jsonl_position(j, &pos), 0);
+	pos.size += 1000;
+	assert_int_equal(pw_jsonl_cut_back(j, &pos, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "shorter"));
+	pos.ino ^= 0x5a5a;
+	assert_int_equal(pw_jsonl_cut_back(j, &pos, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "may be repeated"));
+	pw_jsonl_close(j);
+	assert_file(f->path, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +546,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_error_never_splits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stdout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_after_outside_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_back, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

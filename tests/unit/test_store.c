@@ -397,6 +397,11 @@ static void test_quarantine(void **state)
 	pw_store_close(ro);
 }
 
+/* What schema 6 added, taken off again: a store as schema 5 made it. */
+static const char undo_v6[] =
+	"DROP TABLE output_state; DROP INDEX accesses_session; DROP INDEX events_session;"
+	"PRAGMA user_version = 5";
+
 /* What schema 5 added, taken off again: a store as schema 4 made it. */
 static const char undo_v5[] =
 	"DROP TABLE chains; ALTER TABLE accesses DROP COLUMN chain_id;"
@@ -413,6 +418,25 @@ static void sql_value(const char *path, const char *sql, char *out, size_t n)
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 	snprintf(out, n, "%s",
 		 sqlite3_column_text(q, 0) ? (const char *)sqlite3_column_text(q, 0) : "NULL");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* The query plan of sql on the store's file, its steps joined by " / ". */
+static void plan_of(const char *path, const char *sql, char *out, size_t n)
+{
+	char text[1024];
+	sqlite3_stmt *q;
+	sqlite3 *db;
+	size_t len = 0;
+
+	snprintf(text, sizeof(text), "EXPLAIN QUERY PLAN %s", sql);
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, text, -1, &q, NULL), SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW && len < n)
+		len += (size_t)snprintf(out + len, n - len, "%s%s", len ? " / " : "",
+					 (const char *)sqlite3_column_text(q, 3));
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 }
@@ -519,6 +543,7 @@ static void test_migrates_to_v5(void **state)
 	assert_int_equal(pw_store_flush(f->s), 0);
 	pw_store_close(f->s);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, undo_v6, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, undo_v5, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->s = pw_store_open(f->path, true, err, sizeof(err));
@@ -527,7 +552,7 @@ static void test_migrates_to_v5(void **state)
 	f->s = pw_store_open(f->path, false, err, sizeof(err));
 	assert_non_null(f->s);
 	sql_value(f->path, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "5");
+	assert_string_equal(v, "6");
 	assert_int_equal(pw_store_access_load(f->s, BOOT, 1, &a), 1);
 	assert_string_equal(a.path, "/srv/dms/customers/a.csv");
 	assert_null(a.ancestors);
@@ -538,6 +563,56 @@ static void test_migrates_to_v5(void **state)
 	assert_int_equal(pw_store_access_load(f->s, BOOT, 2, &a), 1);
 	assert_string_equal(a.ancestors, CHAIN);
 	pw_access_free_strings(&a);
+}
+
+/* An output's position is part of the batch, as the ring's is, and a
+ * later daemon finds the last one committed. */
+static void test_output_position_commits_with_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_output_pos pos = { 0 }, a = { 8, 1234, 4096 }, b = { 8, 1234, 9000 };
+	char path[64], v[128];
+
+	assert_int_equal(pw_store_output_pos(f->s, "jsonl", path, sizeof(path), &pos), 0);
+	assert_int_equal(pw_store_set_output_pos(f->s, "jsonl", "/var/log/x.jsonl", &a), 0);
+	pw_store_rollback(f->s);
+	assert_int_equal(pw_store_output_pos(f->s, "jsonl", path, sizeof(path), &pos), 0);
+	assert_int_equal(pw_store_set_output_pos(f->s, "jsonl", "/var/log/x.jsonl", &a), 0);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	/* Not committed yet: another reader sees the committed one. */
+	assert_int_equal(pw_store_set_output_pos(f->s, "jsonl", "/var/log/x.jsonl", &b), 0);
+	sql_value(f->path, "SELECT path || ' ' || dev || ' ' || ino || ' ' || size "
+		  "FROM output_state WHERE name = 'jsonl'", v, sizeof(v));
+	assert_string_equal(v, "/var/log/x.jsonl 8 1234 4096");
+	assert_int_equal(pw_store_output_pos(f->s, "jsonl", path, sizeof(path), &pos), 1);
+	assert_true(pos.size == 9000);
+}
+
+/* A store of schema 5 gains the output positions and the session indexes,
+ * which the CLI's questions by session use. */
+static void test_migrates_to_v6(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_output_pos pos = { 8, 1234, 4096 };
+	char err[256], v[512], path[64];
+	sqlite3 *db;
+
+	add_access(f->s, 1, 3 * DAY);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	pw_store_close(f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, undo_v6, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->s = pw_store_open(f->path, false, err, sizeof(err));
+	assert_non_null(f->s);
+	sql_value(f->path, "PRAGMA user_version", v, sizeof(v));
+	assert_string_equal(v, "6");
+	assert_int_equal(pw_store_count(f->s, "accesses"), 1);
+	assert_int_equal(pw_store_output_pos(f->s, "jsonl", path, sizeof(path), &pos), 0);
+	plan_of(f->path, "SELECT count(*) FROM accesses WHERE session_id = 7", v, sizeof(v));
+	assert_non_null(strstr(v, "accesses_session"));
+	plan_of(f->path, "SELECT count(*) FROM events WHERE session_id = 7", v, sizeof(v));
+	assert_non_null(strstr(v, "events_session"));
 }
 
 /* A store of schema 3 gains the detector's tables, keeping its rows. */
@@ -553,6 +628,7 @@ static void test_migrates_to_v4(void **state)
 	assert_int_equal(pw_store_flush(f->s), 0);
 	pw_store_close(f->s);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, undo_v6, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, undo_v5, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE alerts; DROP TABLE baselines; "
 				      "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
@@ -588,6 +664,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chains_rollback_and_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_to_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_to_v5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_to_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_position_commits_with_batch, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
