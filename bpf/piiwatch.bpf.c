@@ -1291,6 +1291,21 @@ int handle_exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- io_uring ---- */
 
+/* Whether open request r put its file in a fixed-file slot: it then
+ * completes with 0 or the slot's index, not a descriptor, and resolving
+ * that as one would end and re-attribute whatever file the process holds
+ * there.  The request's data overlays the start of the io_kiocb. */
+static __always_inline bool uring_open_direct(struct io_kiocb *r)
+{
+	struct io_open *o;
+
+	if (!bpf_core_type_exists(struct io_open) || !bpf_core_field_exists(struct io_open, file_slot))
+		return false;
+	o = (void *)r + (bpf_core_field_exists(struct io_kiocb, cmd) ?
+			 bpf_core_field_offset(struct io_kiocb, cmd) : 0);
+	return BPF_CORE_READ(o, file_slot) != 0;
+}
+
 /*
  * Requests submitted through io_uring never pass the syscall tracepoints.
  * Their completion carries the request (opcode, file) and the result, so
@@ -1307,7 +1322,7 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
-		return handle_open_fd(res, PW_OPEN_URING, PW_IO_URING);
+		return uring_open_direct(r) ? 0 : handle_open_fd(res, PW_OPEN_URING, PW_IO_URING);
 	if (res <= 0 || !n_tracked)
 		return 0;
 	f = BPF_CORE_READ(r, file);

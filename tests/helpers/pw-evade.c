@@ -10,14 +10,18 @@
  * (at most 20 s) and reads the rest through the same descriptor, so that
  * a test can act while an access is open.
  *
- * Prints the number of bytes it moved on standard output.
+ * Prints the number of bytes it moved on standard output.  Most techniques
+ * read FILE; open-* open it another way first; the write techniques write
+ * ARG bytes into it, the *-into ones the whole of the unprotected file ARG.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +218,383 @@ static int uring_open(const char *path)
 	return fd;
 }
 
+/* The directory of absolute path, opened; *name is set to the last name. */
+static int open_parent(const char *path, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	char dname[4096];
+	int dir;
+
+	if (!slash || (size_t)(slash - path) >= sizeof(dname)) {
+		fprintf(stderr, "pw-evade: %s: not an absolute path\n", path);
+		exit(2);
+	}
+	memcpy(dname, path, (size_t)(slash - path));
+	dname[slash - path] = '\0';
+	dir = open(dname[0] ? dname : "/", O_RDONLY | O_DIRECTORY);
+	if (dir < 0)
+		die(dname);
+	*name = slash + 1;
+	return dir;
+}
+
+/* Open path for reading in one of the ways open-* names. */
+static int open_via(const char *how, const char *path)
+{
+	const char *name;
+	char proc[64];
+	int fd = -1, dir, opath;
+
+	if (strcmp(how, "sys") == 0) {
+		/* glibc's open() is openat(): the open syscall itself. */
+		fd = (int)syscall(SYS_open, path, O_RDONLY);
+	} else if (strcmp(how, "at") == 0) {
+		dir = open_parent(path, &name);
+		fd = openat(dir, name, O_RDONLY);
+		close(dir);
+	} else if (strcmp(how, "at2") == 0) {
+		struct open_how oh = { .flags = O_RDONLY, .resolve = RESOLVE_NO_MAGICLINKS };
+
+		fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &oh, sizeof(oh));
+	} else if (strcmp(how, "opath") == 0) {
+		/* An O_PATH descriptor reads nothing; opening its
+		 * /proc/self/fd link does. */
+		struct stat st;
+
+		opath = open(path, O_PATH);
+		if (opath < 0 || fstat(opath, &st))
+			die("O_PATH");
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", opath);
+		fd = open(proc, O_RDONLY);
+		close(opath);
+	} else {
+		fprintf(stderr, "pw-evade: unknown open %s\n", how);
+		exit(2);
+	}
+	if (fd < 0)
+		die(path);
+	return fd;
+}
+
+/*
+ * The handle of path, written to out for handle-open to use, perhaps after
+ * the file system was mounted afresh.  Finding a handle opens nothing.
+ */
+static void handle_save(const char *path, const char *out)
+{
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} h;
+	int mount_id, fd;
+
+	h.fh.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0))
+		die("name_to_handle_at");
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) || close(fd))
+		die(out);
+}
+
+/* Open by a handle handle_save wrote, on the file system of the
+ * directory mfd (needs CAP_DAC_READ_SEARCH). */
+static int handle_open(int mfd, const char *saved)
+{
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} h;
+	int fd = open(saved, O_RDONLY);
+
+	if (fd < 0 || read(fd, &h, sizeof(h)) != (ssize_t)sizeof(h))
+		die(saved);
+	close(fd);
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY);
+	if (fd < 0)
+		die("open_by_handle_at");
+	close(mfd);
+	return fd;
+}
+
+/* Write size bytes into fd with the syscall t names. */
+static long long write_all(const char *t, int fd, long long size)
+{
+	static char buf[CHUNK];
+	long long total = 0;
+
+	memset(buf, 'w', sizeof(buf));
+	while (total < size) {
+		size_t want = size - total < CHUNK ? (size_t)(size - total) : CHUNK;
+		size_t half = want / 2;
+		struct iovec iov[2] = { { buf, half }, { buf + half, want - half } };
+		ssize_t n;
+
+		if (strcmp(t, "write") == 0)
+			n = write(fd, buf, want);
+		else if (strcmp(t, "pwrite") == 0)
+			n = pwrite(fd, buf, want, total);
+		else if (strcmp(t, "writev") == 0)
+			n = writev(fd, iov, 2);
+		else if (strcmp(t, "pwritev") == 0)
+			n = pwritev(fd, iov, 2, total);
+		else
+			n = pwritev2(fd, iov, 2, total, 0);
+		if (n <= 0)
+			die(t);
+		total += n;
+	}
+	return total;
+}
+
+/* All of the file src into fd, by sendfile, splice or copy_file_range. */
+static long long copy_into(const char *t, int fd, const char *src)
+{
+	int in = open_ro(src, 0), p[2];
+	long long total = 0;
+	ssize_t r;
+
+	if (strcmp(t, "splice-into") == 0 && pipe(p))
+		die("pipe");
+	for (;;) {
+		if (strcmp(t, "sendfile-into") == 0) {
+			r = sendfile(fd, in, NULL, 65536);
+		} else if (strcmp(t, "copy-into") == 0) {
+			r = copy_file_range(in, NULL, fd, NULL, 65536, 0);
+		} else {
+			r = splice(in, NULL, p[1], NULL, 65536, 0);
+			if (r > 0 && splice(p[0], NULL, fd, NULL, (size_t)r, 0) != r)
+				die("splice into");
+		}
+		if (r < 0)
+			die(t);
+		if (r == 0)
+			break;
+		total += r;
+	}
+	close(in);
+	return total;
+}
+
+static long long uring_write(int fd, long long size, bool vec)
+{
+	struct io_uring ring;
+	static char buf[CHUNK];
+	long long total = 0;
+
+	memset(buf, 'u', sizeof(buf));
+	if (io_uring_queue_init(4, &ring, 0) < 0)
+		die("io_uring_queue_init");
+	while (total < size) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+		size_t want = size - total < CHUNK ? (size_t)(size - total) : CHUNK;
+		struct iovec iov = { buf, want };
+		struct io_uring_cqe *cqe;
+
+		if (vec)
+			io_uring_prep_writev(sqe, fd, &iov, 1, total);
+		else
+			io_uring_prep_write(sqe, fd, buf, want, total);
+		io_uring_submit(&ring);
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			die("io_uring_wait_cqe");
+		if (cqe->res <= 0) {
+			errno = -cqe->res;
+			die("io_uring write");
+		}
+		total += cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	io_uring_queue_exit(&ring);
+	return total;
+}
+
+static void uring_wait_ok(struct io_uring *ring, const char *what, int *res)
+{
+	struct io_uring_cqe *cqe;
+
+	io_uring_submit(ring);
+	if (io_uring_wait_cqe(ring, &cqe) < 0)
+		die("io_uring_wait_cqe");
+	*res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	if (*res < 0) {
+		errno = -*res;
+		die(what);
+	}
+}
+
+/* Requests that move no file data, count of them. */
+static void uring_nops(int count)
+{
+	struct io_uring ring;
+	int i, res;
+
+	if (io_uring_queue_init(4, &ring, 0) < 0)
+		die("io_uring_queue_init");
+	for (i = 0; i < count; i++) {
+		io_uring_prep_nop(io_uring_get_sqe(&ring));
+		uring_wait_ok(&ring, "nop", &res);
+	}
+	io_uring_queue_exit(&ring);
+}
+
+/* Open path into fixed-file slot 0 of a ring and read it all through the
+ * slot: no descriptor ever refers to the file. */
+static long long uring_direct(const char *path)
+{
+	struct io_uring ring;
+	char *buf = malloc(CHUNK);
+	long long total = 0;
+	int res;
+
+	if (!buf || io_uring_queue_init(4, &ring, 0) < 0 ||
+	    io_uring_register_files_sparse(&ring, 1) < 0)
+		die("io_uring set-up");
+	io_uring_prep_openat_direct(io_uring_get_sqe(&ring), AT_FDCWD, path, O_RDONLY, 0, 0);
+	uring_wait_ok(&ring, "io_uring openat direct", &res);
+	for (;;) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		io_uring_prep_read(sqe, 0, buf, CHUNK, total);
+		sqe->flags |= IOSQE_FIXED_FILE;
+		uring_wait_ok(&ring, "io_uring read fixed", &res);
+		if (res == 0)
+			break;
+		total += res;
+	}
+	io_uring_queue_exit(&ring);
+	free(buf);
+	return total;
+}
+
+static bool is_one_of(const char *t, const char *const *names)
+{
+	for (; *names; names++)
+		if (strcmp(t, *names) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Make an unnamed file in directory dir, write to it, link it as name (in
+ * dir unless absolute), through /proc/self/fd or (flink) by the descriptor
+ * itself, and read it back through the same open file.
+ */
+static long long tmpfile_link(const char *t, const char *dir, const char *name)
+{
+	static const char data[] = "customer,tmpfile\n";
+	char proc[64], dst[4096];
+	long long n;
+	int fd, r;
+
+	fd = open(dir, O_TMPFILE | O_RDWR, 0644);
+	if (fd < 0)
+		die("O_TMPFILE");
+	if (write(fd, data, sizeof(data) - 1) != sizeof(data) - 1)
+		die("write");
+	if (!name)
+		name = "linked.csv";
+	if (name[0] == '/')
+		snprintf(dst, sizeof(dst), "%s", name);
+	else
+		snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	if (strcmp(t, "tmpfile-flink") == 0) {
+		r = linkat(fd, "", AT_FDCWD, dst, AT_EMPTY_PATH);
+	} else {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		r = linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
+	}
+	if (r)
+		die("linkat");
+	n = pread_all(fd, 0, sizeof(data) - 1);
+	close(fd);
+	return n;
+}
+
+/*
+ * The techniques that do not begin with a plain open of FILE for reading;
+ * false for any other.  *n: the bytes moved.
+ */
+static bool run_other_open(const char *t, const char *path, const char *arg, long long *n)
+{
+	static const char *const writes[] = { "write", "pwrite", "writev", "pwritev", "pwritev2",
+					      "uring-write", "uring-writev", "sendfile-into",
+					      "splice-into", "copy-into", NULL };
+	const char *name;
+	int fd = -1, dir;
+
+	if (strncmp(t, "open-", 5) == 0) {
+		fd = open_via(t + 5, path);
+		*n = read_all(fd);
+	} else if (strcmp(t, "uring-open") == 0) {
+		fd = uring_open(path);
+		*n = read_all(fd);
+	} else if (strcmp(t, "handle-save") == 0) {
+		/* ARG: where to save the handle of FILE. */
+		handle_save(path, arg);
+	} else if (strcmp(t, "handle-open") == 0) {
+		/* FILE is the mount to open on, ARG the saved handle. */
+		dir = open(path, O_RDONLY | O_DIRECTORY);
+		if (dir < 0)
+			die(path);
+		fd = handle_open(dir, arg);
+		close(dir);
+		*n = read_all(fd);
+	} else if (strcmp(t, "by-handle") == 0) {
+		/* Found and opened by one process, while the name is cached. */
+		char saved[] = "/tmp/pw-evade-handle.XXXXXX";
+		int tmp = mkstemp(saved);
+
+		if (tmp < 0)
+			die("mkstemp");
+		close(tmp);
+		handle_save(path, saved);
+		dir = open_parent(path, &name);
+		fd = handle_open(dir, saved);
+		close(dir);
+		unlink(saved);
+		*n = read_all(fd);
+	} else if (strcmp(t, "creat") == 0) {
+		/* FILE is new; ARG bytes are written into it. */
+		fd = (int)syscall(SYS_creat, path, 0600);
+		if (fd < 0)
+			die(path);
+		*n = write_all("write", fd, arg ? atoll(arg) : CHUNK);
+	} else if (is_one_of(t, writes)) {
+		fd = open(path, O_WRONLY);
+		if (fd < 0 || !arg)
+			die(path);
+		if (strncmp(t, "uring-", 6) == 0)
+			*n = uring_write(fd, atoll(arg), strcmp(t, "uring-writev") == 0);
+		else if (strstr(t, "-into"))
+			*n = copy_into(t, fd, arg);
+		else
+			*n = write_all(t, fd, atoll(arg));
+	} else if (strcmp(t, "uring-direct-stdin") == 0) {
+		/* The direct open completes with 0, a slot, not a descriptor:
+		 * it must not end what descriptor 0 refers to.  The bytes are
+		 * those read from standard input after it. */
+		uring_direct(path);
+		*n = read_all(0);
+	} else if (strcmp(t, "uring-direct") == 0) {
+		/* With ARG, first read that protected file the plain way. */
+		if (arg) {
+			fd = open_ro(arg, 0);
+			read_all(fd);
+			close(fd);
+			fd = -1;
+		}
+		*n = uring_direct(path);
+	} else if (strncmp(t, "tmpfile-", 8) == 0) {
+		*n = tmpfile_link(t, path, arg);
+	} else {
+		return false;
+	}
+	if (fd >= 0)
+		close(fd);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	const char *t, *path, *arg;
@@ -228,34 +609,10 @@ int main(int argc, char **argv)
 	path = argv[2];
 	arg = argc > 3 ? argv[3] : NULL;
 
-	if (strcmp(t, "uring-open") == 0) {
-		fd = uring_open(path);
-		n = read_all(fd);
-		close(fd);
+	if (run_other_open(t, path, arg, &n)) {
 		printf("%lld\n", n);
 		return 0;
 	}
-	if (strcmp(t, "tmpfile-link") == 0) {
-		/* FILE is a directory; ARG the name to link the data as. */
-		char proc[64], dst[4096];
-		static const char data[] = "customer,tmpfile\n";
-
-		fd = open(path, O_TMPFILE | O_RDWR, 0644);
-		if (fd < 0)
-			die("O_TMPFILE");
-		if (write(fd, data, sizeof(data) - 1) != sizeof(data) - 1)
-			die("write");
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		snprintf(dst, sizeof(dst), "%s/%s", path, arg ? arg : "linked.csv");
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW))
-			die("linkat");
-		/* Read back through the same open file after the link. */
-		n = pread_all(fd, 0, sizeof(data) - 1);
-		close(fd);
-		printf("%lld\n", n);
-		return 0;
-	}
-
 	fd = open_ro(path, strcmp(t, "exec-cloexec") == 0 ? O_CLOEXEC : 0);
 	size = file_size(fd);
 	if (strcmp(t, "read") == 0) {
@@ -408,6 +765,10 @@ int main(int argc, char **argv)
 		return 0;
 	} else if (strcmp(t, "uring-read") == 0) {
 		n = uring_read(fd, size);
+	} else if (strcmp(t, "uring-use") == 0) {
+		/* Read the plain way, then use io_uring for something else. */
+		n = read_all(fd);
+		uring_nops(3);
 	} else if (strcmp(t, "hold") == 0) {
 		n = read_all(fd);
 		sleep(arg ? (unsigned)atoi(arg) : 3);

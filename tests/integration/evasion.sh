@@ -7,27 +7,60 @@ pw_setup
 pw_ensure_user
 
 D=$PW_TMP/data/customers
+W=$D/drop # the test user's: what it creates or writes here is protected
 O=$PW_TMP/out
-mkdir -p "$D" "$PW_TMP/other" "$O" "$PW_TMP/bind"
+mkdir -p "$D" "$W" "$PW_TMP/other" "$O" "$PW_TMP/bind" "$PW_TMP/lo"
 EVADE="$PW_BUILD/tests/pw-evade"
+# Each read FILE whole: the opens by each syscall among them.
 SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm sendfile splice
-	mmap exit-no-close exec-cloexec close-range uring-read uring-open"
-OTHERS="copy stage hardlink symlink relative bind connect hold chg mv ln rm"
+	mmap exit-no-close exec-cloexec close-range uring-read uring-open uring-use
+	open-sys open-at open-at2 open-opath"
+OTHERS="copy stage hardlink symlink relative bind connect hold chg mv ln rm handle
+	direct direct-first direct-only direct-stdin"
+# Each writes into a protected file: its own count, or the whole of a source.
+WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev"
+INTO="sendfile-into splice-into copy-into"
 i=0
 for t in $SIMPLE $OTHERS; do
 	i=$((i + 1))
 	head -c $((20000 + i * 37)) /dev/urandom >"$D/t_$t.csv"
 done
+for t in $WRITES $INTO; do
+	i=$((i + 1))
+	echo "to be overwritten" >"$W/w_$t.csv"
+	head -c $((9000 + i * 41)) /dev/urandom >"$PW_TMP/other/src_$t"
+done
 for n in $(seq 1 50); do echo "unprotected $n" >"$PW_TMP/other/u$n.txt"; done
 echo "incoming" >"$PW_TMP/other/in.csv"
 ln "$D/t_hardlink.csv" "$PW_TMP/other/hardlink.csv" # made before piiwatch starts
 chmod -R a+rX "$PW_TMP/data" "$PW_TMP/other"
-chown "$PW_TEST_USER" "$O"
+chmod 1777 "$PW_TMP/other" # O_TMPFILE outside the protected tree
+chown -R "$PW_TEST_USER" "$O" "$W"
+: >"$PW_TMP/ran"
+: >"$PW_TMP/moved"
+chown "$PW_TEST_USER" "$PW_TMP/ran" "$PW_TMP/moved"
 size() { stat -c %s "$D/t_$1.csv"; }
+pid_of() { awk -v t="$1" '$1 == t { print $2 }' "$PW_TMP/ran"; }
+moved() { awk -v t="$1" '$1 == t { print $2 }' "$PW_TMP/moved"; }
+wsize() { stat -c %s "$PW_TMP/other/src_$1"; }
+
+# A protected file system of its own, to be mounted afresh under a
+# handle taken before: a cold dentry cache.
+truncate -s 8M "$PW_TMP/lo.img"
+mkfs.ext4 -q -F "$PW_TMP/lo.img"
+loopdev=$(losetup -f --show "$PW_TMP/lo.img")
+on_cleanup "losetup -d '$loopdev'"
+mount "$loopdev" "$PW_TMP/lo"
+on_cleanup "mountpoint -q '$PW_TMP/lo' && umount '$PW_TMP/lo'"
+mkdir "$PW_TMP/lo/vault"
+head -c 6000 /dev/urandom >"$PW_TMP/lo/vault/v.csv"
+"$EVADE" handle-save "$PW_TMP/lo/vault/v.csv" "$PW_TMP/v.handle" >/dev/null
 
 pw_write_policy "$PW_TMP/policy.conf" <<EOF2
 [dataset customers]
 path = $D
+[dataset vault]
+path = $PW_TMP/lo/vault
 EOF2
 check "piiwatchd starts" pw_start_daemon "$PW_TMP/policy.conf"
 
@@ -52,9 +85,35 @@ held=$(pw_sql "SELECT bytes_read, closed_ns IS NULL FROM accesses WHERE path = '
 check_eq "a file held open shows its bytes within seconds, before close" "$held" "$(size hold)|1"
 wait "$hold_pid"
 
+# ev NAME COMMAND...: run COMMAND in a process of its own, its pid noted
+# in ran and what it printed (for pw-evade, the bytes it moved) in moved.
+# Its output goes through a pipe: no regular file that staging would count.
+cat >"$PW_TMP/ev.sh" <<EOF2
+ev() {
+	local name=\$1 out
+	shift
+	out=\$(echo "\$name \$BASHPID" >>"$PW_TMP/ran"; exec "\$@")
+	echo "\$name \${out//\$'\\n'/ }" >>"$PW_TMP/moved"
+}
+EOF2
 cat >"$PW_TMP/reads.sh" <<EOF2
 set -e
-for t in $(echo $SIMPLE); do "$EVADE" \$t "$D/t_\$t.csv" >/dev/null; done
+. "$PW_TMP/ev.sh"
+for t in $(echo $SIMPLE); do ev \$t "$EVADE" \$t "$D/t_\$t.csv"; done
+for t in $WRITES; do ev \$t "$EVADE" \$t "$W/w_\$t.csv" \$(stat -c %s "$PW_TMP/other/src_\$t"); done
+for t in $INTO; do ev \$t "$EVADE" \$t "$W/w_\$t.csv" "$PW_TMP/other/src_\$t"; done
+ev creat "$EVADE" creat "$W/created.csv" 12345
+ev tmpfile-link "$EVADE" tmpfile-link "$W" tmp-linked.csv
+ev tmpfile-flink "$EVADE" tmpfile-flink "$W" tmp-flinked.csv
+ev tmpfile-in "$EVADE" tmpfile-flink "$PW_TMP/other" "$W/tmp-in.csv"
+cat "$W/tmp-linked.csv" >/dev/null
+ev direct "$EVADE" uring-direct "$D/t_direct.csv" "$D/t_direct-first.csv"
+ev direct-only "$EVADE" uring-direct "$D/t_direct-only.csv"
+# As ev does, but the process run opens its standard input itself.
+out=\$(echo "direct-stdin \$BASHPID" >>"$PW_TMP/ran"
+	exec "$EVADE" uring-direct-stdin "$PW_TMP/other/u1.txt" <"$D/t_direct-stdin.csv")
+echo "direct-stdin \$out" >>"$PW_TMP/moved"
+ev echo /bin/echo -n alpha 'two words' \$'new\nline'
 "$EVADE" copy_file_range "$D/t_copy.csv" "$O/copy.out" >/dev/null
 "$EVADE" stage "$D/t_stage.csv" "$O/stage.out" >/dev/null
 cat "$PW_TMP/other/hardlink.csv" >/dev/null
@@ -87,8 +146,26 @@ ses2=$(session root bash "$PW_TMP/changes.sh" 2>"$PW_TMP/changes.err")
 check_eq "the changing session ran" "$?" 0
 sed 's/^/# /' "$PW_TMP/changes.err"
 
+# open_by_handle_at needs CAP_DAC_READ_SEARCH: root, in a session of its
+# own.  The vault is mounted afresh first, so that no name of v.csv is
+# cached when its handle is opened.
+umount "$PW_TMP/lo"
+mount "$loopdev" "$PW_TMP/lo"
+cat >"$PW_TMP/root.sh" <<EOF2
+set -e
+. "$PW_TMP/ev.sh"
+ev by-handle "$EVADE" by-handle "$D/t_handle.csv"
+ev handle-cold "$EVADE" handle-open "$PW_TMP/lo" "$PW_TMP/v.handle"
+ev vault-read "$EVADE" read "$PW_TMP/lo/vault/v.csv"
+cat /proc/self/sessionid
+EOF2
+ses3=$(session root bash "$PW_TMP/root.sh" 2>"$PW_TMP/root.err")
+check_eq "the root session ran" "$?" 0
+sed 's/^/# /' "$PW_TMP/root.err"
+
 # Let the last events arrive: the final accesses of both sessions closed.
 pw_wait_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'rename' AND audit_session = $ses2" 2 >/dev/null
+pw_wait_sql "SELECT count(*) > 0 FROM accesses WHERE path = '$PW_TMP/lo/vault/v.csv'" 1 >/dev/null
 pw_wait_sql "SELECT count(*) FROM accesses WHERE closed_ns IS NULL" 0 >/dev/null
 
 for t in $SIMPLE copy hardlink symlink relative bind connect hold; do
@@ -97,12 +174,89 @@ for t in $SIMPLE copy hardlink symlink relative bind connect hold; do
 	[ "$t" = mmap ] && expect=0
 	want_ses=$ses
 	[ "$t" = hold ] && want_ses=$(pw_sql "SELECT max(audit_session) FROM accesses WHERE path = '$D/t_hold.csv'")
+	# The techniques run by ev: one access, that of the process run.
+	procs="" want_procs="" by=""
+	if [ -n "$(pid_of "$t")" ]; then
+		procs=", count(*), max(pid), max(exe)"
+		want_procs="|1|$(pid_of "$t")|$EVADE"
+		by=", one access by its process"
+	fi
 	row=$(pw_sql "SELECT sum(bytes_read), count(DISTINCT audit_session), max(audit_session),
-		count(*) - count(closed_ns) FROM accesses WHERE path = '$D/t_$t.csv'")
-	check_eq "$t: exact bytes, one session, every access closed" "$row" "$expect|1|$want_ses|0"
+		count(*) - count(closed_ns) $procs FROM accesses WHERE path = '$D/t_$t.csv'")
+	check_eq "$t: exact bytes, one session, every access closed$by" "$row" "$expect|1|$want_ses|0$want_procs"
 done
-check_eq "the program is named with its executable" \
-	"$(pw_sql "SELECT DISTINCT exe FROM accesses WHERE path = '$D/t_read.csv'")" "$EVADE"
+check_eq "open-opath: the O_PATH open is no access, its reopening through /proc/self/fd is" \
+	"$(pw_sql "SELECT count(*), max(open_flags & $((010000000))) FROM accesses WHERE pid = $(pid_of open-opath)")" "1|0"
+for t in $WRITES $INTO; do
+	row=$(pw_sql "SELECT sum(bytes_read), sum(bytes_written), count(*), max(audit_session),
+		count(*) - count(closed_ns), max(pid), max(exe) FROM accesses WHERE path = '$W/w_$t.csv'")
+	check_eq "$t into a protected file: exact bytes written, by its process" "$row" \
+		"0|$(wsize "$t")|1|$ses|0|$(pid_of "$t")|$EVADE"
+done
+check_eq "io_uring writes are flagged as such" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path LIKE '$W/w_uring-write%' AND flags & 64 = 64")" 2
+check_eq "creat: a new file in a protected directory is protected, its bytes written counted" \
+	"$(pw_sql "SELECT dataset, bytes_read, bytes_written, audit_session, pid FROM accesses WHERE path = '$W/created.csv'")" \
+	"customers|0|12345|$ses|$(pid_of creat)"
+
+# O_TMPFILE: made in a protected directory, it is tracked from its open,
+# named by its inode until linked; the link names it.
+for t in tmpfile-link tmpfile-flink; do
+	check_eq "$t: the unnamed file is tracked from its open, bytes written before the link and read after" \
+		"$(pw_sql "SELECT count(*), sum(bytes_written), sum(bytes_read), max(audit_session), max(path LIKE '$W/#%') FROM accesses WHERE pid = $(pid_of $t)")" \
+		"1|17|17|$ses|1"
+done
+check_eq "tmpfile-link: its link through /proc/self/fd is recorded, naming the access" \
+	"$(pw_sql "SELECT count(*), max(audit_session) FROM events WHERE kind = 'change' AND action = 'link' AND pid = $(pid_of tmpfile-link) AND path = (SELECT path FROM accesses WHERE pid = $(pid_of tmpfile-link)) AND path2 LIKE '/proc/self/fd/% -> $W/tmp-linked.csv'")" \
+	"1|$ses"
+check_eq "tmpfile-flink: its link by descriptor (AT_EMPTY_PATH) is recorded, naming the access" \
+	"$(pw_sql "SELECT count(*), max(audit_session) FROM events WHERE kind = 'change' AND action = 'link' AND pid = $(pid_of tmpfile-flink) AND path = (SELECT path FROM accesses WHERE pid = $(pid_of tmpfile-flink)) AND path2 = '(open file) -> $W/tmp-flinked.csv'")" \
+	"1|$ses"
+check_eq "the linked name is protected" \
+	"$(pw_sql "SELECT bytes_read, comm, audit_session FROM accesses WHERE path = '$W/tmp-linked.csv'")" "17|cat|$ses"
+check_eq "tmpfile-in: an O_TMPFILE made elsewhere and linked in: the link is recorded" \
+	"$(pw_sql "SELECT count(*), max(audit_session) FROM events WHERE kind = 'change' AND action = 'link' AND pid = $(pid_of tmpfile-in) AND path2 = '(open file) -> $W/tmp-in.csv'")" \
+	"1|$ses"
+check_eq "tmpfile-in: BLIND SPOT: what its descriptor, opened unprotected, reads after the link is not counted" \
+	"$(moved tmpfile-in)|$(pw_sql "SELECT count(*) FROM accesses WHERE pid = $(pid_of tmpfile-in)")" "17|0"
+
+# io_uring: use by a process that has read protected data is reported
+# once per process, with the first request's opcode.
+check_eq "uring-use: io_uring use after protected reads is reported once" \
+	"$(pw_sql "SELECT count(*), max(result), max(audit_session), max(exe) FROM events WHERE kind = 'io_uring' AND pid = $(pid_of uring-use)")" \
+	"1|0|$ses|$EVADE"
+check_eq "uring-read: io_uring use is reported once, from the first read after one completed" \
+	"$(pw_sql "SELECT count(*), max(result) FROM events WHERE kind = 'io_uring' AND pid = $(pid_of uring-read)")" "1|22"
+check_eq "io_uring direct open (fixed-file slot): BLIND SPOT: the file it read is no access" \
+	"$(moved direct)|$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/t_direct.csv'")" "$(size direct)|0"
+check_eq "io_uring direct open after a plain protected read: the read is counted" \
+	"$(pw_sql "SELECT bytes_read, pid FROM accesses WHERE path = '$D/t_direct-first.csv'")" \
+	"$(size direct-first)|$(pid_of direct)"
+check_eq "io_uring direct open after a plain protected read: io_uring use is reported, with OPENAT" \
+	"$(pw_sql "SELECT count(*), max(result), max(audit_session), max(exe) FROM events WHERE kind = 'io_uring' AND pid = $(pid_of direct)")" \
+	"1|18|$ses|$EVADE"
+check_eq "io_uring direct open alone: BLIND SPOT: neither the file nor io_uring use is reported" \
+	"$(moved direct-only)|$(pw_sql "SELECT (SELECT count(*) FROM accesses WHERE path = '$D/t_direct-only.csv' OR pid = $(pid_of direct-only)) +
+		(SELECT count(*) FROM events WHERE kind != 'exec' AND pid = $(pid_of direct-only))")" "$(size direct-only)|0"
+check_eq "a direct open's result is no descriptor: the file on descriptor 0 stays one access, its opener's" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(pid), max(flags & 64) FROM accesses WHERE path = '$D/t_direct-stdin.csv'")" \
+	"1|$(moved direct-stdin)|$(pid_of direct-stdin)|0"
+
+# Arguments are stored joined by spaces and escaped (docs/json-schema.md):
+# a newline shows as \x0a; a space inside an argument looks like two.
+check_eq "exec in the session is recorded with its path and arguments" \
+	"$(pw_sql "SELECT count(*), max(exe), max(args), max(audit_session) FROM events WHERE kind = 'exec' AND pid = $(pid_of echo)")" \
+	"1|/bin/echo|/bin/echo -n alpha two words new\\x0aline|$ses"
+
+check "the root session is a session of its own" test -n "$ses3" -a "$ses3" != "$ses" -a "$ses3" != "$ses2"
+check_eq "open_by_handle_at (root): exact bytes, its process, its session" \
+	"$(pw_sql "SELECT sum(a.bytes_read), count(*), max(a.audit_session), max(a.pid), max(a.exe), max(s.user) FROM accesses a LEFT JOIN sessions s ON s.id = a.session_id WHERE a.path = '$D/t_handle.csv'")" \
+	"$(size handle)|1|$ses3|$(pid_of by-handle)|$EVADE|root"
+check_eq "open_by_handle_at on a cold dentry cache: BLIND SPOT: no access, the file has no parent to walk" \
+	"$(moved handle-cold)|$(pw_sql "SELECT count(*) FROM accesses WHERE pid = $(pid_of handle-cold)")" "6000|0"
+check_eq "the same file read by name is seen" \
+	"$(pw_sql "SELECT bytes_read, dataset, audit_session, pid FROM accesses WHERE path = '$PW_TMP/lo/vault/v.csv'")" \
+	"6000|vault|$ses3|$(pid_of vault-read)"
 check_eq "reads are joined to the PAM session" \
 	"$(pw_sql "SELECT DISTINCT s.user || '@' || s.rhost FROM accesses a JOIN sessions s ON s.id = a.session_id WHERE a.path LIKE '$D/t_%' AND a.audit_session = $ses")" \
 	"$PW_TEST_USER@203.0.113.9"
