@@ -1319,25 +1319,30 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	struct file *f;
 	__u8 op = BPF_CORE_READ(r, opcode);
 	__s32 res = BPF_CORE_READ(cqe, res);
+	bool is_read, is_write;
 
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
 		return uring_open_direct(r) ? 0 : handle_open_fd(res, PW_OPEN_URING, PW_IO_URING);
-	if (res <= 0 || !n_tracked)
+	is_read = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
+		  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
+		  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED);
+	is_write = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
+		   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
+		   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED);
+	if (res <= 0 || (!is_read && !is_write))
 		return 0;
 	f = BPF_CORE_READ(r, file);
 	st = lookup_access(f);
+	/* A file no open of ours saw (opened into a fixed-file slot, which
+	 * names no descriptor) is checked at its first I/O instead: the
+	 * access starts there, with every byte from then on. */
+	if (!st && f && (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG)
+		st = track_file(f, -1, BPF_CORE_READ(f, f_flags), false, PW_OPEN_URING, PW_IO_URING);
 	if (!st)
 		return 0;
 	st->flags |= PW_IO_URING;
-	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
-	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
-	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED))
-		account(st, res, true);
-	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
-		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
-		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED))
-		account(st, res, false);
+	account(st, res, is_read);
 	return 0;
 }
 

@@ -227,17 +227,18 @@ check_eq "uring-use: io_uring use after protected reads is reported once" \
 	"1|0|$ses|$EVADE"
 check_eq "uring-read: io_uring use is reported once, from the first read after one completed" \
 	"$(pw_sql "SELECT count(*), max(result) FROM events WHERE kind = 'io_uring' AND pid = $(pid_of uring-read)")" "1|22"
-check_eq "io_uring direct open (fixed-file slot): BLIND SPOT: the file it read is no access" \
-	"$(moved direct)|$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/t_direct.csv'")" "$(size direct)|0"
+check_eq "io_uring direct open (fixed-file slot): the file is an access from its first read, every byte, its process and session" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(pid), max(audit_session), max(flags & 64) FROM accesses WHERE path = '$D/t_direct.csv'")" \
+	"1|$(moved direct)|$(pid_of direct)|$ses|64"
 check_eq "io_uring direct open after a plain protected read: the read is counted" \
 	"$(pw_sql "SELECT bytes_read, pid FROM accesses WHERE path = '$D/t_direct-first.csv'")" \
 	"$(size direct-first)|$(pid_of direct)"
 check_eq "io_uring direct open after a plain protected read: io_uring use is reported, with OPENAT" \
 	"$(pw_sql "SELECT count(*), max(result), max(audit_session), max(exe) FROM events WHERE kind = 'io_uring' AND pid = $(pid_of direct)")" \
 	"1|18|$ses|$EVADE"
-check_eq "io_uring direct open alone: BLIND SPOT: neither the file nor io_uring use is reported" \
-	"$(moved direct-only)|$(pw_sql "SELECT (SELECT count(*) FROM accesses WHERE path = '$D/t_direct-only.csv' OR pid = $(pid_of direct-only)) +
-		(SELECT count(*) FROM events WHERE kind != 'exec' AND pid = $(pid_of direct-only))")" "$(size direct-only)|0"
+check_eq "io_uring direct open alone: the file it read is an access with every byte" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(pid), max(audit_session) FROM accesses WHERE path = '$D/t_direct-only.csv'")" \
+	"1|$(moved direct-only)|$(pid_of direct-only)|$ses"
 check_eq "a direct open's result is no descriptor: the file on descriptor 0 stays one access, its opener's" \
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(pid), max(flags & 64) FROM accesses WHERE path = '$D/t_direct-stdin.csv'")" \
 	"1|$(moved direct-stdin)|$(pid_of direct-stdin)|0"
