@@ -407,6 +407,24 @@ static const char undo_v5[] =
 	"DROP TABLE chains; ALTER TABLE accesses DROP COLUMN chain_id;"
 	"ALTER TABLE events DROP COLUMN chain_id; PRAGMA user_version = 4";
 
+static const char undo_v4[] = "DROP TABLE alerts; DROP TABLE baselines; PRAGMA user_version = 3";
+
+/* The fixture's store with one access, closed and taken back to an older
+ * schema by the undo scripts, newest first. */
+static void roll_back_schema(struct fixture *f, const char *const *undo)
+{
+	sqlite3 *db;
+
+	add_access(f->s, 1, 3 * DAY);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	pw_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	for (; *undo; undo++)
+		assert_int_equal(sqlite3_exec(db, *undo, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 /* One value of a query on the store's file, as text ("NULL" for null). */
 static void sql_value(const char *path, const char *sql, char *out, size_t n)
 {
@@ -537,15 +555,8 @@ static void test_migrates_to_v5(void **state)
 	struct fixture *f = *state;
 	struct pw_access a;
 	char err[256], v[256];
-	sqlite3 *db;
 
-	add_access(f->s, 1, 3 * DAY);
-	assert_int_equal(pw_store_flush(f->s), 0);
-	pw_store_close(f->s);
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, undo_v6, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, undo_v5, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	roll_back_schema(f, (const char *const[]){ undo_v6, undo_v5, NULL });
 	f->s = pw_store_open(f->path, true, err, sizeof(err));
 	assert_null(f->s);
 	assert_non_null(strstr(err, "schema version 4 is older"));
@@ -595,14 +606,8 @@ static void test_migrates_to_v6(void **state)
 	struct fixture *f = *state;
 	struct pw_output_pos pos = { 8, 1234, 4096 };
 	char err[256], v[512], path[64];
-	sqlite3 *db;
 
-	add_access(f->s, 1, 3 * DAY);
-	assert_int_equal(pw_store_flush(f->s), 0);
-	pw_store_close(f->s);
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, undo_v6, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	roll_back_schema(f, (const char *const[]){ undo_v6, NULL });
 	f->s = pw_store_open(f->path, false, err, sizeof(err));
 	assert_non_null(f->s);
 	sql_value(f->path, "PRAGMA user_version", v, sizeof(v));
@@ -621,18 +626,9 @@ static void test_migrates_to_v4(void **state)
 	struct fixture *f = *state;
 	uint64_t last = 0;
 	char err[256];
-	sqlite3 *db;
 
 	assert_int_equal(pw_store_last_activity(f->s, &last), 0);
-	add_access(f->s, 1, 3 * DAY);
-	assert_int_equal(pw_store_flush(f->s), 0);
-	pw_store_close(f->s);
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, undo_v6, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, undo_v5, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE alerts; DROP TABLE baselines; "
-				      "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	roll_back_schema(f, (const char *const[]){ undo_v6, undo_v5, undo_v4, NULL });
 	f->s = pw_store_open(f->path, true, err, sizeof(err));
 	assert_null(f->s);
 	assert_non_null(strstr(err, "schema version 3 is older"));
