@@ -55,6 +55,14 @@ const volatile __u64 wakeup_bytes = 256 * 1024;
 __u64 n_tracked = 0;
 __u64 n_inflight = 0;
 
+/*
+ * Entries in tainted_tasks, counted the same way (and high by those the
+ * LRU map evicts): while there are none, a write needs no lookup to tell
+ * whether it stages protected data, so that every write on a host where no
+ * process has read protected data costs the hook alone.
+ */
+__u64 n_tainted = 0;
+
 struct access_state {
 	__u64 access_id;        /* 0 once one path has ended the access */
 	__u64 inode_ptr;        /* guards against a recycled struct file */
@@ -605,16 +613,22 @@ static __always_inline void taint_current(void)
 	__u32 ses = BPF_CORE_READ(current_task(), sessionid);
 	struct taint t = { .first_ns = bpf_ktime_get_ns(), .sessionid = ses };
 
-	if (!bpf_map_lookup_elem(&tainted_tasks, &tgid))
-		bpf_map_update_elem(&tainted_tasks, &tgid, &t, BPF_NOEXIST);
+	if (!bpf_map_lookup_elem(&tainted_tasks, &tgid)) {
+		__sync_fetch_and_add(&n_tainted, 1);
+		if (bpf_map_update_elem(&tainted_tasks, &tgid, &t, BPF_NOEXIST))
+			__sync_fetch_and_add(&n_tainted, -1);
+	}
 	if (ses != (__u32)-1 && !bpf_map_lookup_elem(&tainted_sessions, &ses))
 		bpf_map_update_elem(&tainted_sessions, &ses, &t, BPF_NOEXIST);
 }
 
 static __always_inline bool is_tainted_task(void)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid;
 
+	if (!n_tainted)
+		return false;
+	tgid = bpf_get_current_pid_tgid() >> 32;
 	return bpf_map_lookup_elem(&tainted_tasks, &tgid) != NULL;
 }
 
@@ -977,7 +991,8 @@ int handle_process_exit(struct trace_event_raw_sched_process_exit *ctx)
 
 	if (bpf_core_field_exists(ctx->group_dead) && !ctx->group_dead)
 		return 0;
-	bpf_map_delete_elem(&tainted_tasks, &tgid);
+	if (bpf_map_delete_elem(&tainted_tasks, &tgid) == 0)
+		__sync_fetch_and_add(&n_tainted, -1);
 	/* A table shared with another process stays open with it. */
 	if (!files_unshared())
 		return 0;
