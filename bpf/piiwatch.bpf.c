@@ -85,8 +85,8 @@ struct io_inflight {
 	__u64 file_out;         /* struct file * written to, or 0 */
 };
 
+/* An open record being built: too large for the stack. */
 struct walk_scratch {
-	__u64 dentries[PW_WALK_DEPTH];
 	struct pw_event_open ev;
 };
 
@@ -121,7 +121,7 @@ struct {
 /* Small enough to be one kmalloc'ed block, not vmalloc'ed pages. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * PW_FILTER_WORDS);
+	__uint(max_entries, PW_FILTER_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
 } protected_filter SEC(".maps");
@@ -407,18 +407,26 @@ static __always_inline int add_access(__u64 key, struct access_state *st)
 }
 
 /* The policy entry of key, if any; most inodes are settled by the filter,
- * whose lookups the verifier inlines. */
+ * whose lookup the verifier inlines. */
 static __always_inline struct pw_protected_val *protected_lookup(const struct pw_inode_key *key)
 {
-	__u32 bit = pw_filter_bit(key->dev, key->ino);
-	__u32 w = bit / 64, kw = w + PW_FILTER_WORDS;
-	__u64 mask = 1ULL << (bit % 64), *user, *kern;
+	__u32 bit = pw_filter_bit(key->dev, key->ino), w = bit / 64;
+	__u64 *word = bpf_map_lookup_elem(&protected_filter, &w);
 
-	user = bpf_map_lookup_elem(&protected_filter, &w);
-	kern = bpf_map_lookup_elem(&protected_filter, &kw);
-	if (!(user && (*user & mask)) && !(kern && (*kern & mask)))
+	if (!word || !(*word & (1ULL << (bit % 64))))
 		return NULL;
 	return bpf_map_lookup_elem(&protected_inodes, key);
+}
+
+static __always_inline int filter_set(const struct pw_inode_key *key)
+{
+	__u32 bit = pw_filter_bit(key->dev, key->ino), w = bit / 64;
+	__u64 *word = bpf_map_lookup_elem(&protected_filter, &w);
+
+	if (!word)
+		return -1;
+	__sync_fetch_and_or(word, 1ULL << (bit % 64));
+	return 0;
 }
 
 /* Protect key from the kernel side: its filter bit first, so that an open
@@ -426,13 +434,8 @@ static __always_inline struct pw_protected_val *protected_lookup(const struct pw
 static __always_inline int protect_inode(const struct pw_inode_key *key,
 					 const struct pw_protected_val *val)
 {
-	__u32 bit = pw_filter_bit(key->dev, key->ino);
-	__u32 kw = bit / 64 + PW_FILTER_WORDS;
-	__u64 *kern = bpf_map_lookup_elem(&protected_filter, &kw);
-
-	if (!kern)
+	if (filter_set(key))
 		return -1;
-	__sync_fetch_and_or(kern, 1ULL << (bit % 64));
 	if (bpf_map_update_elem(&protected_inodes, key, val, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&protected_inodes, key))
 		return -1;
@@ -443,12 +446,12 @@ static __always_inline int protect_inode(const struct pw_inode_key *key,
  * Walk from dentry d up its ancestors, and across the mounts it was reached
  * through when mnt is known, looking for a policy entry.  The dentries
  * below the match (or, without a match, up to "/") are kept in
- * sc->dentries for naming; a file system's root is named by its mount
+ * dentries for naming; a file system's root is named by its mount
  * point.  Returns the entry and *level, the number of names below it (0:
  * d itself matched), or NULL with *level the number of names up to "/".
  */
 static __always_inline struct pw_protected_val *
-walk_protected(struct dentry *dentry, struct vfsmount *vmnt, struct walk_scratch *sc,
+walk_protected(struct dentry *dentry, struct vfsmount *vmnt, __u64 dentries[PW_WALK_DEPTH],
 	       __u32 *level, struct pw_inode_key *root)
 {
 	struct dentry *d = btf_ptr(struct dentry, dentry);
@@ -471,7 +474,7 @@ walk_protected(struct dentry *dentry, struct vfsmount *vmnt, struct walk_scratch
 			*root = key;
 			return val;
 		}
-		sc->dentries[i] = (__u64)d;
+		dentries[i] = (__u64)d;
 		parent = d->d_parent;
 		if (parent == d) {
 			struct mount *up;
@@ -484,7 +487,7 @@ walk_protected(struct dentry *dentry, struct vfsmount *vmnt, struct walk_scratch
 			d = mnt->mnt_mountpoint;
 			mnt = up;
 			key.dev = d->d_sb->s_dev;
-			sc->dentries[i] = (__u64)d;
+			dentries[i] = (__u64)d;
 			parent = d->d_parent;
 		}
 		d = parent;
@@ -493,8 +496,8 @@ walk_protected(struct dentry *dentry, struct vfsmount *vmnt, struct walk_scratch
 	return NULL;
 }
 
-/* Names of sc->dentries[0 .. count) into names; flags gets TRUNC/DEEP. */
-static __always_inline void fill_names(struct walk_scratch *sc, __u32 count,
+/* Names of dentries[0 .. count) into names; flags gets TRUNC/DEEP. */
+static __always_inline void fill_names(const __u64 dentries[PW_WALK_DEPTH], __u32 count,
 				       char names[PW_NAME_SLOTS][PW_NAME_LEN], __u32 *flags)
 {
 	__u32 i;
@@ -507,7 +510,7 @@ static __always_inline void fill_names(struct walk_scratch *sc, __u32 count,
 
 		if (i >= count)
 			break;
-		d = (struct dentry *)sc->dentries[i];
+		d = (struct dentry *)dentries[i];
 		name = BPF_CORE_READ(d, d_name.name);
 		if (BPF_CORE_READ(d, d_name.len) >= PW_NAME_LEN)
 			*flags |= PW_OPEN_NAME_TRUNC;
@@ -530,21 +533,25 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 						       __u32 ev_flags, __u32 io_flags)
 {
 	__u32 zero = 0, level = 0, n;
+	__u64 dentries[PW_WALK_DEPTH] = {};
 	struct walk_scratch *sc;
 	struct pw_protected_val *val;
 	struct pw_inode_key root = {};
 	struct access_state st = {};
 	__u64 key = (__u64)f;
 
-	sc = bpf_map_lookup_elem(&walk_scratch, &zero);
-	if (!sc)
-		return NULL;
+	/* The walk keeps its dentries on the stack: the scratch of the
+	 * record, another page to touch, is needed only for a file that is
+	 * reported. */
 	val = walk_protected(btf_ptr(struct file, f)->f_path.dentry,
-			     btf_ptr(struct file, f)->f_path.mnt, sc, &level, &root);
+			     btf_ptr(struct file, f)->f_path.mnt, dentries, &level, &root);
 	if (!val && !staging)
 		return NULL;
 	if (val && staging)
 		return NULL; /* protected after all: its own open is what counts */
+	sc = bpf_map_lookup_elem(&walk_scratch, &zero);
+	if (!sc)
+		return NULL;
 
 	st.access_id = new_access_id();
 	st.inode_ptr = (__u64)BPF_CORE_READ(f, f_inode);
@@ -572,7 +579,7 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	sc->ev.depth = level;
 	if (!staging && level == 0)
 		sc->ev.flags |= PW_OPEN_SELF;
-	fill_names(sc, level, sc->ev.names, &sc->ev.flags);
+	fill_names(dentries, level, sc->ev.names, &sc->ev.flags);
 	/* Only the names in use travel: most opens need one or two of the
 	 * twelve slots, and the ring then holds three times as many. */
 	n = pw_open_names(level);
@@ -1095,11 +1102,11 @@ static __always_inline struct dentry *inode_alias(struct inode *inode)
 /* An inode's ctime changed: part of a pending change of this thread? */
 static __always_inline int change_inode(struct inode *inode)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0, level = 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), level = 0;
 	struct pw_inode_key root = {};
 	struct pw_protected_val *val;
+	__u64 dentries[PW_WALK_DEPTH] = {};
 	struct change_pending *p;
-	struct walk_scratch *sc;
 	struct dentry *d;
 	bool is_dir;
 
@@ -1112,10 +1119,7 @@ static __always_inline int change_inode(struct inode *inode)
 	d = inode_alias(inode);
 	if (!d)
 		return 0;
-	sc = bpf_map_lookup_elem(&walk_scratch, &zero);
-	if (!sc)
-		return 0;
-	val = walk_protected(d, NULL, sc, &level, &root);
+	val = walk_protected(d, NULL, dentries, &level, &root);
 	if (!val)
 		return 0;
 	p->hit = is_dir ? 1 : 2;
@@ -1131,7 +1135,7 @@ static __always_inline int change_inode(struct inode *inode)
 		p->ev.flags |= PW_OPEN_SELF;
 		level = 1;
 	}
-	fill_names(sc, level, p->ev.names, &p->ev.flags);
+	fill_names(dentries, level, p->ev.names, &p->ev.flags);
 	return 0;
 }
 
@@ -1430,6 +1434,16 @@ int flush_idle(void *ctx)
 {
 	bpf_for_each_map_elem(&open_files, flush_idle_one, NULL, 0);
 	return 0;
+}
+
+/* User space sets the filter bit of each inode it is about to protect
+ * here, with the kernel side's atomic OR. */
+SEC("syscall")
+int filter_add(struct pw_inode_key *key)
+{
+	struct pw_inode_key k = { .dev = key->dev, .ino = key->ino };
+
+	return filter_set(&k);
 }
 
 /* ---- trampoline mode (where the kernel allows BPF LSM) ---- */

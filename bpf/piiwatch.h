@@ -103,10 +103,11 @@ struct pw_protected_val {
  * before the entry is added and never cleared, so that a clear bit proves
  * the inode is not in the map and an open's ancestor walk costs a load per
  * level instead of a hash lookup.  The map "protected_filter" holds
- * PW_FILTER_WORDS words that only user space writes, then as many that
- * only the kernel side writes (inodes it adds when a protected file is
- * renamed or linked out), so that neither side's update can undo the
- * other's.
+ * PW_FILTER_WORDS words.  Bits are only ever set with an atomic OR in the
+ * kernel: by the kernel side for the inodes it adds (a protected file
+ * renamed or linked out), and for user space by the program filter_add,
+ * run with a struct pw_inode_key as its context; a read-modify-write from
+ * user space could undo a bit the kernel side set meanwhile.
  */
 #define PW_FILTER_BITS_LOG2 16
 #define PW_FILTER_WORDS (1u << (PW_FILTER_BITS_LOG2 - 6))

@@ -37,7 +37,7 @@ struct pw_probes {
 	bool reused;
 	char *pin_dir;
 	int protected_fd;
-	int filter_fd;               /* protected_filter: user space's words */
+	int filter_fd;               /* the program filter_add */
 	int events_fd;
 	int stats_fd;
 	int flush_fd;
@@ -71,9 +71,10 @@ struct held_link {
 };
 
 /* The pinned maps the daemon itself uses; the programs' links are pinned
- * under links/ and flush_idle beside the maps. */
-static const char *const pinned_maps[] = { "protected_inodes", "protected_filter", "events",
-					    "stats", "meta" };
+ * under links/. */
+static const char *const pinned_maps[] = { "protected_inodes", "events", "stats", "meta" };
+/* ... and the programs the daemon runs itself, beside them. */
+static const char *const pinned_progs[] = { "flush_idle", "filter_add" };
 
 int pw_ensure_tracefs(char *err, size_t err_size)
 {
@@ -210,8 +211,9 @@ static void unpin_all(const char *pin_dir)
 	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++)
 		if (pin_path(path, sizeof(path), pin_dir, "", pinned_maps[i]) == 0)
 			unlink(path);
-	if (pin_path(path, sizeof(path), pin_dir, "", "flush_idle") == 0)
-		unlink(path);
+	for (i = 0; i < sizeof(pinned_progs) / sizeof(pinned_progs[0]); i++)
+		if (pin_path(path, sizeof(path), pin_dir, "", pinned_progs[i]) == 0)
+			unlink(path);
 	rmdir(pin_dir);
 }
 
@@ -238,7 +240,9 @@ static int pin_fresh(struct pw_probes *p, char *err, size_t err_size)
 		}
 	}
 	if (pin_path(path, sizeof(path), p->pin_dir, "", "flush_idle") ||
-	    bpf_program__pin(p->skel->progs.flush_idle, path))
+	    bpf_program__pin(p->skel->progs.flush_idle, path) ||
+	    pin_path(path, sizeof(path), p->pin_dir, "", "filter_add") ||
+	    bpf_program__pin(p->skel->progs.filter_add, path))
 		goto fail;
 	for (i = 0; i < sk->prog_cnt; i++) {
 		struct bpf_link *link = *sk->progs[i].link;
@@ -331,7 +335,7 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 	if (pin_fresh(p, err, err_size))
 		return -1;
 	p->protected_fd = dup(bpf_map__fd(p->skel->maps.protected_inodes));
-	p->filter_fd = dup(bpf_map__fd(p->skel->maps.protected_filter));
+	p->filter_fd = dup(bpf_program__fd(p->skel->progs.filter_add));
 	p->events_fd = dup(bpf_map__fd(p->skel->maps.events));
 	p->stats_fd = dup(bpf_map__fd(p->skel->maps.stats));
 	p->meta_fd = dup(bpf_map__fd(p->skel->maps.meta));
@@ -360,8 +364,8 @@ static int pinned_fd(const struct pw_probes *p, const char *name)
  * version and complete.  Returns 0 when taken over. */
 static int take_over(struct pw_probes *p)
 {
-	struct bpf_map_info info = { 0 }, finfo = { 0 };
-	__u32 len = sizeof(info), flen = sizeof(finfo), zero = 0;
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), zero = 0;
 	struct pw_meta m;
 	char links[4096], path[4096];
 	struct dirent *de;
@@ -392,7 +396,7 @@ static int take_over(struct pw_probes *p)
 	}
 	closedir(d);
 	p->protected_fd = pinned_fd(p, "protected_inodes");
-	p->filter_fd = pinned_fd(p, "protected_filter");
+	p->filter_fd = pinned_fd(p, "filter_add");
 	p->events_fd = pinned_fd(p, "events");
 	p->stats_fd = pinned_fd(p, "stats");
 	p->flush_fd = pinned_fd(p, "flush_idle");
@@ -400,9 +404,7 @@ static int take_over(struct pw_probes *p)
 	    p->flush_fd < 0 || n_links == 0 ||
 	    bpf_obj_get_info_by_fd(p->protected_fd, &info, &len) ||
 	    info.key_size != sizeof(struct pw_inode_key) ||
-	    info.value_size != sizeof(struct pw_protected_val) ||
-	    bpf_obj_get_info_by_fd(p->filter_fd, &finfo, &flen) ||
-	    finfo.value_size != sizeof(__u64) || finfo.max_entries != 2 * PW_FILTER_WORDS) {
+	    info.value_size != sizeof(struct pw_protected_val)) {
 		pw_log(LOG_WARNING, "pinned BPF objects in %s are incomplete: replacing them",
 		       p->pin_dir);
 		return -1;
@@ -573,7 +575,7 @@ int pw_probes_check_pins(struct pw_probes *p)
 		const char *name;
 		int fd;
 	} objs[] = {
-		{ "protected_inodes", p->protected_fd }, { "protected_filter", p->filter_fd },
+		{ "protected_inodes", p->protected_fd }, { "filter_add", p->filter_fd },
 		{ "events", p->events_fd },
 		{ "stats", p->stats_fd }, { "meta", p->meta_fd }, { "flush_idle", p->flush_fd },
 	};
@@ -737,20 +739,20 @@ static void retire_root(struct pw_probes *p, struct pw_root *r)
 	r->path = NULL;
 }
 
-/* Set key's bit among user space's filter words, before its entry is
- * added: the kernel side skips inodes whose bit is clear.  Only this
- * daemon writes these words, so reading and writing one back is safe. */
+/* Set key's filter bit before its entry is added: the kernel side skips
+ * inodes whose bit is clear.  The kernel sets it, with the atomic OR the
+ * kernel side's own additions use (bpf/piiwatch.h). */
 static int filter_add(struct pw_probes *p, const struct pw_inode_key *key)
 {
-	__u32 bit = pw_filter_bit(key->dev, key->ino), w = bit / 64;
-	__u64 word = 0, mask = 1ULL << (bit % 64);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = key, .ctx_size_in = sizeof(*key));
 
-	if (bpf_map_lookup_elem(p->filter_fd, &w, &word))
+	if (bpf_prog_test_run_opts(p->filter_fd, &opts))
 		return -1;
-	if (word & mask)
-		return 0;
-	word |= mask;
-	return bpf_map_update_elem(p->filter_fd, &w, &word, BPF_ANY);
+	if (opts.retval) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
 }
 
 /* What putting a root in protected_inodes replaced, to put back. */
