@@ -347,17 +347,33 @@ static int cmd_events(sqlite3 *db, const struct cli *c)
 	"s.id, s.boot_id, s.audit_session, s.loginuid, s.user, s.uid, s.service, s.rhost,"  \
 	" s.ruser, s.tty, s.pid, s.opened_ns, s.closed_ns, s.open_record, s.close_record"
 
+/*
+ * The rows of a session (id, found with boot and audit session) in table
+ * t: found through t's (boot_id, audit_session) index, since a session's
+ * rows are joined to it by its audit session, then kept by the session's
+ * id.  An index on session_id alone would cost the daemon a tenth of the
+ * rows it stores per second.
+ */
+#define OF_SESSION(t, boot, ases, id)                                                       \
+	t ".boot_id = " boot " AND " t ".audit_session = " ases " AND " t ".session_id = " id
+#define OF_SESSION_ID(t)                                                                   \
+	"(" t ".boot_id, " t ".audit_session) = (SELECT boot_id, audit_session FROM sessions" \
+	" WHERE id = ?8) AND " t ".session_id = ?8"
+
 static const char sessions_sql[] =
 	"SELECT * FROM (SELECT " SESSION_COLUMNS ","
-	" (SELECT count(*) FROM accesses a WHERE a.session_id = s.id),"
-	" (SELECT coalesce(sum(bytes_read), 0) FROM accesses a WHERE a.session_id = s.id)"
+	" (SELECT count(*) FROM accesses a"
+	"  WHERE " OF_SESSION("a", "s.boot_id", "s.audit_session", "s.id") "),"
+	" (SELECT coalesce(sum(bytes_read), 0) FROM accesses a"
+	"  WHERE " OF_SESSION("a", "s.boot_id", "s.audit_session", "s.id") ")"
 	" FROM sessions s"
 	" WHERE (?1 IS NULL OR coalesce(s.opened_ns, s.closed_ns) >= ?1)"
 	" AND (?2 IS NULL OR coalesce(s.opened_ns, s.closed_ns) <= ?2)"
 	" AND (?3 IS NULL OR s.user = ?3) AND (?6 IS NULL OR s.rhost = ?6)"
-	" AND (?4 IS NULL OR EXISTS (SELECT 1 FROM accesses a WHERE a.session_id = s.id"
-	"      AND a.dataset = ?4))"
-	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM accesses a WHERE a.session_id = s.id"
+	" AND (?4 IS NULL OR EXISTS (SELECT 1 FROM accesses a"
+	"      WHERE " OF_SESSION("a", "s.boot_id", "s.audit_session", "s.id") " AND a.dataset = ?4))"
+	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM accesses a"
+	"      WHERE " OF_SESSION("a", "s.boot_id", "s.audit_session", "s.id")
 	"      AND " PW_FILE_MATCH("a.path") "))"
 	" ORDER BY s.id DESC LIMIT ?7) ORDER BY 1";
 
@@ -569,9 +585,11 @@ static const char alerts_sql[] =
 	" WHERE (?1 IS NULL OR al.time_ns >= ?1) AND (?2 IS NULL OR al.time_ns <= ?2)"
 	" AND (?3 IS NULL OR al.user = ?3) AND (?6 IS NULL OR s.rhost = ?6)"
 	" AND " ALERT_RANK " >= ?8"
-	" AND (?4 IS NULL OR EXISTS (SELECT 1 FROM accesses a WHERE a.session_id = al.session_id"
-	"      AND a.dataset = ?4))"
-	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM accesses a WHERE a.session_id = al.session_id"
+	" AND (?4 IS NULL OR EXISTS (SELECT 1 FROM accesses a"
+	"      WHERE " OF_SESSION("a", "al.boot_id", "al.audit_session", "al.session_id")
+	" AND a.dataset = ?4))"
+	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM accesses a"
+	"      WHERE " OF_SESSION("a", "al.boot_id", "al.audit_session", "al.session_id")
 	"      AND " PW_FILE_MATCH("a.path") "))"
 	" ORDER BY al.time_ns DESC, al.id DESC LIMIT ?7) ORDER BY 2, 1";
 
@@ -751,7 +769,8 @@ static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
 
 	/* Every access and event of the session, whatever the filters say. */
 	if (sqlite3_prepare_v2(db, "SELECT " PW_STORE_ACCESS_COLUMNS " FROM " PW_STORE_ACCESS_FROM
-			       " WHERE a.session_id = ?8 ORDER BY a.opened_ns", -1, &q, NULL) != SQLITE_OK)
+			       " WHERE " OF_SESSION_ID("a") " ORDER BY a.opened_ns", -1, &q,
+			       NULL) != SQLITE_OK)
 		goto cleanup;
 	sqlite3_bind_int64(q, 8, (sqlite3_int64)id);
 	while ((r = step(q, c)) == SQLITE_ROW) {
@@ -774,7 +793,8 @@ static int cmd_show(sqlite3 *db, const struct cli *c, const char *arg)
 		goto cleanup;
 	if (pw_cli_has_table(db, "events")) {
 		if (sqlite3_prepare_v2(db, "SELECT " EVENT_COLUMNS " FROM " EVENT_FROM
-				       " WHERE e.session_id = ?8 ORDER BY e.ts_ns", -1, &q, NULL) != SQLITE_OK)
+				       " WHERE " OF_SESSION_ID("e") " ORDER BY e.ts_ns", -1, &q,
+				       NULL) != SQLITE_OK)
 			goto cleanup;
 		sqlite3_bind_int64(q, 8, (sqlite3_int64)id);
 		while ((r = step(q, c)) == SQLITE_ROW) {

@@ -216,17 +216,10 @@ static const char schema_v5[] =
 	"ALTER TABLE accesses ADD COLUMN chain_id INTEGER;"
 	"ALTER TABLE events ADD COLUMN chain_id INTEGER;";
 
-/*
- * Where each output file's lines end at a commit (pw_store_output_pos()),
- * and indexes for the CLI's questions by session.  A session id only ever
- * grows, and rows without one are left out, so neither index is written
- * in random order.
- */
+/* Where each output file's lines end at a commit (pw_store_output_pos()). */
 static const char schema_v6[] =
 	"CREATE TABLE output_state (name TEXT PRIMARY KEY, path TEXT NOT NULL,"
-	" dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL);"
-	"CREATE INDEX accesses_session ON accesses (session_id) WHERE session_id IS NOT NULL;"
-	"CREATE INDEX events_session ON events (session_id) WHERE session_id IS NOT NULL;";
+	" dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL);";
 
 /*
  * Chains in the table, by their text, so that a record whose chain is
