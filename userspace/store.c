@@ -565,6 +565,10 @@ struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size
 			goto fail;
 		flags = SQLITE_OPEN_READWRITE;
 	}
+	/* SQLite's allocation statistics take a global mutex on every
+	 * malloc and free; nothing here reads them.  Only possible before
+	 * SQLite initialises: later calls are refused, harmlessly. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		set_err(err, err_size, "cannot open store %s: %s%s", path,
 			s->db ? sqlite3_errmsg(s->db) : "out of memory",
