@@ -114,7 +114,8 @@ int main(int argc, char **argv)
 	long lineno = 0;
 	int rc = 1;
 
-	if (argc < 2 || argc > 3) {
+	/* An option is not a store to create ("pw-load-store --help"). */
+	if (argc < 2 || argc > 3 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: pw-load-store STORE [FILE]\n");
 		return 2;
 	}
