@@ -19,6 +19,12 @@ static bool same_str(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* An optional text: an empty one is left out, so it comes back absent. */
+static bool same_opt_text(const char *a, const char *b)
+{
+	return same_str(a && *a ? a : NULL, b && *b ? b : NULL);
+}
+
 static void same_access(const struct pw_access *a, const struct pw_access *b)
 {
 	if (strcmp(a->boot_id, b->boot_id) || a->access_id != b->access_id ||
@@ -30,7 +36,7 @@ static void same_access(const struct pw_access *a, const struct pw_access *b)
 	    a->flags != b->flags || a->opened_ns != b->opened_ns || a->last_ns != b->last_ns ||
 	    a->closed_ns != b->closed_ns || a->bytes_read != b->bytes_read ||
 	    a->bytes_written != b->bytes_written || a->reads != b->reads || a->writes != b->writes ||
-	    !same_str(a->ancestors, b->ancestors))
+	    !same_str(a->ancestors, b->ancestors) || !same_opt_text(a->euser, b->euser))
 		abort();
 }
 
@@ -63,7 +69,8 @@ static void same_event(const struct pw_event_rec *a, const struct pw_event_rec *
 	    a->audit_session != b->audit_session || a->pid != b->pid ||
 	    !same_str(a->path, b->path) || !same_str(a->dataset, b->dataset) ||
 	    a->result != b->result || a->access_id != b->access_id || a->count != b->count ||
-	    a->honeytoken != b->honeytoken || !same_str(a->ancestors, b->ancestors))
+	    a->honeytoken != b->honeytoken || !same_str(a->ancestors, b->ancestors) ||
+	    !same_opt_text(a->euser, b->euser))
 		abort();
 }
 

@@ -449,6 +449,7 @@ static char *rebuild_path(struct pw_collector *c, uint64_t root_dev, uint64_t ro
 struct ident {
 	int64_t session_id;
 	char *user;
+	char *euser;
 	char *service;
 	char *rhost;
 	char *exe;
@@ -460,6 +461,7 @@ struct ident {
 static void ident_free(struct ident *id)
 {
 	free(id->user);
+	free(id->euser);
 	free(id->service);
 	free(id->rhost);
 	free(id->exe);
@@ -482,6 +484,9 @@ static void identify(struct pw_collector *c, const struct pw_task_id *t, struct 
 	} else {
 		id->user = user_name(c, t->loginuid != PW_NO_ID ? t->loginuid : t->uid);
 	}
+	/* Whose rights the program used: the login user's or, after su,
+	 * sudo or a setuid program, another's. */
+	id->euser = user_name(c, t->uid);
 	/* The program and its chain, from the exec that started it, else
 	 * from /proc while the process is still there; the chain is built
 	 * once per process, and each record copies it whole. */
@@ -649,6 +654,7 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 	a->open_flags = ev->open_flags;
 	memcpy(a->comm, id.comm, sizeof(a->comm));
 	a->user = id.user;
+	a->euser = id.euser;
 	a->service = id.service;
 	a->rhost = id.rhost;
 	a->exe = id.exe;
@@ -728,6 +734,7 @@ static void fill_rec(struct pw_event_rec *r, const struct pw_task_id *t, const s
 	r->pid = t->tgid;
 	r->ppid = t->ppid;
 	r->user = id->user;
+	r->euser = id->euser;
 	r->comm = id->comm;
 	r->exe = id->exe;
 	r->args = id->args;
@@ -805,10 +812,11 @@ int64_t pw_collector_load_baselines(struct pw_collector *c)
 	return pw_store_baselines_load(c->store, load_baseline, &ls);
 }
 
-/* "TIME USER session N (SERVICE from HOST)  EXE[PID]" */
+/* "TIME USER session N (SERVICE from HOST) [as EUSER]  EXE[PID]" */
 static void format_who(const struct pw_event_rec *r, const struct ident *id, char *out,
 		       size_t n)
 {
+	bool other = r->euser && (!r->user || strcmp(r->euser, r->user) != 0);
 	char when[32];
 
 	pw_format_time(r->ts_ns, when, sizeof(when));
@@ -816,10 +824,12 @@ static void format_who(const struct pw_event_rec *r, const struct ident *id, cha
 		snprintf(out, n, "%s  %s (no login session, uid %u)  %s[%u]", when,
 			 r->user ? r->user : "?", r->uid, r->exe ? r->exe : r->comm, r->pid);
 	else
-		snprintf(out, n, "%s  %s session %u (%s%s%s)  %s[%u]", when, r->user ? r->user : "?",
-			 r->audit_session, id->service ? id->service : "no session record yet",
+		snprintf(out, n, "%s  %s session %u (%s%s%s)%s%s  %s[%u]", when,
+			 r->user ? r->user : "?", r->audit_session,
+			 id->service ? id->service : "no session record yet",
 			 id->rhost ? " from " : "", id->rhost ? id->rhost : "",
-			 r->exe ? r->exe : r->comm, r->pid);
+			 other ? " as " : "", other ? r->euser : "", r->exe ? r->exe : r->comm,
+			 r->pid);
 }
 
 static const char *change_name(uint32_t op)

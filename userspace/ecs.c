@@ -324,6 +324,7 @@ json_object *pw_ecs_from_access(const struct pw_access *a, const char *host_name
 	rc |= put_opt_str(o, "process.executable", a->exe);
 	rc |= put_opt_str(o, "process.command_line", a->args);
 	rc |= put(o, "process.user.id", new_uint_str(a->uid));
+	rc |= put_opt_str(o, "process.user.name", a->euser);
 	rc |= put_opt_str(o, "file.path", a->path);
 	rc |= put(o, "file.inode", new_uint_str(a->ino));
 	snprintf(dev, sizeof(dev), "%llu:%llu", (unsigned long long)(a->dev >> KDEV_MINOR_BITS),
@@ -475,6 +476,7 @@ json_object *pw_ecs_from_event(const struct pw_event_rec *e, const char *host_na
 	if (e->loginuid != PW_NO_ID)
 		rc |= put(o, "user.id", new_uint_str(e->loginuid));
 	rc |= put(o, "process.user.id", new_uint_str(e->uid));
+	rc |= put_opt_str(o, "process.user.name", e->euser);
 	rc |= put(o, "process.pid", json_object_new_int64(e->pid));
 	rc |= put(o, "process.parent.pid", json_object_new_int64(e->ppid));
 	rc |= put_opt_str(o, "process.name", e->comm);
@@ -910,6 +912,7 @@ static int parse_access(struct parser *p, struct pw_access *a)
 	a->flags = (uint32_t)v;
 	if (get_str_buf(p, "process.name", a->comm, sizeof(a->comm), false) ||
 	    get_str_dup(p, "user.name", false, &a->user) ||
+	    get_str_dup(p, "process.user.name", false, &a->euser) ||
 	    get_str_dup(p, "process.executable", false, &a->exe) ||
 	    get_str_dup(p, "process.command_line", false, &a->args) ||
 	    get_str_dup(p, "piiwatch.dataset", true, &a->dataset) ||
@@ -1044,6 +1047,7 @@ void pw_event_rec_free_strings(struct pw_event_rec *e)
 	/* The parser allocated every string but kind, which is static. */
 	free((char *)(uintptr_t)e->action);
 	free((char *)(uintptr_t)e->user);
+	free((char *)(uintptr_t)e->euser);
 	free((char *)(uintptr_t)e->comm);
 	free((char *)(uintptr_t)e->exe);
 	free((char *)(uintptr_t)e->args);
@@ -1119,6 +1123,7 @@ static int parse_event(struct parser *p, struct pw_event_rec *e, char *boot_id)
 		return -1;
 	e->ancestors = text;
 	if (get_event_str(p, "user.name", &e->user) ||
+	    get_event_str(p, "process.user.name", &e->euser) ||
 	    get_event_str(p, "process.name", &e->comm) ||
 	    get_event_str(p, "process.executable", &e->exe) ||
 	    get_event_str(p, "process.command_line", &e->args) ||

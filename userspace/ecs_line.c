@@ -494,6 +494,7 @@ const char *pw_ecs_access_line(struct pw_ecs_buf *b, const struct pw_access *a,
 	member_text(&w, "command_line", a->args);
 	open_obj(&w, "user");
 	member_u64_str(&w, "id", a->uid);
+	member_text(&w, "name", a->euser);
 	close_obj(&w);
 	close_obj(&w);
 

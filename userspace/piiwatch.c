@@ -138,11 +138,11 @@ static const char *text(sqlite3_stmt *q, int i)
 /* ---- accesses ---- */
 
 static const char accesses_sql[] =
-	"SELECT * FROM (SELECT " PW_STORE_ACCESS_COLUMNS ", a.id FROM " PW_STORE_ACCESS_FROM
+	"SELECT * FROM (SELECT " PW_STORE_ACCESS_COLUMNS ", a.id AS row_id FROM " PW_STORE_ACCESS_FROM
 	" WHERE (?1 IS NULL OR a.opened_ns >= ?1) AND (?2 IS NULL OR a.opened_ns <= ?2)"
 	" AND (?3 IS NULL OR coalesce(s.user, a.user) = ?3) AND (?4 IS NULL OR a.dataset = ?4)"
 	" AND " PW_FILE_MATCH("a.path") " AND (?6 IS NULL OR s.rhost = ?6)"
-	" ORDER BY a.opened_ns DESC, a.id DESC LIMIT ?7) ORDER BY 21, 31";
+	" ORDER BY a.opened_ns DESC, a.id DESC LIMIT ?7) ORDER BY 21, row_id";
 
 static void access_session(const struct pw_access *a, char *out, size_t n)
 {
@@ -220,7 +220,7 @@ static int cmd_accesses(sqlite3 *db, const struct cli *c)
 	"e.id, e.kind, e.action, e.ts_ns, e.session_id, e.audit_session, e.loginuid, e.uid,"   \
 	" coalesce(s.user, e.user), e.pid, e.ppid, e.comm, e.exe, e.args, e.dataset, e.path,"  \
 	" e.path2, e.dest_ip, e.dest_port, e.result, e.access_id, e.count, e.honeytoken, s.rhost," \
-	" e.boot_id, c.ancestors"
+	" e.boot_id, c.ancestors, e.euser"
 #define EVENT_FROM                                                                             \
 	"events e LEFT JOIN sessions s ON s.id = e.session_id LEFT JOIN chains c ON c.id = e.chain_id"
 
@@ -259,6 +259,7 @@ static void event_from_row(sqlite3_stmt *q, struct pw_event_rec *e)
 	e->count = (uint64_t)sqlite3_column_int64(q, 21);
 	e->honeytoken = sqlite3_column_int(q, 22);
 	e->ancestors = sqlite3_column_text(q, 25) ? text(q, 25) : NULL;
+	e->euser = sqlite3_column_text(q, 26) ? text(q, 26) : NULL;
 }
 
 /* "rename /a -> /b", "connect 198.51.100.9:443", "exec /usr/bin/tar -czf ..." */

@@ -82,9 +82,9 @@ static const char *const stmt_sql[ST_MAX] = {
 		"INSERT OR IGNORE INTO accesses (boot_id, access_id, session_id, audit_session, "
 		"loginuid, uid, user, pid, ppid, comm, exe, args, dataset, path, dev, ino, "
 		"honeytoken, open_flags, opened_ns, last_ns, staging, flags, closed_ns, bytes_read, "
-		"bytes_written, reads, writes, chain_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-		"?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?22, ?20, ?21, ?23, ?24, ?25, ?26, "
-		"?27, ?28)",
+		"bytes_written, reads, writes, chain_id, euser) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+		"?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?22, ?20, ?21, ?23, ?24, ?25, "
+		"?26, ?27, ?28, ?29)",
 	[ST_ACCESS_IO] =
 		"UPDATE accesses SET bytes_read = bytes_read + ?3, bytes_written = bytes_written + ?4, "
 		"reads = reads + ?5, writes = writes + ?6, last_ns = max(last_ns, ?7), "
@@ -94,9 +94,9 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_EVENT_INSERT] =
 		"INSERT INTO events (boot_id, kind, action, ts_ns, session_id, audit_session, "
 		"loginuid, uid, user, pid, ppid, comm, exe, args, dataset, path, path2, dest_ip, "
-		"dest_port, result, access_id, count, honeytoken, chain_id) VALUES (?1, ?2, ?3, ?4, ?5, "
-		"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-		"?23, ?24)",
+		"dest_port, result, access_id, count, honeytoken, chain_id, euser) VALUES (?1, ?2, ?3, "
+		"?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
+		"?22, ?23, ?24, ?25)",
 	[ST_JOIN_EVENTS] = "UPDATE events SET session_id = ?3 WHERE boot_id = ?1 AND audit_session = ?2 "
 			   "AND session_id IS NULL",
 	[ST_ACCESS_LOAD] = "SELECT " PW_STORE_ACCESS_COLUMNS " FROM " PW_STORE_ACCESS_FROM
@@ -221,6 +221,12 @@ static const char schema_v6[] =
 	"CREATE TABLE output_state (name TEXT PRIMARY KEY, path TEXT NOT NULL,"
 	" dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL);";
 
+/* The effective user's name (uid's) as it was at the time: NULL in rows
+ * from before this version, whose names were not recorded. */
+static const char schema_v7[] =
+	"ALTER TABLE accesses ADD COLUMN euser TEXT;"
+	"ALTER TABLE events ADD COLUMN euser TEXT;";
+
 /*
  * Chains in the table, by their text, so that a record whose chain is
  * there costs a hash lookup.  Forgotten when a batch is rolled back and
@@ -278,6 +284,7 @@ static void set_err(char *err, size_t n, const char *fmt, ...)
 void pw_access_free_strings(struct pw_access *a)
 {
 	free(a->user);
+	free(a->euser);
 	free(a->exe);
 	free(a->args);
 	free(a->ancestors);
@@ -285,7 +292,7 @@ void pw_access_free_strings(struct pw_access *a)
 	free(a->path);
 	free(a->service);
 	free(a->rhost);
-	a->user = a->exe = a->args = a->ancestors = a->dataset = a->path = a->service = a->rhost =
+	a->user = a->euser = a->exe = a->args = a->ancestors = a->dataset = a->path = a->service = a->rhost =
 		NULL;
 }
 
@@ -385,7 +392,9 @@ static int migrate(struct pw_store *s, const char *path, char *err, size_t err_s
 		goto fail_rollback;
 	if (version < 6 && sqlite3_exec(s->db, schema_v6, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
-	if (sqlite3_exec(s->db, "PRAGMA user_version = 6; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	if (version < 7 && sqlite3_exec(s->db, schema_v7, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rollback;
+	if (sqlite3_exec(s->db, "PRAGMA user_version = 7; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rollback;
 	return 0;
 fail_rollback:
@@ -967,6 +976,7 @@ int pw_store_access_open(struct pw_store *s, const struct pw_access *a)
 	sqlite3_bind_int64(q, 26, (sqlite3_int64)a->reads);
 	sqlite3_bind_int64(q, 27, (sqlite3_int64)a->writes);
 	bind_chain(s, q, 28, a->ancestors);
+	bind_text(q, 29, a->euser);
 	return run(s, ST_ACCESS_INSERT);
 }
 
@@ -1004,6 +1014,7 @@ int pw_store_event(struct pw_store *s, const char *boot_id, const struct pw_even
 		sqlite3_bind_int64(q, 22, (sqlite3_int64)e->count);
 	sqlite3_bind_int(q, 23, e->honeytoken);
 	bind_chain(s, q, 24, e->ancestors);
+	bind_text(q, 25, e->euser);
 	return run(s, ST_EVENT_INSERT);
 }
 
@@ -1128,6 +1139,7 @@ void pw_store_access_from_row(sqlite3_stmt *q, struct pw_access *a)
 	a->service = column_dup(q, 27);
 	a->rhost = column_dup(q, 28);
 	a->ancestors = column_dup(q, 29);
+	a->euser = column_dup(q, 30);
 }
 
 int pw_store_access_load(struct pw_store *s, const char *boot_id, uint64_t access_id,

@@ -13,7 +13,7 @@
 #include "alert.h"
 #include "session_record.h"
 
-#define PW_STORE_SCHEMA_VERSION 6
+#define PW_STORE_SCHEMA_VERSION 7
 
 struct pw_store;
 
@@ -31,6 +31,7 @@ struct pw_access {
 	uint32_t open_flags;
 	char comm[17];
 	char *user;                  /* login user: session's, else loginuid's name */
+	char *euser;                 /* uid's name (the effective user); NULL: not known */
 	char *exe;
 	char *args;
 	char *ancestors;             /* the parent and its ancestors (ancestors.h); NULL: none known */
@@ -69,6 +70,7 @@ struct pw_event_rec {
 	uint32_t pid;
 	uint32_t ppid;
 	const char *user;
+	const char *euser;           /* as in struct pw_access */
 	const char *comm;
 	const char *exe;
 	const char *args;
@@ -174,7 +176,7 @@ int pw_store_set_output_pos(struct pw_store *s, const char *name, const char *pa
 	"a.ppid, a.open_flags, a.comm, coalesce(s.user, a.user), a.exe, a.args, a.dataset, "       \
 	"a.path, a.dev, a.ino, a.honeytoken, a.staging, a.flags, a.opened_ns, a.last_ns, "        \
 	"a.closed_ns, a.bytes_read, a.bytes_written, a.reads, a.writes, s.service, s.rhost, "      \
-	"c.ancestors"
+	"c.ancestors, a.euser"
 #define PW_STORE_ACCESS_FROM                                                                       \
 	"accesses a LEFT JOIN sessions s ON s.id = a.session_id "                                  \
 	"LEFT JOIN chains c ON c.id = a.chain_id"

