@@ -111,6 +111,7 @@ static void fake_access(struct pw_access *a, uint64_t i, const char *boot_id)
 	a->ppid = 4000;
 	snprintf(a->comm, sizeof(a->comm), "tar");
 	a->user = user;
+	a->euser = user;
 	a->exe = exe;
 	a->args = args;
 	a->ancestors = ancestors;
