@@ -459,6 +459,11 @@ int bench_reader_start(struct bench_reader *r, const char *build, const char *di
 	*r->ctl = *init;
 	snprintf(exe, sizeof(exe), "%s/bench/bench_reader", build);
 	snprintf(fdstr, sizeof(fdstr), "%d", r->memfd);
+	if (access(exe, X_OK) != 0) {
+		fprintf(stderr, "bench: %s: %s (make bench-probes or bench-daemon builds it)\n", exe,
+			strerror(errno));
+		goto fail;
+	}
 	r->pid = fork();
 	if (r->pid < 0)
 		goto fail;
@@ -473,6 +478,7 @@ int bench_reader_start(struct bench_reader *r, const char *build, const char *di
 		if (__atomic_load_n(&r->ctl->started, __ATOMIC_ACQUIRE))
 			return 0;
 		if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
+			fprintf(stderr, "bench: %s exited before it started reading\n", exe);
 			r->pid = -1;
 			break;
 		}

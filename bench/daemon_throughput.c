@@ -125,14 +125,16 @@ static void fake_access(struct pw_access *a, uint64_t i, const char *boot_id)
 	a->rhost = rhost;
 }
 
-/* The indexes of the tables written per access, as "table: index (cols)". */
+/* The indexes of the tables written per access, as "table: index (cols)",
+ * with "partial" for one that holds only some rows (its WHERE). */
 static void print_indexes(const char *path)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
 
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT m.tbl_name, m.name, group_concat(i.name, ', ') "
+	    sqlite3_prepare_v2(db, "SELECT m.tbl_name, m.name, group_concat(i.name, ', '), "
+			       "CASE WHEN m.sql LIKE '% WHERE %' THEN ' partial' ELSE '' END "
 			       "FROM sqlite_master m, pragma_index_info(m.name) i "
 			       "WHERE m.type = 'index' AND m.tbl_name IN ('accesses', 'events', 'ring_state') "
 			       "GROUP BY m.name ORDER BY m.tbl_name, m.name", -1, &q, NULL) != SQLITE_OK) {
@@ -141,8 +143,8 @@ static void print_indexes(const char *path)
 	}
 	printf("  indexes written per access:\n");
 	while (sqlite3_step(q) == SQLITE_ROW)
-		printf("    %-10s %-34s (%s)\n", sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
-		       sqlite3_column_text(q, 2));
+		printf("    %-10s %-34s (%s)%s\n", sqlite3_column_text(q, 0), sqlite3_column_text(q, 1),
+		       sqlite3_column_text(q, 2), sqlite3_column_text(q, 3));
 out:
 	sqlite3_finalize(q);
 	sqlite3_close(db);

@@ -400,6 +400,8 @@ static void test_quarantine(void **state)
 /* What schema 7 added, taken off again: a store as schema 6 made it. */
 static const char undo_v7[] =
 	"ALTER TABLE accesses DROP COLUMN euser; ALTER TABLE events DROP COLUMN euser;"
+	"DROP INDEX accesses_audit; CREATE INDEX accesses_audit ON accesses (boot_id, audit_session);"
+	"DROP INDEX events_audit; CREATE INDEX events_audit ON events (boot_id, audit_session);"
 	"PRAGMA user_version = 6";
 
 /* What schema 6 added, taken off again: a store as schema 5 made it. */
@@ -609,6 +611,8 @@ static void test_migrates_to_v7(void **state)
 				  .user = "tanaka", .euser = "root", .comm = "sudo" };
 	struct pw_access a = { 0 };
 	char err[256], v[256];
+	sqlite3_stmt *q;
+	sqlite3 *db;
 
 	roll_back_schema(f, (const char *const[]){ undo_v7, NULL });
 	f->s = pw_store_open(f->path, true, err, sizeof(err));
@@ -639,6 +643,20 @@ static void test_migrates_to_v7(void **state)
 	pw_access_free_strings(&a);
 	sql_value(f->path, "SELECT user || ' as ' || euser FROM events", v, sizeof(v));
 	assert_string_equal(v, "tanaka as root");
+	/* The audit session indexes hold only rows still waiting for their
+	 * session, and the join finds them there. */
+	sql_value(f->path, "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master "
+		  "WHERE sql LIKE '%WHERE session_id IS NULL AND audit_session IS NOT NULL' "
+		  "ORDER BY name)", v, sizeof(v));
+	assert_string_equal(v, "accesses_audit events_audit");
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN UPDATE accesses SET session_id = ?3 "
+					    "WHERE boot_id = ?1 AND audit_session = ?2 "
+					    "AND session_id IS NULL", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_non_null(strstr((const char *)sqlite3_column_text(q, 3), "USING INDEX accesses_audit"));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
 }
 
 /* A store of schema 3 gains the detector's tables, keeping its rows. */
