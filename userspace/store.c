@@ -305,8 +305,8 @@ void pw_access_free_strings(struct pw_access *a)
 	free(a->path);
 	free(a->service);
 	free(a->rhost);
-	a->user = a->euser = a->exe = a->args = a->ancestors = a->dataset = a->path = a->service = a->rhost =
-		NULL;
+	a->user = a->euser = a->exe = a->args = a->ancestors = a->dataset = a->path = NULL;
+	a->service = a->rhost = NULL;
 }
 
 /* The store holds who read what: root and group piiwatch only. */
