@@ -35,6 +35,11 @@
 
 #define PW_VERSION "0.1.0"
 #define TICK_NS 100000000ULL
+/* A drain reads at most this many kernel events per commit. */
+#define DRAIN_CHUNK 4096
+/* After a drain the ring woke that found less than a chunk, the ring is
+ * not watched for this long: see pace_ring(). */
+#define RING_PAUSE_NS 10000000ULL
 
 enum tag { TAG_RINGBUF = 1, TAG_SIGNAL, TAG_TIMER, TAG_OUTPUT };
 #define TAG_PAM_BASE 0x1000u
@@ -72,6 +77,8 @@ struct daemon {
 	uint64_t unfollowed_reported;
 	uint64_t pins_restored;      /* pinned objects found removed and pinned again */
 	bool pins_failed;
+	bool ring_paused;            /* the ring's fd is out of the epoll set until ring_resume_ns */
+	uint64_t ring_resume_ns;     /* CLOCK_MONOTONIC */
 	bool last_reload_ok;
 	char reload_error[512];      /* why the last reload was refused */
 	bool spool_refused;          /* the spool directory is not safe to read */
@@ -537,7 +544,7 @@ static void warn_restart_only(const struct pw_policy *old, const struct pw_polic
 		       "probes are reloaded");
 }
 
-static void drain(struct daemon *d);
+static int drain(struct daemon *d);
 
 /* Read the policy again and put it in force, or keep the running one,
  * all of it, and say why in the log and in d->reload_error. */
@@ -594,17 +601,18 @@ refused:
  * position committed with the records tells the next daemon where the
  * store ends, so nothing is stored twice either.
  */
-static void drain(struct daemon *d)
+static int drain(struct daemon *d)
 {
 	struct pw_ring *r = pw_probes_ring(d->probes);
-	int n;
+	int n, total = 0;
 
 	do {
-		n = pw_ring_read(r, pw_collector_event, d->collector, 4096);
+		n = pw_ring_read(r, pw_collector_event, d->collector, DRAIN_CHUNK);
+		total += n;
 		if (pw_ring_read_pos(r) == pw_ring_released(r)) {
 			if (pw_store_flush(d->store))
 				pw_log(LOG_ERR, "store: commit failed");
-			return;
+			return total;
 		}
 		if (pw_store_set_ring_pos(d->store, d->boot_id, pw_probes_ring_id(d->probes),
 					  pw_ring_read_pos(r)) ||
@@ -612,10 +620,65 @@ static void drain(struct daemon *d)
 			pw_store_rollback(d->store);
 			pw_ring_rewind(r);
 			pw_log(LOG_ERR, "store: commit failed; kernel events stay queued");
-			return;
+			return total;
 		}
 		pw_ring_release(r);
-	} while (n == 4096);
+	} while (n == DRAIN_CHUNK);
+	return total;
+}
+
+/*
+ * The ring's fd is level-triggered: a daemon that keeps up finds, each
+ * time it finishes a commit, the few events queued meanwhile, and would
+ * commit again at once.  At full speed that was 1 800 commits a second of
+ * about 90 events each, every one rewriting the last pages of each table
+ * and index in the WAL (bench/RESULTS.md).  So after a drain the ring
+ * woke that read less than a chunk, the ring is left alone for
+ * RING_PAUSE_NS: the next batch is bigger, and a daemon that falls behind
+ * still drains chunk after chunk without pausing.  The kernel side goes
+ * on queueing meanwhile; 10 ms at full speed is far less than the ring
+ * holds, and nothing waits on these commits but the ring's own space.
+ */
+static void pace_ring(struct daemon *d, int events)
+{
+	struct epoll_event ev = { .events = 0, .data.u64 = TAG_RINGBUF };
+
+	if (events <= 0 || events >= DRAIN_CHUNK || d->ring_paused)
+		return;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, pw_probes_fd(d->probes), &ev) != 0) {
+		pw_log(LOG_ERR, "epoll: cannot pause the ring: %s", strerror(errno));
+		return;
+	}
+	d->ring_paused = true;
+	d->ring_resume_ns = pw_now_monotonic_ns() + RING_PAUSE_NS;
+}
+
+/* Watch the ring again once its pause is over, and drain what came. */
+static void resume_ring_watch(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_RINGBUF };
+
+	if (!d->ring_paused || pw_now_monotonic_ns() < d->ring_resume_ns)
+		return;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, pw_probes_fd(d->probes), &ev) != 0) {
+		/* Still drained on every tick. */
+		pw_log(LOG_ERR, "epoll: cannot watch the ring again: %s", strerror(errno));
+		return;
+	}
+	d->ring_paused = false;
+	pace_ring(d, drain(d));
+}
+
+/* epoll_wait()'s timeout: until the ring's pause ends, else none. */
+static int wait_timeout_ms(const struct daemon *d)
+{
+	uint64_t now = pw_now_monotonic_ns();
+
+	if (!d->ring_paused)
+		return -1;
+	if (now >= d->ring_resume_ns)
+		return 0;
+	return (int)((d->ring_resume_ns - now + 999999) / 1000000);
 }
 
 /* Skip what an earlier daemon committed from this ring but did not
@@ -795,7 +858,7 @@ static int run(struct daemon *d)
 	int i, n;
 
 	for (;;) {
-		n = epoll_wait(d->epfd, evs, 32, -1);
+		n = epoll_wait(d->epfd, evs, 32, wait_timeout_ms(d));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -806,7 +869,7 @@ static int run(struct daemon *d)
 			uint64_t tag = evs[i].data.u64;
 
 			if (tag == TAG_RINGBUF) {
-				drain(d);
+				pace_ring(d, drain(d));
 			} else if (tag == TAG_OUTPUT) {
 				pw_outputs_tick(d->outputs);
 				sync_output_fd(d);
@@ -822,6 +885,7 @@ static int run(struct daemon *d)
 				pw_listener_on_event(d->control, tag, evs[i].events);
 			}
 		}
+		resume_ring_watch(d);
 	}
 }
 
