@@ -78,6 +78,7 @@ struct daemon {
 	uint64_t pins_restored;      /* pinned objects found removed and pinned again */
 	bool pins_failed;
 	bool ring_paused;            /* the ring's fd is out of the epoll set until ring_resume_ns */
+	bool ring_unwatched;         /* it could not be put back: drained on the timer only */
 	uint64_t ring_resume_ns;     /* CLOCK_MONOTONIC */
 	bool last_reload_ok;
 	char reload_error[512];      /* why the last reload was refused */
@@ -643,7 +644,7 @@ static void pace_ring(struct daemon *d, int events)
 {
 	struct epoll_event ev = { .events = 0, .data.u64 = TAG_RINGBUF };
 
-	if (events <= 0 || events >= DRAIN_CHUNK || d->ring_paused)
+	if (events <= 0 || events >= DRAIN_CHUNK || d->ring_paused || d->ring_unwatched)
 		return;
 	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, pw_probes_fd(d->probes), &ev) != 0) {
 		pw_log(LOG_ERR, "epoll: cannot pause the ring: %s", strerror(errno));
@@ -660,12 +661,14 @@ static void resume_ring_watch(struct daemon *d)
 
 	if (!d->ring_paused || pw_now_monotonic_ns() < d->ring_resume_ns)
 		return;
+	d->ring_paused = false;
 	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, pw_probes_fd(d->probes), &ev) != 0) {
-		/* Still drained on every tick. */
-		pw_log(LOG_ERR, "epoll: cannot watch the ring again: %s", strerror(errno));
+		/* Not paused again: drained on every tick from now on. */
+		pw_log(LOG_ERR, "epoll: cannot watch the ring again: %s; it is drained every %llu ms",
+		       strerror(errno), (unsigned long long)(TICK_NS / 1000000));
+		d->ring_unwatched = true;
 		return;
 	}
-	d->ring_paused = false;
 	pace_ring(d, drain(d));
 }
 
