@@ -77,9 +77,8 @@ struct daemon {
 	uint64_t unfollowed_reported;
 	uint64_t pins_restored;      /* pinned objects found removed and pinned again */
 	bool pins_failed;
-	bool ring_paused;            /* the ring's fd is out of the epoll set until ring_resume_ns */
 	bool ring_unwatched;         /* it could not be put back: drained on the timer only */
-	uint64_t ring_resume_ns;     /* CLOCK_MONOTONIC */
+	uint64_t ring_resume_ns;     /* CLOCK_MONOTONIC; 0: the ring's fd is watched */
 	bool last_reload_ok;
 	char reload_error[512];      /* why the last reload was refused */
 	bool spool_refused;          /* the spool directory is not safe to read */
@@ -640,29 +639,32 @@ static int drain(struct daemon *d)
  * on queueing meanwhile; 10 ms at full speed is far less than the ring
  * holds, and nothing waits on these commits but the ring's own space.
  */
+/* The events epoll watches the ring's fd for: EPOLLIN, or 0 (paused). */
+static int watch_ring(struct daemon *d, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = TAG_RINGBUF };
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_MOD, pw_probes_fd(d->probes), &ev);
+}
+
 static void pace_ring(struct daemon *d, int events)
 {
-	struct epoll_event ev = { .events = 0, .data.u64 = TAG_RINGBUF };
-
-	if (events <= 0 || events >= DRAIN_CHUNK || d->ring_paused || d->ring_unwatched)
+	if (events <= 0 || events >= DRAIN_CHUNK || d->ring_resume_ns || d->ring_unwatched)
 		return;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, pw_probes_fd(d->probes), &ev) != 0) {
+	if (watch_ring(d, 0) != 0) {
 		pw_log(LOG_ERR, "epoll: cannot pause the ring: %s", strerror(errno));
 		return;
 	}
-	d->ring_paused = true;
 	d->ring_resume_ns = pw_now_monotonic_ns() + RING_PAUSE_NS;
 }
 
 /* Watch the ring again once its pause is over, and drain what came. */
 static void resume_ring_watch(struct daemon *d)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_RINGBUF };
-
-	if (!d->ring_paused || pw_now_monotonic_ns() < d->ring_resume_ns)
+	if (!d->ring_resume_ns || pw_now_monotonic_ns() < d->ring_resume_ns)
 		return;
-	d->ring_paused = false;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, pw_probes_fd(d->probes), &ev) != 0) {
+	d->ring_resume_ns = 0;
+	if (watch_ring(d, EPOLLIN) != 0) {
 		/* Not paused again: drained on every tick from now on. */
 		pw_log(LOG_ERR, "epoll: cannot watch the ring again: %s; it is drained every %llu ms",
 		       strerror(errno), (unsigned long long)(TICK_NS / 1000000));
@@ -677,7 +679,7 @@ static int wait_timeout_ms(const struct daemon *d)
 {
 	uint64_t now = pw_now_monotonic_ns();
 
-	if (!d->ring_paused)
+	if (!d->ring_resume_ns)
 		return -1;
 	if (now >= d->ring_resume_ns)
 		return 0;
