@@ -816,7 +816,7 @@ int64_t pw_collector_load_baselines(struct pw_collector *c)
 static void format_who(const struct pw_event_rec *r, const struct ident *id, char *out,
 		       size_t n)
 {
-	bool other = r->euser && (!r->user || strcmp(r->euser, r->user) != 0);
+	const char *other = pw_other_user(r->user, r->euser);
 	char when[32];
 
 	pw_format_time(r->ts_ns, when, sizeof(when));
@@ -828,7 +828,7 @@ static void format_who(const struct pw_event_rec *r, const struct ident *id, cha
 			 r->user ? r->user : "?", r->audit_session,
 			 id->service ? id->service : "no session record yet",
 			 id->rhost ? " from " : "", id->rhost ? id->rhost : "",
-			 other ? " as " : "", other ? r->euser : "", r->exe ? r->exe : r->comm,
+			 other ? " as " : "", other ? other : "", r->exe ? r->exe : r->comm,
 			 r->pid);
 }
 

@@ -10,28 +10,28 @@
 #include "piiwatch.h"
 #include "util.h"
 
+const char *pw_other_user(const char *user, const char *euser)
+{
+	return euser && (!user || strcmp(euser, user) != 0) ? euser : NULL;
+}
+
 static void who(const struct pw_access *a, char *out, size_t n)
 {
 	const char *user = a->user ? a->user : "?";
-	char as[300] = "";
-	size_t o;
+	const char *other = pw_other_user(a->user, a->euser);
 
-	/* Rights other than the login user's: su, sudo, a setuid program. */
-	if (a->euser && (!a->user || strcmp(a->euser, a->user) != 0))
-		snprintf(as, sizeof(as), " as %s", a->euser);
 	if (a->audit_session == PW_NO_ID) {
 		snprintf(out, n, "%s (no login session, uid %u)", user, a->uid);
 		return;
 	}
-	if (!a->session_id)
-		o = (size_t)snprintf(out, n, "%s session %u (no session record yet)", user,
-				     a->audit_session);
-	else
-		o = (size_t)snprintf(out, n, "%s session %u (%s%s%s)", user, a->audit_session,
-				     a->service ? a->service : "?", a->rhost ? " from " : "",
-				     a->rhost ? a->rhost : "");
-	if (o < n)
-		snprintf(out + o, n - o, "%s", as);
+	if (!a->session_id) {
+		snprintf(out, n, "%s session %u (no session record yet)%s%s", user,
+			 a->audit_session, other ? " as " : "", other ? other : "");
+		return;
+	}
+	snprintf(out, n, "%s session %u (%s%s%s)%s%s", user, a->audit_session,
+		 a->service ? a->service : "?", a->rhost ? " from " : "", a->rhost ? a->rhost : "",
+		 other ? " as " : "", other ? other : "");
 }
 
 void pw_access_format_what(const struct pw_access *a, bool with_chain, char *out,

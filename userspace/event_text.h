@@ -8,6 +8,11 @@
 
 #include "store.h"
 
+/* The effective user's name when it is not the login user's (a program
+ * run through su, sudo or a setuid program), else NULL: the lines below
+ * add " as EUSER" after the session. */
+const char *pw_other_user(const char *user, const char *euser);
+
 /* "TIME USER session N (SERVICE from RHOST) EXE[PID] read N of PATH [DATASET]",
  * the time being when the access ended (or was last seen). */
 void pw_access_format_line(const struct pw_access *a, char *out, size_t out_size);
