@@ -485,8 +485,12 @@ static void identify(struct pw_collector *c, const struct pw_task_id *t, struct 
 		id->user = user_name(c, t->loginuid != PW_NO_ID ? t->loginuid : t->uid);
 	}
 	/* Whose rights the program used: the login user's or, after su,
-	 * sudo or a setuid program, another's. */
-	id->euser = user_name(c, t->uid);
+	 * sudo or a setuid program, another's.  Without a session or a
+	 * loginuid the user above is already uid's name. */
+	if (!s && t->loginuid == PW_NO_ID)
+		id->euser = id->user ? strdup(id->user) : NULL;
+	else
+		id->euser = user_name(c, t->uid);
 	/* The program and its chain, from the exec that started it, else
 	 * from /proc while the process is still there; the chain is built
 	 * once per process, and each record copies it whole. */
