@@ -32,6 +32,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_S_IFMT 0170000
 #define PW_S_IFDIR 0040000
 #define PW_S_IFREG 0100000
+#define PW_PF_KTHREAD 0x00200000
 #define PW_MAP_ANONYMOUS 0x20
 #define PW_AT_EMPTY_PATH 0x1000
 #define PW_CLOSE_RANGE_CLOEXEC 4
@@ -449,10 +450,13 @@ static __always_inline int protect_inode(const struct pw_inode_key *key,
  * dentries for naming; a file system's root is named by its mount
  * point.  Returns the entry and *level, the number of names below it (0:
  * d itself matched), or NULL with *level the number of names up to "/".
+ * *unplaced is set when the walk met a disconnected dentry (one that is
+ * its own parent but neither its file system's root nor its mount's):
+ * what lies between it and its mount's root is unknown, not unprotected.
  */
 static __always_inline struct pw_protected_val *
 walk_protected(struct dentry *dentry, struct vfsmount *vmnt, __u64 dentries[PW_WALK_DEPTH],
-	       __u32 *level, struct pw_inode_key *root)
+	       __u32 *level, struct pw_inode_key *root, bool *unplaced)
 {
 	struct dentry *d = btf_ptr(struct dentry, dentry);
 	struct mount *mnt = NULL;
@@ -481,6 +485,10 @@ walk_protected(struct dentry *dentry, struct vfsmount *vmnt, __u64 dentries[PW_W
 
 			if (!mnt)
 				break;
+			/* Disconnected: the mount it was reached through
+			 * still holds it, so the walk goes on above that. */
+			if (d != d->d_sb->s_root && d != mnt->mnt.mnt_root)
+				*unplaced = true;
 			up = mnt->mnt_parent;
 			if (up == mnt)
 				break; /* "/" itself: no name */
@@ -539,16 +547,25 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	struct pw_inode_key root = {};
 	struct access_state st = {};
 	__u64 key = (__u64)f;
+	bool unplaced = false;
 
 	/* The walk keeps its dentries on the stack: the scratch of the
 	 * record, another page to touch, is needed only for a file that is
 	 * reported. */
 	val = walk_protected(btf_ptr(struct file, f)->f_path.dentry,
-			     btf_ptr(struct file, f)->f_path.mnt, dentries, &level, &root);
-	if (!val && !staging)
-		return NULL;
+			     btf_ptr(struct file, f)->f_path.mnt, dentries, &level, &root,
+			     &unplaced);
 	if (val && staging)
 		return NULL; /* protected after all: its own open is what counts */
+	/* A disconnected file (opened by handle with no name of it cached)
+	 * may be below a protected directory on its own file system: track
+	 * it, and let the daemon look.  Kernel threads (nfsd serves by
+	 * handle all day) are left out.  One whose mount sits below a
+	 * protected directory is protected, and named by its mount point. */
+	if (staging || (!val && (bpf_get_current_task_btf()->flags & PW_PF_KTHREAD)))
+		unplaced = false;
+	if (!val && !staging && !unplaced)
+		return NULL;
 	sc = bpf_map_lookup_elem(&walk_scratch, &zero);
 	if (!sc)
 		return NULL;
@@ -557,7 +574,7 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	st.inode_ptr = (__u64)BPF_CORE_READ(f, f_inode);
 	st.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
 	st.ino = BPF_CORE_READ(f, f_inode, i_ino);
-	st.dataset_id = val ? val->dataset_id : PW_DATASET_STAGING;
+	st.dataset_id = val ? val->dataset_id : unplaced ? PW_DATASET_UNPLACED : PW_DATASET_STAGING;
 	st.last_emit_ns = bpf_ktime_get_ns();
 	st.flags = io_flags;
 	if (add_access(key, &st)) {
@@ -576,8 +593,17 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	sc->ev.open_flags = open_flags;
 	sc->ev.flags = ev_flags | (staging ? PW_OPEN_STAGING : 0);
 	sc->ev.fd = fd;
+	if (unplaced)
+		sc->ev.flags |= PW_OPEN_UNPLACED;
+	if (unplaced && !val) {
+		/* Nothing to name: the file is its own root, for the daemon
+		 * to find below the policy's directories. */
+		sc->ev.root_dev = st.dev;
+		sc->ev.root_ino = st.ino;
+		level = 0;
+	}
 	sc->ev.depth = level;
-	if (!staging && level == 0)
+	if (!staging && !unplaced && level == 0)
 		sc->ev.flags |= PW_OPEN_SELF;
 	fill_names(dentries, level, sc->ev.names, &sc->ev.flags);
 	/* Only the names in use travel: most opens need one or two of the
@@ -646,7 +672,7 @@ static __always_inline void account(struct access_state *st, long ret, bool is_r
 	if (is_read) {
 		__sync_fetch_and_add(&st->bytes_read, ret);
 		__sync_fetch_and_add(&st->reads, 1);
-		if (st->dataset_id != PW_DATASET_STAGING)
+		if (pw_dataset_protected(st->dataset_id))
 			taint_current();
 	} else {
 		__sync_fetch_and_add(&st->bytes_written, ret);
@@ -672,7 +698,7 @@ static __always_inline int io_enter(int fd_in, int fd_out)
 
 		if (st) {
 			inf.file_in = (__u64)f;
-			copies_protected = st->dataset_id != PW_DATASET_STAGING;
+			copies_protected = pw_dataset_protected(st->dataset_id);
 		}
 	}
 	if (fd_out >= 0) {
@@ -1049,7 +1075,7 @@ int handle_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 	if (!st)
 		return 0;
 	st->flags |= PW_IO_MMAP;
-	if (st->dataset_id != PW_DATASET_STAGING)
+	if (pw_dataset_protected(st->dataset_id))
 		taint_current();
 	fill_task(&ev.task, PW_EV_MMAP);
 	ev.access_id = st->access_id;
@@ -1108,7 +1134,7 @@ static __always_inline int change_inode(struct inode *inode)
 	__u64 dentries[PW_WALK_DEPTH] = {};
 	struct change_pending *p;
 	struct dentry *d;
-	bool is_dir;
+	bool is_dir, unplaced = false;
 
 	p = bpf_map_lookup_elem(&change_pending, &tid);
 	if (!p || p->hit == 2)
@@ -1119,7 +1145,7 @@ static __always_inline int change_inode(struct inode *inode)
 	d = inode_alias(inode);
 	if (!d)
 		return 0;
-	val = walk_protected(d, NULL, dentries, &level, &root);
+	val = walk_protected(d, NULL, dentries, &level, &root, &unplaced);
 	if (!val)
 		return 0;
 	p->hit = is_dir ? 1 : 2;

@@ -30,7 +30,7 @@ enum pw_event_type {
 
 /* Bumped whenever maps or records change shape: a daemon finding pinned
  * objects of another version replaces them instead of reusing them. */
-#define PW_ABI_VERSION 3
+#define PW_ABI_VERSION 4
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {
@@ -42,6 +42,19 @@ struct pw_meta {
 /* Dataset id of accesses that are not to protected data but to files a
  * process wrote after reading protected data (staging). */
 #define PW_DATASET_STAGING 0xfffffffeu
+/* Dataset id of a file the kernel side could not place: its dentry has no
+ * parent to walk up (opened by handle while none of its names was cached).
+ * It is tracked and counted like a protected one; the daemon looks for the
+ * inode below the policy's directories and drops the access when it is not
+ * there (PW_OPEN_UNPLACED). */
+#define PW_DATASET_UNPLACED 0xfffffffdu
+
+/* Whether an access of this dataset id is one of protected data (its reads
+ * mark the process and its session as having read protected data). */
+static inline int pw_dataset_protected(__u32 id)
+{
+	return id != PW_DATASET_STAGING && id != PW_DATASET_UNPLACED;
+}
 
 enum pw_change_op {
 	PW_CH_UNLINK = 1,
@@ -75,6 +88,10 @@ enum pw_change_op {
 				  * are the whole path from "/" */
 #define PW_OPEN_URING 0x10u      /* opened through io_uring */
 #define PW_OPEN_LINKED 0x20u     /* an unnamed file (O_TMPFILE) linked into a protected place */
+#define PW_OPEN_UNPLACED 0x40u   /* a disconnected dentry: user space places it.  With
+				  * PW_DATASET_UNPLACED no names, the file its own root;
+				  * else protected through its mount, named up to the
+				  * mount point */
 
 /* Indexes of the per-CPU statistics array. */
 enum pw_stat {

@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -59,6 +60,37 @@ struct moved_entry {
 };
 
 #define PW_MOVED_MAX 4096
+
+/*
+ * Files the kernel side could not place (PW_OPEN_UNPLACED: opened by
+ * handle while none of their names was cached), and where they were found
+ * below the policy's directories.  A search reads directories, so its
+ * answer is kept for a while: a program that opens one file by handle
+ * again and again costs one search a minute.
+ */
+struct placed_entry {
+	struct pw_inode_key key;
+	int found;                   /* 1: path below a root; 0: not below any; -1: undecided */
+	char *path;
+	uint32_t dataset_id;
+	uint32_t prot_flags;
+	uint64_t placed_ns;          /* CLOCK_MONOTONIC */
+	UT_hash_handle hh;
+};
+
+#define PW_PLACED_MAX 1024
+#define PW_PLACED_TTL_NS (60ULL * 1000000000ULL)
+/* Directory entries one search reads below one root, at most. */
+#define PW_PLACE_SCAN_MAX 1000000
+
+/* Accesses of unplaced files found below no protected directory: the
+ * kernel keeps counting them; their later records are dropped. */
+struct ignored_access {
+	uint64_t access_id;
+	UT_hash_handle hh;
+};
+
+#define PW_IGNORED_MAX 65536
 
 /*
  * Names of login uids.  Looking one up reads /etc/passwd (or asks NSS),
@@ -127,6 +159,8 @@ struct pw_collector {
 	struct session_wait *waits;
 	struct moved_entry *moved;
 	size_t n_moved;
+	struct placed_entry *placed;
+	struct ignored_access *ignored;
 	struct user_entry *users;
 	size_t n_users;
 };
@@ -163,6 +197,17 @@ static void free_session(struct session_entry *s)
 	free(s);
 }
 
+static void forget_placed(struct pw_collector *c)
+{
+	struct placed_entry *pl, *tmp;
+
+	HASH_ITER(hh, c->placed, pl, tmp) {
+		HASH_DEL(c->placed, pl);
+		free(pl->path);
+		free(pl);
+	}
+}
+
 void pw_collector_free(struct pw_collector *c)
 {
 	struct session_entry *s, *stmp;
@@ -170,6 +215,7 @@ void pw_collector_free(struct pw_collector *c)
 	struct session_wait *w, *wtmp;
 	struct moved_entry *m, *mtmp;
 	struct user_entry *u, *utmp;
+	struct ignored_access *g, *gtmp;
 
 	if (!c)
 		return;
@@ -199,6 +245,11 @@ void pw_collector_free(struct pw_collector *c)
 		HASH_DEL(c->moved, m);
 		free(m->path);
 		free(m);
+	}
+	forget_placed(c);
+	HASH_ITER(hh, c->ignored, g, gtmp) {
+		HASH_DEL(c->ignored, g);
+		free(g);
 	}
 	pw_detector_free(c->det);
 	free(c);
@@ -238,6 +289,8 @@ int pw_collector_set_sources(struct pw_collector *c, const struct pw_policy *pol
 {
 	c->policy = pol;
 	c->probes = probes;
+	/* Another policy protects other directories. */
+	forget_placed(c);
 	if (c->det) {
 		pw_detector_set_policy(c->det, pol);
 		return 0;
@@ -633,12 +686,159 @@ static void ship_access(struct pw_collector *c, const struct pw_access *a)
 		pw_detector_access(c->det, a);
 }
 
+/*
+ * Where below the policy's directories the file (dev, ino) is: the
+ * nearest root whose directory holds it, as the kernel's walk would have
+ * found.  Only roots on the file's own file system are searched.
+ */
+static void search_roots(struct pw_collector *c, struct placed_entry *pl)
+{
+	const struct pw_root *roots = NULL, *best = NULL, *first = NULL;
+	char rel[4096], best_rel[4096] = "", esc[4 * sizeof(rel)];
+	size_t n = c->probes ? pw_probes_roots(c->probes, &roots) : 0, i, best_depth = 0;
+	bool undecided = false;
+
+	for (i = 0; i < n; i++) {
+		const struct pw_root *r = &roots[i];
+		struct stat st;
+		size_t depth;
+		const char *q;
+		int rc;
+
+		if (r->key.dev != pl->key.dev || stat(r->path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_ino != r->key.ino || pw_dev_to_kernel(st.st_dev) != r->key.dev)
+			continue;
+		if (!first)
+			first = r;
+		rc = pw_find_inode(r->path, pl->key.ino, PW_PLACE_SCAN_MAX, rel, sizeof(rel));
+		if (rc < 0) {
+			pw_log(LOG_WARNING, "BLIND SPOT: cannot search %s for inode %llu: %s", r->path,
+			       (unsigned long long)pl->key.ino, strerror(errno));
+			undecided = true;
+			continue;
+		}
+		if (rc == 0)
+			continue;
+		for (depth = 1, q = rel; *q; q++)
+			depth += *q == '/';
+		if (!best || depth < best_depth) {
+			best = r;
+			best_depth = depth;
+			snprintf(best_rel, sizeof(best_rel), "%s", rel);
+		}
+	}
+	if (best) {
+		pw_escape_untrusted(best_rel, strlen(best_rel), esc, sizeof(esc));
+		pl->found = 1;
+		pl->dataset_id = best->val.dataset_id;
+		pl->prot_flags = best->val.flags & PW_PROT_HONEYTOKEN;
+		if (asprintf(&pl->path, "%s/%s", best->path, esc) < 0)
+			pl->path = NULL;
+	} else if (undecided) {
+		/* Recorded as protected: a false alarm is better than a
+		 * missed read. */
+		pl->found = -1;
+		pl->dataset_id = first->val.dataset_id;
+		pl->prot_flags = 0;
+		if (asprintf(&pl->path, "<inode %llu on %u:%u, not placed>",
+			     (unsigned long long)pl->key.ino, (unsigned)(pl->key.dev >> 20),
+			     (unsigned)(pl->key.dev & 0xfffff)) < 0)
+			pl->path = NULL;
+	} else {
+		pl->found = 0;
+	}
+}
+
+/* The placement of an unplaced file, searched for or remembered; NULL when
+ * it is below no protected directory (or nothing could be allocated). */
+static struct placed_entry *place(struct pw_collector *c, uint64_t dev, uint64_t ino)
+{
+	struct pw_inode_key k = { .dev = dev, .ino = ino };
+	uint64_t now = pw_now_monotonic_ns();
+	struct placed_entry *pl;
+
+	HASH_FIND(hh, c->placed, &k, sizeof(k), pl);
+	if (pl && now - pl->placed_ns > PW_PLACED_TTL_NS) {
+		HASH_DEL(c->placed, pl);
+		free(pl->path);
+		free(pl);
+		pl = NULL;
+	}
+	if (!pl) {
+		if (HASH_COUNT(c->placed) >= PW_PLACED_MAX) {
+			struct placed_entry *oldest = c->placed;
+
+			HASH_DEL(c->placed, oldest);
+			free(oldest->path);
+			free(oldest);
+		}
+		pl = calloc(1, sizeof(*pl));
+		if (!pl)
+			return NULL;
+		pl->key = k;
+		pl->placed_ns = now;
+		search_roots(c, pl);
+		if (pl->found && !pl->path) {
+			free(pl);
+			return NULL;
+		}
+		HASH_ADD(hh, c->placed, key, sizeof(k), pl);
+	}
+	return pl->found ? pl : NULL;
+}
+
+static void ignore_access(struct pw_collector *c, uint64_t access_id)
+{
+	struct ignored_access *g;
+
+	if (HASH_COUNT(c->ignored) >= PW_IGNORED_MAX) {
+		/* The oldest: its later records cost a store lookup that
+		 * finds nothing. */
+		g = c->ignored;
+		HASH_DEL(c->ignored, g);
+		free(g);
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return;
+	g->access_id = access_id;
+	HASH_ADD(hh, c->ignored, access_id, sizeof(uint64_t), g);
+}
+
+/* True when the access is one ignore_access() dropped; its last record
+ * (final) forgets it. */
+static bool ignored(struct pw_collector *c, uint64_t access_id, bool final)
+{
+	struct ignored_access *g;
+
+	if (!c->ignored)
+		return false;
+	HASH_FIND(hh, c->ignored, &access_id, sizeof(uint64_t), g);
+	if (g && final) {
+		HASH_DEL(c->ignored, g);
+		free(g);
+	}
+	return g != NULL;
+}
+
 static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 {
+	struct placed_entry *pl = NULL;
 	struct open_access *o;
 	struct pw_access *a;
 	struct ident id;
 
+	if (ev->flags & PW_OPEN_UNPLACED) {
+		pl = place(c, ev->dev, ev->ino);
+		/* Protected through its mount, the kernel's dataset stands
+		 * unless the search found the file itself. */
+		if (pl && pl->found < 0 && ev->dataset_id != PW_DATASET_UNPLACED)
+			pl = NULL;
+		if (!pl && ev->dataset_id == PW_DATASET_UNPLACED) {
+			ignore_access(c, ev->access_id);
+			return;
+		}
+	}
 	if (c->n_open >= PW_OPEN_ACCESS_MAX)
 		forget_access(c, c->open);
 	o = calloc(1, sizeof(*o));
@@ -664,11 +864,29 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 	a->exe = id.exe;
 	a->args = id.args;
 	a->ancestors = id.ancestors;
-	a->dataset = strdup(dataset_name(c, ev->dataset_id));
-	a->path = rebuild_path(c, ev->root_dev, ev->root_ino, ev->flags, ev->depth, ev->names);
+	if (pl) {
+		a->dataset = strdup(dataset_name(c, pl->dataset_id));
+		a->path = strdup(pl->path);
+		a->honeytoken = pl->prot_flags & PW_PROT_HONEYTOKEN;
+	} else {
+		a->dataset = strdup(dataset_name(c, ev->dataset_id));
+		a->path = rebuild_path(c, ev->root_dev, ev->root_ino, ev->flags, ev->depth,
+				       ev->names);
+		a->honeytoken = ev->prot_flags & PW_PROT_HONEYTOKEN;
+		if (a->path && (ev->flags & PW_OPEN_UNPLACED)) {
+			/* Protected through a mount below a protected
+			 * directory, its place in that mount unknown: the
+			 * mount point and the inode. */
+			char *named = NULL;
+
+			if (asprintf(&named, "%s/#%llu", a->path, (unsigned long long)ev->ino) >= 0) {
+				free(a->path);
+				a->path = named;
+			}
+		}
+	}
 	a->dev = ev->dev;
 	a->ino = ev->ino;
-	a->honeytoken = ev->prot_flags & PW_PROT_HONEYTOKEN;
 	a->staging = ev->flags & PW_OPEN_STAGING;
 	a->flags = ev->flags & PW_OPEN_URING ? PW_IO_URING : 0;
 	a->opened_ns = to_realtime(c, ev->task.ts_ns);
@@ -690,6 +908,8 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	struct open_access *o;
 
 	HASH_FIND(hh, c->open, &ev->access_id, sizeof(uint64_t), o);
+	if (!o && ignored(c, ev->access_id, final))
+		return;
 	/* A pending access is counted in memory and inserted whole later. */
 	if ((!o || o->stored) &&
 	    pw_store_access_io(c->store, c->boot_id, ev->access_id, ev->bytes_read,
@@ -952,12 +1172,15 @@ static void on_mmap(struct pw_collector *c, const struct pw_event_mmap *ev)
 	struct ident id;
 
 	HASH_FIND(hh, c->open, &ev->access_id, sizeof(uint64_t), o);
+	if (!o && ignored(c, ev->access_id, false))
+		return;
 	if (o)
 		o->a.flags |= PW_IO_MMAP;
 	identify(c, &ev->task, &id);
 	fill_rec(&r, &ev->task, &id, to_realtime(c, ev->task.ts_ns));
 	r.access_id = ev->access_id;
-	r.dataset = dataset_name(c, ev->dataset_id);
+	r.dataset = o && ev->dataset_id == PW_DATASET_UNPLACED ? o->a.dataset
+							       : dataset_name(c, ev->dataset_id);
 	r.path = o ? o->a.path : NULL;
 	/* Bytes read through a mapping cannot be counted: the length mapped
 	 * is the upper bound. */

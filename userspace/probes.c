@@ -929,6 +929,12 @@ const struct pw_root *pw_probes_find_root(const struct pw_probes *p, uint64_t de
 	return NULL;
 }
 
+size_t pw_probes_roots(const struct pw_probes *p, const struct pw_root **roots)
+{
+	*roots = p->roots;
+	return p->n_roots;
+}
+
 struct pw_ring *pw_probes_ring(const struct pw_probes *p)
 {
 	return p->ring;

@@ -68,6 +68,10 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
  * one an earlier policy had (events queued before a reload name them). */
 const struct pw_root *pw_probes_find_root(const struct pw_probes *p, uint64_t dev, uint64_t ino);
 
+/* The running policy's roots (its paths and the multiply-linked files
+ * below them): their number, the array in *roots. */
+size_t pw_probes_roots(const struct pw_probes *p, const struct pw_root **roots);
+
 /* The name of a dataset id the kernel reports, "?" when unknown.  A
  * dataset keeps its id through reloads, and no id is given to another. */
 const char *pw_probes_dataset_name(const struct pw_probes *p, uint32_t id);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -268,4 +270,110 @@ void pw_format_time(uint64_t realtime_ns, char *out, size_t out_size)
 
 	if (!localtime_r(&t, &tm) || !strftime(out, out_size, "%Y-%m-%d %H:%M:%S", &tm))
 		snprintf(out, out_size, "?");
+}
+
+/* One open directory of pw_find_inode()'s walk, and where its name ends in rel. */
+struct find_level {
+	DIR *d;
+	size_t len;
+};
+
+int pw_find_inode(const char *dir, uint64_t ino, size_t max_entries, char *rel, size_t rel_size)
+{
+	struct find_level st[PW_FIND_DEPTH];
+	size_t depth = 0, seen = 0, len = 0;
+	struct stat top;
+	int fd, rc = 0, saved;
+
+	if (rel_size == 0) {
+		errno = ERANGE;
+		return -1;
+	}
+	rel[0] = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &top) != 0 || !(st[0].d = fdopendir(fd))) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	st[0].len = 0;
+	depth = 1;
+	while (depth > 0) {
+		struct find_level *lv = &st[depth - 1];
+		struct dirent *e;
+		struct stat sb;
+		size_t n;
+		int sub;
+
+		errno = 0;
+		e = readdir(lv->d);
+		if (!e) {
+			closedir(lv->d);
+			depth--;
+			continue;
+		}
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (++seen > max_entries) {
+			rc = -1;
+			break;
+		}
+		n = strlen(e->d_name);
+		if (lv->len + (lv->len ? 1 : 0) + n + 1 > rel_size) {
+			rc = -1;
+			break;
+		}
+		len = lv->len;
+		if (len)
+			rel[len++] = '/';
+		memcpy(rel + len, e->d_name, n + 1);
+		len += n;
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) {
+			if (e->d_ino == ino) {
+				rc = 1;
+				break;
+			}
+			continue;
+		}
+		sub = openat(dirfd(lv->d), e->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (sub < 0) {
+			/* DT_UNKNOWN: perhaps no directory; compare it as a file. */
+			if (e->d_type == DT_UNKNOWN && e->d_ino == ino &&
+			    fstatat(dirfd(lv->d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    !S_ISDIR(sb.st_mode) && sb.st_dev == top.st_dev) {
+				rc = 1;
+				break;
+			}
+			continue;
+		}
+		/* Another file system mounted here: its inode numbers are not
+		 * the ones looked for. */
+		if (fstat(sub, &sb) != 0 || sb.st_dev != top.st_dev) {
+			close(sub);
+			continue;
+		}
+		if (depth == PW_FIND_DEPTH) {
+			close(sub);
+			rc = -1;
+			break;
+		}
+		st[depth].d = fdopendir(sub);
+		if (!st[depth].d) {
+			close(sub);
+			continue;
+		}
+		st[depth].len = len;
+		depth++;
+	}
+	while (depth > 0)
+		closedir(st[--depth].d);
+	if (rc <= 0)
+		rel[0] = '\0';
+	if (rc < 0)
+		errno = ERANGE;
+	return rc;
 }

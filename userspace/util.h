@@ -55,4 +55,19 @@ void pw_format_bytes(uint64_t bytes, char *out, size_t out_size);
 /* Local time "YYYY-MM-DD HH:MM:SS" of a realtime nanosecond stamp. */
 void pw_format_time(uint64_t realtime_ns, char *out, size_t out_size);
 
+/* Directory levels and entries pw_find_inode() looks at, at most. */
+#define PW_FIND_DEPTH 64
+
+/*
+ * Look for a non-directory with inode number ino below the directory dir,
+ * on dir's own file system (mount points below it are not entered), by
+ * reading directory entries (nothing below is opened but directories).
+ * At most max_entries entries are read.
+ * Returns 1 with the path below dir ("a/b/f", raw bytes) in rel; 0 when
+ * it is not there; -1 when the search could not finish: errno ERANGE when
+ * max_entries, PW_FIND_DEPTH or rel_size were not enough, else the error
+ * of opening dir.  Subdirectories that cannot be read are skipped.
+ */
+int pw_find_inode(const char *dir, uint64_t ino, size_t max_entries, char *rel, size_t rel_size);
+
 #endif

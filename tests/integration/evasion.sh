@@ -55,6 +55,23 @@ on_cleanup "mountpoint -q '$PW_TMP/lo' && umount '$PW_TMP/lo'"
 mkdir "$PW_TMP/lo/vault"
 head -c 6000 /dev/urandom >"$PW_TMP/lo/vault/v.csv"
 "$EVADE" handle-save "$PW_TMP/lo/vault/v.csv" "$PW_TMP/v.handle" >/dev/null
+# And a file beside the vault, on the same file system, not protected.
+mkdir "$PW_TMP/lo/public"
+head -c 3000 /dev/urandom >"$PW_TMP/lo/public/p.csv"
+"$EVADE" handle-save "$PW_TMP/lo/public/p.csv" "$PW_TMP/p.handle" >/dev/null
+# A file system mounted inside the protected directory: a file of it
+# opened by handle while cold is protected through its mount.
+truncate -s 8M "$PW_TMP/lo2.img"
+mkfs.ext4 -q -F "$PW_TMP/lo2.img"
+loopdev2=$(losetup -f --show "$PW_TMP/lo2.img")
+on_cleanup "losetup -d '$loopdev2'"
+mkdir "$D/archive"
+mount "$loopdev2" "$D/archive"
+on_cleanup "mountpoint -q '$D/archive' && umount '$D/archive'"
+mkdir "$D/archive/old"
+head -c 4000 /dev/urandom >"$D/archive/old/a.csv"
+archive_ino=$(stat -c %i "$D/archive/old/a.csv")
+"$EVADE" handle-save "$D/archive/old/a.csv" "$PW_TMP/a.handle" >/dev/null
 
 pw_write_policy "$PW_TMP/policy.conf" <<EOF2
 [dataset customers]
@@ -151,11 +168,15 @@ sed 's/^/# /' "$PW_TMP/changes.err"
 # cached when its handle is opened.
 umount "$PW_TMP/lo"
 mount "$loopdev" "$PW_TMP/lo"
+umount "$D/archive"
+mount "$loopdev2" "$D/archive"
 cat >"$PW_TMP/root.sh" <<EOF2
 set -e
 . "$PW_TMP/ev.sh"
 ev by-handle "$EVADE" by-handle "$D/t_handle.csv"
 ev handle-cold "$EVADE" handle-open "$PW_TMP/lo" "$PW_TMP/v.handle"
+ev handle-public "$EVADE" handle-open "$PW_TMP/lo" "$PW_TMP/p.handle"
+ev handle-mounted "$EVADE" handle-open "$D/archive" "$PW_TMP/a.handle"
 ev vault-read "$EVADE" read "$PW_TMP/lo/vault/v.csv"
 cat /proc/self/sessionid
 EOF2
@@ -165,7 +186,7 @@ sed 's/^/# /' "$PW_TMP/root.err"
 
 # Let the last events arrive: the final accesses of both sessions closed.
 pw_wait_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'rename' AND audit_session = $ses2" 2 >/dev/null
-pw_wait_sql "SELECT count(*) > 0 FROM accesses WHERE path = '$PW_TMP/lo/vault/v.csv'" 1 >/dev/null
+pw_wait_sql "SELECT count(*) FROM accesses WHERE path = '$PW_TMP/lo/vault/v.csv'" 2 >/dev/null
 pw_wait_sql "SELECT count(*) FROM accesses WHERE closed_ns IS NULL" 0 >/dev/null
 
 for t in $SIMPLE copy hardlink symlink relative bind connect hold; do
@@ -253,11 +274,20 @@ check "the root session is a session of its own" test -n "$ses3" -a "$ses3" != "
 check_eq "open_by_handle_at (root): exact bytes, its process, its session" \
 	"$(pw_sql "SELECT sum(a.bytes_read), count(*), max(a.audit_session), max(a.pid), max(a.exe), max(s.user) FROM accesses a LEFT JOIN sessions s ON s.id = a.session_id WHERE a.path = '$D/t_handle.csv'")" \
 	"$(size handle)|1|$ses3|$(pid_of by-handle)|$EVADE|root"
-check_eq "open_by_handle_at on a cold dentry cache: BLIND SPOT: no access, the file has no parent to walk" \
-	"$(moved handle-cold)|$(pw_sql "SELECT count(*) FROM accesses WHERE pid = $(pid_of handle-cold)")" "6000|0"
+# The file's dentry has no parent to walk up: the kernel side tracks it
+# unplaced, and the daemon finds its inode below the vault.
+check_eq "open_by_handle_at on a cold dentry cache: placed by the daemon, exact bytes, its process and session" \
+	"$(moved handle-cold)|$(pw_sql "SELECT count(*), max(path), max(dataset), sum(bytes_read), max(audit_session), count(*) - count(closed_ns) FROM accesses WHERE pid = $(pid_of handle-cold)")" \
+	"6000|1|$PW_TMP/lo/vault/v.csv|vault|6000|$ses3|0"
+check_eq "open_by_handle_at on a cold dentry cache of a file below no protected directory: no access" \
+	"$(moved handle-public)|$(pw_sql "SELECT count(*) FROM accesses WHERE pid = $(pid_of handle-public)")|$(pw_sql "SELECT count(*) FROM accesses WHERE path LIKE '%/public/%'")" \
+	"3000|0|0"
+check_eq "open_by_handle_at on a cold file system mounted inside a protected directory: its mount point and inode, exact bytes" \
+	"$(moved handle-mounted)|$(pw_sql "SELECT count(*), max(path), max(dataset), sum(bytes_read), max(audit_session) FROM accesses WHERE pid = $(pid_of handle-mounted)")" \
+	"4000|1|$D/archive/#$archive_ino|customers|4000|$ses3"
 check_eq "the same file read by name is seen" \
-	"$(pw_sql "SELECT bytes_read, dataset, audit_session, pid FROM accesses WHERE path = '$PW_TMP/lo/vault/v.csv'")" \
-	"6000|vault|$ses3|$(pid_of vault-read)"
+	"$(pw_sql "SELECT bytes_read, dataset, audit_session FROM accesses WHERE path = '$PW_TMP/lo/vault/v.csv' AND pid = $(pid_of vault-read)")" \
+	"6000|vault|$ses3"
 check_eq "reads are joined to the PAM session" \
 	"$(pw_sql "SELECT DISTINCT s.user || '@' || s.rhost FROM accesses a JOIN sessions s ON s.id = a.session_id WHERE a.path LIKE '$D/t_%' AND a.audit_session = $ses")" \
 	"$PW_TEST_USER@203.0.113.9"

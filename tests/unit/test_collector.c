@@ -4,7 +4,8 @@
  * made by hand.  The outputs are replaced by a recorder of what the
  * collector ships (the same records the detector gets), and the probes,
  * which the collector only asks for root paths and dataset names, by
- * stubs that the tests never reach (no probes are set).
+ * stubs: without probes set the tests never reach them; the placement
+ * test sets fake ones, roots of its own.
  */
 #include <pwd.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -83,16 +85,38 @@ int pw_outputs_save_position(struct pw_outputs *o, struct pw_store *s)
 	return 0;
 }
 
+/* The fake probes of test_unplaced_placed: their roots, and the one
+ * dataset they name. */
+static char fake_probes;
+static struct pw_root fake_roots[2];
+static size_t n_fake_roots;
+#define FAKE_DATASET 7
+
 const struct pw_root *pw_probes_find_root(const struct pw_probes *p, uint64_t dev, uint64_t ino)
 {
-	fail_msg("no probes in this test");
+	size_t i;
+
+	if (p != (const struct pw_probes *)&fake_probes)
+		fail_msg("no probes in this test");
+	for (i = 0; i < n_fake_roots; i++)
+		if (fake_roots[i].key.dev == dev && fake_roots[i].key.ino == ino)
+			return &fake_roots[i];
 	return NULL;
 }
 
 const char *pw_probes_dataset_name(const struct pw_probes *p, uint32_t id)
 {
-	fail_msg("no probes in this test");
-	return NULL;
+	if (p != (const struct pw_probes *)&fake_probes)
+		fail_msg("no probes in this test");
+	return id == FAKE_DATASET ? "vault" : "?";
+}
+
+size_t pw_probes_roots(const struct pw_probes *p, const struct pw_root **roots)
+{
+	if (p != (const struct pw_probes *)&fake_probes)
+		fail_msg("no probes in this test");
+	*roots = fake_roots;
+	return n_fake_roots;
 }
 
 /* ---- fixture -------------------------------------------------------------- */
@@ -308,6 +332,112 @@ static void test_effective_user_named(void **state)
 	pw_access_free_strings(&a);
 }
 
+/* An unplaced open (PW_OPEN_UNPLACED) as the kernel side sends it: no
+ * names, the file its own root, the placeholder dataset. */
+static void unplaced_open(struct fx *f, uint64_t access_id, const char *path)
+{
+	struct pw_event_open ev;
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	memset(&ev, 0, sizeof(ev));
+	task(&ev.task, PW_EV_OPEN, 41);
+	ev.access_id = access_id;
+	ev.dev = ev.root_dev = pw_dev_to_kernel(st.st_dev);
+	ev.ino = ev.root_ino = st.st_ino;
+	ev.dataset_id = PW_DATASET_UNPLACED;
+	ev.flags = PW_OPEN_UNPLACED;
+	pw_collector_event(f->c, &ev, pw_open_size(0));
+}
+
+static void make_file(const char *path)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* A file the kernel could not place is looked for below the policy's
+ * directories: found, it is an access of the nearest root's dataset with
+ * its full path (names escaped); below none, nothing of it is shipped or
+ * stored, mapping included, however many records follow. */
+static void test_unplaced_placed(void **state)
+{
+	struct fx *f = *state;
+	char vault[128], sub[160], inner[192], file[256], odd[256], inner_file[256], outside[160];
+	struct pw_access a;
+	struct pw_event_mmap mm;
+	struct stat st;
+	size_t shipped;
+
+	snprintf(vault, sizeof(vault), "%s/vault", f->dir);
+	snprintf(sub, sizeof(sub), "%s/sub", vault);
+	snprintf(inner, sizeof(inner), "%s/inner", sub);
+	snprintf(file, sizeof(file), "%s/v.csv", sub);
+	snprintf(odd, sizeof(odd), "%s/a\nb.csv", vault);
+	snprintf(inner_file, sizeof(inner_file), "%s/i.csv", inner);
+	snprintf(outside, sizeof(outside), "%s/other.csv", f->dir);
+	assert_int_equal(mkdir(vault, 0700), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(mkdir(inner, 0700), 0);
+	make_file(file);
+	make_file(odd);
+	make_file(inner_file);
+	make_file(outside);
+	/* Two roots, one inside the other: the nearer one names the file. */
+	assert_int_equal(stat(vault, &st), 0);
+	fake_roots[0] = (struct pw_root){ .key = { pw_dev_to_kernel(st.st_dev), st.st_ino },
+					  .val = { .dataset_id = FAKE_DATASET }, .path = vault };
+	assert_int_equal(stat(inner, &st), 0);
+	fake_roots[1] = (struct pw_root){ .key = { pw_dev_to_kernel(st.st_dev), st.st_ino },
+					  .val = { .dataset_id = FAKE_DATASET,
+						   .flags = PW_PROT_HONEYTOKEN },
+					  .path = inner };
+	n_fake_roots = 2;
+	assert_int_equal(pw_collector_set_sources(f->c, f->pol,
+						  (const struct pw_probes *)&fake_probes), 0);
+
+	unplaced_open(f, 1, file);
+	io_event(f, 41, 1, 6000, true);
+	assert_string_equal(last_shipped(f)->path, file);
+	assert_string_equal(last_shipped(f)->dataset, "vault");
+	assert_int_equal(last_shipped(f)->bytes_read, 6000);
+	assert_false(last_shipped(f)->honeytoken);
+
+	unplaced_open(f, 2, odd);
+	io_event(f, 41, 2, 5, true);
+	snprintf(odd, sizeof(odd), "%s/a\\x0ab.csv", vault);
+	assert_string_equal(last_shipped(f)->path, odd);
+
+	/* The honeytoken directory is the nearer root. */
+	unplaced_open(f, 3, inner_file);
+	assert_string_equal(last_shipped(f)->path, inner_file);
+	assert_true(last_shipped(f)->honeytoken);
+	io_event(f, 41, 3, 1, true);
+
+	shipped = f->out.n_acc;
+	unplaced_open(f, 4, outside);
+	memset(&mm, 0, sizeof(mm));
+	task(&mm.task, PW_EV_MMAP, 41);
+	mm.access_id = 4;
+	mm.dataset_id = PW_DATASET_UNPLACED;
+	mm.length = 4096;
+	pw_collector_event(f->c, &mm, sizeof(mm));
+	io_event(f, 41, 4, 100, false);
+	io_event(f, 41, 4, 100, true);
+	assert_int_equal(f->out.n_acc, shipped);
+
+	assert_int_equal(pw_store_flush(f->store), 0);
+	assert_int_equal(pw_store_access_load(f->store, BOOT, 1, &a), 1);
+	assert_string_equal(a.path, file);
+	assert_string_equal(a.dataset, "vault");
+	assert_int_equal(a.bytes_read, 6000);
+	pw_access_free_strings(&a);
+	assert_int_equal(pw_store_access_load(f->store, BOOT, 4, &a), 0);
+	n_fake_roots = 0;
+}
+
 /* Accesses that began before their session record carry the session in
  * every record after it, stored or still held back when it came; what was
  * shipped before is not shipped again. */
@@ -486,6 +616,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_early_access_joined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_effective_user_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unplaced_placed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_across_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ended_sessions_age_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_session_not_asked_per_event, setup,

@@ -4,8 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "util.h"
@@ -119,6 +123,65 @@ static void test_format_bytes(void **state)
 	assert_string_equal(out, "412.0 MiB");
 }
 
+static ino_t make_at(const char *path, bool dir)
+{
+	struct stat st;
+	FILE *f;
+
+	if (dir) {
+		assert_int_equal(mkdir(path, 0700), 0);
+	} else {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		assert_int_equal(fclose(f), 0);
+	}
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+/* A file's inode found below a directory by its entries: the path below,
+ * nothing for an inode that is not there (a directory's included), and
+ * an undecided search when the entries to read run out. */
+static void test_find_inode(void **state)
+{
+	char top[] = "/tmp/pw-find-XXXXXX", p[256], rel[256], cmd[300];
+	ino_t deep, other, dir;
+	int i;
+
+	assert_non_null(mkdtemp(top));
+	snprintf(p, sizeof(p), "%s/a", top);
+	make_at(p, true);
+	snprintf(p, sizeof(p), "%s/a/b", top);
+	dir = make_at(p, true);
+	for (i = 0; i < 20; i++) {
+		snprintf(p, sizeof(p), "%s/a/f%02d", top, i);
+		make_at(p, false);
+	}
+	snprintf(p, sizeof(p), "%s/a/b/new\nline.csv", top);
+	deep = make_at(p, false);
+	snprintf(p, sizeof(p), "/tmp/pw-find-outside-%d", (int)getpid());
+	other = make_at(p, false);
+	unlink(p);
+
+	assert_int_equal(pw_find_inode(top, deep, 1000, rel, sizeof(rel)), 1);
+	assert_string_equal(rel, "a/b/new\nline.csv");
+	assert_int_equal(pw_find_inode(top, other, 1000, rel, sizeof(rel)), 0);
+	assert_string_equal(rel, "");
+	assert_int_equal(pw_find_inode(top, dir, 1000, rel, sizeof(rel)), 0);
+	/* 23 entries below top: 10 are not enough to say it is not there. */
+	errno = 0;
+	assert_int_equal(pw_find_inode(top, other, 10, rel, sizeof(rel)), -1);
+	assert_int_equal(errno, ERANGE);
+	assert_int_equal(pw_find_inode(top, deep, 1000, rel, 8), -1);
+	assert_int_equal(errno, ERANGE);
+	snprintf(p, sizeof(p), "%s/none", top);
+	assert_int_equal(pw_find_inode(p, deep, 1000, rel, sizeof(rel)), -1);
+	assert_int_equal(errno, ENOENT);
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_clean_utf8),
 		cmocka_unit_test(test_dev_encoding),
 		cmocka_unit_test(test_format_bytes),
+		cmocka_unit_test(test_find_inode),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
