@@ -35,6 +35,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_PF_KTHREAD 0x00200000
 #define PW_MAP_ANONYMOUS 0x20
 #define PW_AT_EMPTY_PATH 0x1000
+#define PW_AT_SYMLINK_FOLLOW 0x400
 #define PW_CLOSE_RANGE_CLOEXEC 4
 #define PW_AF_INET 2
 #define PW_AF_INET6 10
@@ -534,11 +535,15 @@ static __always_inline __u64 new_access_id(void)
 
 /*
  * Start tracking file f if it is protected (or, with staging, whatever it
- * is) and report the open.  Returns the new entry or NULL.
+ * is) and report the open.  via: a link that just put f into a protected
+ * directory, which its own dentry, still the one it was made with, does
+ * not show; f is then protected by that directory and named below it.
+ * Returns the new entry or NULL.
  */
 static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 						       __u32 open_flags, bool staging,
-						       __u32 ev_flags, __u32 io_flags)
+						       __u32 ev_flags, __u32 io_flags,
+						       const struct pw_event_change *via)
 {
 	__u32 zero = 0, level = 0, n;
 	__u64 dentries[PW_WALK_DEPTH] = {};
@@ -546,8 +551,10 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	struct pw_protected_val *val;
 	struct pw_inode_key root = {};
 	struct access_state st = {};
+	struct pw_protected_val linked;
 	__u64 key = (__u64)f;
-	bool unplaced = false;
+	bool unplaced = false, linked_in = false;
+	__u32 dir_names = 0, i;
 
 	/* The walk keeps its dentries on the stack: the scratch of the
 	 * record, another page to touch, is needed only for a file that is
@@ -557,6 +564,18 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 			     &unplaced);
 	if (val && staging)
 		return NULL; /* protected after all: its own open is what counts */
+	if (!val && via && !staging) {
+		linked.dataset_id = via->dataset_id;
+		linked.flags = via->prot_flags & PW_PROT_HONEYTOKEN;
+		val = &linked;
+		root.dev = via->root_dev;
+		root.ino = via->root_ino;
+		/* The directory's names below the root, then the file's. */
+		dir_names = via->flags & PW_OPEN_SELF ? 0 : via->depth;
+		level = dir_names + 1;
+		unplaced = false;
+		linked_in = true;
+	}
 	/* A disconnected file (opened by handle with no name of it cached)
 	 * may be below a protected directory on its own file system: track
 	 * it, and let the daemon look.  Kernel threads (nfsd serves by
@@ -605,7 +624,17 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	sc->ev.depth = level;
 	if (!staging && !unplaced && level == 0)
 		sc->ev.flags |= PW_OPEN_SELF;
-	fill_names(dentries, level, sc->ev.names, &sc->ev.flags);
+	fill_names(dentries, linked_in ? 1 : level, sc->ev.names, &sc->ev.flags);
+	if (linked_in) {
+		if (level > PW_NAME_SLOTS)
+			sc->ev.flags |= PW_OPEN_DEEP;
+		sc->ev.flags |= via->flags & PW_OPEN_NAME_TRUNC;
+		for (i = 0; i + 1 < PW_NAME_SLOTS; i++) {
+			if (i >= dir_names)
+				break;
+			bpf_probe_read_kernel(sc->ev.names[i + 1], PW_NAME_LEN, via->names[i]);
+		}
+	}
 	/* Only the names in use travel: most opens need one or two of the
 	 * twelve slots, and the ring then holds three times as many. */
 	n = pw_open_names(level);
@@ -636,7 +665,7 @@ static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_fla
 	if ((oflags & PW_O_PATH) ||
 	    (btf_ptr(struct file, f)->f_inode->i_mode & PW_S_IFMT) == PW_S_IFDIR)
 		return 0;
-	track_file(f, (__s32)ret, oflags, false, ev_flags, io_flags);
+	track_file(f, (__s32)ret, oflags, false, ev_flags, io_flags, NULL);
 	return 0;
 }
 
@@ -710,7 +739,7 @@ static __always_inline int io_enter(int fd_in, int fd_out)
 		} else if (f && tainted &&
 			   (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG) {
 			/* Staging: a regular file written after protected reads. */
-			if (track_file(f, fd_out, BPF_CORE_READ(f, f_flags), true, 0, 0))
+			if (track_file(f, fd_out, BPF_CORE_READ(f, f_flags), true, 0, 0, NULL))
 				inf.file_out = (__u64)f;
 		}
 	}
@@ -1217,7 +1246,8 @@ static __always_inline int change_exit(long ret)
 	 * tracked from now on. */
 	lf = (struct file *)p->link_file;
 	if (lf && p->ev.op == PW_CH_LINK && !lookup_access(lf))
-		track_file(lf, -1, BPF_CORE_READ(lf, f_flags), false, PW_OPEN_LINKED, 0);
+		track_file(lf, -1, BPF_CORE_READ(lf, f_flags), false, PW_OPEN_LINKED, 0,
+			   p->hit == 1 ? &p->ev : NULL);
 done:
 	bpf_map_delete_elem(&change_pending, &tid);
 	return 0;
@@ -1259,13 +1289,55 @@ CHANGE_SYSCALL(fchownat, PW_CH_CHOWN, 1, -1)
 
 /* linkat(olddfd, oldname, newdfd, newname, flags): with AT_EMPTY_PATH the
  * source is the open file olddfd, typically an O_TMPFILE. */
+/* The descriptor a path "/proc/self/fd/N" or "/dev/fd/N" names, or -1. */
+static __always_inline int proc_fd_path(const char *path)
+{
+	char buf[24] = {};
+	int i, start, fd = 0;
+
+	if (bpf_probe_read_user_str(buf, sizeof(buf), path) <= 0)
+		return -1;
+	if (buf[0] == '/' && buf[1] == 'p' && buf[2] == 'r' && buf[3] == 'o' && buf[4] == 'c' &&
+	    buf[5] == '/' && buf[6] == 's' && buf[7] == 'e' && buf[8] == 'l' && buf[9] == 'f' &&
+	    buf[10] == '/' && buf[11] == 'f' && buf[12] == 'd' && buf[13] == '/')
+		start = 14;
+	else if (buf[0] == '/' && buf[1] == 'd' && buf[2] == 'e' && buf[3] == 'v' && buf[4] == '/' &&
+		 buf[5] == 'f' && buf[6] == 'd' && buf[7] == '/')
+		start = 8;
+	else
+		return -1;
+	for (i = 0; i < 8; i++) {
+		int idx = start + i;
+		char ch;
+
+		if (idx < 0 || idx >= (int)sizeof(buf))
+			return -1;
+		ch = buf[idx];
+		if (ch == '\0')
+			return i ? fd : -1;
+		if (ch < '0' || ch > '9')
+			return -1;
+		fd = fd * 10 + (ch - '0');
+	}
+	return -1;
+}
+
 SEC("tracepoint/syscalls/sys_enter_linkat")
 int handle_enter_linkat(struct trace_event_raw_sys_enter *ctx)
 {
 	struct file *lf = NULL;
+	int fd;
 
-	if (ctx->args[4] & PW_AT_EMPTY_PATH)
+	/* The file to link given by descriptor, or through its magic link
+	 * in /proc (which linkat follows with AT_SYMLINK_FOLLOW): an
+	 * unnamed file (O_TMPFILE) or one opened elsewhere. */
+	if (ctx->args[4] & PW_AT_EMPTY_PATH) {
 		lf = fd_to_file((int)ctx->args[0]);
+	} else if (ctx->args[4] & PW_AT_SYMLINK_FOLLOW) {
+		fd = proc_fd_path((const char *)ctx->args[1]);
+		if (fd >= 0)
+			lf = fd_to_file(fd);
+	}
 	return change_enter(PW_CH_LINK, (const char *)ctx->args[1], (const char *)ctx->args[3], lf);
 }
 
@@ -1383,7 +1455,8 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	 * names no descriptor) is checked at its first I/O instead: the
 	 * access starts there, with every byte from then on. */
 	if (!st && f && (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG)
-		st = track_file(f, -1, BPF_CORE_READ(f, f_flags), false, PW_OPEN_URING, PW_IO_URING);
+		st = track_file(f, -1, BPF_CORE_READ(f, f_flags), false, PW_OPEN_URING, PW_IO_URING,
+				NULL);
 	if (!st)
 		return 0;
 	st->flags |= PW_IO_URING;
@@ -1484,6 +1557,6 @@ int BPF_PROG(handle_lsm_file_open, struct file *file)
 	oflags = BPF_CORE_READ(file, f_flags);
 	if ((oflags & PW_O_PATH) || (BPF_CORE_READ(file, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFDIR)
 		return 0;
-	track_file(file, -1, oflags, false, 0, 0);
+	track_file(file, -1, oflags, false, 0, 0, NULL);
 	return 0;
 }

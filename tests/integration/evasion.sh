@@ -123,6 +123,7 @@ ev creat "$EVADE" creat "$W/created.csv" 12345
 ev tmpfile-link "$EVADE" tmpfile-link "$W" tmp-linked.csv
 ev tmpfile-flink "$EVADE" tmpfile-flink "$W" tmp-flinked.csv
 ev tmpfile-in "$EVADE" tmpfile-flink "$PW_TMP/other" "$W/tmp-in.csv"
+ev tmpfile-in-proc "$EVADE" tmpfile-link "$PW_TMP/other" "$W/tmp-in-proc.csv"
 cat "$W/tmp-linked.csv" >/dev/null
 ev direct "$EVADE" uring-direct "$D/t_direct.csv" "$D/t_direct-first.csv"
 ev direct-only "$EVADE" uring-direct "$D/t_direct-only.csv"
@@ -238,8 +239,15 @@ check_eq "the linked name is protected" \
 check_eq "tmpfile-in: an O_TMPFILE made elsewhere and linked in: the link is recorded" \
 	"$(pw_sql "SELECT count(*), max(audit_session) FROM events WHERE kind = 'change' AND action = 'link' AND pid = $(pid_of tmpfile-in) AND path2 = '(open file) -> $W/tmp-in.csv'")" \
 	"1|$ses"
-check_eq "tmpfile-in: BLIND SPOT: what its descriptor, opened unprotected, reads after the link is not counted" \
-	"$(moved tmpfile-in)|$(pw_sql "SELECT count(*) FROM accesses WHERE pid = $(pid_of tmpfile-in)")" "17|0"
+# Its descriptor was opened unprotected: from the link on it is an access
+# of the directory linked into, named by the unnamed file's "#INODE".
+for t in tmpfile-in tmpfile-in-proc; do
+	check_eq "$t: an O_TMPFILE made elsewhere and linked in: what its descriptor reads after the link is counted" \
+		"$(moved $t)|$(pw_sql "SELECT count(*), sum(bytes_read), max(path GLOB '$W/#[0-9]*'), sum(bytes_written), max(audit_session), count(*) - count(closed_ns) FROM accesses WHERE pid = $(pid_of $t)")" \
+		"17|1|17|1|0|$ses|0"
+done
+check_eq "tmpfile-in-proc: the link through /proc/self/fd is recorded" \
+	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'link' AND pid = $(pid_of tmpfile-in-proc) AND path2 GLOB '/proc/self/fd/* -> $W/tmp-in-proc.csv'")" "1"
 
 # io_uring: use by a process that has read protected data is reported
 # once per process, with the first request's opcode.
