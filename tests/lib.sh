@@ -124,7 +124,9 @@ pw_start_daemon() {
 		>>"$PW_TMP/daemon.out" 2>>"$PW_TMP/daemon.err" &
 	DAEMON_PID=$!
 	local i
-	for i in $(seq 1 100); do
+	# Loading takes the verifier several seconds (about 11 s on a slow
+	# day here): see docs/kernel-probes.md, "Start-up".
+	for i in $(seq 1 300); do
 		if [ -S "$PW_TMP/pam.sock" ] && grep -q "watching" "$PW_TMP/daemon.err"; then
 			return 0
 		fi
@@ -136,7 +138,7 @@ pw_start_daemon() {
 		fi
 		sleep 0.1
 	done
-	echo "# piiwatchd did not come up in 10 s" >&2
+	echo "# piiwatchd did not come up in 30 s" >&2
 	return 1
 }
 

@@ -246,7 +246,7 @@ start_pkg_daemon() {
 	(umask 0027 && exec $EXEC_START) >"$PW_TMP/daemon.out" 2>"$PW_TMP/daemon.err" 9<&- &
 	PKG_DAEMON_PID=$!
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		[ -S /run/piiwatch/pam.sock ] && grep -q watching "$PW_TMP/daemon.err" && return 0
 		if ! kill -0 "$PKG_DAEMON_PID" 2>/dev/null; then
 			sed 's/^/#   /' "$PW_TMP/daemon.err" >&2
