@@ -51,6 +51,7 @@ EMPTY_SYSCALL(pwritev2)
 EMPTY_SYSCALL(sendfile64)
 EMPTY_SYSCALL(splice)
 EMPTY_SYSCALL(copy_file_range)
+EMPTY_SYSCALL(io_submit)
 
 EMPTY_TP(syscalls, sys_enter_close)
 EMPTY_TP(syscalls, sys_enter_dup2)

@@ -826,6 +826,143 @@ IO_SYSCALL(sendfile64, 1, 0)
 IO_SYSCALL(splice, 0, 2)
 IO_SYSCALL(copy_file_range, 0, 2)
 
+/*
+ * Linux AIO (io_submit): the requests are read from user memory and run
+ * without a read or write system call.  The entry notes where the
+ * requests are; the exit, once the kernel has taken them, counts those it
+ * accepted (the first ret) into their accesses.  A completion is not seen
+ * (it lands in a ring mapped into the process), so the bytes are those
+ * asked for, a read's clamped at the end of the file, and the access is
+ * flagged PW_IO_AIO.
+ */
+struct aio_pending {
+	__u64 iocbpp;
+	__u64 nr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct aio_pending);
+} aio_pending SEC(".maps");
+
+#define PW_IOCB_CMD_PREAD 0
+#define PW_IOCB_CMD_PWRITE 1
+#define PW_IOCB_CMD_PREADV 7
+#define PW_IOCB_CMD_PWRITEV 8
+#define PW_UIO_MAXIOV 1024
+
+struct aio_walk {
+	__u64 iocbpp;
+	bool tainted;
+};
+
+/* The bytes of the iovec array iov of n entries (UIO_MAXIOV at most, as
+ * the kernel allows). */
+static __always_inline __u64 iov_bytes(__u64 iov, __u64 n)
+{
+	__u64 total = 0;
+	__u32 i;
+
+	for (i = 0; i < PW_UIO_MAXIOV; i++) {
+		struct iovec v;
+
+		if (i >= n || bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(v))))
+			break;
+		total += (__u64)v.iov_len;
+	}
+	return total;
+}
+
+static long aio_one(__u64 idx, void *data)
+{
+	struct aio_walk *w = data;
+	struct access_state *st;
+	struct iocb cb;
+	__u64 cbp, bytes;
+	bool is_read;
+	struct file *f;
+
+	if (bpf_probe_read_user(&cbp, sizeof(cbp), (void *)(w->iocbpp + idx * 8)) ||
+	    bpf_probe_read_user(&cb, sizeof(cb), (void *)cbp))
+		return 1;
+	switch (cb.aio_lio_opcode) {
+	case PW_IOCB_CMD_PREAD:
+	case PW_IOCB_CMD_PREADV:
+		is_read = true;
+		break;
+	case PW_IOCB_CMD_PWRITE:
+	case PW_IOCB_CMD_PWRITEV:
+		is_read = false;
+		break;
+	default:
+		return 0;
+	}
+	f = fd_to_file((int)cb.aio_fildes);
+	st = lookup_access(f);
+	if (!st && f && !is_read && w->tainted &&
+	    (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG)
+		st = track_file(f, (__s32)cb.aio_fildes, BPF_CORE_READ(f, f_flags), true, 0, 0,
+				NULL);
+	if (!st)
+		return 0;
+	if (cb.aio_lio_opcode == PW_IOCB_CMD_PREADV || cb.aio_lio_opcode == PW_IOCB_CMD_PWRITEV)
+		bytes = iov_bytes(cb.aio_buf, cb.aio_nbytes);
+	else
+		bytes = cb.aio_nbytes;
+	if (is_read) {
+		__s64 size = BPF_CORE_READ(f, f_inode, i_size);
+
+		if (cb.aio_offset >= size)
+			bytes = 0;
+		else if (bytes > (__u64)(size - cb.aio_offset))
+			bytes = size - cb.aio_offset;
+	}
+	st->flags |= PW_IO_AIO;
+	if (bytes)
+		account(st, bytes, is_read);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_io_submit")
+int handle_enter_io_submit(struct trace_event_raw_sys_enter *ctx)
+{
+	struct aio_pending p = { .iocbpp = ctx->args[2], .nr = ctx->args[1] };
+	__u32 tid;
+
+	/* Nothing tracked and no staging: the requests cannot matter. */
+	if (!n_tracked && !is_tainted_task())
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	if (bpf_map_update_elem(&aio_pending, &tid, &p, BPF_ANY))
+		stat_inc(PW_STAT_PENDING_FULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_io_submit")
+int handle_exit_io_submit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct aio_pending *p;
+	struct aio_walk w;
+	__u64 n;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	p = bpf_map_lookup_elem(&aio_pending, &tid);
+	if (!p)
+		return 0;
+	w.iocbpp = p->iocbpp;
+	n = p->nr;
+	bpf_map_delete_elem(&aio_pending, &tid);
+	if (ctx->ret <= 0)
+		return 0;
+	if ((__u64)ctx->ret < n)
+		n = ctx->ret;
+	w.tainted = is_tainted_task();
+	bpf_loop(n, aio_one, &w, 0);
+	return 0;
+}
+
 /* close(fd), and dup2/dup3 over a descriptor, release the file when no
  * other descriptor refers to it. */
 static __always_inline int release_fd(int fd)

@@ -79,6 +79,7 @@ enum pw_change_op {
 #define PW_IO_IDLE 0x10u     /* a periodic flush of an idle access */
 #define PW_IO_MMAP 0x20u     /* the file is or was mapped: reads through the map are not counted */
 #define PW_IO_URING 0x40u    /* counts include io_uring requests */
+#define PW_IO_AIO 0x80u      /* counts include Linux AIO requests, as submitted */
 
 /* Flags of struct pw_event_open. */
 #define PW_OPEN_NAME_TRUNC 0x1u  /* a component was longer than PW_NAME_LEN-1 */

@@ -914,7 +914,7 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	if ((!o || o->stored) &&
 	    pw_store_access_io(c->store, c->boot_id, ev->access_id, ev->bytes_read,
 			       ev->bytes_written, ev->reads, ev->writes, now,
-			       ev->flags & (PW_IO_MMAP | PW_IO_URING), final))
+			       ev->flags & (PW_IO_MMAP | PW_IO_URING | PW_IO_AIO), final))
 		pw_log(LOG_ERR, "store: cannot update access %llu",
 		       (unsigned long long)ev->access_id);
 	if (!o) {
@@ -933,7 +933,7 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	o->a.reads += ev->reads;
 	o->a.writes += ev->writes;
 	o->a.last_ns = now;
-	o->a.flags |= ev->flags & (PW_IO_MMAP | PW_IO_URING);
+	o->a.flags |= ev->flags & (PW_IO_MMAP | PW_IO_URING | PW_IO_AIO);
 	if (!final) {
 		if (ev->reads || ev->writes) {
 			print_access(c, &o->a);

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <linux/openat2.h>
 #include <liburing.h>
 #include <netinet/in.h>
@@ -467,6 +468,69 @@ static long long uring_direct(const char *path)
 	return total;
 }
 
+/*
+ * size bytes of fd from offset 0 by Linux AIO (io_submit), in batches of
+ * AIO_BATCH requests of CHUNK bytes, each split over two buffers when vec.
+ * A read asks for one request more than the file holds (past its end):
+ * the kernel gives 0 for it.  Returns the bytes the completions report.
+ */
+#define AIO_BATCH 8
+
+static long long aio_rw(int fd, bool is_read, bool vec, long long size)
+{
+	static char bufs[AIO_BATCH][CHUNK];
+	struct iovec iov[AIO_BATCH][2];
+	struct iocb cbs[AIO_BATCH], *ptrs[AIO_BATCH];
+	struct io_event evs[AIO_BATCH];
+	aio_context_t ctx = 0;
+	long long off = 0, total = 0, end = is_read ? size + CHUNK : size;
+	int i, n, got;
+
+	memset(bufs, 'a', sizeof(bufs));
+	if (syscall(SYS_io_setup, AIO_BATCH, &ctx))
+		die("io_setup");
+	while (off < end) {
+		for (n = 0; n < AIO_BATCH && off < end; n++) {
+			size_t want = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
+
+			memset(&cbs[n], 0, sizeof(cbs[n]));
+			cbs[n].aio_fildes = (__u32)fd;
+			cbs[n].aio_offset = off;
+			iov[n][0] = (struct iovec){ bufs[n], want / 2 };
+			iov[n][1] = (struct iovec){ bufs[n] + want / 2, want - want / 2 };
+			if (vec) {
+				cbs[n].aio_lio_opcode = is_read ? IOCB_CMD_PREADV : IOCB_CMD_PWRITEV;
+				cbs[n].aio_buf = (__u64)(uintptr_t)iov[n];
+				cbs[n].aio_nbytes = 2;
+			} else {
+				cbs[n].aio_lio_opcode = is_read ? IOCB_CMD_PREAD : IOCB_CMD_PWRITE;
+				cbs[n].aio_buf = (__u64)(uintptr_t)bufs[n];
+				cbs[n].aio_nbytes = want;
+			}
+			ptrs[n] = &cbs[n];
+			off += (long long)want;
+		}
+		if (syscall(SYS_io_submit, ctx, (long)n, ptrs) != n)
+			die("io_submit");
+		for (got = 0; got < n;) {
+			int k = (int)syscall(SYS_io_getevents, ctx, 1L, (long)(n - got), evs, NULL);
+
+			if (k <= 0)
+				die("io_getevents");
+			for (i = 0; i < k; i++) {
+				if (evs[i].res < 0) {
+					errno = (int)-evs[i].res;
+					die("aio request");
+				}
+				total += evs[i].res;
+			}
+			got += k;
+		}
+	}
+	syscall(SYS_io_destroy, ctx);
+	return total;
+}
+
 static bool is_one_of(const char *t, const char *const *names)
 {
 	for (; *names; names++)
@@ -518,7 +582,8 @@ static long long tmpfile_link(const char *t, const char *dir, const char *name)
 static bool run_other_open(const char *t, const char *path, const char *arg, long long *n)
 {
 	static const char *const writes[] = { "write", "pwrite", "writev", "pwritev", "pwritev2",
-					      "uring-write", "uring-writev", "sendfile-into",
+					      "uring-write", "uring-writev", "aio-write", "aio-writev",
+					      "sendfile-into",
 					      "splice-into", "copy-into", NULL };
 	const char *name;
 	int fd = -1, dir;
@@ -566,6 +631,8 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 			die(path);
 		if (strncmp(t, "uring-", 6) == 0)
 			*n = uring_write(fd, atoll(arg), strcmp(t, "uring-writev") == 0);
+		else if (strncmp(t, "aio-", 4) == 0)
+			*n = aio_rw(fd, false, strcmp(t, "aio-writev") == 0, atoll(arg));
 		else if (strstr(t, "-into"))
 			*n = copy_into(t, fd, arg);
 		else
@@ -625,6 +692,8 @@ int main(int argc, char **argv)
 		n = vec_all(fd, 1);
 	} else if (strcmp(t, "preadv2") == 0) {
 		n = vec_all(fd, 2);
+	} else if (strcmp(t, "aio") == 0 || strcmp(t, "aio-v") == 0) {
+		n = aio_rw(fd, true, t[3] == '-', size);
 	} else if (strcmp(t, "dup") == 0) {
 		fd2 = dup(fd);
 		n = pread_all(fd2, 0, size / 2);
@@ -795,6 +864,15 @@ int main(int argc, char **argv)
 				die("write");
 			n += r;
 		}
+		close(out);
+	} else if (strcmp(t, "aio-stage") == 0) {
+		/* Read plainly, the copy written by Linux AIO. */
+		int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (out < 0)
+			die(arg);
+		n = read_all(fd);
+		aio_rw(out, false, false, n);
 		close(out);
 	} else if (strcmp(t, "connect") == 0) {
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(arg)) };

@@ -13,12 +13,12 @@ mkdir -p "$D" "$W" "$PW_TMP/other" "$O" "$PW_TMP/bind" "$PW_TMP/lo"
 EVADE="$PW_BUILD/tests/pw-evade"
 # Each read FILE whole: the opens by each syscall among them.
 SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm sendfile splice
-	mmap exit-no-close exec-cloexec close-range uring-read uring-open uring-use
+	mmap exit-no-close exec-cloexec close-range uring-read uring-open uring-use aio aio-v
 	open-sys open-at open-at2 open-opath"
-OTHERS="copy stage hardlink symlink relative bind connect hold chg mv ln rm handle
+OTHERS="copy stage aio-stage hardlink symlink relative bind connect hold chg mv ln rm handle
 	direct direct-first direct-only direct-stdin"
 # Each writes into a protected file: its own count, or the whole of a source.
-WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev"
+WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev aio-write aio-writev"
 INTO="sendfile-into splice-into copy-into"
 i=0
 for t in $SIMPLE $OTHERS; do
@@ -134,6 +134,7 @@ echo "direct-stdin \$out" >>"$PW_TMP/moved"
 ev echo /bin/echo -n alpha 'two words' \$'new\nline'
 "$EVADE" copy_file_range "$D/t_copy.csv" "$O/copy.out" >/dev/null
 "$EVADE" stage "$D/t_stage.csv" "$O/stage.out" >/dev/null
+"$EVADE" aio-stage "$D/t_aio-stage.csv" "$O/aio-stage.out" >/dev/null
 cat "$PW_TMP/other/hardlink.csv" >/dev/null
 ln -s "$D/t_symlink.csv" "$O/sym" && cat "$O/sym" >/dev/null
 (cd "$D" && cat ./t_relative.csv >/dev/null)
@@ -217,6 +218,8 @@ for t in $WRITES $INTO; do
 done
 check_eq "io_uring writes are flagged as such" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE path LIKE '$W/w_uring-write%' AND flags & 64 = 64")" 2
+check_eq "Linux AIO reads and writes are flagged as such" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE (path LIKE '$D/t_aio%' OR path LIKE '$W/w_aio-write%') AND flags & 128 = 128")" 4
 check_eq "creat: a new file in a protected directory is protected, its bytes written counted" \
 	"$(pw_sql "SELECT dataset, bytes_read, bytes_written, audit_session, pid FROM accesses WHERE path = '$W/created.csv'")" \
 	"customers|0|12345|$ses|$(pid_of creat)"
@@ -310,6 +313,9 @@ check_eq "copy_file_range: the copy is a staging file with every byte written" \
 check_eq "staging: a file written after protected reads is recorded with its bytes" \
 	"$(pw_sql "SELECT staging, dataset, bytes_written FROM accesses WHERE path = '$O/stage.out'")" \
 	"1|staging|$(size stage)"
+check_eq "aio-stage: a file written by Linux AIO after protected reads is staging, every byte counted" \
+	"$(pw_sql "SELECT staging, dataset, bytes_written, flags & 128 FROM accesses WHERE path = '$O/aio-stage.out'")" \
+	"1|staging|$(size aio-stage)|128"
 check_eq "connect after protected reads is recorded with its destination" \
 	"$(pw_sql "SELECT dest_ip, dest_port, audit_session FROM events WHERE kind = 'connect'")" \
 	"127.0.0.1|9|$ses"
