@@ -715,6 +715,15 @@ static __always_inline void account(struct access_state *st, long ret, bool is_r
 		emit_io(st, st->access_id, 0, true);
 }
 
+/* Staging: a regular file f (as fd) written by a process after protected
+ * reads is tracked from this write on.  Returns its entry or NULL. */
+static __always_inline struct access_state *track_staging(struct file *f, int fd)
+{
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) != PW_S_IFREG)
+		return NULL;
+	return track_file(f, fd, BPF_CORE_READ(f, f_flags), true, 0, 0, NULL);
+}
+
 static __always_inline int io_enter(int fd_in, int fd_out)
 {
 	struct io_inflight inf = {};
@@ -736,11 +745,8 @@ static __always_inline int io_enter(int fd_in, int fd_out)
 
 		if (tracking && lookup_access(f)) {
 			inf.file_out = (__u64)f;
-		} else if (f && tainted &&
-			   (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG) {
-			/* Staging: a regular file written after protected reads. */
-			if (track_file(f, fd_out, BPF_CORE_READ(f, f_flags), true, 0, 0, NULL))
-				inf.file_out = (__u64)f;
+		} else if (f && tainted && track_staging(f, fd_out)) {
+			inf.file_out = (__u64)f;
 		}
 	}
 	if (!inf.file_in && !inf.file_out)
@@ -881,7 +887,7 @@ static long aio_one(__u64 idx, void *data)
 	struct access_state *st;
 	struct iocb cb;
 	__u64 cbp, bytes;
-	bool is_read;
+	bool is_read, vec;
 	struct file *f;
 
 	if (bpf_probe_read_user(&cbp, sizeof(cbp), (void *)(w->iocbpp + idx * 8)) ||
@@ -899,18 +905,14 @@ static long aio_one(__u64 idx, void *data)
 	default:
 		return 0;
 	}
+	vec = cb.aio_lio_opcode == PW_IOCB_CMD_PREADV || cb.aio_lio_opcode == PW_IOCB_CMD_PWRITEV;
 	f = fd_to_file((int)cb.aio_fildes);
 	st = lookup_access(f);
-	if (!st && f && !is_read && w->tainted &&
-	    (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG)
-		st = track_file(f, (__s32)cb.aio_fildes, BPF_CORE_READ(f, f_flags), true, 0, 0,
-				NULL);
+	if (!st && f && !is_read && w->tainted)
+		st = track_staging(f, (int)cb.aio_fildes);
 	if (!st)
 		return 0;
-	if (cb.aio_lio_opcode == PW_IOCB_CMD_PREADV || cb.aio_lio_opcode == PW_IOCB_CMD_PWRITEV)
-		bytes = iov_bytes(cb.aio_buf, cb.aio_nbytes);
-	else
-		bytes = cb.aio_nbytes;
+	bytes = vec ? iov_bytes(cb.aio_buf, cb.aio_nbytes) : cb.aio_nbytes;
 	if (is_read) {
 		__s64 size = BPF_CORE_READ(f, f_inode, i_size);
 

@@ -901,6 +901,9 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 		ship_access(c, a);
 }
 
+/* The io flags an access keeps once one of its reports has them. */
+#define STICKY_IO_FLAGS (PW_IO_MMAP | PW_IO_URING | PW_IO_AIO)
+
 static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 {
 	uint64_t now = to_realtime(c, ev->task.ts_ns);
@@ -914,7 +917,7 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	if ((!o || o->stored) &&
 	    pw_store_access_io(c->store, c->boot_id, ev->access_id, ev->bytes_read,
 			       ev->bytes_written, ev->reads, ev->writes, now,
-			       ev->flags & (PW_IO_MMAP | PW_IO_URING | PW_IO_AIO), final))
+			       ev->flags & STICKY_IO_FLAGS, final))
 		pw_log(LOG_ERR, "store: cannot update access %llu",
 		       (unsigned long long)ev->access_id);
 	if (!o) {
@@ -933,7 +936,7 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	o->a.reads += ev->reads;
 	o->a.writes += ev->writes;
 	o->a.last_ns = now;
-	o->a.flags |= ev->flags & (PW_IO_MMAP | PW_IO_URING | PW_IO_AIO);
+	o->a.flags |= ev->flags & STICKY_IO_FLAGS;
 	if (!final) {
 		if (ev->reads || ev->writes) {
 			print_access(c, &o->a);
