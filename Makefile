@@ -236,7 +236,7 @@ $(OUT)/bench/bench_reader: bench/bench_reader.c bench/bench_reader.h | $(OUT)/be
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 $(OUT)/bench/bench_empty: bench/bench_empty.c $(OUT)/bench_empty.skel.h $(OUT)/piiwatch.skel.h \
-		| $(OUT)/bench
+		bpf/piiwatch.h | $(OUT)/bench
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -lbpf -lelf -lz
 

@@ -409,8 +409,9 @@ static int monitor_stop(struct bench *b, enum mode m)
 
 /* ---- telling our programs from another tracer's ---- */
 
-/* Ids of the programs behind the links the daemon pinned, with the
- * links' names (the programs' names in piiwatch.bpf.c). */
+/* Ids of the programs behind the links the daemon pinned, each once, with
+ * their names in piiwatch.bpf.c (a link's name, up to a "-": one program
+ * may be behind several links, "handle_exit_change-sys_exit_unlink"...). */
 static size_t daemon_progs(const struct bench *b, __u32 *ids, char (*names)[64], size_t max)
 {
 	char dir[PATH_MAX + 16], path[2 * PATH_MAX];
@@ -434,10 +435,17 @@ static size_t daemon_progs(const struct bench *b, __u32 *ids, char (*names)[64],
 		if (fd < 0)
 			continue;
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
-			ids[n] = info.prog_id;
-			if (names)
-				snprintf(names[n], sizeof(names[n]), "%.63s", de->d_name);
-			n++;
+			size_t i;
+
+			for (i = 0; i < n && ids[i] != info.prog_id; i++)
+				;
+			if (i == n) {
+				ids[n] = info.prog_id;
+				if (names)
+					snprintf(names[n], sizeof(names[n]), "%.*s",
+						 (int)strcspn(de->d_name, "-"), de->d_name);
+				n++;
+			}
 		}
 		close(fd);
 	}

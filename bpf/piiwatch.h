@@ -28,6 +28,18 @@ enum pw_event_type {
 	PW_EV_URING = 7,   /* io_uring used by a process holding protected data */
 };
 
+/*
+ * The change syscalls whose exits all run the one program
+ * handle_exit_change, which user space attaches to each "sys_exit_NAME"
+ * this kernel has (and bench_empty attaches its empty twin to the same).
+ * Their entries are programs of their own.
+ */
+#define PW_CHANGE_EXITS(X)                                                    \
+	X(unlink) X(unlinkat) X(rmdir) X(rename) X(renameat) X(renameat2)     \
+	X(link) X(linkat) X(symlink) X(symlinkat) X(truncate) X(ftruncate)    \
+	X(chmod) X(fchmod) X(fchmodat) X(fchmodat2) X(chown) X(lchown)        \
+	X(fchown) X(fchownat)
+
 /* Bumped whenever maps or records change shape: a daemon finding pinned
  * objects of another version replaces them instead of reusing them. */
 #define PW_ABI_VERSION 4

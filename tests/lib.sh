@@ -124,8 +124,9 @@ pw_start_daemon() {
 		>>"$PW_TMP/daemon.out" 2>>"$PW_TMP/daemon.err" &
 	DAEMON_PID=$!
 	local i
-	# Loading takes the verifier several seconds (about 11 s on a slow
-	# day here): see docs/kernel-probes.md, "Start-up".
+	# Loading takes the verifier a few seconds (3.5 s here; 12 s before
+	# the change exits shared one program): see docs/kernel-probes.md,
+	# "Start-up".  The margin is for slow machines.
 	for i in $(seq 1 300); do
 		if [ -S "$PW_TMP/pam.sock" ] && grep -q "watching" "$PW_TMP/daemon.err"; then
 			return 0
@@ -178,12 +179,13 @@ pw_bpf_prog_ids() {
 	bpftool prog list 2>/dev/null | sed -n 's/^\([0-9]\+\): .*/\1/p' | sort
 }
 
-# IDs of the programs and links the test's daemon attached, from its pins.
+# IDs of the programs and links the test's daemon attached, from its pins
+# (one program may be behind several links).
 pw_daemon_prog_ids() {
 	local l
 	for l in "$(pw_pin_dir)"/links/*; do
 		bpftool link show pinned "$l" 2>/dev/null | sed -n 's/.*prog \([0-9]\+\).*/\1/p'
-	done | sort
+	done | sort -u
 }
 
 # pw_wait_gone IDS LISTER: wait (up to 5 s: the kernel frees programs

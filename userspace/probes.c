@@ -278,6 +278,59 @@ static int hold_link(struct pw_probes *p, const char *name, int fd)
 	return 0;
 }
 
+static const char *const change_exits[] = {
+#define PW_EXIT_NAME(name) "sys_exit_" #name,
+	PW_CHANGE_EXITS(PW_EXIT_NAME)
+#undef PW_EXIT_NAME
+};
+
+/*
+ * The one program of every change syscall's exit, attached to each the
+ * kernel has.  Each link is pinned as links/handle_exit_change-sys_exit_NAME
+ * (bpffs refuses dots in names) and held like the skeleton's; libbpf's
+ * handle on it is let go at once, the pin and the held descriptor keep it
+ * attached.
+ */
+static int attach_change_exits(struct pw_probes *p, char *err, size_t err_size)
+{
+	struct bpf_program *prog = p->skel->progs.handle_exit_change;
+	char name[128], path[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(change_exits) / sizeof(change_exits[0]); i++) {
+		struct bpf_link *link;
+		int fd;
+
+		if (!have_syscall_tracepoint(change_exits[i])) {
+			pw_log(LOG_INFO, "kernel has no syscalls/%s: %s not attached there",
+			       change_exits[i], bpf_program__name(prog));
+			continue;
+		}
+		link = bpf_program__attach_tracepoint(prog, "syscalls", change_exits[i]);
+		if (!link) {
+			pw_set_err(err, err_size, "cannot attach %s to syscalls/%s: %s",
+				bpf_program__name(prog), change_exits[i], strerror(errno));
+			return -1;
+		}
+		snprintf(name, sizeof(name), "%s-%s", bpf_program__name(prog), change_exits[i]);
+		if (pin_path(path, sizeof(path), p->pin_dir, "links", name) ||
+		    bpf_link__pin(link, path)) {
+			pw_set_err(err, err_size, "cannot pin BPF objects under %s: %s", p->pin_dir,
+				strerror(errno));
+			bpf_link__destroy(link);
+			return -1;
+		}
+		fd = dup(bpf_link__fd(link));
+		bpf_link__disconnect(link);
+		bpf_link__destroy(link);
+		if (hold_link(p, name, fd)) {
+			pw_set_err(err, err_size, "cannot hold the BPF links: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 {
 	int rc, i;
@@ -348,7 +401,7 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 			return -1;
 		}
 	}
-	return 0;
+	return attach_change_exits(p, err, err_size);
 }
 
 static int pinned_fd(const struct pw_probes *p, const char *name)
@@ -411,7 +464,7 @@ static int take_over(struct pw_probes *p)
 	}
 	p->trampoline = m.trampoline;
 	p->reused = true;
-	pw_log(LOG_INFO, "took over %d attached BPF programs pinned in %s: nothing was missed "
+	pw_log(LOG_INFO, "took over %d BPF links pinned in %s: nothing was missed "
 	       "while no daemon ran", n_links, p->pin_dir);
 	return 0;
 }

@@ -60,7 +60,7 @@ pw_stop_daemon TERM
 check_eq "the daemon stops cleanly" "$DAEMON_STATUS" 0
 cat "$D/f2.csv" >/dev/null
 check "the next daemon starts" restart
-check "and takes the probes over" grep -q "took over $links attached BPF programs" \
+check "and takes the probes over" grep -q "took over $links BPF links" \
 	"$PW_TMP/daemon.err"
 check "the read made while no daemon ran is recorded" recorded 1 f2.csv
 
