@@ -25,12 +25,13 @@
 #include "piiwatch.h"
 #include "piiwatch.skel.h"
 
-static const char *const change_exits[] = {
 #define EXIT_NAME(name) "sys_exit_" #name,
-	PW_CHANGE_EXITS(EXIT_NAME)
+static const char *const open_exits[] = { PW_OPEN_EXITS(EXIT_NAME) };
+static const char *const change_exits[] = { PW_CHANGE_EXITS(EXIT_NAME) };
 #undef EXIT_NAME
-};
+#define N_OPEN_EXITS (sizeof(open_exits) / sizeof(open_exits[0]))
 #define N_CHANGE_EXITS (sizeof(change_exits) / sizeof(change_exits[0]))
+#define N_SHARED_EXITS (N_OPEN_EXITS + N_CHANGE_EXITS)
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -121,7 +122,7 @@ int main(int argc, char **argv)
 	struct bench_empty_bpf *skel = NULL;
 	struct piiwatch_bpf *real = NULL;
 	struct btf *vmlinux = NULL;
-	struct bpf_link *change_links[N_CHANGE_EXITS] = { NULL };
+	struct bpf_link *links[N_SHARED_EXITS] = { NULL };
 	struct bpf_program *p;
 	bool trampoline;
 	sigset_t mask;
@@ -154,36 +155,38 @@ int main(int argc, char **argv)
 	vmlinux = btf__load_vmlinux_btf();
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *sec = bpf_program__section_name(p);
-		bool is_open = strncmp(sec, "tracepoint/syscalls/sys_exit_open", 33) == 0 ||
-			       strcmp(sec, "tracepoint/syscalls/sys_exit_creat") == 0;
-
 		if (strcmp(sec, "syscall") == 0 || !have_hook(vmlinux, sec) ||
-		    (strncmp(sec, "lsm/", 4) == 0 && !trampoline) || (is_open && trampoline))
+		    (strncmp(sec, "lsm/", 4) == 0 && !trampoline) ||
+		    (p == skel->progs.empty_exit_open && trampoline))
 			bpf_program__set_autoload(p, false);
 	}
 	if (bench_empty_bpf__load(skel) || bench_empty_bpf__attach(skel)) {
 		fprintf(stderr, "bench_empty: cannot load and attach: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	/* bench_empty_bpf__attach() leaves the program without a target
-	 * alone: it goes on each change exit, as piiwatchd's does. */
-	for (i = 0; i < N_CHANGE_EXITS; i++) {
+	/* bench_empty_bpf__attach() leaves the programs without a target
+	 * alone: each goes on its exits, as piiwatchd's do. */
+	for (i = 0; i < N_SHARED_EXITS; i++) {
+		bool is_open = i < N_OPEN_EXITS;
+		const char *tp = is_open ? open_exits[i] : change_exits[i - N_OPEN_EXITS];
 		char sec[128];
 
-		snprintf(sec, sizeof(sec), "tracepoint/syscalls/%s", change_exits[i]);
-		if (!have_hook(vmlinux, sec))
+		snprintf(sec, sizeof(sec), "tracepoint/syscalls/%s", tp);
+		if ((is_open && trampoline) || !have_hook(vmlinux, sec))
 			continue;
-		change_links[i] = bpf_program__attach_tracepoint(skel->progs.empty_exit_change,
-								 "syscalls", change_exits[i]);
-		if (!change_links[i]) {
-			fprintf(stderr, "bench_empty: cannot attach to syscalls/%s: %s\n",
-				change_exits[i], strerror(errno));
+		links[i] = bpf_program__attach_tracepoint(is_open ? skel->progs.empty_exit_open :
+								    skel->progs.empty_exit_change,
+							  "syscalls", tp);
+		if (!links[i]) {
+			fprintf(stderr, "bench_empty: cannot attach to syscalls/%s: %s\n", tp,
+				strerror(errno));
 			goto cleanup;
 		}
 		n++;
 	}
 	bpf_object__for_each_program(p, skel->obj)
-		if (bpf_program__autoload(p) && p != skel->progs.empty_exit_change)
+		if (bpf_program__autoload(p) && p != skel->progs.empty_exit_open &&
+		    p != skel->progs.empty_exit_change)
 			n++;
 	printf("attached %d\n", n);
 	fflush(stdout);
@@ -192,8 +195,8 @@ int main(int argc, char **argv)
 			print_stats(skel);
 	rc = 0;
 cleanup:
-	for (i = 0; i < N_CHANGE_EXITS; i++)
-		bpf_link__destroy(change_links[i]);
+	for (i = 0; i < N_SHARED_EXITS; i++)
+		bpf_link__destroy(links[i]);
 	btf__free(vmlinux);
 	piiwatch_bpf__destroy(real);
 	bench_empty_bpf__destroy(skel);

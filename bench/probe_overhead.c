@@ -686,7 +686,7 @@ struct prog_cost {
 };
 
 struct prog_snap {
-	char name[128];         /* piiwatch: program name; empty: section */
+	char name[128];         /* piiwatch: program name; empty: hook_key() */
 	uint64_t runs, ns;
 };
 
@@ -713,6 +713,24 @@ static size_t snap_daemon(const struct bench *b, struct prog_snap *out, size_t m
 	return n;
 }
 
+/*
+ * What a program's costs are filed under: its hook, and for a program
+ * shared by several exits (SEC("tracepoint"), attached by hand) the part
+ * of its name after the prefix, so that handle_exit_open and
+ * empty_exit_open meet as "shared: exit_open".
+ */
+static void hook_key(char *out, size_t size, const char *name, const char *section,
+		     const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	if (strcmp(section, "tracepoint") == 0)
+		snprintf(out, size, "shared: %s",
+			 strncmp(name, prefix, len) == 0 ? name + len : name);
+	else
+		snprintf(out, size, "%s", section);
+}
+
 static size_t snap_empty(struct bench *b, struct prog_snap *out, size_t max)
 {
 	char line[512], name[64], sec[128];
@@ -722,7 +740,7 @@ static size_t snap_empty(struct bench *b, struct prog_snap *out, size_t max)
 	kill(b->empty_pid, SIGUSR1);
 	while (fgets(line, sizeof(line), b->empty_out) && strcmp(line, "end\n") != 0) {
 		if (n < max && sscanf(line, "prog %63s %127s %llu %llu", name, sec, &runs, &ns) == 4) {
-			snprintf(out[n].name, sizeof(out[n].name), "%s", sec);
+			hook_key(out[n].name, sizeof(out[n].name), name, sec, "empty_");
 			out[n].runs = runs;
 			out[n].ns = ns;
 			n++;
@@ -760,8 +778,15 @@ static void add_costs(struct prog_cost *c, size_t *nc, struct piiwatch_bpf *skel
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		const char *sec = piiwatch ? section_of(skel, after[i].name) : after[i].name;
-		struct prog_cost *pc = cost_of(c, nc, sec);
+		char key[128];
+		struct prog_cost *pc;
+
+		if (piiwatch)
+			hook_key(key, sizeof(key), after[i].name, section_of(skel, after[i].name),
+				 "handle_");
+		else
+			snprintf(key, sizeof(key), "%s", after[i].name);
+		pc = cost_of(c, nc, key);
 
 		if (!pc)
 			continue;

@@ -32,11 +32,20 @@ char LICENSE[] SEC("license") = "GPL";
 	EMPTY_TP(syscalls, sys_enter_##name)                                  \
 	EMPTY_TP(syscalls, sys_exit_##name)
 
-EMPTY_TP(syscalls, sys_exit_open)
-EMPTY_TP(syscalls, sys_exit_openat)
-EMPTY_TP(syscalls, sys_exit_openat2)
-EMPTY_TP(syscalls, sys_exit_creat)
-EMPTY_TP(syscalls, sys_exit_open_by_handle_at)
+/* As handle_exit_open and handle_exit_change: one program on the exits of
+ * the opens (PW_OPEN_EXITS), one on the changes' (PW_CHANGE_EXITS), each
+ * attached to every one of them by bench_empty.c. */
+SEC("tracepoint")
+int empty_exit_open(void *ctx)
+{
+	return 0;
+}
+
+SEC("tracepoint")
+int empty_exit_change(void *ctx)
+{
+	return 0;
+}
 
 EMPTY_SYSCALL(read)
 EMPTY_SYSCALL(pread64)
@@ -88,14 +97,6 @@ EMPTY_TP(syscalls, sys_enter_fchownat)
 EMPTY_TP(syscalls, sys_enter_linkat)
 EMPTY_TP(syscalls, sys_enter_fchmodat2)
 EMPTY_SYSCALL(connect)
-
-/* As handle_exit_change: one program on every change syscall's exit
- * (PW_CHANGE_EXITS), attached by bench_empty.c. */
-SEC("tracepoint")
-int empty_exit_change(void *ctx)
-{
-	return 0;
-}
 
 EMPTY_TP_BTF(io_uring_complete)
 EMPTY_TP_BTF(io_uring_submit_req)

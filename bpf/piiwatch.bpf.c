@@ -790,18 +790,14 @@ static __always_inline int io_exit(long ret)
 	return 0;
 }
 
-#define OPEN_EXIT(name)                                                       \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
-	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
-	{                                                                     \
-		return handle_open_fd(ctx->ret, 0, 0);                           \
-	}
-
-OPEN_EXIT(open)
-OPEN_EXIT(openat)
-OPEN_EXIT(openat2)
-OPEN_EXIT(creat)
-OPEN_EXIT(open_by_handle_at)
+/* The exit of every open syscall (PW_OPEN_EXITS in piiwatch.h): one
+ * program, attached by user space to each, in tracepoint mode only (the
+ * LSM hook sees the opens otherwise). */
+SEC("tracepoint")
+int handle_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_open_fd(ctx->ret, 0, 0);
+}
 
 /* IO_SYSCALL(name, in, out): argument index of the descriptor read from and
  * written to, -1 for none. */

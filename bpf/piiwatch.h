@@ -29,11 +29,13 @@ enum pw_event_type {
 };
 
 /*
- * The change syscalls whose exits all run the one program
- * handle_exit_change, which user space attaches to each "sys_exit_NAME"
- * this kernel has (and bench_empty attaches its empty twin to the same).
- * Their entries are programs of their own.
+ * Syscalls whose exits run one program each, which user space attaches to
+ * every "sys_exit_NAME" this kernel has (and bench_empty attaches its
+ * empty twins to the same): handle_exit_open on the opens (in tracepoint
+ * mode), handle_exit_change on the changes.  The change syscalls' entries
+ * are programs of their own.
  */
+#define PW_OPEN_EXITS(X) X(open) X(openat) X(openat2) X(creat) X(open_by_handle_at)
 #define PW_CHANGE_EXITS(X)                                                    \
 	X(unlink) X(unlinkat) X(rmdir) X(rename) X(renameat) X(renameat2)     \
 	X(link) X(linkat) X(symlink) X(symlinkat) X(truncate) X(ftruncate)    \

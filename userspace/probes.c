@@ -278,41 +278,41 @@ static int hold_link(struct pw_probes *p, const char *name, int fd)
 	return 0;
 }
 
-static const char *const change_exits[] = {
 #define PW_EXIT_NAME(name) "sys_exit_" #name,
-	PW_CHANGE_EXITS(PW_EXIT_NAME)
+static const char *const open_exits[] = { PW_OPEN_EXITS(PW_EXIT_NAME) };
+static const char *const change_exits[] = { PW_CHANGE_EXITS(PW_EXIT_NAME) };
 #undef PW_EXIT_NAME
-};
+#define PW_N(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
- * The one program of every change syscall's exit, attached to each the
- * kernel has.  Each link is pinned as links/handle_exit_change-sys_exit_NAME
- * (bpffs refuses dots in names) and held like the skeleton's; libbpf's
- * handle on it is let go at once, the pin and the held descriptor keep it
- * attached.
+ * One program shared by several syscall exits (the opens', the changes'),
+ * attached to each the kernel has.  Each link is pinned as
+ * links/PROGRAM-sys_exit_NAME (bpffs refuses dots in names) and held like
+ * the skeleton's; libbpf's handle on it is let go at once, the pin and the
+ * held descriptor keep it attached.
  */
-static int attach_change_exits(struct pw_probes *p, char *err, size_t err_size)
+static int attach_exits(struct pw_probes *p, struct bpf_program *prog,
+			const char *const *exits, size_t n, char *err, size_t err_size)
 {
-	struct bpf_program *prog = p->skel->progs.handle_exit_change;
 	char name[128], path[4096];
 	size_t i;
 
-	for (i = 0; i < sizeof(change_exits) / sizeof(change_exits[0]); i++) {
+	for (i = 0; i < n; i++) {
 		struct bpf_link *link;
 		int fd;
 
-		if (!have_syscall_tracepoint(change_exits[i])) {
-			pw_log(LOG_INFO, "kernel has no syscalls/%s: %s not attached there",
-			       change_exits[i], bpf_program__name(prog));
+		if (!have_syscall_tracepoint(exits[i])) {
+			pw_log(LOG_INFO, "kernel has no syscalls/%s: %s not attached there", exits[i],
+			       bpf_program__name(prog));
 			continue;
 		}
-		link = bpf_program__attach_tracepoint(prog, "syscalls", change_exits[i]);
+		link = bpf_program__attach_tracepoint(prog, "syscalls", exits[i]);
 		if (!link) {
 			pw_set_err(err, err_size, "cannot attach %s to syscalls/%s: %s",
-				bpf_program__name(prog), change_exits[i], strerror(errno));
+				bpf_program__name(prog), exits[i], strerror(errno));
 			return -1;
 		}
-		snprintf(name, sizeof(name), "%s-%s", bpf_program__name(prog), change_exits[i]);
+		snprintf(name, sizeof(name), "%s-%s", bpf_program__name(prog), exits[i]);
 		if (pin_path(path, sizeof(path), p->pin_dir, "links", name) ||
 		    bpf_link__pin(link, path)) {
 			pw_set_err(err, err_size, "cannot pin BPF objects under %s: %s", p->pin_dir,
@@ -367,10 +367,6 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 	if (p->trampoline) {
 		/* The LSM hook sees every open: the open syscalls are redundant. */
 		bpf_program__set_autoload(p->skel->progs.handle_exit_open, false);
-		bpf_program__set_autoload(p->skel->progs.handle_exit_openat, false);
-		bpf_program__set_autoload(p->skel->progs.handle_exit_openat2, false);
-		bpf_program__set_autoload(p->skel->progs.handle_exit_creat, false);
-		bpf_program__set_autoload(p->skel->progs.handle_exit_open_by_handle_at, false);
 	} else {
 		bpf_program__set_autoload(p->skel->progs.handle_lsm_file_open, false);
 	}
@@ -401,7 +397,12 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 			return -1;
 		}
 	}
-	return attach_change_exits(p, err, err_size);
+	if (!p->trampoline &&
+	    attach_exits(p, p->skel->progs.handle_exit_open, open_exits, PW_N(open_exits), err,
+			 err_size))
+		return -1;
+	return attach_exits(p, p->skel->progs.handle_exit_change, change_exits, PW_N(change_exits),
+			    err, err_size);
 }
 
 static int pinned_fd(const struct pw_probes *p, const char *name)
