@@ -25,13 +25,16 @@
 #include "piiwatch.h"
 #include "piiwatch.skel.h"
 
+/* The tracepoints of piiwatchd's shared programs (piiwatch.h). */
 #define EXIT_NAME(name) "sys_exit_" #name,
+#define ENTER_NAME(name) "sys_enter_" #name,
 static const char *const open_exits[] = { PW_OPEN_EXITS(EXIT_NAME) };
 static const char *const change_exits[] = { PW_CHANGE_EXITS(EXIT_NAME) };
+static const char *const write_enters[] = { PW_WRITE_ENTERS(ENTER_NAME) };
 #undef EXIT_NAME
-#define N_OPEN_EXITS (sizeof(open_exits) / sizeof(open_exits[0]))
-#define N_CHANGE_EXITS (sizeof(change_exits) / sizeof(change_exits[0]))
-#define N_SHARED_EXITS (N_OPEN_EXITS + N_CHANGE_EXITS)
+#undef ENTER_NAME
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+#define N_SHARED (N_OF(open_exits) + N_OF(change_exits) + N_OF(write_enters))
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -122,12 +125,12 @@ int main(int argc, char **argv)
 	struct bench_empty_bpf *skel = NULL;
 	struct piiwatch_bpf *real = NULL;
 	struct btf *vmlinux = NULL;
-	struct bpf_link *links[N_SHARED_EXITS] = { NULL };
+	struct bpf_link *links[N_SHARED] = { NULL };
+	size_t i, j, n_links = 0;
 	struct bpf_program *p;
 	bool trampoline;
 	sigset_t mask;
 	int sig = 0, n = 0, rc = 1;
-	size_t i;
 
 	if (argc != 1) {
 		fprintf(stderr, "usage: bench_empty\n");
@@ -155,6 +158,7 @@ int main(int argc, char **argv)
 	vmlinux = btf__load_vmlinux_btf();
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *sec = bpf_program__section_name(p);
+
 		if (strcmp(sec, "syscall") == 0 || !have_hook(vmlinux, sec) ||
 		    (strncmp(sec, "lsm/", 4) == 0 && !trampoline) ||
 		    (p == skel->progs.empty_exit_open && trampoline))
@@ -165,28 +169,37 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/* bench_empty_bpf__attach() leaves the programs without a target
-	 * alone: each goes on its exits, as piiwatchd's do. */
-	for (i = 0; i < N_SHARED_EXITS; i++) {
-		bool is_open = i < N_OPEN_EXITS;
-		const char *tp = is_open ? open_exits[i] : change_exits[i - N_OPEN_EXITS];
-		char sec[128];
+	 * alone: each goes on its tracepoints, as piiwatchd's do (the opens'
+	 * only in tracepoint mode). */
+	const struct {
+		struct bpf_program *prog;
+		const char *const *tps;
+		size_t n;
+	} shared[] = {
+		{ trampoline ? NULL : skel->progs.empty_exit_open, open_exits, N_OF(open_exits) },
+		{ skel->progs.empty_exit_change, change_exits, N_OF(change_exits) },
+		{ skel->progs.empty_enter_write, write_enters, N_OF(write_enters) },
+	};
+	for (i = 0; i < N_OF(shared); i++) {
+		for (j = 0; shared[i].prog && j < shared[i].n; j++) {
+			const char *tp = shared[i].tps[j];
+			char sec[128];
 
-		snprintf(sec, sizeof(sec), "tracepoint/syscalls/%s", tp);
-		if ((is_open && trampoline) || !have_hook(vmlinux, sec))
-			continue;
-		links[i] = bpf_program__attach_tracepoint(is_open ? skel->progs.empty_exit_open :
-								    skel->progs.empty_exit_change,
-							  "syscalls", tp);
-		if (!links[i]) {
-			fprintf(stderr, "bench_empty: cannot attach to syscalls/%s: %s\n", tp,
-				strerror(errno));
-			goto cleanup;
+			snprintf(sec, sizeof(sec), "tracepoint/syscalls/%s", tp);
+			if (!have_hook(vmlinux, sec))
+				continue;
+			links[n_links] = bpf_program__attach_tracepoint(shared[i].prog, "syscalls", tp);
+			if (!links[n_links]) {
+				fprintf(stderr, "bench_empty: cannot attach to syscalls/%s: %s\n", tp,
+					strerror(errno));
+				goto cleanup;
+			}
+			n_links++;
+			n++;
 		}
-		n++;
 	}
 	bpf_object__for_each_program(p, skel->obj)
-		if (bpf_program__autoload(p) && p != skel->progs.empty_exit_open &&
-		    p != skel->progs.empty_exit_change)
+		if (bpf_program__autoload(p) && strcmp(bpf_program__section_name(p), "tracepoint"))
 			n++;
 	printf("attached %d\n", n);
 	fflush(stdout);
@@ -195,7 +208,7 @@ int main(int argc, char **argv)
 			print_stats(skel);
 	rc = 0;
 cleanup:
-	for (i = 0; i < N_SHARED_EXITS; i++)
+	for (i = 0; i < n_links; i++)
 		bpf_link__destroy(links[i]);
 	btf__free(vmlinux);
 	piiwatch_bpf__destroy(real);

@@ -32,9 +32,10 @@ char LICENSE[] SEC("license") = "GPL";
 	EMPTY_TP(syscalls, sys_enter_##name)                                  \
 	EMPTY_TP(syscalls, sys_exit_##name)
 
-/* As handle_exit_open and handle_exit_change: one program on the exits of
- * the opens (PW_OPEN_EXITS), one on the changes' (PW_CHANGE_EXITS), each
- * attached to every one of them by bench_empty.c. */
+/* As handle_exit_open, handle_exit_change and handle_enter_write: one
+ * program on the exits of the opens (PW_OPEN_EXITS), one on the changes'
+ * (PW_CHANGE_EXITS), one on the entries of the writes (PW_WRITE_ENTERS),
+ * each attached to every one of them by bench_empty.c. */
 SEC("tracepoint")
 int empty_exit_open(void *ctx)
 {
@@ -47,16 +48,22 @@ int empty_exit_change(void *ctx)
 	return 0;
 }
 
+SEC("tracepoint")
+int empty_enter_write(void *ctx)
+{
+	return 0;
+}
+
 EMPTY_SYSCALL(read)
 EMPTY_SYSCALL(pread64)
 EMPTY_SYSCALL(readv)
 EMPTY_SYSCALL(preadv)
 EMPTY_SYSCALL(preadv2)
-EMPTY_SYSCALL(write)
-EMPTY_SYSCALL(pwrite64)
-EMPTY_SYSCALL(writev)
-EMPTY_SYSCALL(pwritev)
-EMPTY_SYSCALL(pwritev2)
+EMPTY_TP(syscalls, sys_exit_write)
+EMPTY_TP(syscalls, sys_exit_pwrite64)
+EMPTY_TP(syscalls, sys_exit_writev)
+EMPTY_TP(syscalls, sys_exit_pwritev)
+EMPTY_TP(syscalls, sys_exit_pwritev2)
 EMPTY_SYSCALL(sendfile64)
 EMPTY_SYSCALL(splice)
 EMPTY_SYSCALL(copy_file_range)

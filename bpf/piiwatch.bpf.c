@@ -799,8 +799,15 @@ int handle_exit_open(struct trace_event_raw_sys_exit *ctx)
 	return handle_open_fd(ctx->ret, 0, 0);
 }
 
-/* IO_SYSCALL(name, in, out): argument index of the descriptor read from and
- * written to, -1 for none. */
+/* IO_EXIT(name): the exit alone.  IO_SYSCALL(name, in, out): entry and
+ * exit; in and out are the argument indexes of the descriptors read from
+ * and written to, -1 for none. */
+#define IO_EXIT(name)                                                         \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
+	{                                                                     \
+		return io_exit(ctx->ret);                                     \
+	}
 #define IO_SYSCALL(name, in, out)                                             \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
 	int handle_enter_##name(struct trace_event_raw_sys_enter *ctx)        \
@@ -808,22 +815,27 @@ int handle_exit_open(struct trace_event_raw_sys_exit *ctx)
 		return io_enter((in) < 0 ? -1 : (int)ctx->args[(in) < 0 ? 0 : (in)], \
 				(out) < 0 ? -1 : (int)ctx->args[(out) < 0 ? 0 : (out)]); \
 	}                                                                     \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
-	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
-	{                                                                     \
-		return io_exit(ctx->ret);                                     \
-	}
+	IO_EXIT(name)
+
+/* The entry of every plain write (PW_WRITE_ENTERS in piiwatch.h), whose
+ * descriptor is the first argument: one program, attached by user space
+ * to each. */
+SEC("tracepoint")
+int handle_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return io_enter(-1, (int)ctx->args[0]);
+}
 
 IO_SYSCALL(read, 0, -1)
 IO_SYSCALL(pread64, 0, -1)
 IO_SYSCALL(readv, 0, -1)
 IO_SYSCALL(preadv, 0, -1)
 IO_SYSCALL(preadv2, 0, -1)
-IO_SYSCALL(write, -1, 0)
-IO_SYSCALL(pwrite64, -1, 0)
-IO_SYSCALL(writev, -1, 0)
-IO_SYSCALL(pwritev, -1, 0)
-IO_SYSCALL(pwritev2, -1, 0)
+IO_EXIT(write)
+IO_EXIT(pwrite64)
+IO_EXIT(writev)
+IO_EXIT(pwritev)
+IO_EXIT(pwritev2)
 IO_SYSCALL(sendfile64, 1, 0)
 IO_SYSCALL(splice, 0, 2)
 IO_SYSCALL(copy_file_range, 0, 2)

@@ -29,12 +29,14 @@ enum pw_event_type {
 };
 
 /*
- * Syscalls whose exits run one program each, which user space attaches to
- * every "sys_exit_NAME" this kernel has (and bench_empty attaches its
- * empty twins to the same): handle_exit_open on the opens (in tracepoint
- * mode), handle_exit_change on the changes.  The change syscalls' entries
- * are programs of their own.
+ * Syscalls whose entries or exits run one program each, which user space
+ * attaches to every "sys_enter_NAME" or "sys_exit_NAME" this kernel has
+ * (and bench_empty attaches its empty twins to the same):
+ * handle_exit_open on the opens' exits (in tracepoint mode),
+ * handle_exit_change on the changes' exits, handle_enter_write on the
+ * plain writes' entries.  Their other ends are programs of their own.
  */
+#define PW_WRITE_ENTERS(X) X(write) X(pwrite64) X(writev) X(pwritev) X(pwritev2)
 #define PW_OPEN_EXITS(X) X(open) X(openat) X(openat2) X(creat) X(open_by_handle_at)
 #define PW_CHANGE_EXITS(X)                                                    \
 	X(unlink) X(unlinkat) X(rmdir) X(rename) X(renameat) X(renameat2)     \

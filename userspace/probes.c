@@ -279,20 +279,23 @@ static int hold_link(struct pw_probes *p, const char *name, int fd)
 }
 
 #define PW_EXIT_NAME(name) "sys_exit_" #name,
+#define PW_ENTER_NAME(name) "sys_enter_" #name,
 static const char *const open_exits[] = { PW_OPEN_EXITS(PW_EXIT_NAME) };
 static const char *const change_exits[] = { PW_CHANGE_EXITS(PW_EXIT_NAME) };
+static const char *const write_enters[] = { PW_WRITE_ENTERS(PW_ENTER_NAME) };
 #undef PW_EXIT_NAME
+#undef PW_ENTER_NAME
 #define PW_N(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
- * One program shared by several syscall exits (the opens', the changes'),
- * attached to each the kernel has.  Each link is pinned as
- * links/PROGRAM-sys_exit_NAME (bpffs refuses dots in names) and held like
- * the skeleton's; libbpf's handle on it is let go at once, the pin and the
- * held descriptor keep it attached.
+ * One program shared by several syscall tracepoints (the opens' exits, the
+ * changes' exits, the writes' entries), attached to each the kernel has.
+ * Each link is pinned as links/PROGRAM-TRACEPOINT (bpffs refuses dots in
+ * names) and held like the skeleton's; libbpf's handle on it is let go at
+ * once, the pin and the held descriptor keep it attached.
  */
-static int attach_exits(struct pw_probes *p, struct bpf_program *prog,
-			const char *const *exits, size_t n, char *err, size_t err_size)
+static int attach_shared(struct pw_probes *p, struct bpf_program *prog,
+			 const char *const *tps, size_t n, char *err, size_t err_size)
 {
 	char name[128], path[4096];
 	size_t i;
@@ -301,18 +304,18 @@ static int attach_exits(struct pw_probes *p, struct bpf_program *prog,
 		struct bpf_link *link;
 		int fd;
 
-		if (!have_syscall_tracepoint(exits[i])) {
-			pw_log(LOG_INFO, "kernel has no syscalls/%s: %s not attached there", exits[i],
+		if (!have_syscall_tracepoint(tps[i])) {
+			pw_log(LOG_INFO, "kernel has no syscalls/%s: %s not attached there", tps[i],
 			       bpf_program__name(prog));
 			continue;
 		}
-		link = bpf_program__attach_tracepoint(prog, "syscalls", exits[i]);
+		link = bpf_program__attach_tracepoint(prog, "syscalls", tps[i]);
 		if (!link) {
 			pw_set_err(err, err_size, "cannot attach %s to syscalls/%s: %s",
-				bpf_program__name(prog), exits[i], strerror(errno));
+				bpf_program__name(prog), tps[i], strerror(errno));
 			return -1;
 		}
-		snprintf(name, sizeof(name), "%s-%s", bpf_program__name(prog), exits[i]);
+		snprintf(name, sizeof(name), "%s-%s", bpf_program__name(prog), tps[i]);
 		if (pin_path(path, sizeof(path), p->pin_dir, "links", name) ||
 		    bpf_link__pin(link, path)) {
 			pw_set_err(err, err_size, "cannot pin BPF objects under %s: %s", p->pin_dir,
@@ -398,11 +401,14 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 		}
 	}
 	if (!p->trampoline &&
-	    attach_exits(p, p->skel->progs.handle_exit_open, open_exits, PW_N(open_exits), err,
-			 err_size))
+	    attach_shared(p, p->skel->progs.handle_exit_open, open_exits, PW_N(open_exits), err,
+			  err_size))
 		return -1;
-	return attach_exits(p, p->skel->progs.handle_exit_change, change_exits, PW_N(change_exits),
-			    err, err_size);
+	if (attach_shared(p, p->skel->progs.handle_enter_write, write_enters, PW_N(write_enters),
+			  err, err_size))
+		return -1;
+	return attach_shared(p, p->skel->progs.handle_exit_change, change_exits,
+			     PW_N(change_exits), err, err_size);
 }
 
 static int pinned_fd(const struct pw_probes *p, const char *name)
