@@ -81,6 +81,29 @@ path = $PW_TMP/lo/vault
 EOF2
 check "piiwatchd starts" pw_start_daemon "$PW_TMP/policy.conf"
 
+# Syscalls whose tracepoints share one program (bpf/piiwatch.h): the
+# daemon attaches it by hand, so each tracepoint this kernel has must
+# carry a link of its own.
+shared_seen=0
+shared_missing=""
+while read -r list prog prefix; do
+	for sc in $(awk -v m="#define $list(X)" 'index($0, m) == 1 { on = 1 }
+		on { print; if ($0 !~ /\\$/) exit }' "$PW_SRC/bpf/piiwatch.h" |
+		grep -o 'X([a-z0-9_]*)' | sed 's/^X(\(.*\))$/\1/'); do
+		[ -e "/sys/kernel/tracing/events/syscalls/$prefix$sc" ] || continue
+		shared_seen=$((shared_seen + 1))
+		[ -e "$(pw_pin_dir)/links/$prog-$prefix$sc" ] ||
+			shared_missing="$shared_missing $prog-$prefix$sc"
+	done
+done <<'EOF2'
+PW_OPEN_EXITS handle_exit_open sys_exit_
+PW_CHANGE_EXITS handle_exit_change sys_exit_
+PW_WRITE_ENTERS handle_enter_write sys_enter_
+EOF2
+check_eq "each of the $shared_seen tracepoints of a shared program has its link" \
+	"${shared_missing:-none missing}" "none missing"
+check "and the lists were read from bpf/piiwatch.h" test "$shared_seen" -ge 25
+
 mount --bind "$D" "$PW_TMP/bind"
 on_cleanup "umount '$PW_TMP/bind'"
 
