@@ -49,6 +49,8 @@ struct pw_probes {
 	size_t n_roots;
 	struct held_link *links;     /* every link, held open while the daemon runs */
 	size_t n_links;
+	struct bpf_link **shared;    /* the links of shared programs (attach_shared) */
+	size_t n_shared;
 	struct pw_root *retired;     /* roots of earlier policies, newest last */
 	size_t n_retired;
 	struct dataset_name *names;  /* the map's dataset ids, for the daemon's life */
@@ -291,8 +293,8 @@ static const char *const write_enters[] = { PW_WRITE_ENTERS(PW_ENTER_NAME) };
  * One program shared by several syscall tracepoints (the opens' exits, the
  * changes' exits, the writes' entries), attached to each the kernel has.
  * Each link is pinned as links/PROGRAM-TRACEPOINT (bpffs refuses dots in
- * names) and held like the skeleton's; libbpf's handle on it is let go at
- * once, the pin and the held descriptor keep it attached.
+ * names) and held like the skeleton's; libbpf's handle on it is kept in
+ * p->shared for pw_probes_stop(), as the skeleton keeps its own.
  */
 static int attach_shared(struct pw_probes *p, struct bpf_program *prog,
 			 const char *const *tps, size_t n, char *err, size_t err_size)
@@ -301,32 +303,34 @@ static int attach_shared(struct pw_probes *p, struct bpf_program *prog,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		struct bpf_link *link;
-		int fd;
+		struct bpf_link *link, **grown;
 
 		if (!have_syscall_tracepoint(tps[i])) {
 			pw_log(LOG_INFO, "kernel has no syscalls/%s: %s not attached there", tps[i],
 			       bpf_program__name(prog));
 			continue;
 		}
+		grown = realloc(p->shared, (p->n_shared + 1) * sizeof(*grown));
+		if (!grown) {
+			pw_set_err(err, err_size, "out of memory");
+			return -1;
+		}
+		p->shared = grown;
 		link = bpf_program__attach_tracepoint(prog, "syscalls", tps[i]);
 		if (!link) {
 			pw_set_err(err, err_size, "cannot attach %s to syscalls/%s: %s",
 				bpf_program__name(prog), tps[i], strerror(errno));
 			return -1;
 		}
+		p->shared[p->n_shared++] = link;
 		snprintf(name, sizeof(name), "%s-%s", bpf_program__name(prog), tps[i]);
 		if (pin_path(path, sizeof(path), p->pin_dir, "links", name) ||
 		    bpf_link__pin(link, path)) {
 			pw_set_err(err, err_size, "cannot pin BPF objects under %s: %s", p->pin_dir,
 				strerror(errno));
-			bpf_link__destroy(link);
 			return -1;
 		}
-		fd = dup(bpf_link__fd(link));
-		bpf_link__disconnect(link);
-		bpf_link__destroy(link);
-		if (hold_link(p, name, fd)) {
+		if (hold_link(p, name, dup(bpf_link__fd(link)))) {
 			pw_set_err(err, err_size, "cannot hold the BPF links: %s", strerror(errno));
 			return -1;
 		}
@@ -379,12 +383,23 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 			strerror(-rc));
 		return -1;
 	}
+	/* The exits before their entries, so that no entry leaves a pending
+	 * change or open behind for want of its exit. */
+	if (!p->trampoline &&
+	    attach_shared(p, p->skel->progs.handle_exit_open, open_exits, PW_N(open_exits), err,
+			  err_size))
+		return -1;
+	if (attach_shared(p, p->skel->progs.handle_exit_change, change_exits, PW_N(change_exits),
+			  err, err_size))
+		return -1;
 	rc = piiwatch_bpf__attach(p->skel);
 	if (rc) {
 		pw_set_err(err, err_size, "cannot attach BPF programs: %s", strerror(-rc));
 		return -1;
 	}
-	if (pin_fresh(p, err, err_size))
+	if (attach_shared(p, p->skel->progs.handle_enter_write, write_enters, PW_N(write_enters),
+			  err, err_size) ||
+	    pin_fresh(p, err, err_size))
 		return -1;
 	p->protected_fd = dup(bpf_map__fd(p->skel->maps.protected_inodes));
 	p->filter_fd = dup(bpf_program__fd(p->skel->progs.filter_add));
@@ -400,15 +415,7 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 			return -1;
 		}
 	}
-	if (!p->trampoline &&
-	    attach_shared(p, p->skel->progs.handle_exit_open, open_exits, PW_N(open_exits), err,
-			  err_size))
-		return -1;
-	if (attach_shared(p, p->skel->progs.handle_enter_write, write_enters, PW_N(write_enters),
-			  err, err_size))
-		return -1;
-	return attach_shared(p, p->skel->progs.handle_exit_change, change_exits,
-			     PW_N(change_exits), err, err_size);
+	return 0;
 }
 
 static int pinned_fd(const struct pw_probes *p, const char *name)
@@ -564,6 +571,16 @@ void pw_probes_stop(struct pw_probes *p, bool keep_attached)
 	}
 	if (!keep_attached && p->pin_dir)
 		unpin_all(p->pin_dir);
+	/* Destroying a link libbpf still owns detaches it (closes its
+	 * descriptors); a disconnected one stays for its pin. */
+	while (p->n_shared) {
+		struct bpf_link *link = p->shared[--p->n_shared];
+
+		if (keep_attached)
+			bpf_link__disconnect(link);
+		bpf_link__destroy(link);
+	}
+	free(p->shared);
 	piiwatch_bpf__destroy(p->skel);
 	free_roots(p->roots, p->n_roots);
 	free_roots(p->retired, p->n_retired);

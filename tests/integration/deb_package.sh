@@ -395,7 +395,7 @@ stop_pkg_daemon
 check_eq "piiwatchd stops cleanly on SIGTERM" "$PKG_DAEMON_STATUS" 0
 ours=$(for l in "$PIN_DIR"/links/*; do
 	bpftool link show pinned "$l" 2>/dev/null | sed -n 's/.*prog \([0-9]\+\).*/\1/p'
-done | sort -n)
+done | sort -u)
 check "the installed policy's keep_attached left its probes pinned in $PIN_DIR" test -n "$ours"
 
 # --- 4: off again, removed, purged -----------------------------------------
