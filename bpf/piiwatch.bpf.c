@@ -1566,6 +1566,39 @@ static __always_inline bool uring_open_direct(struct io_kiocb *r)
 	return BPF_CORE_READ(o, file_slot) != 0;
 }
 
+#define PW_IORING_FILE_INDEX_ALLOC 0xffffffffu
+#define PW_FFS_MASK (~3UL) /* a fixed file's pointer carries two flag bits */
+
+/*
+ * The file a direct open (res: its result) just put in its fixed-file
+ * slot, or NULL.  The slot is the request's file_slot - 1, or the result
+ * when the kernel chose it.  Read from the ring's table where it is one of
+ * resource nodes (6.13 on); on older kernels NULL, and the file is checked
+ * at its first I/O instead.
+ */
+static __always_inline struct file *uring_direct_file(struct io_kiocb *r, __s32 res)
+{
+	struct io_open *o;
+	struct io_rsrc_node *node = NULL, **nodes;
+	__u32 slot;
+
+	if (res < 0 || !bpf_core_type_exists(struct io_open) ||
+	    !bpf_core_field_exists(struct io_file_table, data) ||
+	    !bpf_core_type_exists(struct io_rsrc_node) ||
+	    !bpf_core_field_exists(struct io_rsrc_node, file_ptr))
+		return NULL;
+	o = (void *)r + (bpf_core_field_exists(struct io_kiocb, cmd) ?
+			 bpf_core_field_offset(struct io_kiocb, cmd) : 0);
+	slot = BPF_CORE_READ(o, file_slot);
+	slot = slot == PW_IORING_FILE_INDEX_ALLOC ? (__u32)res : slot - 1;
+	if (slot >= BPF_CORE_READ(r, ctx, file_table.data.nr))
+		return NULL;
+	nodes = BPF_CORE_READ(r, ctx, file_table.data.nodes);
+	if (!nodes || bpf_probe_read_kernel(&node, sizeof(node), &nodes[slot]) || !node)
+		return NULL;
+	return (struct file *)(BPF_CORE_READ(node, file_ptr) & PW_FFS_MASK);
+}
+
 /*
  * Requests submitted through io_uring never pass the syscall tracepoints.
  * Their completion carries the request (opcode, file) and the result, so
@@ -1578,29 +1611,49 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	struct access_state *st;
 	struct file *f;
 	__u8 op = BPF_CORE_READ(r, opcode);
-	__s32 res = BPF_CORE_READ(cqe, res);
-	bool is_read, is_write;
+	__s32 res = BPF_CORE_READ(cqe, res), fd = -1;
+	bool is_read = false, is_write = false;
 
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
-	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
-		return uring_open_direct(r) ? 0 : handle_open_fd(res, PW_OPEN_URING, PW_IO_URING);
-	is_read = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
-		  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
-		  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED);
-	is_write = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
-		   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
-		   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED);
-	if (res <= 0 || (!is_read && !is_write))
-		return 0;
-	f = BPF_CORE_READ(r, file);
+	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2)) {
+		if (!uring_open_direct(r))
+			return handle_open_fd(res, PW_OPEN_URING, PW_IO_URING);
+		/* Into a fixed-file slot: no descriptor names the file. */
+		f = uring_direct_file(r, res);
+	} else if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_FIXED_FD_INSTALL) &&
+		   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_FIXED_FD_INSTALL)) {
+		/* A slot's file given a descriptor: the same open file, now
+		 * also reachable by read(2) and mmap(2). */
+		fd = res;
+		f = res >= 0 ? fd_to_file(res) : NULL;
+	} else {
+		is_read = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
+			  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
+			  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED);
+		is_write = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
+			   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
+			   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED);
+		if (res <= 0 || (!is_read && !is_write))
+			return 0;
+		f = BPF_CORE_READ(r, file);
+	}
 	st = lookup_access(f);
-	/* A file no open of ours saw (opened into a fixed-file slot, which
-	 * names no descriptor) is checked at its first I/O instead: the
-	 * access starts there, with every byte from then on. */
+	if (!st && f && n_tracked) {
+		/* An entry under f of another inode: a released file whose
+		 * final event was missed, its struct file reused.  End it. */
+		__u64 key = (__u64)f;
+		struct access_state *old = bpf_map_lookup_elem(&open_files, &key);
+
+		if (old)
+			finish_access(key, old, PW_IO_REUSED, true);
+	}
+	/* A file no open of ours saw (a fixed-file slot's, where its open
+	 * could not be resolved) is checked at its first I/O or install
+	 * instead: the access starts there, with every byte from then on. */
 	if (!st && f && (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG)
-		st = track_file(f, -1, BPF_CORE_READ(f, f_flags), false, PW_OPEN_URING, PW_IO_URING,
+		st = track_file(f, fd, BPF_CORE_READ(f, f_flags), false, PW_OPEN_URING, PW_IO_URING,
 				NULL);
-	if (!st)
+	if (!st || (!is_read && !is_write))
 		return 0;
 	st->flags |= PW_IO_URING;
 	account(st, res, is_read);

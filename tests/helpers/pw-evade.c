@@ -439,9 +439,19 @@ static void uring_nops(int count)
 	io_uring_queue_exit(&ring);
 }
 
-/* Open path into fixed-file slot 0 of a ring and read it all through the
- * slot: no descriptor ever refers to the file. */
-static long long uring_direct(const char *path)
+/* What uring_direct does with the file once it is in its slot. */
+enum direct_use {
+	DIRECT_READ,    /* read it all through the slot */
+	DIRECT_NONE,    /* nothing */
+	DIRECT_INSTALL, /* install the slot as a descriptor, read that with read(2) */
+};
+
+#define PW_IORING_OP_FIXED_FD_INSTALL 54 /* 6.8 on; liburing 2.3 has no name for it */
+
+/* Open path into fixed-file slot 0 of a ring and use it: with DIRECT_READ
+ * and DIRECT_NONE no descriptor ever refers to the file.  Returns the
+ * bytes read. */
+static long long uring_direct(const char *path, enum direct_use use)
 {
 	struct io_uring ring;
 	char *buf = malloc(CHUNK);
@@ -453,7 +463,16 @@ static long long uring_direct(const char *path)
 		die("io_uring set-up");
 	io_uring_prep_openat_direct(io_uring_get_sqe(&ring), AT_FDCWD, path, O_RDONLY, 0, 0);
 	uring_wait_ok(&ring, "io_uring openat direct", &res);
-	for (;;) {
+	if (use == DIRECT_INSTALL) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+		io_uring_prep_rw(PW_IORING_OP_FIXED_FD_INSTALL, sqe, 0, NULL, 0, 0);
+		sqe->flags |= IOSQE_FIXED_FILE;
+		uring_wait_ok(&ring, "io_uring fixed fd install", &res);
+		total = read_all(res);
+		close(res);
+	}
+	for (; use == DIRECT_READ;) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 
 		io_uring_prep_read(sqe, 0, buf, CHUNK, total);
@@ -641,8 +660,12 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 		/* The direct open completes with 0, a slot, not a descriptor:
 		 * it must not end what descriptor 0 refers to.  The bytes are
 		 * those read from standard input after it. */
-		uring_direct(path);
+		uring_direct(path, DIRECT_READ);
 		*n = read_all(0);
+	} else if (strcmp(t, "uring-direct-none") == 0) {
+		*n = uring_direct(path, DIRECT_NONE);
+	} else if (strcmp(t, "uring-direct-install") == 0) {
+		*n = uring_direct(path, DIRECT_INSTALL);
 	} else if (strcmp(t, "uring-direct") == 0) {
 		/* With ARG, first read that protected file the plain way. */
 		if (arg) {
@@ -651,7 +674,7 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 			close(fd);
 			fd = -1;
 		}
-		*n = uring_direct(path);
+		*n = uring_direct(path, DIRECT_READ);
 	} else if (strncmp(t, "tmpfile-", 8) == 0) {
 		*n = tmpfile_link(t, path, arg);
 	} else {

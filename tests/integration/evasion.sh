@@ -16,7 +16,7 @@ SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm s
 	mmap exit-no-close exec-cloexec close-range uring-read uring-open uring-use aio aio-v
 	open-sys open-at open-at2 open-opath"
 OTHERS="copy stage aio-stage hardlink symlink relative bind connect hold chg mv ln rm handle
-	direct direct-first direct-only direct-stdin"
+	direct direct-first direct-only direct-stdin direct-none direct-install"
 # Each writes into a protected file: its own count, or the whole of a source.
 WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev aio-write aio-writev"
 INTO="sendfile-into splice-into copy-into"
@@ -157,6 +157,8 @@ ev tmpfile-in-proc "$EVADE" tmpfile-link "$PW_TMP/other" "$W/tmp-in-proc.csv"
 cat "$W/tmp-linked.csv" >/dev/null
 ev direct "$EVADE" uring-direct "$D/t_direct.csv" "$D/t_direct-first.csv"
 ev direct-only "$EVADE" uring-direct "$D/t_direct-only.csv"
+ev direct-none "$EVADE" uring-direct-none "$D/t_direct-none.csv"
+ev direct-install "$EVADE" uring-direct-install "$D/t_direct-install.csv"
 # As ev does, but the process run opens its standard input itself.
 out=\$(echo "direct-stdin \$BASHPID" >>"$PW_TMP/ran"
 	exec "$EVADE" uring-direct-stdin "$PW_TMP/other/u1.txt" <"$D/t_direct-stdin.csv")
@@ -301,6 +303,12 @@ check_eq "io_uring direct open after a plain protected read: io_uring use is rep
 check_eq "io_uring direct open alone: the file it read is an access with every byte" \
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(pid), max(audit_session) FROM accesses WHERE path = '$D/t_direct-only.csv'")" \
 	"1|$(moved direct-only)|$(pid_of direct-only)|$ses"
+check_eq "io_uring direct open that reads nothing: the open is an access of 0 bytes, its process and session" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(pid), max(audit_session), max(flags & 64) FROM accesses WHERE path = '$D/t_direct-none.csv'")" \
+	"1|0|$(pid_of direct-none)|$ses|64"
+check_eq "io_uring direct open, installed as a descriptor (FIXED_FD_INSTALL) and read with read(2): one access, every byte" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(pid), max(audit_session) FROM accesses WHERE path = '$D/t_direct-install.csv'")" \
+	"1|$(size direct-install)|$(pid_of direct-install)|$ses"
 check_eq "a direct open's result is no descriptor: the file on descriptor 0 stays one access, its opener's" \
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(pid), max(flags & 64) FROM accesses WHERE path = '$D/t_direct-stdin.csv'")" \
 	"1|$(moved direct-stdin)|$(pid_of direct-stdin)|0"
