@@ -36,6 +36,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_MAP_ANONYMOUS 0x20
 #define PW_AT_EMPTY_PATH 0x1000
 #define PW_AT_SYMLINK_FOLLOW 0x400
+#define PW_AT_REMOVEDIR 0x200
+#define PW_PF_IO_WORKER 0x00000010
 #define PW_CLOSE_RANGE_CLOEXEC 4
 #define PW_AF_INET 2
 #define PW_AF_INET6 10
@@ -1301,6 +1303,101 @@ static __always_inline struct dentry *inode_alias(struct inode *inode)
 	return (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias);
 }
 
+/* The data of io_uring request r, which overlays the start of the
+ * io_kiocb. */
+static __always_inline void *uring_cmd(struct io_kiocb *r)
+{
+	return (void *)r + (bpf_core_field_exists(struct io_kiocb, cmd) ?
+			    bpf_core_field_offset(struct io_kiocb, cmd) : 0);
+}
+
+/*
+ * Changes submitted through io_uring (rename, unlink, link, symlink,
+ * ftruncate) pass no syscall tracepoint either.  The kernel runs them in
+ * an io-wq worker of the process; the ctime hooks find the request the
+ * worker is running, and its completion, wherever it runs, reports it.
+ * Keyed by the request.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct change_pending);
+} uring_change SEC(".maps");
+
+/* The change of the io_uring request r, or 0. */
+static __always_inline __u32 uring_change_op(struct io_kiocb *r)
+{
+	__u8 op = BPF_CORE_READ(r, opcode);
+
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_RENAMEAT))
+		return PW_CH_RENAME;
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_UNLINKAT))
+		return BPF_CORE_READ((struct io_unlink *)uring_cmd(r), flags) & PW_AT_REMOVEDIR ?
+			       PW_CH_RMDIR : PW_CH_UNLINK;
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_LINKAT))
+		return PW_CH_LINK;
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_SYMLINKAT))
+		return PW_CH_SYMLINK;
+	if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_FTRUNCATE) &&
+	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_FTRUNCATE))
+		return PW_CH_TRUNCATE;
+	return 0;
+}
+
+/* The pending change of the io_uring request this io-wq worker runs,
+ * made at its first inode change; NULL when current is no worker or its
+ * request changes nothing we follow. */
+static __always_inline struct change_pending *uring_worker_change(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct change_pending *z, *p;
+	struct io_wq_work *work;
+	struct io_kiocb *r;
+	__u32 zero = 0, op;
+	__u64 key;
+
+	if (!(t->flags & PW_PF_IO_WORKER) || !bpf_core_type_exists(struct io_worker))
+		return NULL;
+	work = BPF_CORE_READ((struct io_worker *)t->worker_private, cur_work);
+	if (!work)
+		return NULL;
+	r = (void *)work - bpf_core_field_offset(struct io_kiocb, work);
+	key = (__u64)r;
+	p = bpf_map_lookup_elem(&uring_change, &key);
+	if (p)
+		return p;
+	op = uring_change_op(r);
+	z = bpf_map_lookup_elem(&change_zero, &zero);
+	if (!op || !z)
+		return NULL;
+	if (bpf_map_update_elem(&uring_change, &key, z, BPF_ANY)) {
+		stat_inc(PW_STAT_PENDING_FULL);
+		return NULL;
+	}
+	p = bpf_map_lookup_elem(&uring_change, &key);
+	if (!p)
+		return NULL;
+	p->ev.op = op;
+	/* The names are the kernel's copies, alive while the request runs. */
+	if (op == PW_CH_RENAME) {
+		struct io_rename *x = uring_cmd(r);
+
+		bpf_probe_read_kernel_str(p->ev.path, sizeof(p->ev.path), BPF_CORE_READ(x, oldpath, name));
+		bpf_probe_read_kernel_str(p->ev.path2, sizeof(p->ev.path2), BPF_CORE_READ(x, newpath, name));
+	} else if (op == PW_CH_LINK || op == PW_CH_SYMLINK) {
+		struct io_link *x = uring_cmd(r);
+
+		bpf_probe_read_kernel_str(p->ev.path, sizeof(p->ev.path), BPF_CORE_READ(x, oldpath, name));
+		bpf_probe_read_kernel_str(p->ev.path2, sizeof(p->ev.path2), BPF_CORE_READ(x, newpath, name));
+	} else if (op != PW_CH_TRUNCATE) {
+		struct io_unlink *x = uring_cmd(r);
+
+		bpf_probe_read_kernel_str(p->ev.path, sizeof(p->ev.path), BPF_CORE_READ(x, filename, name));
+	}
+	return p;
+}
+
 /* An inode's ctime changed: part of a pending change of this thread? */
 static __always_inline int change_inode(struct inode *inode)
 {
@@ -1313,6 +1410,8 @@ static __always_inline int change_inode(struct inode *inode)
 	bool is_dir, unplaced = false;
 
 	p = bpf_map_lookup_elem(&change_pending, &tid);
+	if (!p)
+		p = uring_worker_change();
 	if (!p || p->hit == 2)
 		return 0;
 	is_dir = (BPF_CORE_READ(inode, i_mode) & PW_S_IFMT) == PW_S_IFDIR;
@@ -1359,18 +1458,15 @@ int BPF_PROG(handle_ctime_set, struct inode *inode, struct timespec64 *ts)
 	return change_inode(inode);
 }
 
-static __always_inline int change_exit(long ret)
+/* Report the change pending as p, which ended with ret. */
+static __always_inline void change_finish(struct change_pending *p, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct change_pending *p = bpf_map_lookup_elem(&change_pending, &tid);
 	struct pw_inode_key key;
 	struct pw_protected_val moved;
 	struct file *lf;
 
-	if (!p)
-		return 0;
 	if (!p->hit || ret < 0)
-		goto done;
+		return;
 	fill_task(&p->ev.task, PW_EV_CHANGE);
 	p->ev.ret = ret;
 	if (p->path_ptr)
@@ -1395,7 +1491,16 @@ static __always_inline int change_exit(long ret)
 	if (lf && p->ev.op == PW_CH_LINK && !lookup_access(lf))
 		track_file(lf, -1, BPF_CORE_READ(lf, f_flags), false, PW_OPEN_LINKED, 0,
 			   p->hit == 1 ? &p->ev : NULL);
-done:
+}
+
+static __always_inline int change_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct change_pending *p = bpf_map_lookup_elem(&change_pending, &tid);
+
+	if (!p)
+		return 0;
+	change_finish(p, ret);
 	bpf_map_delete_elem(&change_pending, &tid);
 	return 0;
 }
@@ -1561,8 +1666,7 @@ static __always_inline bool uring_open_direct(struct io_kiocb *r)
 
 	if (!bpf_core_type_exists(struct io_open) || !bpf_core_field_exists(struct io_open, file_slot))
 		return false;
-	o = (void *)r + (bpf_core_field_exists(struct io_kiocb, cmd) ?
-			 bpf_core_field_offset(struct io_kiocb, cmd) : 0);
+	o = uring_cmd(r);
 	return BPF_CORE_READ(o, file_slot) != 0;
 }
 
@@ -1587,8 +1691,7 @@ static __always_inline struct file *uring_direct_file(struct io_kiocb *r, __s32 
 	    !bpf_core_type_exists(struct io_rsrc_node) ||
 	    !bpf_core_field_exists(struct io_rsrc_node, file_ptr))
 		return NULL;
-	o = (void *)r + (bpf_core_field_exists(struct io_kiocb, cmd) ?
-			 bpf_core_field_offset(struct io_kiocb, cmd) : 0);
+	o = uring_cmd(r);
 	slot = BPF_CORE_READ(o, file_slot);
 	slot = slot == PW_IORING_FILE_INDEX_ALLOC ? (__u32)res : slot - 1;
 	if (slot >= BPF_CORE_READ(r, ctx, file_table.data.nr))
@@ -1613,7 +1716,17 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	__u8 op = BPF_CORE_READ(r, opcode);
 	__s32 res = BPF_CORE_READ(cqe, res), fd = -1;
 	bool is_read = false, is_write = false;
+	__u64 rkey = (__u64)r;
+	struct change_pending *ch;
 
+	if (uring_change_op(r)) {
+		ch = bpf_map_lookup_elem(&uring_change, &rkey);
+		if (ch) {
+			change_finish(ch, res);
+			bpf_map_delete_elem(&uring_change, &rkey);
+		}
+		return 0;
+	}
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2)) {
 		if (!uring_open_direct(r))

@@ -662,6 +662,24 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 		 * those read from standard input after it. */
 		uring_direct(path, DIRECT_READ);
 		*n = read_all(0);
+	} else if (strcmp(t, "uring-mv") == 0 || strcmp(t, "uring-rm") == 0) {
+		/* Rename FILE to ARG, or unlink it, through io_uring: no
+		 * syscall names the change. */
+		struct io_uring ring;
+		int res;
+
+		if (io_uring_queue_init(4, &ring, 0) < 0)
+			die("io_uring_queue_init");
+		if (t[6] == 'm') {
+			if (!arg)
+				die("uring-mv needs a destination");
+			io_uring_prep_renameat(io_uring_get_sqe(&ring), AT_FDCWD, path, AT_FDCWD, arg, 0);
+		} else {
+			io_uring_prep_unlinkat(io_uring_get_sqe(&ring), AT_FDCWD, path, 0);
+		}
+		uring_wait_ok(&ring, t, &res);
+		io_uring_queue_exit(&ring);
+		*n = 0;
 	} else if (strcmp(t, "uring-direct-none") == 0) {
 		*n = uring_direct(path, DIRECT_NONE);
 	} else if (strcmp(t, "uring-direct-install") == 0) {

@@ -16,7 +16,7 @@ SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm s
 	mmap exit-no-close exec-cloexec close-range uring-read uring-open uring-use aio aio-v
 	open-sys open-at open-at2 open-opath"
 OTHERS="copy stage aio-stage hardlink symlink relative bind connect hold chg mv ln rm handle
-	direct direct-first direct-only direct-stdin direct-none direct-install"
+	direct direct-first direct-only direct-stdin direct-none direct-install uring-mv uring-rm"
 # Each writes into a protected file: its own count, or the whole of a source.
 WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev aio-write aio-writev"
 INTO="sendfile-into splice-into copy-into"
@@ -189,6 +189,9 @@ ln "$D/t_ln.csv" "$PW_TMP/other/linked.csv"
 cat "$PW_TMP/other/linked.csv" >/dev/null
 rm "$D/t_rm.csv"
 mv "$PW_TMP/other/in.csv" "$D/in.csv"
+"$EVADE" uring-mv "$D/t_uring-mv.csv" "$PW_TMP/other/uring-moved.csv" >/dev/null
+cat "$PW_TMP/other/uring-moved.csv" >/dev/null
+"$EVADE" uring-rm "$D/t_uring-rm.csv" >/dev/null
 cat /proc/self/sessionid
 EOF2
 mv_size=$(size mv)
@@ -373,6 +376,14 @@ check_eq "reads through the new hard link are recorded" \
 	"$ln_size"
 check_eq "unlink is recorded" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE action = 'unlink' AND path = '$D/t_rm.csv'")" 1
+check_eq "rename through io_uring out of the protected directory is recorded, with both names" \
+	"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'rename' AND path = '$D/t_uring-mv.csv' AND audit_session = $ses2")" \
+	"1|$D/t_uring-mv.csv -> $PW_TMP/other/uring-moved.csv"
+check_eq "the file renamed through io_uring stays protected at its new place" \
+	"$(pw_sql "SELECT sum(bytes_read), min(dataset) FROM accesses WHERE path = '$PW_TMP/other/uring-moved.csv'")" \
+	"$(stat -c %s "$PW_TMP/other/uring-moved.csv")|customers"
+check_eq "unlink through io_uring is recorded" \
+	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'unlink' AND path = '$D/t_uring-rm.csv' AND audit_session = $ses2")" 1
 check_eq "rename into the protected directory is recorded" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE action = 'rename' AND path2 LIKE '%other/in.csv -> $D/in.csv'")" 1
 
