@@ -1672,34 +1672,39 @@ static __always_inline bool uring_open_direct(struct io_kiocb *r)
 
 #define PW_IORING_FILE_INDEX_ALLOC 0xffffffffu
 #define PW_FFS_MASK (~3UL) /* a fixed file's pointer carries two flag bits */
+#define PW_SPLICE_F_FD_IN_FIXED (1u << 31)
 
-/*
- * The file a direct open (res: its result) just put in its fixed-file
- * slot, or NULL.  The slot is the request's file_slot - 1, or the result
- * when the kernel chose it.  Read from the ring's table where it is one of
- * resource nodes (6.13 on); on older kernels NULL, and the file is checked
- * at its first I/O instead.
- */
-static __always_inline struct file *uring_direct_file(struct io_kiocb *r, __s32 res)
+/* The file in fixed-file slot slot of r's ring, or NULL.  Read from the
+ * ring's table where it is one of resource nodes (6.13 on); on older
+ * kernels NULL. */
+static __always_inline struct file *uring_slot_file(struct io_kiocb *r, __u32 slot)
 {
-	struct io_open *o;
 	struct io_rsrc_node *node = NULL, **nodes;
-	__u32 slot;
 
-	if (res < 0 || !bpf_core_type_exists(struct io_open) ||
-	    !bpf_core_field_exists(struct io_file_table, data) ||
+	if (!bpf_core_field_exists(struct io_file_table, data) ||
 	    !bpf_core_type_exists(struct io_rsrc_node) ||
 	    !bpf_core_field_exists(struct io_rsrc_node, file_ptr))
 		return NULL;
-	o = uring_cmd(r);
-	slot = BPF_CORE_READ(o, file_slot);
-	slot = slot == PW_IORING_FILE_INDEX_ALLOC ? (__u32)res : slot - 1;
 	if (slot >= BPF_CORE_READ(r, ctx, file_table.data.nr))
 		return NULL;
 	nodes = BPF_CORE_READ(r, ctx, file_table.data.nodes);
 	if (!nodes || bpf_probe_read_kernel(&node, sizeof(node), &nodes[slot]) || !node)
 		return NULL;
 	return (struct file *)(BPF_CORE_READ(node, file_ptr) & PW_FFS_MASK);
+}
+
+/* The file a direct open (res: its result) just put in its fixed-file
+ * slot, or NULL: the slot is the request's file_slot - 1, or the result
+ * when the kernel chose it.  Where NULL, the file is checked at its first
+ * I/O instead. */
+static __always_inline struct file *uring_direct_file(struct io_kiocb *r, __s32 res)
+{
+	__u32 slot;
+
+	if (res < 0 || !bpf_core_type_exists(struct io_open))
+		return NULL;
+	slot = BPF_CORE_READ((struct io_open *)uring_cmd(r), file_slot);
+	return uring_slot_file(r, slot == PW_IORING_FILE_INDEX_ALLOC ? (__u32)res : slot - 1);
 }
 
 /*
@@ -1739,13 +1744,43 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 		 * also reachable by read(2) and mmap(2). */
 		fd = res;
 		f = res >= 0 ? fd_to_file(res) : NULL;
+	} else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_SPLICE)) {
+		/* From a file into a pipe (or the reverse): the request's
+		 * file is the output; the input is named by descriptor or
+		 * fixed slot, resolved again here. */
+		struct io_splice *sp = uring_cmd(r);
+		__s32 in = BPF_CORE_READ(sp, splice_fd_in);
+
+		if (res <= 0)
+			return 0;
+		f = BPF_CORE_READ(sp, flags) & PW_SPLICE_F_FD_IN_FIXED ? uring_slot_file(r, in) :
+									 fd_to_file(in);
+		st = lookup_access(f);
+		if (st) {
+			st->flags |= PW_IO_URING;
+			account(st, res, true);
+		}
+		f = BPF_CORE_READ(r, file);
+		st = lookup_access(f);
+		/* Into a file after protected reads: staging. */
+		if (!st && f && is_tainted_task())
+			st = track_staging(f, -1);
+		if (st) {
+			st->flags |= PW_IO_URING;
+			account(st, res, false);
+		}
+		return 0;
 	} else {
 		is_read = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
 			  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
-			  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED);
+			  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED) ||
+			  (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_READV_FIXED) &&
+			   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV_FIXED));
 		is_write = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
 			   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
-			   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED);
+			   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED) ||
+			   (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_WRITEV_FIXED) &&
+			    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV_FIXED));
 		if (res <= 0 || (!is_read && !is_write))
 			return 0;
 		f = BPF_CORE_READ(r, file);
@@ -1766,6 +1801,10 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	if (!st && f && (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG)
 		st = track_file(f, fd, BPF_CORE_READ(f, f_flags), false, PW_OPEN_URING, PW_IO_URING,
 				NULL);
+	/* A write after protected reads into a file that is not protected:
+	 * staging, as by write(2). */
+	if (!st && f && is_write && is_tainted_task())
+		st = track_staging(f, -1);
 	if (!st || (!is_read && !is_write))
 		return 0;
 	st->flags |= PW_IO_URING;

@@ -424,6 +424,52 @@ static void uring_wait_ok(struct io_uring *ring, const char *what, int *res)
 	}
 }
 
+#define PW_IORING_OP_READV_FIXED 60 /* 6.15 on; liburing 2.3 has no name for it */
+
+/*
+ * Read fd whole through io_uring without a plain read request: with
+ * splice, from the file into a pipe that this process then drains; with
+ * readv-fixed, by IORING_OP_READV_FIXED into a registered buffer, two
+ * iovecs a request.
+ */
+static long long uring_read_other(int fd, long long size, bool splice)
+{
+	struct io_uring ring;
+	char *buf = malloc(CHUNK);
+	struct iovec reg = { buf, CHUNK };
+	long long total = 0;
+	int pfd[2], res;
+
+	if (!buf || io_uring_queue_init(4, &ring, 0) < 0)
+		die("io_uring_queue_init");
+	if (splice ? pipe(pfd) != 0 : io_uring_register_buffers(&ring, &reg, 1) < 0)
+		die("io_uring set-up");
+	while (total < size) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+		struct iovec iov[2] = { { buf, CHUNK / 2 }, { buf + CHUNK / 2, CHUNK / 2 } };
+
+		if (splice) {
+			io_uring_prep_splice(sqe, fd, total, pfd[1], -1, CHUNK, 0);
+		} else {
+			io_uring_prep_rw(PW_IORING_OP_READV_FIXED, sqe, fd, iov, 2, total);
+			sqe->buf_index = 0;
+		}
+		uring_wait_ok(&ring, splice ? "io_uring splice" : "io_uring readv fixed", &res);
+		if (res == 0)
+			break;
+		if (splice && read(pfd[0], buf, res) != res)
+			die("read of the pipe");
+		total += res;
+	}
+	if (splice) {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	io_uring_queue_exit(&ring);
+	free(buf);
+	return total;
+}
+
 /* Requests that move no file data, count of them. */
 static void uring_nops(int count)
 {
@@ -875,6 +921,8 @@ int main(int argc, char **argv)
 		return 0;
 	} else if (strcmp(t, "uring-read") == 0) {
 		n = uring_read(fd, size);
+	} else if (strcmp(t, "uring-splice") == 0 || strcmp(t, "uring-readv-fixed") == 0) {
+		n = uring_read_other(fd, size, strcmp(t, "uring-splice") == 0);
 	} else if (strcmp(t, "uring-use") == 0) {
 		/* Read the plain way, then use io_uring for something else. */
 		n = read_all(fd);
@@ -914,6 +962,16 @@ int main(int argc, char **argv)
 			die(arg);
 		n = read_all(fd);
 		aio_rw(out, false, false, n);
+		close(out);
+	} else if (strcmp(t, "uring-stage") == 0) {
+		/* Read plainly, the copy written through io_uring. */
+		int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (out < 0)
+			die(arg);
+		n = read_all(fd);
+		if (uring_write(out, n, false) != n)
+			die("io_uring write");
 		close(out);
 	} else if (strcmp(t, "connect") == 0) {
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(arg)) };

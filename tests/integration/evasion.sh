@@ -13,9 +13,10 @@ mkdir -p "$D" "$W" "$PW_TMP/other" "$O" "$PW_TMP/bind" "$PW_TMP/lo"
 EVADE="$PW_BUILD/tests/pw-evade"
 # Each read FILE whole: the opens by each syscall among them.
 SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm sendfile splice
-	mmap exit-no-close exec-cloexec close-range uring-read uring-open uring-use aio aio-v
+	mmap exit-no-close exec-cloexec close-range uring-read uring-splice uring-readv-fixed
+	uring-open uring-use aio aio-v
 	open-sys open-at open-at2 open-opath"
-OTHERS="copy stage aio-stage hardlink symlink relative bind connect hold chg mv ln rm handle
+OTHERS="copy stage aio-stage uring-stage hardlink symlink relative bind connect hold chg mv ln rm handle
 	direct direct-first direct-only direct-stdin direct-none direct-install uring-mv uring-rm"
 # Each writes into a protected file: its own count, or the whole of a source.
 WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev aio-write aio-writev"
@@ -167,6 +168,7 @@ ev echo /bin/echo -n alpha 'two words' \$'new\nline'
 "$EVADE" copy_file_range "$D/t_copy.csv" "$O/copy.out" >/dev/null
 "$EVADE" stage "$D/t_stage.csv" "$O/stage.out" >/dev/null
 "$EVADE" aio-stage "$D/t_aio-stage.csv" "$O/aio-stage.out" >/dev/null
+"$EVADE" uring-stage "$D/t_uring-stage.csv" "$O/uring-stage.out" >/dev/null
 cat "$PW_TMP/other/hardlink.csv" >/dev/null
 ln -s "$D/t_symlink.csv" "$O/sym" && cat "$O/sym" >/dev/null
 (cd "$D" && cat ./t_relative.csv >/dev/null)
@@ -357,6 +359,9 @@ check_eq "staging: a file written after protected reads is recorded with its byt
 check_eq "aio-stage: a file written by Linux AIO after protected reads is staging, every byte counted" \
 	"$(pw_sql "SELECT staging, dataset, bytes_written, flags & 128 FROM accesses WHERE path = '$O/aio-stage.out'")" \
 	"1|staging|$(size aio-stage)|128"
+check_eq "uring-stage: a file written through io_uring after protected reads is staging, every byte counted" \
+	"$(pw_sql "SELECT staging, dataset, bytes_written, flags & 64 FROM accesses WHERE path = '$O/uring-stage.out'")" \
+	"1|staging|$(size uring-stage)|64"
 check_eq "connect after protected reads is recorded with its destination" \
 	"$(pw_sql "SELECT dest_ip, dest_port, audit_session FROM events WHERE kind = 'connect'")" \
 	"127.0.0.1|9|$ses"
