@@ -100,7 +100,7 @@ struct change_pending {
 	__u64 path2_ptr;
 	__u64 link_file;        /* linkat(fd, "", ..., AT_EMPTY_PATH): the file */
 	__u32 hit;              /* 1: a directory matched, 2: a non-directory */
-	__u32 pad;
+	__u32 uring;            /* submitted through io_uring (uring_change) */
 };
 
 struct exec_pending {
@@ -1319,7 +1319,7 @@ static __always_inline void *uring_cmd(struct io_kiocb *r)
  * Keyed by the request.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u64);
 	__type(value, struct change_pending);
@@ -1379,6 +1379,7 @@ static __always_inline struct change_pending *uring_worker_change(void)
 	if (!p)
 		return NULL;
 	p->ev.op = op;
+	p->uring = 1;
 	/* The names are the kernel's copies, alive while the request runs. */
 	if (op == PW_CH_RENAME) {
 		struct io_rename *x = uring_cmd(r);
@@ -1396,6 +1397,24 @@ static __always_inline struct change_pending *uring_worker_change(void)
 		bpf_probe_read_kernel_str(p->ev.path, sizeof(p->ev.path), BPF_CORE_READ(x, filename, name));
 	}
 	return p;
+}
+
+/* A protected file renamed or linked elsewhere (as p) stays protected
+ * there: its inode joins the map.  Harmless if the change then fails. */
+static __always_inline void protect_moved(struct change_pending *p)
+{
+	struct pw_inode_key key;
+	struct pw_protected_val moved;
+
+	if (p->hit != 2 || (p->ev.op != PW_CH_RENAME && p->ev.op != PW_CH_LINK) ||
+	    (p->ev.flags & PW_OPEN_SELF))
+		return;
+	key.dev = p->ev.dev;
+	key.ino = p->ev.ino;
+	moved.dataset_id = p->ev.dataset_id;
+	moved.flags = (p->ev.prot_flags & PW_PROT_HONEYTOKEN) | PW_PROT_MOVED;
+	if (protect_inode(&key, &moved))
+		stat_inc(PW_STAT_MAP_FULL);
 }
 
 /* An inode's ctime changed: part of a pending change of this thread? */
@@ -1437,6 +1456,11 @@ static __always_inline int change_inode(struct inode *inode)
 		level = 1;
 	}
 	fill_names(dentries, level, p->ev.names, &p->ev.flags);
+	/* An io_uring request's completion may never be seen (one submitted
+	 * with IOSQE_CQE_SKIP_SUCCESS posts none; an overflowed one is traced
+	 * without its request): what it moved out is protected at once. */
+	if (p->uring)
+		protect_moved(p);
 	return 0;
 }
 
@@ -1461,8 +1485,6 @@ int BPF_PROG(handle_ctime_set, struct inode *inode, struct timespec64 *ts)
 /* Report the change pending as p, which ended with ret. */
 static __always_inline void change_finish(struct change_pending *p, long ret)
 {
-	struct pw_inode_key key;
-	struct pw_protected_val moved;
 	struct file *lf;
 
 	if (!p->hit || ret < 0)
@@ -1474,17 +1496,7 @@ static __always_inline void change_finish(struct change_pending *p, long ret)
 	if (p->path2_ptr)
 		bpf_probe_read_user_str(p->ev.path2, sizeof(p->ev.path2), (void *)p->path2_ptr);
 	emit(&p->ev, sizeof(p->ev));
-	/* A protected file renamed or linked elsewhere stays protected there:
-	 * its inode joins the map. */
-	if (p->hit == 2 && (p->ev.op == PW_CH_RENAME || p->ev.op == PW_CH_LINK) &&
-	    !(p->ev.flags & PW_OPEN_SELF)) {
-		key.dev = p->ev.dev;
-		key.ino = p->ev.ino;
-		moved.dataset_id = p->ev.dataset_id;
-		moved.flags = (p->ev.prot_flags & PW_PROT_HONEYTOKEN) | PW_PROT_MOVED;
-		if (protect_inode(&key, &moved))
-			stat_inc(PW_STAT_MAP_FULL);
-	}
+	protect_moved(p);
 	/* An unnamed file linked into a protected place: its open file is
 	 * tracked from now on. */
 	lf = (struct file *)p->link_file;
@@ -1743,7 +1755,7 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 		/* A slot's file given a descriptor: the same open file, now
 		 * also reachable by read(2) and mmap(2). */
 		fd = res;
-		f = res >= 0 ? fd_to_file(res) : NULL;
+		f = res >= 0 ? BPF_CORE_READ(r, file) : NULL; /* the slot's file, held */
 	} else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_SPLICE)) {
 		/* From a file into a pipe (or the reverse): the request's
 		 * file is the output; the input is named by descriptor or
@@ -1753,8 +1765,13 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 
 		if (res <= 0)
 			return 0;
-		f = BPF_CORE_READ(sp, flags) & PW_SPLICE_F_FD_IN_FIXED ? uring_slot_file(r, in) :
-									 fd_to_file(in);
+		if (!(BPF_CORE_READ(sp, flags) & PW_SPLICE_F_FD_IN_FIXED))
+			f = fd_to_file(in);
+		else if (bpf_core_field_exists(sp->rsrc_node))
+			/* The slot's node, which the request holds to its end. */
+			f = (struct file *)(BPF_CORE_READ(sp, rsrc_node, file_ptr) & PW_FFS_MASK);
+		else
+			f = uring_slot_file(r, in);
 		st = lookup_access(f);
 		if (st) {
 			st->flags |= PW_IO_URING;
@@ -1820,8 +1837,14 @@ int BPF_PROG(handle_uring_submit, struct io_kiocb *req)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct pw_event_uring ev = {};
-	struct taint *t = bpf_map_lookup_elem(&tainted_tasks, &tgid);
+	struct taint *t;
+	__u64 rkey = (__u64)req;
 
+	/* A change request in a recycled io_kiocb must not find the pending
+	 * change of one whose completion was never seen. */
+	if (uring_change_op(req))
+		bpf_map_delete_elem(&uring_change, &rkey);
+	t = bpf_map_lookup_elem(&tainted_tasks, &tgid);
 	if (!t || t->uring_reported)
 		return 0;
 	t->uring_reported = 1;

@@ -708,20 +708,29 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 		 * those read from standard input after it. */
 		uring_direct(path, DIRECT_READ);
 		*n = read_all(0);
-	} else if (strcmp(t, "uring-mv") == 0 || strcmp(t, "uring-rm") == 0) {
+	} else if (strcmp(t, "uring-mv") == 0 || strcmp(t, "uring-mv-skip") == 0 ||
+		   strcmp(t, "uring-rm") == 0) {
 		/* Rename FILE to ARG, or unlink it, through io_uring: no
-		 * syscall names the change. */
+		 * syscall names the change.  uring-mv-skip asks for no
+		 * completion on success (a linked no-op's says when it is
+		 * done). */
 		struct io_uring ring;
+		struct io_uring_sqe *sqe;
 		int res;
 
 		if (io_uring_queue_init(4, &ring, 0) < 0)
 			die("io_uring_queue_init");
+		sqe = io_uring_get_sqe(&ring);
 		if (t[6] == 'm') {
 			if (!arg)
 				die("uring-mv needs a destination");
-			io_uring_prep_renameat(io_uring_get_sqe(&ring), AT_FDCWD, path, AT_FDCWD, arg, 0);
+			io_uring_prep_renameat(sqe, AT_FDCWD, path, AT_FDCWD, arg, 0);
 		} else {
-			io_uring_prep_unlinkat(io_uring_get_sqe(&ring), AT_FDCWD, path, 0);
+			io_uring_prep_unlinkat(sqe, AT_FDCWD, path, 0);
+		}
+		if (strcmp(t, "uring-mv-skip") == 0) {
+			sqe->flags |= IOSQE_CQE_SKIP_SUCCESS | IOSQE_IO_LINK;
+			io_uring_prep_nop(io_uring_get_sqe(&ring));
 		}
 		uring_wait_ok(&ring, t, &res);
 		io_uring_queue_exit(&ring);

@@ -17,7 +17,7 @@ SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm s
 	uring-open uring-use aio aio-v
 	open-sys open-at open-at2 open-opath"
 OTHERS="copy stage aio-stage uring-stage hardlink symlink relative bind connect hold chg mv ln rm handle
-	direct direct-first direct-only direct-stdin direct-none direct-install uring-mv uring-rm"
+	direct direct-first direct-only direct-stdin direct-none direct-install uring-mv uring-mv-skip uring-rm"
 # Each writes into a protected file: its own count, or the whole of a source.
 WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev aio-write aio-writev"
 INTO="sendfile-into splice-into copy-into"
@@ -193,6 +193,8 @@ rm "$D/t_rm.csv"
 mv "$PW_TMP/other/in.csv" "$D/in.csv"
 "$EVADE" uring-mv "$D/t_uring-mv.csv" "$PW_TMP/other/uring-moved.csv" >/dev/null
 cat "$PW_TMP/other/uring-moved.csv" >/dev/null
+"$EVADE" uring-mv-skip "$D/t_uring-mv-skip.csv" "$PW_TMP/other/uring-moved-skip.csv" >/dev/null
+cat "$PW_TMP/other/uring-moved-skip.csv" >/dev/null
 "$EVADE" uring-rm "$D/t_uring-rm.csv" >/dev/null
 cat /proc/self/sessionid
 EOF2
@@ -387,6 +389,11 @@ check_eq "rename through io_uring out of the protected directory is recorded, wi
 check_eq "the file renamed through io_uring stays protected at its new place" \
 	"$(pw_sql "SELECT sum(bytes_read), min(dataset) FROM accesses WHERE path = '$PW_TMP/other/uring-moved.csv'")" \
 	"$(stat -c %s "$PW_TMP/other/uring-moved.csv")|customers"
+# No completion: no change event either, so the new name is not known;
+# the read is recorded under the inode, as protected.
+check_eq "a file renamed through io_uring with no completion (CQE_SKIP_SUCCESS) stays protected at its new place" \
+	"$(pw_sql "SELECT count(*), min(dataset) FROM accesses WHERE path LIKE '<protected inode %' AND bytes_read = $(stat -c %s "$PW_TMP/other/uring-moved-skip.csv") AND audit_session = $ses2")" \
+	"1|customers"
 check_eq "unlink through io_uring is recorded" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'unlink' AND path = '$D/t_uring-rm.csv' AND audit_session = $ses2")" 1
 check_eq "rename into the protected directory is recorded" \
