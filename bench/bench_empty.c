@@ -26,13 +26,9 @@
 #include "piiwatch.skel.h"
 
 /* The tracepoints of piiwatchd's shared programs (piiwatch.h). */
-#define EXIT_NAME(name) "sys_exit_" #name,
-#define ENTER_NAME(name) "sys_enter_" #name,
-static const char *const open_exits[] = { PW_OPEN_EXITS(EXIT_NAME) };
-static const char *const change_exits[] = { PW_CHANGE_EXITS(EXIT_NAME) };
-static const char *const write_enters[] = { PW_WRITE_ENTERS(ENTER_NAME) };
-#undef EXIT_NAME
-#undef ENTER_NAME
+static const char *const open_exits[] = { PW_OPEN_EXITS(PW_SYS_EXIT_NAME) };
+static const char *const change_exits[] = { PW_CHANGE_EXITS(PW_SYS_EXIT_NAME) };
+static const char *const write_enters[] = { PW_WRITE_ENTERS(PW_SYS_ENTER_NAME) };
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define N_SHARED (N_OF(open_exits) + N_OF(change_exits) + N_OF(write_enters))
 

@@ -644,11 +644,20 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	return bpf_map_lookup_elem(&open_files, &key);
 }
 
+/* A released file whose final event was missed leaves its entry behind:
+ * end it, now that its struct file f is reused. */
+static __always_inline void end_reused(struct file *f)
+{
+	__u64 key = (__u64)f;
+	struct access_state *old = n_tracked ? bpf_map_lookup_elem(&open_files, &key) : NULL;
+
+	if (old)
+		finish_access(key, old, PW_IO_REUSED, true);
+}
+
 static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_flags)
 {
-	struct access_state *old;
 	struct file *f;
-	__u64 key;
 	__u32 oflags;
 
 	if (ret < 0)
@@ -656,12 +665,7 @@ static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_fla
 	f = fd_to_file((int)ret);
 	if (!f)
 		return 0;
-	key = (__u64)f;
-	/* A released file whose final event was missed leaves an entry
-	 * behind: flush it now that its struct file is reused. */
-	old = n_tracked ? bpf_map_lookup_elem(&open_files, &key) : NULL;
-	if (old)
-		finish_access(key, old, PW_IO_REUSED, true);
+	end_reused(f);
 	oflags = btf_ptr(struct file, f)->f_flags;
 	/* O_PATH opens read nothing; directory listings are not file access. */
 	if ((oflags & PW_O_PATH) ||
@@ -1777,16 +1781,9 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 			st->flags |= PW_IO_URING;
 			account(st, res, true);
 		}
+		/* The output is written to, as by IORING_OP_WRITE. */
+		is_write = true;
 		f = BPF_CORE_READ(r, file);
-		st = lookup_access(f);
-		/* Into a file after protected reads: staging. */
-		if (!st && f && is_tainted_task())
-			st = track_staging(f, -1);
-		if (st) {
-			st->flags |= PW_IO_URING;
-			account(st, res, false);
-		}
-		return 0;
 	} else {
 		is_read = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
 			  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
@@ -1803,15 +1800,9 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 		f = BPF_CORE_READ(r, file);
 	}
 	st = lookup_access(f);
-	if (!st && f && n_tracked) {
-		/* An entry under f of another inode: a released file whose
-		 * final event was missed, its struct file reused.  End it. */
-		__u64 key = (__u64)f;
-		struct access_state *old = bpf_map_lookup_elem(&open_files, &key);
-
-		if (old)
-			finish_access(key, old, PW_IO_REUSED, true);
-	}
+	/* An entry under f is then of another inode. */
+	if (!st && f)
+		end_reused(f);
 	/* A file no open of ours saw (a fixed-file slot's, where its open
 	 * could not be resolved) is checked at its first I/O or install
 	 * instead: the access starts there, with every byte from then on. */

@@ -35,7 +35,10 @@ enum pw_event_type {
  * handle_exit_open on the opens' exits (in tracepoint mode),
  * handle_exit_change on the changes' exits, handle_enter_write on the
  * plain writes' entries.  Their other ends are programs of their own.
+ * PW_OPEN_EXITS(PW_SYS_EXIT_NAME) makes the list's tracepoint names.
  */
+#define PW_SYS_EXIT_NAME(name) "sys_exit_" #name,
+#define PW_SYS_ENTER_NAME(name) "sys_enter_" #name,
 #define PW_WRITE_ENTERS(X) X(write) X(pwrite64) X(writev) X(pwritev) X(pwritev2)
 #define PW_OPEN_EXITS(X) X(open) X(openat) X(openat2) X(creat) X(open_by_handle_at)
 #define PW_CHANGE_EXITS(X)                                                    \

@@ -280,13 +280,9 @@ static int hold_link(struct pw_probes *p, const char *name, int fd)
 	return 0;
 }
 
-#define PW_EXIT_NAME(name) "sys_exit_" #name,
-#define PW_ENTER_NAME(name) "sys_enter_" #name,
-static const char *const open_exits[] = { PW_OPEN_EXITS(PW_EXIT_NAME) };
-static const char *const change_exits[] = { PW_CHANGE_EXITS(PW_EXIT_NAME) };
-static const char *const write_enters[] = { PW_WRITE_ENTERS(PW_ENTER_NAME) };
-#undef PW_EXIT_NAME
-#undef PW_ENTER_NAME
+static const char *const open_exits[] = { PW_OPEN_EXITS(PW_SYS_EXIT_NAME) };
+static const char *const change_exits[] = { PW_CHANGE_EXITS(PW_SYS_EXIT_NAME) };
+static const char *const write_enters[] = { PW_WRITE_ENTERS(PW_SYS_ENTER_NAME) };
 #define PW_N(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
