@@ -35,6 +35,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_PF_KTHREAD 0x00200000
 #define PW_MAP_ANONYMOUS 0x20
 #define PW_AT_EMPTY_PATH 0x1000
+#define PW_PROC_FD_LEN 24 /* "/proc/self/fd/" and up to 9 digits */
 #define PW_AT_SYMLINK_FOLLOW 0x400
 #define PW_AT_REMOVEDIR 0x200
 #define PW_PF_IO_WORKER 0x00000010
@@ -1297,6 +1298,63 @@ static __always_inline int change_enter(__u32 op, const char *path, const char *
 	return 0;
 }
 
+/* The descriptor a path "/proc/self/fd/N" or "/dev/fd/N" (buf, its first
+ * bytes) names, or -1. */
+static __always_inline int proc_fd_name(const char buf[PW_PROC_FD_LEN])
+{
+	int i, start, fd = 0;
+
+	if (buf[0] == '/' && buf[1] == 'p' && buf[2] == 'r' && buf[3] == 'o' && buf[4] == 'c' &&
+	    buf[5] == '/' && buf[6] == 's' && buf[7] == 'e' && buf[8] == 'l' && buf[9] == 'f' &&
+	    buf[10] == '/' && buf[11] == 'f' && buf[12] == 'd' && buf[13] == '/')
+		start = 14;
+	else if (buf[0] == '/' && buf[1] == 'd' && buf[2] == 'e' && buf[3] == 'v' && buf[4] == '/' &&
+		 buf[5] == 'f' && buf[6] == 'd' && buf[7] == '/')
+		start = 8;
+	else
+		return -1;
+	for (i = 0; i < 8; i++) {
+		int idx = start + i;
+		char ch;
+
+		if (idx < 0 || idx >= PW_PROC_FD_LEN)
+			return -1;
+		ch = buf[idx];
+		if (ch == '\0')
+			return i ? fd : -1;
+		if (ch < '0' || ch > '9')
+			return -1;
+		fd = fd * 10 + (ch - '0');
+	}
+	return -1;
+}
+
+/*
+ * The open file a link(2) call or io_uring LINKAT request links (an
+ * unnamed O_TMPFILE, or one opened elsewhere), or NULL: with AT_EMPTY_PATH
+ * and an empty name, descriptor dfd; with AT_SYMLINK_FOLLOW, the
+ * descriptor named by its magic link in /proc.  name: the request's first
+ * bytes, already copied.  Only a regular file: a directory descriptor
+ * with a name beside it is no file to track.
+ */
+static __always_inline struct file *link_source(int dfd, const char name[PW_PROC_FD_LEN],
+						__u64 flags)
+{
+	struct file *f = NULL;
+	int fd;
+
+	if ((flags & PW_AT_EMPTY_PATH) && name[0] == '\0') {
+		f = fd_to_file(dfd);
+	} else if (flags & PW_AT_SYMLINK_FOLLOW) {
+		fd = proc_fd_name(name);
+		if (fd >= 0)
+			f = fd_to_file(fd);
+	}
+	if (f && (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) != PW_S_IFREG)
+		return NULL;
+	return f;
+}
+
 /* The first dentry of an inode, to walk its ancestors from. */
 static __always_inline struct dentry *inode_alias(struct inode *inode)
 {
@@ -1395,6 +1453,10 @@ static __always_inline struct change_pending *uring_worker_change(void)
 
 		bpf_probe_read_kernel_str(p->ev.path, sizeof(p->ev.path), BPF_CORE_READ(x, oldpath, name));
 		bpf_probe_read_kernel_str(p->ev.path2, sizeof(p->ev.path2), BPF_CORE_READ(x, newpath, name));
+		/* The worker shares the process's descriptors. */
+		if (op == PW_CH_LINK)
+			p->link_file = (__u64)link_source(BPF_CORE_READ(x, old_dfd), p->ev.path,
+							  BPF_CORE_READ(x, flags));
 	} else if (op != PW_CH_TRUNCATE) {
 		struct io_unlink *x = uring_cmd(r);
 
@@ -1551,58 +1613,16 @@ CHANGE_SYSCALL(lchown, PW_CH_CHOWN, 0, -1)
 CHANGE_SYSCALL(fchown, PW_CH_CHOWN, -1, -1)
 CHANGE_SYSCALL(fchownat, PW_CH_CHOWN, 1, -1)
 
-/* linkat(olddfd, oldname, newdfd, newname, flags): with AT_EMPTY_PATH the
- * source is the open file olddfd, typically an O_TMPFILE. */
-/* The descriptor a path "/proc/self/fd/N" or "/dev/fd/N" names, or -1. */
-static __always_inline int proc_fd_path(const char *path)
-{
-	char buf[24] = {};
-	int i, start, fd = 0;
-
-	if (bpf_probe_read_user_str(buf, sizeof(buf), path) <= 0)
-		return -1;
-	if (buf[0] == '/' && buf[1] == 'p' && buf[2] == 'r' && buf[3] == 'o' && buf[4] == 'c' &&
-	    buf[5] == '/' && buf[6] == 's' && buf[7] == 'e' && buf[8] == 'l' && buf[9] == 'f' &&
-	    buf[10] == '/' && buf[11] == 'f' && buf[12] == 'd' && buf[13] == '/')
-		start = 14;
-	else if (buf[0] == '/' && buf[1] == 'd' && buf[2] == 'e' && buf[3] == 'v' && buf[4] == '/' &&
-		 buf[5] == 'f' && buf[6] == 'd' && buf[7] == '/')
-		start = 8;
-	else
-		return -1;
-	for (i = 0; i < 8; i++) {
-		int idx = start + i;
-		char ch;
-
-		if (idx < 0 || idx >= (int)sizeof(buf))
-			return -1;
-		ch = buf[idx];
-		if (ch == '\0')
-			return i ? fd : -1;
-		if (ch < '0' || ch > '9')
-			return -1;
-		fd = fd * 10 + (ch - '0');
-	}
-	return -1;
-}
-
 SEC("tracepoint/syscalls/sys_enter_linkat")
 int handle_enter_linkat(struct trace_event_raw_sys_enter *ctx)
 {
-	struct file *lf = NULL;
-	int fd;
+	char name[PW_PROC_FD_LEN] = {};
 
-	/* The file to link given by descriptor, or through its magic link
-	 * in /proc (which linkat follows with AT_SYMLINK_FOLLOW): an
-	 * unnamed file (O_TMPFILE) or one opened elsewhere. */
-	if (ctx->args[4] & PW_AT_EMPTY_PATH) {
-		lf = fd_to_file((int)ctx->args[0]);
-	} else if (ctx->args[4] & PW_AT_SYMLINK_FOLLOW) {
-		fd = proc_fd_path((const char *)ctx->args[1]);
-		if (fd >= 0)
-			lf = fd_to_file(fd);
-	}
-	return change_enter(PW_CH_LINK, (const char *)ctx->args[1], (const char *)ctx->args[3], lf);
+	/* linkat(olddfd, oldname, newdfd, newname, flags) */
+	if (bpf_probe_read_user_str(name, sizeof(name), (const char *)ctx->args[1]) < 0)
+		name[0] = 1; /* unreadable: no file of ours */
+	return change_enter(PW_CH_LINK, (const char *)ctx->args[1], (const char *)ctx->args[3],
+			    link_source((int)ctx->args[0], name, ctx->args[4]));
 }
 
 /* fchmodat2 is newer than some kernels: loaded only where it exists. */
@@ -1806,7 +1826,8 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	/* A file no open of ours saw (a fixed-file slot's, where its open
 	 * could not be resolved) is checked at its first I/O or install
 	 * instead: the access starts there, with every byte from then on. */
-	if (!st && f && (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG)
+	if (!st && f && (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG &&
+	    !(BPF_CORE_READ(f, f_flags) & PW_O_PATH)) /* O_PATH reads nothing */
 		st = track_file(f, fd, BPF_CORE_READ(f, f_flags), false, PW_OPEN_URING, PW_IO_URING,
 				NULL);
 	/* A write after protected reads into a file that is not protected:

@@ -426,29 +426,43 @@ static void uring_wait_ok(struct io_uring *ring, const char *what, int *res)
 
 #define PW_IORING_OP_READV_FIXED 60 /* 6.15 on; liburing 2.3 has no name for it */
 
+/* How uring_read_other reads. */
+enum other_read {
+	OTHER_SPLICE,       /* IORING_OP_SPLICE from the descriptor */
+	OTHER_SPLICE_FIXED, /* IORING_OP_SPLICE from a registered file's slot */
+	OTHER_READV_FIXED,  /* IORING_OP_READV_FIXED */
+};
+
 /*
  * Read fd whole through io_uring without a plain read request: with
- * splice, from the file into a pipe that this process then drains; with
+ * splice, from the file (named by its descriptor, or by fixed-file slot 0
+ * where it is registered) into a pipe that this process then drains; with
  * readv-fixed, by IORING_OP_READV_FIXED into a registered buffer, two
  * iovecs a request.
  */
-static long long uring_read_other(int fd, long long size, bool splice)
+static long long uring_read_other(int fd, long long size, enum other_read how)
 {
 	struct io_uring ring;
 	char *buf = malloc(CHUNK);
 	struct iovec reg = { buf, CHUNK };
 	long long total = 0;
+	bool splice = how != OTHER_READV_FIXED;
 	int pfd[2], res;
 
 	if (!buf || io_uring_queue_init(4, &ring, 0) < 0)
 		die("io_uring_queue_init");
 	if (splice ? pipe(pfd) != 0 : io_uring_register_buffers(&ring, &reg, 1) < 0)
 		die("io_uring set-up");
+	if (how == OTHER_SPLICE_FIXED && io_uring_register_files(&ring, &fd, 1) < 0)
+		die("io_uring_register_files");
 	while (total < size) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 		struct iovec iov[2] = { { buf, CHUNK / 2 }, { buf + CHUNK / 2, CHUNK / 2 } };
 
-		if (splice) {
+		if (how == OTHER_SPLICE_FIXED) {
+			/* Slot 0 is no descriptor: 0 is standard input. */
+			io_uring_prep_splice(sqe, 0, total, pfd[1], -1, CHUNK, SPLICE_F_FD_IN_FIXED);
+		} else if (splice) {
 			io_uring_prep_splice(sqe, fd, total, pfd[1], -1, CHUNK, 0);
 		} else {
 			io_uring_prep_rw(PW_IORING_OP_READV_FIXED, sqe, fd, iov, 2, total);
@@ -490,6 +504,7 @@ enum direct_use {
 	DIRECT_READ,    /* read it all through the slot */
 	DIRECT_NONE,    /* nothing */
 	DIRECT_INSTALL, /* install the slot as a descriptor, read that with read(2) */
+	DIRECT_OPATH,   /* open it O_PATH, install that, fstat(2) it: reads nothing */
 };
 
 #define PW_IORING_OP_FIXED_FD_INSTALL 54 /* 6.8 on; liburing 2.3 has no name for it */
@@ -507,15 +522,20 @@ static long long uring_direct(const char *path, enum direct_use use)
 	if (!buf || io_uring_queue_init(4, &ring, 0) < 0 ||
 	    io_uring_register_files_sparse(&ring, 1) < 0)
 		die("io_uring set-up");
-	io_uring_prep_openat_direct(io_uring_get_sqe(&ring), AT_FDCWD, path, O_RDONLY, 0, 0);
+	io_uring_prep_openat_direct(io_uring_get_sqe(&ring), AT_FDCWD, path,
+				    use == DIRECT_OPATH ? O_PATH : O_RDONLY, 0, 0);
 	uring_wait_ok(&ring, "io_uring openat direct", &res);
-	if (use == DIRECT_INSTALL) {
+	if (use == DIRECT_INSTALL || use == DIRECT_OPATH) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+		struct stat stb;
 
 		io_uring_prep_rw(PW_IORING_OP_FIXED_FD_INSTALL, sqe, 0, NULL, 0, 0);
 		sqe->flags |= IOSQE_FIXED_FILE;
 		uring_wait_ok(&ring, "io_uring fixed fd install", &res);
-		total = read_all(res);
+		if (use == DIRECT_INSTALL)
+			total = read_all(res);
+		else if (fstat(res, &stb))
+			die("fstat of the O_PATH descriptor");
 		close(res);
 	}
 	for (; use == DIRECT_READ;) {
@@ -604,10 +624,96 @@ static bool is_one_of(const char *t, const char *const *names)
 	return false;
 }
 
+#define PW_IORING_OP_FTRUNCATE 55 /* 6.9 on; liburing 2.3 has no name for it */
+
+/* What one change request names. */
+struct uring_change {
+	const char *t; /* the technique */
+	int dfd;
+	const char *path, *path2;
+	long long len;
+	int flags;
+};
+
+/* Run change c through io_uring, on a ring of setup flags: its result
+ * (errno set where it failed). */
+static int uring_change_run(const struct uring_change *c, unsigned flags)
+{
+	struct io_uring_params params = { .flags = flags };
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int res;
+
+	if (io_uring_queue_init_params(4, &ring, &params) < 0)
+		die("io_uring_queue_init");
+	sqe = io_uring_get_sqe(&ring);
+	if (strcmp(c->t, "uring-ln") == 0 || strcmp(c->t, "uring-linkat") == 0)
+		io_uring_prep_linkat(sqe, c->dfd, c->path, AT_FDCWD, c->path2, c->flags);
+	else if (strcmp(c->t, "uring-symlink") == 0)
+		io_uring_prep_symlinkat(sqe, c->path, AT_FDCWD, c->path2);
+	else if (strcmp(c->t, "uring-truncate") == 0)
+		io_uring_prep_rw(PW_IORING_OP_FTRUNCATE, sqe, c->dfd, NULL, 0, (__u64)c->len);
+	else if (strcmp(c->t, "uring-rmdir") == 0)
+		io_uring_prep_unlinkat(sqe, AT_FDCWD, c->path, AT_REMOVEDIR);
+	else /* uring-mv-defer */
+		io_uring_prep_renameat(sqe, AT_FDCWD, c->path, AT_FDCWD, c->path2, 0);
+	io_uring_submit(&ring);
+	if (io_uring_wait_cqe(&ring, &cqe) < 0)
+		die("io_uring_wait_cqe");
+	res = cqe->res;
+	io_uring_cqe_seen(&ring, cqe);
+	io_uring_queue_exit(&ring);
+	if (res < 0)
+		errno = -res;
+	return res;
+}
+
+/* linkat(2) through io_uring; 0 or -1 with errno. */
+static int uring_linkat(int dfd, const char *path, const char *dst, int flags)
+{
+	struct uring_change c = { "uring-linkat", dfd, path, dst, 0, flags };
+
+	return uring_change_run(&c, 0) < 0 ? -1 : 0;
+}
+
+/*
+ * The change techniques run through io_uring: uring-ln links FILE as ARG,
+ * uring-symlink makes ARG a symbolic link to FILE, uring-truncate cuts
+ * FILE to ARG bytes (IORING_OP_FTRUNCATE), uring-rmdir removes directory
+ * FILE, uring-mv-defer renames FILE to ARG on a ring whose completions
+ * run only when this task asks for them (DEFER_TASKRUN).
+ */
+static void uring_change(const char *t, const char *path, const char *arg)
+{
+	struct uring_change c = { t, AT_FDCWD, path, arg, 0, 0 };
+	unsigned flags = 0;
+	int fd = -1;
+
+	if (!arg && strcmp(t, "uring-rmdir") != 0) {
+		fprintf(stderr, "pw-evade: %s needs a second argument\n", t);
+		exit(2);
+	}
+	if (strcmp(t, "uring-truncate") == 0) {
+		fd = open(path, O_WRONLY);
+		if (fd < 0)
+			die(path);
+		c.dfd = fd;
+		c.len = atoll(arg);
+	}
+	if (strcmp(t, "uring-mv-defer") == 0)
+		flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	if (uring_change_run(&c, flags) < 0)
+		die(t);
+	if (fd >= 0)
+		close(fd);
+}
+
 /*
  * Make an unnamed file in directory dir, write to it, link it as name (in
  * dir unless absolute), through /proc/self/fd or (flink) by the descriptor
- * itself, and read it back through the same open file.
+ * itself, by linkat(2) or (tmpfile-uring-*) through io_uring, and read it
+ * back through the same open file.
  */
 static long long tmpfile_link(const char *t, const char *dir, const char *name)
 {
@@ -627,10 +733,14 @@ static long long tmpfile_link(const char *t, const char *dir, const char *name)
 		snprintf(dst, sizeof(dst), "%s", name);
 	else
 		snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	if (strcmp(t, "tmpfile-flink") == 0) {
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (strcmp(t, "tmpfile-uring-flink") == 0) {
+		r = uring_linkat(fd, "", dst, AT_EMPTY_PATH);
+	} else if (strcmp(t, "tmpfile-uring-link") == 0) {
+		r = uring_linkat(AT_FDCWD, proc, dst, AT_SYMLINK_FOLLOW);
+	} else if (strcmp(t, "tmpfile-flink") == 0) {
 		r = linkat(fd, "", AT_FDCWD, dst, AT_EMPTY_PATH);
 	} else {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		r = linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
 	}
 	if (r)
@@ -735,6 +845,13 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 		uring_wait_ok(&ring, t, &res);
 		io_uring_queue_exit(&ring);
 		*n = 0;
+	} else if (strcmp(t, "uring-ln") == 0 || strcmp(t, "uring-symlink") == 0 ||
+		   strcmp(t, "uring-truncate") == 0 || strcmp(t, "uring-rmdir") == 0 ||
+		   strcmp(t, "uring-mv-defer") == 0) {
+		uring_change(t, path, arg);
+		*n = 0;
+	} else if (strcmp(t, "uring-direct-opath") == 0) {
+		*n = uring_direct(path, DIRECT_OPATH);
 	} else if (strcmp(t, "uring-direct-none") == 0) {
 		*n = uring_direct(path, DIRECT_NONE);
 	} else if (strcmp(t, "uring-direct-install") == 0) {
@@ -930,8 +1047,12 @@ int main(int argc, char **argv)
 		return 0;
 	} else if (strcmp(t, "uring-read") == 0) {
 		n = uring_read(fd, size);
-	} else if (strcmp(t, "uring-splice") == 0 || strcmp(t, "uring-readv-fixed") == 0) {
-		n = uring_read_other(fd, size, strcmp(t, "uring-splice") == 0);
+	} else if (strcmp(t, "uring-splice") == 0) {
+		n = uring_read_other(fd, size, OTHER_SPLICE);
+	} else if (strcmp(t, "uring-splice-fixed") == 0) {
+		n = uring_read_other(fd, size, OTHER_SPLICE_FIXED);
+	} else if (strcmp(t, "uring-readv-fixed") == 0) {
+		n = uring_read_other(fd, size, OTHER_READV_FIXED);
 	} else if (strcmp(t, "uring-use") == 0) {
 		/* Read the plain way, then use io_uring for something else. */
 		n = read_all(fd);

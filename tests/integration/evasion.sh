@@ -13,7 +13,7 @@ mkdir -p "$D" "$W" "$PW_TMP/other" "$O" "$PW_TMP/bind" "$PW_TMP/lo"
 EVADE="$PW_BUILD/tests/pw-evade"
 # Each read FILE whole: the opens by each syscall among them.
 SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm sendfile splice
-	mmap exit-no-close exec-cloexec close-range uring-read uring-splice uring-readv-fixed
+	mmap exit-no-close exec-cloexec close-range uring-read uring-splice uring-splice-fixed uring-readv-fixed
 	uring-open uring-use aio aio-v
 	open-sys open-at open-at2 open-opath"
 # IORING_OP_READV_FIXED is 6.15's.
@@ -23,7 +23,8 @@ if [ "$kver" -lt 6015 ]; then
 	SIMPLE=${SIMPLE/uring-readv-fixed/}
 fi
 OTHERS="copy stage aio-stage uring-stage hardlink symlink relative bind connect hold chg mv ln rm handle
-	direct direct-first direct-only direct-stdin direct-none direct-install uring-mv uring-mv-skip uring-rm"
+	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
+	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc"
 # Each writes into a protected file: its own count, or the whole of a source.
 WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev aio-write aio-writev"
 INTO="sendfile-into splice-into copy-into"
@@ -38,6 +39,7 @@ for t in $WRITES $INTO; do
 	head -c $((9000 + i * 41)) /dev/urandom >"$PW_TMP/other/src_$t"
 done
 for n in $(seq 1 50); do echo "unprotected $n" >"$PW_TMP/other/u$n.txt"; done
+mkdir "$D/rmdir-sys" "$D/rmdir-uring" # removed by rmdir(2) and through io_uring
 echo "incoming" >"$PW_TMP/other/in.csv"
 ln "$D/t_hardlink.csv" "$PW_TMP/other/hardlink.csv" # made before piiwatch starts
 chmod -R a+rX "$PW_TMP/data" "$PW_TMP/other"
@@ -161,11 +163,14 @@ ev tmpfile-link "$EVADE" tmpfile-link "$W" tmp-linked.csv
 ev tmpfile-flink "$EVADE" tmpfile-flink "$W" tmp-flinked.csv
 ev tmpfile-in "$EVADE" tmpfile-flink "$PW_TMP/other" "$W/tmp-in.csv"
 ev tmpfile-in-proc "$EVADE" tmpfile-link "$PW_TMP/other" "$W/tmp-in-proc.csv"
+ev uring-tmpfile-in "$EVADE" tmpfile-uring-flink "$PW_TMP/other" "$W/tmp-uring-in.csv"
+ev uring-tmpfile-in-proc "$EVADE" tmpfile-uring-link "$PW_TMP/other" "$W/tmp-uring-in-proc.csv"
 cat "$W/tmp-linked.csv" >/dev/null
 ev direct "$EVADE" uring-direct "$D/t_direct.csv" "$D/t_direct-first.csv"
 ev direct-only "$EVADE" uring-direct "$D/t_direct-only.csv"
 ev direct-none "$EVADE" uring-direct-none "$D/t_direct-none.csv"
 ev direct-install "$EVADE" uring-direct-install "$D/t_direct-install.csv"
+ev direct-opath "$EVADE" uring-direct-opath "$D/t_direct-opath.csv"
 # As ev does, but the process run opens its standard input itself.
 out=\$(echo "direct-stdin \$BASHPID" >>"$PW_TMP/ran"
 	exec "$EVADE" uring-direct-stdin "$PW_TMP/other/u1.txt" <"$D/t_direct-stdin.csv")
@@ -202,10 +207,20 @@ cat "$PW_TMP/other/uring-moved.csv" >/dev/null
 "$EVADE" uring-mv-skip "$D/t_uring-mv-skip.csv" "$PW_TMP/other/uring-moved-skip.csv" >/dev/null
 cat "$PW_TMP/other/uring-moved-skip.csv" >/dev/null
 "$EVADE" uring-rm "$D/t_uring-rm.csv" >/dev/null
+"$EVADE" uring-mv-defer "$D/t_uring-mv-defer.csv" "$PW_TMP/other/uring-moved-defer.csv" >/dev/null
+cat "$PW_TMP/other/uring-moved-defer.csv" >/dev/null
+"$EVADE" uring-ln "$D/t_uring-ln.csv" "$PW_TMP/other/uring-linked.csv" >/dev/null
+cat "$PW_TMP/other/uring-linked.csv" >/dev/null
+"$EVADE" uring-truncate "$D/t_uring-trunc.csv" 10 >/dev/null
+ln -s "$PW_TMP/other/u1.txt" "$D/sym-sys"
+"$EVADE" uring-symlink "$PW_TMP/other/u2.txt" "$D/sym-uring" >/dev/null
+rmdir "$D/rmdir-sys"
+"$EVADE" uring-rmdir "$D/rmdir-uring" >/dev/null
 cat /proc/self/sessionid
 EOF2
 mv_size=$(size mv)
 ln_size=$(size ln)
+uring_ln_size=$(size uring-ln)
 ses2=$(session root bash "$PW_TMP/changes.sh" 2>"$PW_TMP/changes.err")
 check_eq "the changing session ran" "$?" 0
 sed 's/^/# /' "$PW_TMP/changes.err"
@@ -289,13 +304,18 @@ check_eq "tmpfile-in: an O_TMPFILE made elsewhere and linked in: the link is rec
 	"1|$ses"
 # Its descriptor was opened unprotected: from the link on it is an access
 # of the directory linked into, named by the unnamed file's "#INODE".
-for t in tmpfile-in tmpfile-in-proc; do
+for t in tmpfile-in tmpfile-in-proc uring-tmpfile-in uring-tmpfile-in-proc; do
 	check_eq "$t: an O_TMPFILE made elsewhere and linked in: what its descriptor reads after the link is counted" \
 		"$(moved $t)|$(pw_sql "SELECT count(*), sum(bytes_read), max(path GLOB '$W/#[0-9]*'), sum(bytes_written), max(audit_session), count(*) - count(closed_ns) FROM accesses WHERE pid = $(pid_of $t)")" \
 		"17|1|17|1|0|$ses|0"
 done
 check_eq "tmpfile-in-proc: the link through /proc/self/fd is recorded" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'link' AND pid = $(pid_of tmpfile-in-proc) AND path2 GLOB '/proc/self/fd/* -> $W/tmp-in-proc.csv'")" "1"
+check_eq "uring-tmpfile-in: the link through io_uring (LINKAT, AT_EMPTY_PATH) is recorded" \
+	"$(pw_sql "SELECT count(*), max(audit_session) FROM events WHERE kind = 'change' AND action = 'link' AND pid = $(pid_of uring-tmpfile-in) AND path2 = '(open file) -> $W/tmp-uring-in.csv'")" \
+	"1|$ses"
+check_eq "uring-tmpfile-in-proc: the link through io_uring and /proc/self/fd is recorded" \
+	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'link' AND pid = $(pid_of uring-tmpfile-in-proc) AND path2 GLOB '/proc/self/fd/* -> $W/tmp-uring-in-proc.csv'")" "1"
 
 # io_uring: use by a process that has read protected data is reported
 # once per process, with the first request's opcode.
@@ -322,6 +342,9 @@ check_eq "io_uring direct open that reads nothing: the open is an access of 0 by
 check_eq "io_uring direct open, installed as a descriptor (FIXED_FD_INSTALL) and read with read(2): one access, every byte" \
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(pid), max(audit_session) FROM accesses WHERE path = '$D/t_direct-install.csv'")" \
 	"1|$(size direct-install)|$(pid_of direct-install)|$ses"
+check_eq "an O_PATH direct open, installed as a descriptor: no access (O_PATH reads nothing)" \
+	"$(moved direct-opath)|$(pw_sql "SELECT count(*) FROM accesses WHERE pid = $(pid_of direct-opath) OR path = '$D/t_direct-opath.csv'")" \
+	"0|0"
 check_eq "a direct open's result is no descriptor: the file on descriptor 0 stays one access, its opener's" \
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(pid), max(flags & 64) FROM accesses WHERE path = '$D/t_direct-stdin.csv'")" \
 	"1|$(moved direct-stdin)|$(pid_of direct-stdin)|0"
@@ -402,6 +425,29 @@ check_eq "a file renamed through io_uring with no completion (CQE_SKIP_SUCCESS) 
 	"1|customers"
 check_eq "unlink through io_uring is recorded" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'unlink' AND path = '$D/t_uring-rm.csv' AND audit_session = $ses2")" 1
+check_eq "rename through io_uring on a DEFER_TASKRUN ring is recorded, with both names" \
+	"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'rename' AND path = '$D/t_uring-mv-defer.csv' AND audit_session = $ses2")" \
+	"1|$D/t_uring-mv-defer.csv -> $PW_TMP/other/uring-moved-defer.csv"
+check_eq "the file renamed through io_uring on a DEFER_TASKRUN ring stays protected at its new place" \
+	"$(pw_sql "SELECT sum(bytes_read), min(dataset) FROM accesses WHERE path = '$PW_TMP/other/uring-moved-defer.csv'")" \
+	"$(stat -c %s "$PW_TMP/other/uring-moved-defer.csv")|customers"
+check_eq "a hard link made through io_uring out of the protected directory is recorded, with both names" \
+	"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'link' AND path = '$D/t_uring-ln.csv' AND audit_session = $ses2")" \
+	"1|$D/t_uring-ln.csv -> $PW_TMP/other/uring-linked.csv"
+check_eq "reads through the hard link made through io_uring are recorded" \
+	"$(pw_sql "SELECT sum(bytes_read), min(dataset) FROM accesses WHERE path = '$PW_TMP/other/uring-linked.csv' AND audit_session = $ses2")" \
+	"$uring_ln_size|customers"
+check_eq "truncate through io_uring (FTRUNCATE) is recorded" \
+	"$(pw_sql "SELECT count(*), max(path2), max(result) FROM events WHERE kind = 'change' AND action = 'truncate' AND path = '$D/t_uring-trunc.csv' AND audit_session = $ses2")|$(size uring-trunc)" \
+	"1|(open file)|0|10"
+for how in sys uring; do
+	n=1
+	[ $how = uring ] && n=2
+	check_eq "a symbolic link made in the protected directory ($how) is recorded" \
+		"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'symlink' AND path2 = '$PW_TMP/other/u$n.txt -> $D/sym-$how' AND audit_session = $ses2")" 1
+	check_eq "rmdir of a protected directory ($how) is recorded" \
+		"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'rmdir' AND path2 = '$D/rmdir-$how' AND audit_session = $ses2")" 1
+done
 check_eq "rename into the protected directory is recorded" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE action = 'rename' AND path2 LIKE '%other/in.csv -> $D/in.csv'")" 1
 
