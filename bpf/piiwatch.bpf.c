@@ -300,7 +300,12 @@ static __always_inline void fill_task(struct pw_task_id *t, __u32 type)
 	t->loginuid = task->loginuid.val;
 	t->sessionid = task->sessionid;
 	t->type = type;
-	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	/* An io-wq worker (io_uring requests run there, and complete there
+	 * at times) is named iou-wrk-N: its process's leader names it. */
+	if (task->flags & PW_PF_IO_WORKER)
+		bpf_probe_read_kernel_str(t->comm, sizeof(t->comm), task->group_leader->comm);
+	else
+		bpf_get_current_comm(t->comm, sizeof(t->comm));
 }
 
 static __always_inline struct fdtable *current_fdt(void)

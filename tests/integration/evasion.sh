@@ -412,9 +412,9 @@ check_eq "reads through the new hard link are recorded" \
 	"$ln_size"
 check_eq "unlink is recorded" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE action = 'unlink' AND path = '$D/t_rm.csv'")" 1
-check_eq "rename through io_uring out of the protected directory is recorded, with both names" \
-	"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'rename' AND path = '$D/t_uring-mv.csv' AND audit_session = $ses2")" \
-	"1|$D/t_uring-mv.csv -> $PW_TMP/other/uring-moved.csv"
+check_eq "rename through io_uring out of the protected directory is recorded, with both names and its program" \
+	"$(pw_sql "SELECT count(*), max(path2), max(comm), max(exe) FROM events WHERE kind = 'change' AND action = 'rename' AND path = '$D/t_uring-mv.csv' AND audit_session = $ses2")" \
+	"1|$D/t_uring-mv.csv -> $PW_TMP/other/uring-moved.csv|pw-evade|$EVADE"
 check_eq "the file renamed through io_uring stays protected at its new place" \
 	"$(pw_sql "SELECT sum(bytes_read), min(dataset) FROM accesses WHERE path = '$PW_TMP/other/uring-moved.csv'")" \
 	"$(stat -c %s "$PW_TMP/other/uring-moved.csv")|customers"
@@ -437,9 +437,9 @@ check_eq "a hard link made through io_uring out of the protected directory is re
 check_eq "reads through the hard link made through io_uring are recorded" \
 	"$(pw_sql "SELECT sum(bytes_read), min(dataset) FROM accesses WHERE path = '$PW_TMP/other/uring-linked.csv' AND audit_session = $ses2")" \
 	"$uring_ln_size|customers"
-check_eq "truncate through io_uring (FTRUNCATE) is recorded" \
-	"$(pw_sql "SELECT count(*), max(path2), max(result) FROM events WHERE kind = 'change' AND action = 'truncate' AND path = '$D/t_uring-trunc.csv' AND audit_session = $ses2")|$(size uring-trunc)" \
-	"1|(open file)|0|10"
+check_eq "truncate through io_uring (FTRUNCATE) is recorded, named by its program" \
+	"$(pw_sql "SELECT count(*), max(path2), max(result), max(comm) FROM events WHERE kind = 'change' AND action = 'truncate' AND path = '$D/t_uring-trunc.csv' AND audit_session = $ses2")|$(size uring-trunc)" \
+	"1|(open file)|0|pw-evade|10"
 for how in sys uring; do
 	n=1
 	[ $how = uring ] && n=2
