@@ -42,6 +42,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_CLOSE_RANGE_CLOEXEC 4
 #define PW_AF_INET 2
 #define PW_AF_INET6 10
+#define PW_EINPROGRESS 115
 #define PW_EXEC_KEYS 16
 #define PW_MAX_SWEEP 65536
 
@@ -1649,31 +1650,52 @@ int handle_exit_change(struct trace_event_raw_sys_exit *ctx)
 	return change_exit(ctx->ret);
 }
 
-/* ---- outbound connections after protected reads ---- */
+/* ---- outbound destinations after protected reads ---- */
+
+/* Whether the current task's login session (or, outside one, its
+ * process) has read protected data. */
+static __always_inline bool net_tainted(void)
+{
+	__u32 ses = BPF_CORE_READ(current_task(), sessionid);
+
+	return ses != (__u32)-1 ? bpf_map_lookup_elem(&tainted_sessions, &ses) != NULL
+				: is_tainted_task();
+}
+
+/* The IPv4 or IPv6 address and port at sa (user memory when user) into
+ * ev; false for any other family or an unreadable address. */
+static __always_inline bool fill_dest(struct pw_event_connect *ev, const void *sa, bool user)
+{
+	__u16 port = 0;
+	long err;
+
+	err = user ? bpf_probe_read_user(&ev->family, sizeof(ev->family), sa)
+		   : bpf_probe_read_kernel(&ev->family, sizeof(ev->family), sa);
+	if (err)
+		return false;
+	if (ev->family == PW_AF_INET)
+		err = user ? bpf_probe_read_user(ev->addr, 4, sa + 4)
+			   : bpf_probe_read_kernel(ev->addr, 4, sa + 4);
+	else if (ev->family == PW_AF_INET6)
+		err = user ? bpf_probe_read_user(ev->addr, 16, sa + 8)
+			   : bpf_probe_read_kernel(ev->addr, 16, sa + 8);
+	else
+		return false;
+	err = err ?: user ? bpf_probe_read_user(&port, sizeof(port), sa + 2)
+			  : bpf_probe_read_kernel(&port, sizeof(port), sa + 2);
+	ev->port = (port >> 8) | (port << 8);
+	return !err;
+}
 
 SEC("tracepoint/syscalls/sys_enter_connect")
 int handle_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 ses = BPF_CORE_READ(current_task(), sessionid);
 	struct pw_event_connect ev = {};
-	const void *sa = (const void *)ctx->args[1];
-	__u16 port = 0;
 
-	if (ses != (__u32)-1 ? !bpf_map_lookup_elem(&tainted_sessions, &ses) : !is_tainted_task())
+	if (!net_tainted() || !fill_dest(&ev, (const void *)ctx->args[1], true))
 		return 0;
-	if (bpf_probe_read_user(&ev.family, sizeof(ev.family), sa))
-		return 0;
-	if (ev.family == PW_AF_INET) {
-		bpf_probe_read_user(&port, sizeof(port), sa + 2);
-		bpf_probe_read_user(ev.addr, 4, sa + 4);
-	} else if (ev.family == PW_AF_INET6) {
-		bpf_probe_read_user(&port, sizeof(port), sa + 2);
-		bpf_probe_read_user(ev.addr, 16, sa + 8);
-	} else {
-		return 0;
-	}
-	ev.port = (port >> 8) | (port << 8);
+	ev.how = PW_NET_CONNECT;
 	bpf_map_update_elem(&connect_inflight, &tid, &ev, BPF_ANY);
 	return 0;
 }
@@ -1692,6 +1714,110 @@ int handle_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	fill_task(&ev.task, PW_EV_CONNECT);
 	ev.ret = ctx->ret;
 	emit(&ev, sizeof(ev));
+	return 0;
+}
+
+/*
+ * Data sent to an address without a connect (a UDP datagram, TCP Fast
+ * Open's sendto) reaches a destination no connect names.  Only a
+ * process's first send to each destination is reported: a datagram
+ * stream is one destination, not one event a packet.
+ */
+struct net_dest_key {
+	__u32 tgid;
+	__u16 family;
+	__u16 port;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct net_dest_key);
+	__type(value, __u8);
+} sent_to SEC(".maps");
+
+/* Report ev (how, family, addr and port set) as submitted: for a send,
+ * once per process and destination. */
+static __always_inline void report_dest(struct pw_event_connect *ev)
+{
+	struct net_dest_key k = {};
+	__u8 one = 1;
+
+	if (ev->how != PW_NET_CONNECT && ev->how != PW_NET_URING_CONNECT) {
+		k.tgid = bpf_get_current_pid_tgid() >> 32;
+		k.family = ev->family;
+		k.port = ev->port;
+		__builtin_memcpy(k.addr, ev->addr, sizeof(k.addr));
+		if (bpf_map_lookup_elem(&sent_to, &k))
+			return;
+		bpf_map_update_elem(&sent_to, &k, &one, BPF_ANY);
+	}
+	fill_task(&ev->task, PW_EV_CONNECT);
+	ev->ret = -PW_EINPROGRESS;
+	emit(ev, sizeof(*ev));
+}
+
+/* A user struct msghdr's destination, if it names one. */
+static __always_inline void send_msghdr(const struct user_msghdr *m, __u32 how)
+{
+	struct pw_event_connect ev = {};
+	void *name = NULL;
+
+	if (bpf_probe_read_user(&name, sizeof(name), &m->msg_name) || !name ||
+	    !fill_dest(&ev, name, true))
+		return;
+	ev.how = how;
+	report_dest(&ev);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int handle_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	struct pw_event_connect ev = {};
+
+	/* sendto(fd, buf, len, flags, dest_addr, addrlen): send(2) passes
+	 * no address, and most calls stop at this test. */
+	if (!ctx->args[4] || !net_tainted() || !fill_dest(&ev, (const void *)ctx->args[4], true))
+		return 0;
+	ev.how = PW_NET_SENDTO;
+	report_dest(&ev);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int handle_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	if (net_tainted())
+		send_msghdr((const struct user_msghdr *)ctx->args[1], PW_NET_SENDMSG);
+	return 0;
+}
+
+#define PW_SENDMMSG_MAX 1024 /* UIO_MAXIOV: the most one sendmmsg sends */
+
+struct sendmmsg_walk {
+	const struct mmsghdr *vec;
+	__u32 n;
+};
+
+static long sendmmsg_one(__u32 i, struct sendmmsg_walk *w)
+{
+	if (i >= w->n)
+		return 1;
+	send_msghdr((const struct user_msghdr *)&w->vec[i].msg_hdr, PW_NET_SENDMMSG);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int handle_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct sendmmsg_walk w = { (const struct mmsghdr *)ctx->args[1], (__u32)ctx->args[2] };
+
+	if (!net_tainted())
+		return 0;
+	if (w.n > PW_SENDMMSG_MAX)
+		w.n = PW_SENDMMSG_MAX;
+	bpf_loop(PW_SENDMMSG_MAX, sendmmsg_one, &w, 0);
 	return 0;
 }
 
@@ -1846,6 +1972,60 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	return 0;
 }
 
+/* Kernels before 6.10 copied a message's header only when the request
+ * went async. */
+struct io_async_connect___pw {
+	int unused;
+};
+
+/*
+ * io_uring CONNECT, SEND and SENDMSG (and their zero-copy forms) pass no
+ * syscall: their destination is read at submission, reported then (a
+ * request can ask for no completion).  A send's is read from the kernel's
+ * copy its preparation just made (6.10 on), or else, for SENDMSG, from the
+ * submitter's memory.  A connect's is read from the submitter's memory,
+ * as connect(2)'s is: where the kernel keeps its copy has changed within
+ * stable releases (a message header, then a bare sockaddr_storage).
+ */
+static __always_inline void uring_net_submit(struct io_kiocb *req)
+{
+	__u8 op = BPF_CORE_READ(req, opcode);
+	struct pw_event_connect ev = {};
+	struct io_async_msghdr *km;
+	__u32 how;
+
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_CONNECT))
+		how = PW_NET_URING_CONNECT;
+	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_SEND) ||
+		 (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_SEND_ZC) &&
+		  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_SEND_ZC)))
+		how = PW_NET_URING_SEND;
+	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_SENDMSG) ||
+		 (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_SENDMSG_ZC) &&
+		  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_SENDMSG_ZC)))
+		how = PW_NET_URING_SENDMSG;
+	else
+		return;
+	if (!net_tainted())
+		return;
+	ev.how = how;
+	km = BPF_CORE_READ(req, async_data);
+	if (how == PW_NET_URING_CONNECT) {
+		if (fill_dest(&ev, BPF_CORE_READ((struct io_connect *)uring_cmd(req), addr), true))
+			report_dest(&ev);
+	} else if (!bpf_core_type_exists(struct io_async_connect___pw) && km &&
+		   bpf_core_field_exists(km->addr)) {
+		/* The copy: msg_name points at it when a send names one. */
+		if (!BPF_CORE_READ(km, msg.msg_name))
+			return;
+		if (fill_dest(&ev, &km->addr, false))
+			report_dest(&ev);
+	} else if (how == PW_NET_URING_SENDMSG) {
+		send_msghdr(BPF_CORE_READ((struct io_sr_msg *)uring_cmd(req), umsg),
+			    PW_NET_URING_SENDMSG);
+	}
+}
+
 /* What io_uring can still hide (fixed-file opens, ops not decoded above)
  * is reported as use of io_uring by a process that has read protected
  * data, once per process. */
@@ -1861,6 +2041,7 @@ int BPF_PROG(handle_uring_submit, struct io_kiocb *req)
 	 * change of one whose completion was never seen. */
 	if (uring_change_op(req))
 		bpf_map_delete_elem(&uring_change, &rkey);
+	uring_net_submit(req);
 	t = bpf_map_lookup_elem(&tainted_tasks, &tgid);
 	if (!t || t->uring_reported)
 		return 0;

@@ -258,12 +258,28 @@ struct pw_event_change {
 	char path2[PW_USER_PATH_LEN];    /* as passed: the new path (rename, link) */
 };
 
+/* How a destination was named (pw_event_connect.how). */
+enum pw_net_how {
+	PW_NET_CONNECT = 0,        /* connect(2) */
+	PW_NET_SENDTO = 1,         /* sendto(2) with an address */
+	PW_NET_SENDMSG = 2,        /* sendmsg(2) with msg_name */
+	PW_NET_SENDMMSG = 3,       /* sendmmsg(2), one of its messages */
+	PW_NET_URING_CONNECT = 4,  /* io_uring CONNECT */
+	PW_NET_URING_SEND = 5,     /* io_uring SEND or SEND_ZC with an address */
+	PW_NET_URING_SENDMSG = 6,  /* io_uring SENDMSG or SENDMSG_ZC with msg_name */
+	PW_NET_HOW_MAX = 7,
+};
+
+/* A destination reached after protected data was read: a connect, or
+ * the first datagram (or TCP Fast Open) a process sends to an address
+ * without connecting.  Sends and io_uring requests are reported as
+ * submitted: ret is then -EINPROGRESS. */
 struct pw_event_connect {
 	struct pw_task_id task;
 	__s64 ret;
 	__u16 family;           /* AF_INET or AF_INET6 */
 	__u16 port;             /* host order */
-	__u32 pad;
+	__u32 how;              /* enum pw_net_how */
 	__u8 addr[16];          /* IPv4 in the first 4 bytes */
 };
 

@@ -1148,9 +1148,25 @@ static void on_change(struct pw_collector *c, const struct pw_event_change *ev)
 	ident_free(&id);
 }
 
+/* The action a connect record stores: how its destination was named. */
+static const char *net_action(uint32_t how)
+{
+	static const char *const names[PW_NET_HOW_MAX] = {
+		[PW_NET_CONNECT] = "connect",
+		[PW_NET_SENDTO] = "sendto",
+		[PW_NET_SENDMSG] = "sendmsg",
+		[PW_NET_SENDMMSG] = "sendmmsg",
+		[PW_NET_URING_CONNECT] = "io_uring_connect",
+		[PW_NET_URING_SEND] = "io_uring_send",
+		[PW_NET_URING_SENDMSG] = "io_uring_sendmsg",
+	};
+
+	return how < PW_NET_HOW_MAX ? names[how] : "connect";
+}
+
 static void on_connect(struct pw_collector *c, const struct pw_event_connect *ev)
 {
-	struct pw_event_rec r = { .kind = "connect", .action = "connect" };
+	struct pw_event_rec r = { .kind = "connect", .action = net_action(ev->how) };
 	char who[2048], line[4096], ip[INET6_ADDRSTRLEN] = "?";
 	struct ident id;
 
@@ -1162,8 +1178,8 @@ static void on_connect(struct pw_collector *c, const struct pw_event_connect *ev
 	r.result = ev->ret;
 	store_event(c, &r);
 	format_who(&r, &id, who, sizeof(who));
-	snprintf(line, sizeof(line), "%s  connect to %s port %u after reading protected data%s", who,
-		 ip, ev->port, ev->ret < 0 && ev->ret != -EINPROGRESS ? " (failed)" : "");
+	snprintf(line, sizeof(line), "%s  %s to %s port %u after reading protected data%s", who,
+		 r.action, ip, ev->port, ev->ret < 0 && ev->ret != -EINPROGRESS ? " (failed)" : "");
 	print_line(c, line);
 	ident_free(&id);
 }

@@ -134,6 +134,7 @@ struct pending_connect {
 	uint32_t pid;
 	int port;
 	int64_t result;
+	const char *verb;        /* "connected to", "sent data to" */
 	char ip[INET6_ADDRSTRLEN];
 	char *prog;
 };
@@ -1380,9 +1381,9 @@ static void note_read(struct pw_detector *d, struct actor *a, uint64_t from, uin
 			actor_read_summary(a, what, sizeof(what));
 			clock_text(from, when, sizeof(when));
 			fire(d, a, PW_RULE_EXFIL_CHAIN, t,
-			     "%s read %s from %s, and %s (pid %u) connected to %s port %d%s "
+			     "%s read %s from %s, and %s (pid %u) %s %s port %d%s "
 			     "while reading, outside the trusted networks",
-			     who_s, what, when, p->prog ? p->prog : "?", p->pid, p->ip, p->port,
+			     who_s, what, when, p->prog ? p->prog : "?", p->pid, p->verb, p->ip, p->port,
 			     p->result < 0 && p->result != -115 ? " (failed)" : "");
 			free(p->prog);
 			*p = a->pend[--a->n_pend];
@@ -1833,6 +1834,9 @@ static void on_connect(struct pw_detector *d, struct actor *a, const struct pw_e
 {
 	const uint64_t window = d->pol->rules[PW_RULE_EXFIL_CHAIN].window_ns;
 	const char *prog = e->exe ? e->exe : e->comm ? e->comm : "?";
+	/* A send to an address (a datagram) names its destination without
+	 * a connect: the action says which. */
+	const char *verb = e->action && strstr(e->action, "send") ? "sent data to" : "connected to";
 	char who_s[1200], what[128], when[16];
 	struct pending_connect *p;
 	size_t i;
@@ -1848,9 +1852,9 @@ static void on_connect(struct pw_detector *d, struct actor *a, const struct pw_e
 			actor_read_summary(a, what, sizeof(what));
 			clock_text(r->to < e->ts_ns ? r->to : e->ts_ns, when, sizeof(when));
 			fire(d, a, PW_RULE_EXFIL_CHAIN, e->ts_ns,
-			     "%s read %s, the latest at %s, and then %s (pid %u) connected to %s port "
+			     "%s read %s, the latest at %s, and then %s (pid %u) %s %s port "
 			     "%d%s, outside the trusted networks",
-			     who_s, what, when, prog, e->pid, e->dest_ip, e->dest_port,
+			     who_s, what, when, prog, e->pid, verb, e->dest_ip, e->dest_port,
 			     e->result < 0 && e->result != -115 ? " (failed)" : "");
 			return;
 		}
@@ -1867,6 +1871,7 @@ static void on_connect(struct pw_detector *d, struct actor *a, const struct pw_e
 	p->pid = e->pid;
 	p->port = e->dest_port;
 	p->result = e->result;
+	p->verb = verb;
 	snprintf(p->ip, sizeof(p->ip), "%s", e->dest_ip);
 	p->prog = strdup(prog);
 }

@@ -267,7 +267,8 @@ static void event_from_row(sqlite3_stmt *q, struct pw_event_rec *e)
 static void event_what(const struct pw_event_rec *e, char *out, size_t n)
 {
 	if (strcmp(e->kind, "connect") == 0)
-		snprintf(out, n, "connect %s port %d%s", e->dest_ip ? e->dest_ip : "?", e->dest_port,
+		snprintf(out, n, "%s %s port %d%s", e->action ? e->action : "connect",
+			 e->dest_ip ? e->dest_ip : "?", e->dest_port,
 			 e->result < 0 && e->result != -115 ? " (failed)" : "");
 	else if (strcmp(e->kind, "exec") == 0)
 		snprintf(out, n, "exec %s", e->args ? e->args : e->exe ? e->exe : "?");

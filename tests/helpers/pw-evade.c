@@ -875,6 +875,86 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 	return true;
 }
 
+/*
+ * After reading: name a destination without connect(2).  sendto,
+ * sendmsg, sendmmsg, uring-send and uring-sendmsg send three UDP
+ * datagrams, two to 127.0.0.1 port port and one to port + 1 (one event
+ * each destination); uring-connect connects a TCP socket to port through
+ * io_uring (refused is fine: the attempt is what must be seen).
+ */
+static void net_send(const char *t, int port)
+{
+	static const char msg[] = "customer,row\n";
+	struct sockaddr_in sa[3];
+	struct iovec iov = { (void *)msg, sizeof(msg) - 1 };
+	struct mmsghdr mm[3];
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	int s, i, res;
+
+	for (i = 0; i < 3; i++) {
+		memset(&sa[i], 0, sizeof(sa[i]));
+		sa[i].sin_family = AF_INET;
+		sa[i].sin_port = htons((uint16_t)(port + (i == 2)));
+		inet_pton(AF_INET, "127.0.0.1", &sa[i].sin_addr);
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_name = &sa[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(sa[i]);
+		mm[i].msg_hdr.msg_iov = &iov;
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	s = socket(AF_INET, strcmp(t, "uring-connect") == 0 ? SOCK_STREAM : SOCK_DGRAM, 0);
+	if (s < 0)
+		die("socket");
+	if (strncmp(t, "uring-", 6) == 0 && io_uring_queue_init(4, &ring, 0) < 0)
+		die("io_uring_queue_init");
+	if (strcmp(t, "uring-connect") == 0) {
+		io_uring_prep_connect(io_uring_get_sqe(&ring), s, (struct sockaddr *)&sa[0],
+				      sizeof(sa[0]));
+		io_uring_submit(&ring);
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			die("io_uring_wait_cqe");
+		res = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+		if (res < 0 && res != -ECONNREFUSED) {
+			errno = -res;
+			die("io_uring connect");
+		}
+	}
+	for (i = 0; strcmp(t, "uring-connect") != 0 && i < 3; i++) {
+		ssize_t r = 0;
+
+		/* The first datagram's ICMP answer makes the next send on
+		 * the socket fail: reported errors are not what is tested. */
+		if (strcmp(t, "sendto") == 0) {
+			r = sendto(s, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sa[i], sizeof(sa[i]));
+		} else if (strcmp(t, "sendmsg") == 0) {
+			r = sendmsg(s, &mm[i].msg_hdr, 0);
+		} else if (strcmp(t, "sendmmsg") == 0) {
+			r = sendmmsg(s, mm, 3, 0);
+			i = 3;
+		} else {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+			if (strcmp(t, "uring-send") == 0) {
+				io_uring_prep_send(sqe, s, msg, sizeof(msg) - 1, 0);
+				io_uring_prep_send_set_addr(sqe, (struct sockaddr *)&sa[i], sizeof(sa[i]));
+			} else {
+				io_uring_prep_sendmsg(sqe, s, &mm[i].msg_hdr, 0);
+			}
+			io_uring_submit(&ring);
+			if (io_uring_wait_cqe(&ring, &cqe) < 0)
+				die("io_uring_wait_cqe");
+			io_uring_cqe_seen(&ring, cqe);
+		}
+		if (r < 0 && errno != ECONNREFUSED)
+			die(t);
+	}
+	if (strncmp(t, "uring-", 6) == 0)
+		io_uring_queue_exit(&ring);
+	close(s);
+}
+
 int main(int argc, char **argv)
 {
 	const char *t, *path, *arg;
@@ -1103,6 +1183,13 @@ int main(int argc, char **argv)
 		if (uring_write(out, n, false) != n)
 			die("io_uring write");
 		close(out);
+	} else if (strcmp(t, "sendto") == 0 || strcmp(t, "sendmsg") == 0 ||
+		   strcmp(t, "sendmmsg") == 0 || strcmp(t, "uring-send") == 0 ||
+		   strcmp(t, "uring-sendmsg") == 0 || strcmp(t, "uring-connect") == 0) {
+		if (!arg)
+			die("a port is needed");
+		n = read_all(fd);
+		net_send(t, atoi(arg));
 	} else if (strcmp(t, "connect") == 0) {
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(arg)) };
 		int s = socket(AF_INET, SOCK_STREAM, 0);

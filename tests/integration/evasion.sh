@@ -22,7 +22,8 @@ if [ "$kver" -lt 6015 ]; then
 	echo "# kernel $(uname -r) has no IORING_OP_READV_FIXED: uring-readv-fixed left out"
 	SIMPLE=${SIMPLE/uring-readv-fixed/}
 fi
-OTHERS="copy stage aio-stage uring-stage hardlink symlink relative bind connect hold chg mv ln rm handle
+NETS="sendto sendmsg sendmmsg uring-send uring-sendmsg uring-connect"
+OTHERS="copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
 	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
 	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc"
 # Each writes into a protected file: its own count, or the whole of a source.
@@ -185,6 +186,11 @@ ln -s "$D/t_symlink.csv" "$O/sym" && cat "$O/sym" >/dev/null
 (cd "$D" && cat ./t_relative.csv >/dev/null)
 cat "$PW_TMP/bind/t_bind.csv" >/dev/null
 "$EVADE" connect "$D/t_connect.csv" 9 >/dev/null
+port=40000
+for t in $NETS; do
+	port=\$((port + 10))
+	ev \$t "$EVADE" \$t "$D/t_\$t.csv" \$port
+done
 cat /proc/self/sessionid
 EOF2
 ses=$(session "$PW_TEST_USER" bash "$PW_TMP/reads.sh" 2>"$PW_TMP/reads.err")
@@ -394,8 +400,26 @@ check_eq "uring-stage: a file written through io_uring after protected reads is 
 	"$(pw_sql "SELECT staging, dataset, bytes_written, flags & 64 FROM accesses WHERE path = '$O/uring-stage.out'")" \
 	"1|staging|$(size uring-stage)|64"
 check_eq "connect after protected reads is recorded with its destination" \
-	"$(pw_sql "SELECT dest_ip, dest_port, audit_session FROM events WHERE kind = 'connect'")" \
+	"$(pw_sql "SELECT dest_ip, dest_port, audit_session FROM events WHERE kind = 'connect' AND action = 'connect'")" \
 	"127.0.0.1|9|$ses"
+# A destination named without connect(2): datagrams sent to an address,
+# and io_uring's CONNECT, SEND and SENDMSG.  Each sends three datagrams,
+# two to one port and one to the next: a destination is reported once.
+port=40000
+for t in $NETS; do
+	port=$((port + 10))
+	action=${t/uring-/io_uring_}
+	if [ "$t" = uring-connect ]; then
+		want="1|127.0.0.1:$port|-115|$ses"
+	else
+		want="2|127.0.0.1:$port 127.0.0.1:$((port + 1))|-115|$ses"
+	fi
+	check_eq "$t after protected reads: each destination once, as submitted, its process and session" \
+		"$(pw_sql "SELECT count(*), group_concat(dest_ip || ':' || dest_port, ' '), max(result), max(audit_session) FROM (SELECT * FROM events WHERE kind = 'connect' AND action = '$action' AND pid = $(pid_of $t) ORDER BY dest_port)")" \
+		"$want"
+	check_eq "$t: the protected file was read, exact bytes" \
+		"$(pw_sql "SELECT sum(bytes_read) FROM accesses WHERE path = '$D/t_$t.csv'")" "$(size $t)"
+done
 for op in chmod chown truncate; do
 	check_eq "$op of a protected file is recorded" \
 		"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = '$op' AND path = '$D/t_chg.csv' AND audit_session = $ses2")" 1
@@ -478,6 +502,15 @@ check_eq "a file closed while mapped, then unmapped, is ended while its process 
 	"$(pw_wait_sql "SELECT count(*) FROM accesses WHERE path = '$D/t_unmap.csv' AND comm = 'pw-evade' AND closed_ns IS NOT NULL AND flags & 32 = 32" 1)" 1
 check "the process was still alive then" kill -0 "$unmap_pid"
 wait "$unmap_pid"
+
+# A process that read nothing protected, outside any login session,
+# sends with no record.
+for t in sendto uring-sendmsg uring-connect; do
+	"$EVADE" $t "$PW_TMP/other/u2.txt" 40900 >/dev/null
+done
+sleep 0.5
+check_eq "datagrams and io_uring connects of a process that read nothing protected are not recorded" \
+	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'connect' AND dest_port >= 40900")" 0
 
 # Unprotected files: nothing reaches user space.
 before=$("$PW_BUILD/piiwatch" --control-socket "$PW_TMP/control.sock" --json status)

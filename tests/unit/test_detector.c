@@ -190,13 +190,14 @@ static void event(struct fx *f, const char *kind, const char *action, uint32_t s
 	pw_detector_event(f->det, BOOT, &e);
 }
 
-static void connect_to(struct fx *f, uint32_t ses, const char *ip, uint64_t t)
+/* A destination reached by session ses, named as action says. */
+static void reach(struct fx *f, uint32_t ses, const char *action, const char *ip, uint64_t t)
 {
 	struct pw_event_rec e;
 
 	memset(&e, 0, sizeof(e));
 	e.kind = "connect";
-	e.action = "connect";
+	e.action = action;
 	e.ts_ns = t;
 	e.audit_session = ses;
 	e.pid = 777;
@@ -207,6 +208,11 @@ static void connect_to(struct fx *f, uint32_t ses, const char *ip, uint64_t t)
 	e.dest_port = 443;
 	e.result = -115;
 	pw_detector_event(f->det, BOOT, &e);
+}
+
+static void connect_to(struct fx *f, uint32_t ses, const char *ip, uint64_t t)
+{
+	reach(f, ses, "connect", ip, t);
 }
 
 /* Ten earlier weekdays on which user read about per_day bytes of ds
@@ -603,6 +609,23 @@ static void test_exfil_chain(void **state)
 	a = acc("kato", 4, 4, "customers", 1, t + S(6), t + S(9), 5 * MIB, true);
 	pw_detector_access(f->det, &a);
 	assert_int_equal(count(f, "exfil-chain"), 2);
+
+	/* Datagrams sent to an address, by syscall or io_uring, after the
+	 * read and while it goes on; a send to loopback is not. */
+	read_file(f, "ito", 5, 5, "customers", 1, t, 5 * MIB);
+	reach(f, 5, "sendto", "127.0.0.1", t + S(20));
+	assert_int_equal(count(f, "exfil-chain"), 2);
+	reach(f, 5, "sendto", "198.51.100.7", t + S(20));
+	assert_int_equal(count(f, "exfil-chain"), 3);
+	assert_contains(nth(f, "exfil-chain", 2)->reason,
+			"and then /usr/bin/curl (pid 777) sent data to 198.51.100.7 port 443, outside "
+			"the trusted networks");
+	reach(f, 6, "io_uring_sendmsg", "198.51.100.7", t + S(5));
+	a = acc("kato", 6, 6, "customers", 1, t + S(1), t + S(9), 5 * MIB, true);
+	pw_detector_access(f->det, &a);
+	assert_int_equal(count(f, "exfil-chain"), 4);
+	assert_contains(nth(f, "exfil-chain", 3)->reason,
+			"(pid 777) sent data to 198.51.100.7 port 443 while reading");
 }
 
 static void test_no_session(void **state)
