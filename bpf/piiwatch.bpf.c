@@ -1972,17 +1972,12 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	return 0;
 }
 
-/* Kernels before 6.10 copied a message's header only when the request
- * went async. */
-struct io_async_connect___pw {
-	int unused;
-};
-
 /*
  * io_uring CONNECT, SEND and SENDMSG (and their zero-copy forms) pass no
  * syscall: their destination is read at submission, reported then (a
  * request can ask for no completion).  A send's is read from the kernel's
- * copy its preparation just made (6.10 on), or else, for SENDMSG, from the
+ * copy its preparation just made (6.10 on; before, the copy is made only
+ * when the request goes async), or else, for SENDMSG, from the
  * submitter's memory.  A connect's is read from the submitter's memory,
  * as connect(2)'s is: where the kernel keeps its copy has changed within
  * stable releases (a message header, then a bare sockaddr_storage).
@@ -2013,9 +2008,11 @@ static __always_inline void uring_net_submit(struct io_kiocb *req)
 	if (how == PW_NET_URING_CONNECT) {
 		if (fill_dest(&ev, BPF_CORE_READ((struct io_connect *)uring_cmd(req), addr), true))
 			report_dest(&ev);
-	} else if (!bpf_core_type_exists(struct io_async_connect___pw) && km &&
-		   bpf_core_field_exists(km->addr)) {
-		/* The copy: msg_name points at it when a send names one. */
+	} else if (km && bpf_core_field_exists(km->addr)) {
+		/* The copy: msg_name points at it when a send names one.
+		 * (No type-existence test tells kernels apart here: one for a
+		 * type this kernel lacks makes libbpf search the modules' BTF,
+		 * which the daemon's unit may not list.) */
 		if (!BPF_CORE_READ(km, msg.msg_name))
 			return;
 		if (fill_dest(&ev, &km->addr, false))

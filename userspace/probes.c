@@ -23,6 +23,8 @@
 
 #include "piiwatch.skel.h"
 
+#define PW_VMLINUX_BTF "/sys/kernel/btf/vmlinux"
+
 #define PW_MAX_LINKED_SCAN 100000
 
 /*
@@ -141,13 +143,29 @@ static void disable_missing_hooks(struct piiwatch_bpf *skel)
 }
 
 /*
+ * The BPF object, opened with the kernel's own BTF as the only target of
+ * its CO-RE relocations: a type the programs test for and this kernel
+ * lacks then answers "absent", where libbpf would otherwise go on to
+ * search the modules' BTF, which needs CAP_SYS_ADMIN (not in the unit's
+ * set) and fails the whole load.  The programs use no module's types.
+ */
+static struct piiwatch_bpf *open_object(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+
+	if (access(PW_VMLINUX_BTF, R_OK) == 0)
+		oo.btf_custom_path = PW_VMLINUX_BTF;
+	return piiwatch_bpf__open_opts(&oo);
+}
+
+/*
  * BPF trampolines (fentry/fexit, BPF LSM) cost less and see opens that
  * bypass the syscalls, but many kernels refuse to load them: try the one
  * LSM program alone.
  */
 static bool probe_trampoline(void)
 {
-	struct piiwatch_bpf *skel = piiwatch_bpf__open();
+	struct piiwatch_bpf *skel = open_object();
 	struct bpf_program *prog;
 	bool ok;
 
@@ -338,7 +356,7 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 {
 	int rc, i;
 
-	p->skel = piiwatch_bpf__open();
+	p->skel = open_object();
 	if (!p->skel) {
 		pw_set_err(err, err_size, "cannot open BPF object: %s", strerror(errno));
 		return -1;
