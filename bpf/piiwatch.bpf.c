@@ -35,7 +35,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_PF_KTHREAD 0x00200000
 #define PW_MAP_ANONYMOUS 0x20
 #define PW_AT_EMPTY_PATH 0x1000
-#define PW_PROC_FD_LEN 24 /* "/proc/self/fd/" and up to 9 digits */
+#define PW_PROC_FD_LEN 24 /* "/proc/self/fd/" and the digits proc_fd_name reads */
 #define PW_AT_SYMLINK_FOLLOW 0x400
 #define PW_AT_REMOVEDIR 0x200
 #define PW_PF_IO_WORKER 0x00000010
@@ -257,7 +257,7 @@ static __always_inline void stat_inc(__u32 idx)
  * waking it again for every record would slow the traced process most
  * exactly when the daemon is busiest.
  */
-static __always_inline void emit_counted(void *data, __u64 size, __u32 stat)
+static __always_inline bool emit_counted(void *data, __u64 size, __u32 stat)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 flags = BPF_RB_NO_WAKEUP;
@@ -266,14 +266,17 @@ static __always_inline void emit_counted(void *data, __u64 size, __u32 stat)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, data, size, flags)) {
 		stat_inc(PW_STAT_RB_FULL);
-		return;
+		return false;
 	}
 	stat_inc(stat);
+	return true;
 }
 
-static __always_inline void emit(void *data, __u64 size)
+/* Send a record to user space; false (and counted as lost) when the ring
+ * is full. */
+static __always_inline bool emit(void *data, __u64 size)
 {
-	emit_counted(data, size, PW_STAT_SUBMITTED);
+	return emit_counted(data, size, PW_STAT_SUBMITTED);
 }
 
 static __always_inline struct task_struct *current_task(void)
@@ -1356,7 +1359,8 @@ static __always_inline struct file *link_source(int dfd, const char name[PW_PROC
 		if (fd >= 0)
 			f = fd_to_file(fd);
 	}
-	if (f && (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) != PW_S_IFREG)
+	if (f && ((BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) != PW_S_IFREG ||
+		  (BPF_CORE_READ(f, f_flags) & PW_O_PATH)))
 		return NULL;
 	return f;
 }
@@ -1625,8 +1629,11 @@ int handle_enter_linkat(struct trace_event_raw_sys_enter *ctx)
 	char name[PW_PROC_FD_LEN] = {};
 
 	/* linkat(olddfd, oldname, newdfd, newname, flags) */
+	/* An unreadable name (a page not faulted in) may be the empty one:
+	 * with AT_EMPTY_PATH the descriptor is taken, as before names were
+	 * read; the regular-file test still applies. */
 	if (bpf_probe_read_user_str(name, sizeof(name), (const char *)ctx->args[1]) < 0)
-		name[0] = 1; /* unreadable: no file of ours */
+		name[0] = '\0';
 	return change_enter(PW_CH_LINK, (const char *)ctx->args[1], (const char *)ctx->args[3],
 			    link_source((int)ctx->args[0], name, ctx->args[4]));
 }
@@ -1662,17 +1669,28 @@ static __always_inline bool net_tainted(void)
 				: is_tainted_task();
 }
 
-/* The IPv4 or IPv6 address and port at sa (user memory when user) into
- * ev; false for any other family or an unreadable address. */
-static __always_inline bool fill_dest(struct pw_event_connect *ev, const void *sa, bool user)
+/*
+ * The IPv4 or IPv6 address and port at sa (user memory when user) into
+ * ev; false for any other family.  A send (not a connect) to AF_UNSPEC
+ * goes to the IPv4 address it carries, as udp_sendmsg takes it.  An
+ * address this hook cannot read (a page not faulted in yet: the kernel
+ * faults it in and goes on) is reported as unknown, family 0, rather
+ * than not at all.
+ */
+static __always_inline bool fill_dest(struct pw_event_connect *ev, const void *sa, bool user,
+				      bool send)
 {
 	__u16 port = 0;
 	long err;
 
 	err = user ? bpf_probe_read_user(&ev->family, sizeof(ev->family), sa)
 		   : bpf_probe_read_kernel(&ev->family, sizeof(ev->family), sa);
-	if (err)
-		return false;
+	if (err) {
+		ev->family = 0;
+		return true;
+	}
+	if (send && ev->family == 0)
+		ev->family = PW_AF_INET;
 	if (ev->family == PW_AF_INET)
 		err = user ? bpf_probe_read_user(ev->addr, 4, sa + 4)
 			   : bpf_probe_read_kernel(ev->addr, 4, sa + 4);
@@ -1684,7 +1702,12 @@ static __always_inline bool fill_dest(struct pw_event_connect *ev, const void *s
 	err = err ?: user ? bpf_probe_read_user(&port, sizeof(port), sa + 2)
 			  : bpf_probe_read_kernel(&port, sizeof(port), sa + 2);
 	ev->port = (port >> 8) | (port << 8);
-	return !err;
+	if (err) {
+		ev->family = 0;
+		ev->port = 0;
+		__builtin_memset(ev->addr, 0, sizeof(ev->addr));
+	}
+	return true;
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
@@ -1693,7 +1716,7 @@ int handle_enter_connect(struct trace_event_raw_sys_enter *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pw_event_connect ev = {};
 
-	if (!net_tainted() || !fill_dest(&ev, (const void *)ctx->args[1], true))
+	if (!net_tainted() || !fill_dest(&ev, (const void *)ctx->args[1], true, false))
 		return 0;
 	ev.how = PW_NET_CONNECT;
 	bpf_map_update_elem(&connect_inflight, &tid, &ev, BPF_ANY);
@@ -1724,6 +1747,7 @@ int handle_exit_connect(struct trace_event_raw_sys_exit *ctx)
  * stream is one destination, not one event a packet.
  */
 struct net_dest_key {
+	__u64 start_ns;         /* the process's leader's start: pids are reused */
 	__u32 tgid;
 	__u16 family;
 	__u16 port;
@@ -1734,28 +1758,37 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct net_dest_key);
-	__type(value, __u8);
+	__type(value, __u64); /* when it was last reported */
 } sent_to SEC(".maps");
 
+/* A destination a process keeps sending to is reported again after
+ * this long: a later, larger read must find a send after it. */
+#define PW_SEND_REPEAT_NS (60ULL * 1000000000ULL)
+
 /* Report ev (how, family, addr and port set) as submitted: for a send,
- * once per process and destination. */
+ * once a minute per process and destination. */
 static __always_inline void report_dest(struct pw_event_connect *ev)
 {
 	struct net_dest_key k = {};
-	__u8 one = 1;
+	__u64 now = bpf_ktime_get_ns(), *last = NULL;
+	bool send = ev->how != PW_NET_CONNECT && ev->how != PW_NET_URING_CONNECT;
 
-	if (ev->how != PW_NET_CONNECT && ev->how != PW_NET_URING_CONNECT) {
+	if (send) {
+		k.start_ns = bpf_get_current_task_btf()->group_leader->start_boottime;
 		k.tgid = bpf_get_current_pid_tgid() >> 32;
 		k.family = ev->family;
 		k.port = ev->port;
 		__builtin_memcpy(k.addr, ev->addr, sizeof(k.addr));
-		if (bpf_map_lookup_elem(&sent_to, &k))
+		last = bpf_map_lookup_elem(&sent_to, &k);
+		if (last && now - *last < PW_SEND_REPEAT_NS)
 			return;
-		bpf_map_update_elem(&sent_to, &k, &one, BPF_ANY);
 	}
 	fill_task(&ev->task, PW_EV_CONNECT);
 	ev->ret = -PW_EINPROGRESS;
-	emit(ev, sizeof(*ev));
+	/* Remembered only once reported: a record lost to a full ring
+	 * must not silence the destination. */
+	if (emit(ev, sizeof(*ev)) && send)
+		bpf_map_update_elem(&sent_to, &k, &now, BPF_ANY);
 }
 
 /* A user struct msghdr's destination, if it names one. */
@@ -1763,9 +1796,12 @@ static __always_inline void send_msghdr(const struct user_msghdr *m, __u32 how)
 {
 	struct pw_event_connect ev = {};
 	void *name = NULL;
+	int len = 0;
 
+	/* The kernel ignores a name of length 0. */
 	if (bpf_probe_read_user(&name, sizeof(name), &m->msg_name) || !name ||
-	    !fill_dest(&ev, name, true))
+	    bpf_probe_read_user(&len, sizeof(len), &m->msg_namelen) || len <= 0 ||
+	    !fill_dest(&ev, name, true, true))
 		return;
 	ev.how = how;
 	report_dest(&ev);
@@ -1778,7 +1814,8 @@ int handle_enter_sendto(struct trace_event_raw_sys_enter *ctx)
 
 	/* sendto(fd, buf, len, flags, dest_addr, addrlen): send(2) passes
 	 * no address, and most calls stop at this test. */
-	if (!ctx->args[4] || !net_tainted() || !fill_dest(&ev, (const void *)ctx->args[4], true))
+	if (!ctx->args[4] || !ctx->args[5] || !net_tainted() ||
+	    !fill_dest(&ev, (const void *)ctx->args[4], true, true))
 		return 0;
 	ev.how = PW_NET_SENDTO;
 	report_dest(&ev);
@@ -1818,6 +1855,58 @@ int handle_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 	if (w.n > PW_SENDMMSG_MAX)
 		w.n = PW_SENDMMSG_MAX;
 	bpf_loop(PW_SENDMMSG_MAX, sendmmsg_one, &w, 0);
+	return 0;
+}
+
+/* ---- 32-bit system calls ---- */
+
+/*
+ * A 32-bit program, or a 64-bit one entering the kernel through int $0x80,
+ * makes compat system calls, which the syscalls:* tracepoints leave out
+ * (they name native syscall numbers).  raw_syscalls sees every call: for
+ * compat ones only, the program of the same syscall above is tail-called
+ * by its i386 number, from tables user space fills (probes.c, compat_*).
+ * The argument and result offsets of raw_syscalls' records are those of
+ * syscalls:*, so the same programs read them.  A native call costs the
+ * test of one flag.
+ */
+#define PW_COMPAT_NR 512
+#define PW_TS_COMPAT 0x0002 /* x86 thread_info.status: in a compat syscall */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, PW_COMPAT_NR);
+	__type(key, __u32);
+	__type(value, __u32);
+} compat_enter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, PW_COMPAT_NR);
+	__type(key, __u32);
+	__type(value, __u32);
+} compat_exit SEC(".maps");
+
+static __always_inline bool in_compat_syscall_now(void)
+{
+	if (!bpf_core_field_exists(struct thread_info, status))
+		return false;
+	return bpf_get_current_task_btf()->thread_info.status & PW_TS_COMPAT;
+}
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int handle_compat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (in_compat_syscall_now() && ctx->id >= 0 && ctx->id < PW_COMPAT_NR)
+		bpf_tail_call(ctx, &compat_enter, (__u32)ctx->id);
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int handle_compat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	if (in_compat_syscall_now() && ctx->id >= 0 && ctx->id < PW_COMPAT_NR)
+		bpf_tail_call(ctx, &compat_exit, (__u32)ctx->id);
 	return 0;
 }
 
@@ -2006,7 +2095,7 @@ static __always_inline void uring_net_submit(struct io_kiocb *req)
 	ev.how = how;
 	km = BPF_CORE_READ(req, async_data);
 	if (how == PW_NET_URING_CONNECT) {
-		if (fill_dest(&ev, BPF_CORE_READ((struct io_connect *)uring_cmd(req), addr), true))
+		if (fill_dest(&ev, BPF_CORE_READ((struct io_connect *)uring_cmd(req), addr), true, false))
 			report_dest(&ev);
 	} else if (km && bpf_core_field_exists(km->addr)) {
 		/* The copy: msg_name points at it when a send names one.
@@ -2015,7 +2104,7 @@ static __always_inline void uring_net_submit(struct io_kiocb *req)
 		 * which the daemon's unit may not list.) */
 		if (!BPF_CORE_READ(km, msg.msg_name))
 			return;
-		if (fill_dest(&ev, &km->addr, false))
+		if (fill_dest(&ev, &km->addr, false, true))
 			report_dest(&ev);
 	} else if (how == PW_NET_URING_SENDMSG) {
 		send_msghdr(BPF_CORE_READ((struct io_sr_msg *)uring_cmd(req), umsg),

@@ -49,7 +49,7 @@ enum pw_event_type {
 
 /* Bumped whenever maps or records change shape: a daemon finding pinned
  * objects of another version replaces them instead of reusing them. */
-#define PW_ABI_VERSION 4
+#define PW_ABI_VERSION 5
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {

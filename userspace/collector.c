@@ -1172,14 +1172,16 @@ static void on_connect(struct pw_collector *c, const struct pw_event_connect *ev
 
 	identify(c, &ev->task, &id);
 	fill_rec(&r, &ev->task, &id, to_realtime(c, ev->task.ts_ns));
+	/* Family 0: the kernel side could not read the address (a page
+	 * not yet faulted in); the destination is unknown, not absent. */
 	inet_ntop(ev->family == AF_INET6 ? AF_INET6 : AF_INET, ev->addr, ip, sizeof(ip));
-	r.dest_ip = ip;
+	r.dest_ip = ev->family ? ip : NULL;
 	r.dest_port = ev->port;
 	r.result = ev->ret;
 	store_event(c, &r);
 	format_who(&r, &id, who, sizeof(who));
 	snprintf(line, sizeof(line), "%s  %s to %s port %u after reading protected data%s", who,
-		 r.action, ip, ev->port, ev->ret < 0 && ev->ret != -EINPROGRESS ? " (failed)" : "");
+		 r.action, r.dest_ip ? r.dest_ip : "an unreadable address", ev->port, ev->ret < 0 && ev->ret != -EINPROGRESS ? " (failed)" : "");
 	print_line(c, line);
 	ident_free(&id);
 }

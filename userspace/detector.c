@@ -1841,7 +1841,11 @@ static void on_connect(struct pw_detector *d, struct actor *a, const struct pw_e
 	struct pending_connect *p;
 	size_t i;
 
-	if (!e->dest_ip || local_or_trusted(d->pol, e->dest_ip) ||
+	/* An address the kernel side could not read is not known to be
+	 * trusted. */
+	const char *dest = e->dest_ip ? e->dest_ip : "an unreadable address";
+
+	if ((e->dest_ip && local_or_trusted(d->pol, e->dest_ip)) ||
 	    !wants(d, a, PW_RULE_EXFIL_CHAIN, e->ts_ns))
 		return;
 	for (i = 0; i < a->n_reads; i++) {
@@ -1854,7 +1858,7 @@ static void on_connect(struct pw_detector *d, struct actor *a, const struct pw_e
 			fire(d, a, PW_RULE_EXFIL_CHAIN, e->ts_ns,
 			     "%s read %s, the latest at %s, and then %s (pid %u) %s %s port "
 			     "%d%s, outside the trusted networks",
-			     who_s, what, when, prog, e->pid, verb, e->dest_ip, e->dest_port,
+			     who_s, what, when, prog, e->pid, verb, dest, e->dest_port,
 			     e->result < 0 && e->result != -115 ? " (failed)" : "");
 			return;
 		}
@@ -1872,7 +1876,7 @@ static void on_connect(struct pw_detector *d, struct actor *a, const struct pw_e
 	p->port = e->dest_port;
 	p->result = e->result;
 	p->verb = verb;
-	snprintf(p->ip, sizeof(p->ip), "%s", e->dest_ip);
+	snprintf(p->ip, sizeof(p->ip), "%s", dest);
 	p->prog = strdup(prog);
 }
 

@@ -15,7 +15,7 @@ EVADE="$PW_BUILD/tests/pw-evade"
 SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm sendfile splice
 	mmap exit-no-close exec-cloexec close-range uring-read uring-splice uring-splice-fixed uring-readv-fixed
 	uring-open uring-use aio aio-v
-	open-sys open-at open-at2 open-opath"
+	open-sys open-at open-at2 open-opath int80"
 # IORING_OP_READV_FIXED is 6.15's.
 kver=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
 if [ "$kver" -lt 6015 ]; then
@@ -23,7 +23,15 @@ if [ "$kver" -lt 6015 ]; then
 	SIMPLE=${SIMPLE/uring-readv-fixed/}
 fi
 NETS="sendto sendmsg sendmmsg uring-send uring-sendmsg uring-connect"
-OTHERS="copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
+# 32-bit system calls (int $0x80) of a 64-bit process: where the kernel
+# has the 32-bit entry.
+INT80=yes
+"$PW_BUILD/tests/pw-evade" int80 /etc/hostname >/dev/null 2>&1 || INT80=no
+if [ "$INT80" = no ]; then
+	echo "# this kernel (or machine) has no 32-bit system call entry: int80 left out"
+	SIMPLE=${SIMPLE/int80/}
+fi
+OTHERS="int80-mv copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
 	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
 	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc"
 # Each writes into a protected file: its own count, or the whole of a source.
@@ -213,6 +221,10 @@ cat "$PW_TMP/other/uring-moved.csv" >/dev/null
 "$EVADE" uring-mv-skip "$D/t_uring-mv-skip.csv" "$PW_TMP/other/uring-moved-skip.csv" >/dev/null
 cat "$PW_TMP/other/uring-moved-skip.csv" >/dev/null
 "$EVADE" uring-rm "$D/t_uring-rm.csv" >/dev/null
+if [ $INT80 = yes ]; then
+	"$EVADE" int80-mv "$D/t_int80-mv.csv" "$PW_TMP/other/int80-moved.csv" >/dev/null
+	cat "$PW_TMP/other/int80-moved.csv" >/dev/null
+fi
 "$EVADE" uring-mv-defer "$D/t_uring-mv-defer.csv" "$PW_TMP/other/uring-moved-defer.csv" >/dev/null
 cat "$PW_TMP/other/uring-moved-defer.csv" >/dev/null
 "$EVADE" uring-ln "$D/t_uring-ln.csv" "$PW_TMP/other/uring-linked.csv" >/dev/null
@@ -404,7 +416,8 @@ check_eq "connect after protected reads is recorded with its destination" \
 	"127.0.0.1|9|$ses"
 # A destination named without connect(2): datagrams sent to an address,
 # and io_uring's CONNECT, SEND and SENDMSG.  Each sends three datagrams,
-# two to one port and one to the next: a destination is reported once.
+# two to one port and one to the next: a destination is reported once
+# (sendto names the second as AF_UNSPEC, which UDP sends to as IPv4).
 port=40000
 for t in $NETS; do
 	port=$((port + 10))
@@ -449,6 +462,11 @@ check_eq "a file renamed through io_uring with no completion (CQE_SKIP_SUCCESS) 
 	"1|customers"
 check_eq "unlink through io_uring is recorded" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND action = 'unlink' AND path = '$D/t_uring-rm.csv' AND audit_session = $ses2")" 1
+if [ $INT80 = yes ]; then
+	check_eq "rename by a 32-bit system call out of the protected directory is recorded; the file stays protected" \
+		"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'rename' AND path = '$D/t_int80-mv.csv' AND audit_session = $ses2")|$(pw_sql "SELECT sum(bytes_read), min(dataset) FROM accesses WHERE path = '$PW_TMP/other/int80-moved.csv'")" \
+		"1|$D/t_int80-mv.csv -> $PW_TMP/other/int80-moved.csv|$(stat -c %s "$PW_TMP/other/int80-moved.csv")|customers"
+fi
 check_eq "rename through io_uring on a DEFER_TASKRUN ring is recorded, with both names" \
 	"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'rename' AND path = '$D/t_uring-mv-defer.csv' AND audit_session = $ses2")" \
 	"1|$D/t_uring-mv-defer.csv -> $PW_TMP/other/uring-moved-defer.csv"
