@@ -364,82 +364,84 @@ static int attach_shared(struct pw_probes *p, struct bpf_program *prog,
  * execve (the exec itself is seen by sched_process_exec).
  */
 struct compat_call {
-	unsigned nr;      /* i386 syscall number */
-	const char *prog; /* the program of the native call */
+	unsigned nr;       /* i386 syscall number */
+	const char *enter; /* the programs of the native call, or NULL */
+	const char *exit;
 };
 
-static const struct compat_call compat_enters[] = {
-	{ 3, "handle_enter_read" }, { 180, "handle_enter_pread64" }, { 145, "handle_enter_readv" },
-	{ 333, "handle_enter_preadv" }, { 378, "handle_enter_preadv2" },
-	{ 4, "handle_enter_write" }, { 181, "handle_enter_write" }, { 146, "handle_enter_write" },
-	{ 334, "handle_enter_write" }, { 379, "handle_enter_write" },
-	{ 187, "handle_enter_sendfile64" }, { 239, "handle_enter_sendfile64" },
-	{ 313, "handle_enter_splice" }, { 377, "handle_enter_copy_file_range" },
-	{ 6, "handle_enter_close" }, { 63, "handle_enter_dup2" }, { 330, "handle_enter_dup3" },
-	{ 436, "handle_enter_close_range" }, { 192, "handle_enter_mmap" },
-	{ 10, "handle_enter_unlink" }, { 301, "handle_enter_unlinkat" }, { 40, "handle_enter_rmdir" },
-	{ 38, "handle_enter_rename" }, { 302, "handle_enter_renameat" },
-	{ 353, "handle_enter_renameat2" }, { 9, "handle_enter_link" },
-	{ 303, "handle_enter_linkat" }, { 83, "handle_enter_symlink" },
-	{ 304, "handle_enter_symlinkat" }, { 92, "handle_enter_truncate" },
-	{ 193, "handle_enter_truncate" }, { 93, "handle_enter_ftruncate" },
-	{ 194, "handle_enter_ftruncate" }, { 15, "handle_enter_chmod" },
-	{ 94, "handle_enter_fchmod" }, { 306, "handle_enter_fchmodat" },
-	{ 452, "handle_enter_fchmodat2" }, { 182, "handle_enter_chown" },
-	{ 212, "handle_enter_chown" }, { 16, "handle_enter_lchown" }, { 198, "handle_enter_lchown" },
-	{ 95, "handle_enter_fchown" }, { 207, "handle_enter_fchown" },
-	{ 298, "handle_enter_fchownat" }, { 362, "handle_enter_connect" },
-	{ 369, "handle_enter_sendto" },
-};
+#define CHG "handle_exit_change"
 
-static const struct compat_call compat_exits[] = {
-	{ 3, "handle_exit_read" }, { 180, "handle_exit_pread64" }, { 145, "handle_exit_readv" },
-	{ 333, "handle_exit_preadv" }, { 378, "handle_exit_preadv2" },
-	{ 4, "handle_exit_write" }, { 181, "handle_exit_pwrite64" }, { 146, "handle_exit_writev" },
-	{ 334, "handle_exit_pwritev" }, { 379, "handle_exit_pwritev2" },
-	{ 187, "handle_exit_sendfile64" }, { 239, "handle_exit_sendfile64" },
-	{ 313, "handle_exit_splice" }, { 377, "handle_exit_copy_file_range" },
-	{ 10, "handle_exit_change" }, { 301, "handle_exit_change" }, { 40, "handle_exit_change" },
-	{ 38, "handle_exit_change" }, { 302, "handle_exit_change" }, { 353, "handle_exit_change" },
-	{ 9, "handle_exit_change" }, { 303, "handle_exit_change" }, { 83, "handle_exit_change" },
-	{ 304, "handle_exit_change" }, { 92, "handle_exit_change" }, { 193, "handle_exit_change" },
-	{ 93, "handle_exit_change" }, { 194, "handle_exit_change" }, { 15, "handle_exit_change" },
-	{ 94, "handle_exit_change" }, { 306, "handle_exit_change" }, { 452, "handle_exit_change" },
-	{ 182, "handle_exit_change" }, { 212, "handle_exit_change" }, { 16, "handle_exit_change" },
-	{ 198, "handle_exit_change" }, { 95, "handle_exit_change" }, { 207, "handle_exit_change" },
-	{ 298, "handle_exit_change" }, { 362, "handle_exit_connect" },
+static const struct compat_call compat_calls[] = {
+	{ 3, "handle_enter_read", "handle_exit_read" },
+	{ 180, "handle_enter_pread64", "handle_exit_pread64" },
+	{ 145, "handle_enter_readv", "handle_exit_readv" },
+	{ 333, "handle_enter_preadv", "handle_exit_preadv" },
+	{ 378, "handle_enter_preadv2", "handle_exit_preadv2" },
+	{ 4, "handle_enter_write", "handle_exit_write" },
+	{ 181, "handle_enter_write", "handle_exit_pwrite64" },
+	{ 146, "handle_enter_write", "handle_exit_writev" },
+	{ 334, "handle_enter_write", "handle_exit_pwritev" },
+	{ 379, "handle_enter_write", "handle_exit_pwritev2" },
+	{ 187, "handle_enter_sendfile64", "handle_exit_sendfile64" },
+	{ 239, "handle_enter_sendfile64", "handle_exit_sendfile64" },
+	{ 313, "handle_enter_splice", "handle_exit_splice" },
+	{ 377, "handle_enter_copy_file_range", "handle_exit_copy_file_range" },
+	{ 6, "handle_enter_close", NULL }, { 63, "handle_enter_dup2", NULL },
+	{ 330, "handle_enter_dup3", NULL }, { 436, "handle_enter_close_range", NULL },
+	{ 192, "handle_enter_mmap", NULL },
+	{ 10, "handle_enter_unlink", CHG }, { 301, "handle_enter_unlinkat", CHG },
+	{ 40, "handle_enter_rmdir", CHG }, { 38, "handle_enter_rename", CHG },
+	{ 302, "handle_enter_renameat", CHG }, { 353, "handle_enter_renameat2", CHG },
+	{ 9, "handle_enter_link", CHG }, { 303, "handle_enter_linkat", CHG },
+	{ 83, "handle_enter_symlink", CHG }, { 304, "handle_enter_symlinkat", CHG },
+	{ 92, "handle_enter_truncate", CHG }, { 193, "handle_enter_truncate", CHG },
+	{ 93, "handle_enter_ftruncate", CHG }, { 194, "handle_enter_ftruncate", CHG },
+	{ 15, "handle_enter_chmod", CHG }, { 94, "handle_enter_fchmod", CHG },
+	{ 306, "handle_enter_fchmodat", CHG }, { 452, "handle_enter_fchmodat2", CHG },
+	{ 182, "handle_enter_chown", CHG }, { 212, "handle_enter_chown", CHG },
+	{ 16, "handle_enter_lchown", CHG }, { 198, "handle_enter_lchown", CHG },
+	{ 95, "handle_enter_fchown", CHG }, { 207, "handle_enter_fchown", CHG },
+	{ 298, "handle_enter_fchownat", CHG },
+	{ 362, "handle_enter_connect", "handle_exit_connect" },
+	{ 369, "handle_enter_sendto", NULL },
 };
 
 /* The opens' exits, in tracepoint mode only (the LSM hook sees them
  * otherwise). */
-static const struct compat_call compat_open_exits[] = {
-	{ 5, "handle_exit_open" }, { 8, "handle_exit_open" }, { 295, "handle_exit_open" },
-	{ 342, "handle_exit_open" }, { 437, "handle_exit_open" },
+static const struct compat_call compat_opens[] = {
+	{ 5, NULL, "handle_exit_open" }, { 8, NULL, "handle_exit_open" },
+	{ 295, NULL, "handle_exit_open" }, { 342, NULL, "handle_exit_open" },
+	{ 437, NULL, "handle_exit_open" },
 };
 
-/* Fill table map_fd with calls' programs; a program this kernel did not
- * load (fchmodat2 on older ones) is left out. */
-static int fill_compat(struct pw_probes *p, int map_fd, const struct compat_call *calls, size_t n,
-		       char *err, size_t err_size)
+/* Route each of calls to its programs in the tables; a program this
+ * kernel did not load (fchmodat2 on older ones) is left out. */
+static int fill_compat(struct pw_probes *p, const struct compat_call *calls, size_t n, char *err,
+		       size_t err_size)
 {
-	size_t i;
+	int maps[2] = { bpf_map__fd(p->skel->maps.compat_enter),
+			bpf_map__fd(p->skel->maps.compat_exit) };
+	size_t i, side;
 
 	for (i = 0; i < n; i++) {
-		struct bpf_program *prog =
-			bpf_object__find_program_by_name(p->skel->obj, calls[i].prog);
-		int fd = prog ? bpf_program__fd(prog) : -1;
+		for (side = 0; side < 2; side++) {
+			const char *name = side ? calls[i].exit : calls[i].enter;
+			struct bpf_program *prog =
+				name ? bpf_object__find_program_by_name(p->skel->obj, name) : NULL;
+			int fd = prog ? bpf_program__fd(prog) : -1;
 
-		if (!prog) {
-			pw_set_err(err, err_size, "no BPF program %s for compat syscall %u",
-				   calls[i].prog, calls[i].nr);
-			return -1;
-		}
-		if (fd < 0)
-			continue;
-		if (bpf_map_update_elem(map_fd, &calls[i].nr, &fd, BPF_ANY)) {
-			pw_set_err(err, err_size, "cannot route compat syscall %u to %s: %s",
-				   calls[i].nr, calls[i].prog, strerror(errno));
-			return -1;
+			if (!name)
+				continue;
+			if (!prog) {
+				pw_set_err(err, err_size, "no BPF program %s for compat syscall %u",
+					   name, calls[i].nr);
+				return -1;
+			}
+			if (fd >= 0 && bpf_map_update_elem(maps[side], &calls[i].nr, &fd, BPF_ANY)) {
+				pw_set_err(err, err_size, "cannot route compat syscall %u to %s: %s",
+					   calls[i].nr, name, strerror(errno));
+				return -1;
+			}
 		}
 	}
 	return 0;
@@ -490,13 +492,8 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 			strerror(-rc));
 		return -1;
 	}
-	if (fill_compat(p, bpf_map__fd(p->skel->maps.compat_exit), compat_exits,
-			PW_N(compat_exits), err, err_size) ||
-	    (!p->trampoline &&
-	     fill_compat(p, bpf_map__fd(p->skel->maps.compat_exit), compat_open_exits,
-			 PW_N(compat_open_exits), err, err_size)) ||
-	    fill_compat(p, bpf_map__fd(p->skel->maps.compat_enter), compat_enters,
-			PW_N(compat_enters), err, err_size))
+	if (fill_compat(p, compat_calls, PW_N(compat_calls), err, err_size) ||
+	    (!p->trampoline && fill_compat(p, compat_opens, PW_N(compat_opens), err, err_size)))
 		return -1;
 	/* The exits before their entries, so that no entry leaves a pending
 	 * change or open behind for want of its exit. */
