@@ -635,14 +635,13 @@ struct uring_change {
 	int flags;
 };
 
-/* Run change c through io_uring, on a ring of setup flags: its result
- * (errno set where it failed). */
-static int uring_change_run(const struct uring_change *c, unsigned flags)
+/* Run change c through io_uring, on a ring of setup flags; dies if it
+ * fails. */
+static void uring_change_run(const struct uring_change *c, unsigned flags)
 {
 	struct io_uring_params params = { .flags = flags };
 	struct io_uring ring;
 	struct io_uring_sqe *sqe;
-	struct io_uring_cqe *cqe;
 	int res;
 
 	if (io_uring_queue_init_params(4, &ring, &params) < 0)
@@ -658,23 +657,17 @@ static int uring_change_run(const struct uring_change *c, unsigned flags)
 		io_uring_prep_unlinkat(sqe, AT_FDCWD, c->path, AT_REMOVEDIR);
 	else /* uring-mv-defer */
 		io_uring_prep_renameat(sqe, AT_FDCWD, c->path, AT_FDCWD, c->path2, 0);
-	io_uring_submit(&ring);
-	if (io_uring_wait_cqe(&ring, &cqe) < 0)
-		die("io_uring_wait_cqe");
-	res = cqe->res;
-	io_uring_cqe_seen(&ring, cqe);
+	uring_wait_ok(&ring, c->t, &res);
 	io_uring_queue_exit(&ring);
-	if (res < 0)
-		errno = -res;
-	return res;
 }
 
-/* linkat(2) through io_uring; 0 or -1 with errno. */
+/* linkat(2) through io_uring; dies if it fails. */
 static int uring_linkat(int dfd, const char *path, const char *dst, int flags)
 {
 	struct uring_change c = { "uring-linkat", dfd, path, dst, 0, flags };
 
-	return uring_change_run(&c, 0) < 0 ? -1 : 0;
+	uring_change_run(&c, 0);
+	return 0;
 }
 
 /*
@@ -703,8 +696,7 @@ static void uring_change(const char *t, const char *path, const char *arg)
 	}
 	if (strcmp(t, "uring-mv-defer") == 0)
 		flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-	if (uring_change_run(&c, flags) < 0)
-		die(t);
+	uring_change_run(&c, flags);
 	if (fd >= 0)
 		close(fd);
 }
