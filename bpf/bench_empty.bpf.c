@@ -108,17 +108,8 @@ EMPTY_TP(syscalls, sys_enter_sendto)
 EMPTY_TP(syscalls, sys_enter_sendmsg)
 EMPTY_TP(syscalls, sys_enter_sendmmsg)
 /* handle_compat_enter and handle_compat_exit: every system call. */
-SEC("tracepoint/raw_syscalls/sys_enter")
-int empty_raw_enter(void *ctx)
-{
-	return 0;
-}
-
-SEC("tracepoint/raw_syscalls/sys_exit")
-int empty_raw_exit(void *ctx)
-{
-	return 0;
-}
+EMPTY_TP(raw_syscalls, sys_enter)
+EMPTY_TP(raw_syscalls, sys_exit)
 
 EMPTY_TP_BTF(io_uring_complete)
 EMPTY_TP_BTF(io_uring_submit_req)
