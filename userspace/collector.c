@@ -903,11 +903,14 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 
 /* The io flags an access keeps once one of its reports has them. */
 #define STICKY_IO_FLAGS (PW_IO_MMAP | PW_IO_URING | PW_IO_AIO)
+/* ... and how it ended, which its last report says. */
+#define END_IO_FLAGS (PW_IO_FINAL | PW_IO_EXIT | PW_IO_REUSED | PW_IO_EXEC)
 
 static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 {
 	uint64_t now = to_realtime(c, ev->task.ts_ns);
 	bool final = ev->flags & PW_IO_FINAL;
+	uint32_t keep = ev->flags & (STICKY_IO_FLAGS | (final ? END_IO_FLAGS : 0));
 	struct open_access *o;
 
 	HASH_FIND(hh, c->open, &ev->access_id, sizeof(uint64_t), o);
@@ -916,8 +919,7 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	/* A pending access is counted in memory and inserted whole later. */
 	if ((!o || o->stored) &&
 	    pw_store_access_io(c->store, c->boot_id, ev->access_id, ev->bytes_read,
-			       ev->bytes_written, ev->reads, ev->writes, now,
-			       ev->flags & STICKY_IO_FLAGS, final))
+			       ev->bytes_written, ev->reads, ev->writes, now, keep, final))
 		pw_log(LOG_ERR, "store: cannot update access %llu",
 		       (unsigned long long)ev->access_id);
 	if (!o) {
@@ -936,11 +938,16 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	o->a.reads += ev->reads;
 	o->a.writes += ev->writes;
 	o->a.last_ns = now;
-	o->a.flags |= ev->flags & STICKY_IO_FLAGS;
+	o->a.flags |= keep;
 	if (!final) {
 		if (ev->reads || ev->writes) {
+			uint32_t flags = o->a.flags;
+
+			/* A periodic flush says so in its own record only. */
+			o->a.flags |= ev->flags & PW_IO_IDLE;
 			print_access(c, &o->a);
 			ship_access(c, &o->a);
+			o->a.flags = flags;
 		}
 		return;
 	}
