@@ -108,8 +108,17 @@ EMPTY_TP(syscalls, sys_enter_sendto)
 EMPTY_TP(syscalls, sys_enter_sendmsg)
 EMPTY_TP(syscalls, sys_enter_sendmmsg)
 /* handle_compat_enter and handle_compat_exit: every system call. */
-EMPTY_TP(raw_syscalls, sys_enter)
-EMPTY_TP(raw_syscalls, sys_exit)
+SEC("raw_tp/sys_enter")
+int empty_raw_sys_enter(void *ctx)
+{
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int empty_raw_sys_exit(void *ctx)
+{
+	return 0;
+}
 
 EMPTY_TP_BTF(io_uring_complete)
 EMPTY_TP_BTF(io_uring_submit_req)

@@ -868,6 +868,7 @@ IO_SYSCALL(copy_file_range, 0, 2)
 struct aio_pending {
 	__u64 iocbpp;
 	__u64 nr;
+	bool compat;            /* a 32-bit call: 4-byte pointers, compat iovecs */
 };
 
 struct {
@@ -886,23 +887,44 @@ struct {
 struct aio_walk {
 	__u64 iocbpp;
 	bool tainted;
+	bool compat;
 };
 
-/* The bytes of the iovec array iov of n entries (UIO_MAXIOV at most, as
- * the kernel allows). */
-static __always_inline __u64 iov_bytes(__u64 iov, __u64 n)
+struct iov_walk {
+	__u64 iov;
+	__u64 n;
+	__u64 total;
+	bool compat;
+};
+
+static long iov_one(__u32 i, struct iov_walk *w)
 {
-	__u64 total = 0;
-	__u32 i;
+	struct iovec v;
+	__u32 len32;
 
-	for (i = 0; i < PW_UIO_MAXIOV; i++) {
-		struct iovec v;
-
-		if (i >= n || bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(v))))
-			break;
-		total += (__u64)v.iov_len;
+	if (i >= w->n)
+		return 1;
+	if (w->compat) {
+		if (bpf_probe_read_user(&len32, sizeof(len32), (void *)(w->iov + i * 8 + 4)))
+			return 1;
+		w->total += len32;
+		return 0;
 	}
-	return total;
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)(w->iov + i * sizeof(v))))
+		return 1;
+	w->total += (__u64)v.iov_len;
+	return 0;
+}
+
+/* The bytes of the iovec array iov of n entries (UIO_MAXIOV at most, as
+ * the kernel allows); compat: of 32-bit iovecs (two 4-byte words).  A
+ * bpf_loop, not a loop: the verifier walks this once, not 1024 times. */
+static __always_inline __u64 iov_bytes(__u64 iov, __u64 n, bool compat)
+{
+	struct iov_walk w = { .iov = iov, .n = n, .compat = compat };
+
+	bpf_loop(PW_UIO_MAXIOV, iov_one, &w, 0);
+	return w.total;
 }
 
 static long aio_one(__u64 idx, void *data)
@@ -910,12 +932,16 @@ static long aio_one(__u64 idx, void *data)
 	struct aio_walk *w = data;
 	struct access_state *st;
 	struct iocb cb;
-	__u64 cbp, bytes;
+	__u64 cbp = 0, bytes;
 	bool is_read, vec;
 	struct file *f;
+	long err;
 
-	if (bpf_probe_read_user(&cbp, sizeof(cbp), (void *)(w->iocbpp + idx * 8)) ||
-	    bpf_probe_read_user(&cb, sizeof(cb), (void *)cbp))
+	/* The struct iocb is the same for 32-bit callers; their array of
+	 * pointers to it is of 4-byte ones. */
+	err = w->compat ? bpf_probe_read_user(&cbp, 4, (void *)(w->iocbpp + idx * 4))
+			: bpf_probe_read_user(&cbp, sizeof(cbp), (void *)(w->iocbpp + idx * 8));
+	if (err || bpf_probe_read_user(&cb, sizeof(cb), (void *)cbp))
 		return 1;
 	switch (cb.aio_lio_opcode) {
 	case PW_IOCB_CMD_PREAD:
@@ -936,7 +962,7 @@ static long aio_one(__u64 idx, void *data)
 		st = track_staging(f, (int)cb.aio_fildes);
 	if (!st)
 		return 0;
-	bytes = vec ? iov_bytes(cb.aio_buf, cb.aio_nbytes) : cb.aio_nbytes;
+	bytes = vec ? iov_bytes(cb.aio_buf, cb.aio_nbytes, w->compat) : cb.aio_nbytes;
 	if (is_read) {
 		__s64 size = BPF_CORE_READ(f, f_inode, i_size);
 
@@ -951,10 +977,10 @@ static long aio_one(__u64 idx, void *data)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_io_submit")
-int handle_enter_io_submit(struct trace_event_raw_sys_enter *ctx)
+/* io_submit(ctx, nr, iocbpp) */
+static __always_inline int aio_enter(__u64 nr, __u64 iocbpp, bool compat)
 {
-	struct aio_pending p = { .iocbpp = ctx->args[2], .nr = ctx->args[1] };
+	struct aio_pending p = { .iocbpp = iocbpp, .nr = nr, .compat = compat };
 	__u32 tid;
 
 	/* Nothing tracked and no staging: the requests cannot matter. */
@@ -966,8 +992,7 @@ int handle_enter_io_submit(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_io_submit")
-int handle_exit_io_submit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int aio_exit(long ret)
 {
 	struct aio_pending *p;
 	struct aio_walk w;
@@ -978,15 +1003,28 @@ int handle_exit_io_submit(struct trace_event_raw_sys_exit *ctx)
 	if (!p)
 		return 0;
 	w.iocbpp = p->iocbpp;
+	w.compat = p->compat;
 	n = p->nr;
 	bpf_map_delete_elem(&aio_pending, &tid);
-	if (ctx->ret <= 0)
+	if (ret <= 0)
 		return 0;
-	if ((__u64)ctx->ret < n)
-		n = ctx->ret;
+	if ((__u64)ret < n)
+		n = ret;
 	w.tainted = is_tainted_task();
 	bpf_loop(n, aio_one, &w, 0);
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_io_submit")
+int handle_enter_io_submit(struct trace_event_raw_sys_enter *ctx)
+{
+	return aio_enter(ctx->args[1], ctx->args[2], false);
+}
+
+SEC("tracepoint/syscalls/sys_exit_io_submit")
+int handle_exit_io_submit(struct trace_event_raw_sys_exit *ctx)
+{
+	return aio_exit(ctx->ret);
 }
 
 /* close(fd), and dup2/dup3 over a descriptor, release the file when no
@@ -1129,15 +1167,18 @@ static __always_inline bool files_unshared(void)
 	return files && BPF_CORE_READ(files, count.counter) == 1;
 }
 
-SEC("tracepoint/syscalls/sys_enter_close_range")
-int handle_enter_close_range(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int close_range_enter(__u64 first, __u64 last, __u64 flags)
 {
-	__u64 first = ctx->args[0], last = ctx->args[1];
-
-	if ((ctx->args[2] & PW_CLOSE_RANGE_CLOEXEC) || first > last || first > 0xffffffffULL)
+	if ((flags & PW_CLOSE_RANGE_CLOEXEC) || first > last || first > 0xffffffffULL)
 		return 0;
 	sweep_fds((__u32)first, last > 0xffffffffULL ? 0xffffffffU : (__u32)last, SWEEP_RANGE, NULL);
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close_range")
+int handle_enter_close_range(struct trace_event_raw_sys_enter *ctx)
+{
+	return close_range_enter(ctx->args[0], ctx->args[1], ctx->args[2]);
 }
 
 static __always_inline int exec_enter(void)
@@ -1253,16 +1294,16 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int handle_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+/* mmap(addr, length, prot, flags, fd, offset), offset in bytes */
+static __always_inline int mmap_enter(__u64 length, __u64 prot, __u64 flags, int fd, __u64 offset)
 {
 	struct pw_event_mmap ev = {};
 	struct access_state *st;
 	struct file *f;
 
-	if (!n_tracked || (ctx->args[3] & PW_MAP_ANONYMOUS) || (long)ctx->args[4] < 0)
+	if (!n_tracked || (flags & PW_MAP_ANONYMOUS) || fd < 0)
 		return 0;
-	f = fd_to_file((int)ctx->args[4]);
+	f = fd_to_file(fd);
 	st = lookup_access(f);
 	if (!st)
 		return 0;
@@ -1273,13 +1314,19 @@ int handle_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 	ev.access_id = st->access_id;
 	ev.dev = st->dev;
 	ev.ino = st->ino;
-	ev.length = ctx->args[1];
-	ev.offset = ctx->args[5];
-	ev.prot = (__u32)ctx->args[2];
-	ev.map_flags = (__u32)ctx->args[3];
+	ev.length = length;
+	ev.offset = offset;
+	ev.prot = (__u32)prot;
+	ev.map_flags = (__u32)flags;
 	ev.dataset_id = st->dataset_id;
 	emit(&ev, sizeof(ev));
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int handle_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	return mmap_enter(ctx->args[1], ctx->args[2], ctx->args[3], (int)ctx->args[4], ctx->args[5]);
 }
 
 /* ---- changes by path ---- */
@@ -1623,19 +1670,25 @@ CHANGE_SYSCALL(lchown, PW_CH_CHOWN, 0, -1)
 CHANGE_SYSCALL(fchown, PW_CH_CHOWN, -1, -1)
 CHANGE_SYSCALL(fchownat, PW_CH_CHOWN, 1, -1)
 
-SEC("tracepoint/syscalls/sys_enter_linkat")
-int handle_enter_linkat(struct trace_event_raw_sys_enter *ctx)
+/* linkat(olddfd, oldname, newdfd, newname, flags) */
+static __always_inline int linkat_enter(int olddfd, const char *oldname, const char *newname,
+					__u64 flags)
 {
 	char name[PW_PROC_FD_LEN] = {};
 
-	/* linkat(olddfd, oldname, newdfd, newname, flags) */
 	/* An unreadable name (a page not faulted in) may be the empty one:
 	 * with AT_EMPTY_PATH the descriptor is taken, as before names were
 	 * read; the regular-file test still applies. */
-	if (bpf_probe_read_user_str(name, sizeof(name), (const char *)ctx->args[1]) < 0)
+	if (bpf_probe_read_user_str(name, sizeof(name), oldname) < 0)
 		name[0] = '\0';
-	return change_enter(PW_CH_LINK, (const char *)ctx->args[1], (const char *)ctx->args[3],
-			    link_source((int)ctx->args[0], name, ctx->args[4]));
+	return change_enter(PW_CH_LINK, oldname, newname, link_source(olddfd, name, flags));
+}
+
+SEC("tracepoint/syscalls/sys_enter_linkat")
+int handle_enter_linkat(struct trace_event_raw_sys_enter *ctx)
+{
+	return linkat_enter((int)ctx->args[0], (const char *)ctx->args[1],
+			    (const char *)ctx->args[3], ctx->args[4]);
 }
 
 /* fchmodat2 is newer than some kernels: loaded only where it exists. */
@@ -1710,21 +1763,20 @@ static __always_inline bool fill_dest(struct pw_event_connect *ev, const void *s
 	return true;
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int handle_enter_connect(struct trace_event_raw_sys_enter *ctx)
+/* connect(fd, addr, addrlen) */
+static __always_inline int connect_enter(const void *addr)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pw_event_connect ev = {};
 
-	if (!net_tainted() || !fill_dest(&ev, (const void *)ctx->args[1], true, false))
+	if (!net_tainted() || !fill_dest(&ev, addr, true, false))
 		return 0;
 	ev.how = PW_NET_CONNECT;
 	bpf_map_update_elem(&connect_inflight, &tid, &ev, BPF_ANY);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_connect")
-int handle_exit_connect(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int connect_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pw_event_connect *p = bpf_map_lookup_elem(&connect_inflight, &tid);
@@ -1735,9 +1787,21 @@ int handle_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	ev = *p;
 	bpf_map_delete_elem(&connect_inflight, &tid);
 	fill_task(&ev.task, PW_EV_CONNECT);
-	ev.ret = ctx->ret;
+	ev.ret = ret;
 	emit(&ev, sizeof(ev));
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int handle_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return connect_enter((const void *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int handle_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	return connect_exit(ctx->ret);
 }
 
 /*
@@ -1791,64 +1855,77 @@ static __always_inline void report_dest(struct pw_event_connect *ev)
 		bpf_map_update_elem(&sent_to, &k, &now, BPF_ANY);
 }
 
-/* A user struct msghdr's destination, if it names one. */
-static __always_inline void send_msghdr(const struct user_msghdr *m, __u32 how)
+/* The destination of a struct msghdr in user memory at m, if it names
+ * one; compat: of a 32-bit caller's struct compat_msghdr (a 4-byte
+ * pointer, then the length). */
+static __always_inline void send_msghdr(const void *m, __u32 how, bool compat)
 {
 	struct pw_event_connect ev = {};
-	void *name = NULL;
+	__u64 name = 0;
 	int len = 0;
+	long err;
 
+	err = compat ? bpf_probe_read_user(&name, 4, m) ?:
+			       bpf_probe_read_user(&len, sizeof(len), m + 4)
+		     : bpf_probe_read_user(&name, sizeof(name), m) ?:
+			       bpf_probe_read_user(&len, sizeof(len),
+						   m + __builtin_offsetof(struct user_msghdr, msg_namelen));
 	/* The kernel ignores a name of length 0. */
-	if (bpf_probe_read_user(&name, sizeof(name), &m->msg_name) || !name ||
-	    bpf_probe_read_user(&len, sizeof(len), &m->msg_namelen) || len <= 0 ||
-	    !fill_dest(&ev, name, true, true))
+	if (err || !name || len <= 0 || !fill_dest(&ev, (const void *)name, true, true))
 		return;
 	ev.how = how;
 	report_dest(&ev);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int handle_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+/* sendto(fd, buf, len, flags, dest_addr, addrlen) */
+static __always_inline int sendto_enter(const void *addr, __u64 addrlen)
 {
 	struct pw_event_connect ev = {};
 
-	/* sendto(fd, buf, len, flags, dest_addr, addrlen): send(2) passes
-	 * no address, and most calls stop at this test. */
-	if (!ctx->args[4] || !ctx->args[5] || !net_tainted() ||
-	    !fill_dest(&ev, (const void *)ctx->args[4], true, true))
+	/* send(2) passes no address, and most calls stop at this test. */
+	if (!addr || !addrlen || !net_tainted() || !fill_dest(&ev, addr, true, true))
 		return 0;
 	ev.how = PW_NET_SENDTO;
 	report_dest(&ev);
 	return 0;
 }
 
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int handle_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return sendto_enter((const void *)ctx->args[4], ctx->args[5]);
+}
+
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int handle_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
 	if (net_tainted())
-		send_msghdr((const struct user_msghdr *)ctx->args[1], PW_NET_SENDMSG);
+		send_msghdr((const void *)ctx->args[1], PW_NET_SENDMSG, false);
 	return 0;
 }
 
 #define PW_SENDMMSG_MAX 1024 /* UIO_MAXIOV: the most one sendmmsg sends */
+#define PW_COMPAT_MMSGHDR_SIZE 32 /* struct compat_mmsghdr */
 
 struct sendmmsg_walk {
-	const struct mmsghdr *vec;
+	const void *vec;
 	__u32 n;
+	bool compat;
 };
 
 static long sendmmsg_one(__u32 i, struct sendmmsg_walk *w)
 {
 	if (i >= w->n)
 		return 1;
-	send_msghdr((const struct user_msghdr *)&w->vec[i].msg_hdr, PW_NET_SENDMMSG);
+	send_msghdr(w->vec + (__u64)i * (w->compat ? PW_COMPAT_MMSGHDR_SIZE : sizeof(struct mmsghdr)),
+		    PW_NET_SENDMMSG, w->compat);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int handle_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+/* sendmmsg(fd, msgvec, vlen, flags) */
+static __always_inline int sendmmsg_enter(const void *vec, __u32 n, bool compat)
 {
-	struct sendmmsg_walk w = { (const struct mmsghdr *)ctx->args[1], (__u32)ctx->args[2] };
+	struct sendmmsg_walk w = { vec, n, compat };
 
 	if (!net_tainted())
 		return 0;
@@ -1858,19 +1935,28 @@ int handle_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int handle_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return sendmmsg_enter((const void *)ctx->args[1], (__u32)ctx->args[2], false);
+}
+
 /* ---- 32-bit system calls ---- */
 
 /*
  * A 32-bit program, or a 64-bit one entering the kernel through int $0x80,
  * makes compat system calls, which the syscalls:* tracepoints leave out
- * (they name native syscall numbers).  raw_syscalls sees every call: for
- * compat ones only, the program of the same syscall above is tail-called
- * by its i386 number, from tables user space fills (probes.c, compat_*).
- * The argument and result offsets of raw_syscalls' records are those of
- * syscalls:*, so the same programs read them.  A native call costs the
- * test of one flag.
+ * (they name native syscall numbers).  The raw sys_enter and sys_exit
+ * tracepoints see every call; their programs return at once for native
+ * ones (the test of one flag) and tail-call, by the i386 number, the
+ * program of the call's kind from tables user space fills (probes.c,
+ * compat_calls).  Those read the i386 argument registers (bx, cx, dx,
+ * si, di, bp, each 32 bits) and run the code of the native call, where
+ * the call's pw_compat_desc says its arguments are.  Raw tracepoints
+ * reach a program without building a trace record, which is most of what
+ * a syscall tracepoint costs; their programs cannot tail-call the
+ * syscalls:* ones (another program type).
  */
-#define PW_COMPAT_NR 512
 #define PW_TS_COMPAT 0x0002 /* x86 thread_info.status: in a compat syscall */
 
 struct {
@@ -1887,6 +1973,13 @@ struct {
 	__type(value, __u32);
 } compat_exit SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PW_COMPAT_NR);
+	__type(key, __u32);
+	__type(value, struct pw_compat_desc);
+} compat_desc SEC(".maps");
+
 static __always_inline bool in_compat_syscall_now(void)
 {
 	if (!bpf_core_field_exists(struct thread_info, status))
@@ -1894,20 +1987,261 @@ static __always_inline bool in_compat_syscall_now(void)
 	return bpf_get_current_task_btf()->thread_info.status & PW_TS_COMPAT;
 }
 
-SEC("tracepoint/raw_syscalls/sys_enter")
-int handle_compat_enter(struct trace_event_raw_sys_enter *ctx)
+/* raw_tp sys_enter: args[0] the registers, args[1] the call's number;
+ * sys_exit: args[0] the registers, args[1] the result. */
+SEC("raw_tp/sys_enter")
+int handle_compat_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (in_compat_syscall_now() && ctx->id >= 0 && ctx->id < PW_COMPAT_NR)
-		bpf_tail_call(ctx, &compat_enter, (__u32)ctx->id);
+	long id;
+
+	if (!in_compat_syscall_now())
+		return 0;
+	id = (long)ctx->args[1];
+	if (id >= 0 && id < PW_COMPAT_NR)
+		bpf_tail_call(ctx, &compat_enter, (__u32)id);
 	return 0;
 }
 
-SEC("tracepoint/raw_syscalls/sys_exit")
-int handle_compat_exit(struct trace_event_raw_sys_exit *ctx)
+SEC("raw_tp/sys_exit")
+int handle_compat_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (in_compat_syscall_now() && ctx->id >= 0 && ctx->id < PW_COMPAT_NR)
-		bpf_tail_call(ctx, &compat_exit, (__u32)ctx->id);
+	struct pt_regs *regs;
+	long id;
+
+	if (!in_compat_syscall_now())
+		return 0;
+	regs = (struct pt_regs *)ctx->args[0];
+	id = BPF_CORE_READ(regs, orig_ax);
+	if (id >= 0 && id < PW_COMPAT_NR)
+		bpf_tail_call(ctx, &compat_exit, (__u32)id);
 	return 0;
+}
+
+struct compat_call {
+	__u32 a[6];                  /* the arguments, as the i386 ABI passes them */
+	struct pw_compat_desc d;     /* where this call has what */
+};
+
+/* The arguments and descriptor of the compat call entering at ctx;
+ * false for a call no descriptor covers. */
+static __always_inline bool compat_args(struct bpf_raw_tracepoint_args *ctx, struct compat_call *c)
+{
+	struct pt_regs *r = (struct pt_regs *)ctx->args[0];
+	__u32 nr = (__u32)ctx->args[1];
+	struct pw_compat_desc *d = bpf_map_lookup_elem(&compat_desc, &nr);
+
+	if (!d)
+		return false;
+	c->d = *d;
+	c->a[0] = BPF_CORE_READ(r, bx);
+	c->a[1] = BPF_CORE_READ(r, cx);
+	c->a[2] = BPF_CORE_READ(r, dx);
+	c->a[3] = BPF_CORE_READ(r, si);
+	c->a[4] = BPF_CORE_READ(r, di);
+	c->a[5] = BPF_CORE_READ(r, bp);
+	return true;
+}
+
+/* Argument i of c, for i in 0..5; 0 otherwise. */
+static __always_inline __u32 compat_arg(const struct compat_call *c, int i)
+{
+	return i >= 0 && i < 6 ? c->a[i] : 0;
+}
+
+/* The program of each kind, tail-called, never attached. */
+SEC("raw_tp")
+int compat_io_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	return io_enter(c.d.a < 0 ? -1 : (int)compat_arg(&c, c.d.a),
+			c.d.b < 0 ? -1 : (int)compat_arg(&c, c.d.b));
+}
+
+SEC("raw_tp")
+int compat_io_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return io_exit((long)ctx->args[1]);
+}
+
+SEC("raw_tp")
+int compat_open_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return handle_open_fd((long)ctx->args[1], 0, 0);
+}
+
+SEC("raw_tp")
+int compat_close_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	return release_fd((int)c.a[0]);
+}
+
+/* dup2 and dup3 */
+SEC("raw_tp")
+int compat_dup_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	return dup_over((int)c.a[0], (int)c.a[1]);
+}
+
+SEC("raw_tp")
+int compat_close_range_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	return close_range_enter(c.a[0], c.a[1], c.a[2]);
+}
+
+/* mmap2(addr, length, prot, flags, fd, pgoff), and old_mmap(args): the
+ * same six, 32 bits each, in user memory, the offset in bytes. */
+SEC("raw_tp")
+int compat_mmap_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+	__u32 m[6];
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	if (c.d.variant == PW_COMPAT_OLD_MMAP) {
+		if (bpf_probe_read_user(m, sizeof(m), (const void *)(__u64)c.a[0]))
+			return 0;
+		return mmap_enter(m[1], m[2], m[3], (int)m[4], m[5]);
+	}
+	return mmap_enter(c.a[1], c.a[2], c.a[3], (int)c.a[4], (__u64)c.a[5] << 12);
+}
+
+SEC("raw_tp")
+int compat_change_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	return change_enter(c.d.op,
+			    c.d.a < 0 ? NULL : (const char *)(__u64)compat_arg(&c, c.d.a),
+			    c.d.b < 0 ? NULL : (const char *)(__u64)compat_arg(&c, c.d.b), NULL);
+}
+
+SEC("raw_tp")
+int compat_linkat_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	return linkat_enter((int)c.a[0], (const char *)(__u64)c.a[1], (const char *)(__u64)c.a[3],
+			    c.a[4]);
+}
+
+SEC("raw_tp")
+int compat_change_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return change_exit((long)ctx->args[1]);
+}
+
+/* execve and execveat: their arguments do not matter here. */
+SEC("raw_tp")
+int compat_exec_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	return exec_enter();
+}
+
+SEC("raw_tp")
+int compat_exec_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return exec_exit((long)ctx->args[1]);
+}
+
+SEC("raw_tp")
+int compat_io_submit_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	return aio_enter(c.a[1], c.a[2], true);
+}
+
+SEC("raw_tp")
+int compat_io_submit_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return aio_exit((long)ctx->args[1]);
+}
+
+/* The socket calls, made one by one or through socketcall(call, args),
+ * whose args point to the call's arguments, 32 bits each. */
+#define PW_SYS_CONNECT 3
+#define PW_SYS_SENDTO 11
+#define PW_SYS_SENDMSG 16
+#define PW_SYS_SENDMMSG 20
+
+static __always_inline int compat_net(__u32 call, const __u32 *a)
+{
+	switch (call) {
+	case PW_SYS_CONNECT:
+		return connect_enter((const void *)(__u64)a[1]);
+	case PW_SYS_SENDTO:
+		return sendto_enter((const void *)(__u64)a[4], a[5]);
+	case PW_SYS_SENDMSG:
+		if (net_tainted())
+			send_msghdr((const void *)(__u64)a[1], PW_NET_SENDMSG, true);
+		return 0;
+	case PW_SYS_SENDMMSG:
+		return sendmmsg_enter((const void *)(__u64)a[1], a[2], true);
+	}
+	return 0;
+}
+
+/* connect, sendto, sendmsg, sendmmsg: the descriptor's variant is the
+ * socketcall number of the call. */
+SEC("raw_tp")
+int compat_net_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	return compat_net(c.d.variant, c.a);
+}
+
+SEC("raw_tp")
+int compat_socketcall_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+	__u32 a[6] = {};
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	switch (c.a[0]) {
+	case PW_SYS_CONNECT:
+	case PW_SYS_SENDTO:
+	case PW_SYS_SENDMSG:
+	case PW_SYS_SENDMMSG:
+		break;
+	default:
+		return 0;
+	}
+	if (bpf_probe_read_user(a, sizeof(a), (const void *)(__u64)c.a[1]))
+		return 0;
+	return compat_net(c.a[0], a);
+}
+
+/* connect, and socketcall: a connect's pending record, if any. */
+SEC("raw_tp")
+int compat_net_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return connect_exit((long)ctx->args[1]);
 }
 
 /* ---- io_uring ---- */
@@ -2107,8 +2441,12 @@ static __always_inline void uring_net_submit(struct io_kiocb *req)
 		if (fill_dest(&ev, &km->addr, false, true))
 			report_dest(&ev);
 	} else if (how == PW_NET_URING_SENDMSG) {
+		struct io_ring_ctx *rctx = BPF_CORE_READ(req, ctx);
+
+		/* A ring a 32-bit process set up takes its messages in the
+		 * 32-bit layout. */
 		send_msghdr(BPF_CORE_READ((struct io_sr_msg *)uring_cmd(req), umsg),
-			    PW_NET_URING_SENDMSG);
+			    PW_NET_URING_SENDMSG, BPF_CORE_READ_BITFIELD_PROBED(rctx, compat));
 	}
 }
 

@@ -49,7 +49,7 @@ enum pw_event_type {
 
 /* Bumped whenever maps or records change shape: a daemon finding pinned
  * objects of another version replaces them instead of reusing them. */
-#define PW_ABI_VERSION 5
+#define PW_ABI_VERSION 6
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {
@@ -281,6 +281,27 @@ struct pw_event_connect {
 	__u16 port;             /* host order */
 	__u32 how;              /* enum pw_net_how */
 	__u8 addr[16];          /* IPv4 in the first 4 bytes */
+};
+
+/*
+ * 32-bit (i386) system calls: bpf/piiwatch.bpf.c's compat_* programs
+ * each serve a kind of call (reads and writes, changes by path, ...);
+ * user space routes each i386 call number it covers to its kind's
+ * programs and fills in where that call's arguments are.
+ */
+#define PW_COMPAT_NR 512
+
+enum pw_compat_variant {
+	PW_COMPAT_MMAP2 = 0,       /* mmap2: the offset in 4096-byte pages */
+	PW_COMPAT_OLD_MMAP = 1,    /* old_mmap: the arguments in a struct */
+};
+
+struct pw_compat_desc {
+	__s8 a;        /* compat_io_enter: the argument that is the descriptor
+			* read from; compat_change_enter: the path's; -1 none */
+	__s8 b;        /* the descriptor written to; the second path */
+	__u8 op;       /* compat_change_enter: enum pw_change_op */
+	__u8 variant;  /* compat_mmap_enter: enum pw_compat_variant */
 };
 
 struct pw_event_uring {

@@ -356,74 +356,109 @@ static int attach_shared(struct pw_probes *p, struct bpf_program *prog,
 }
 
 /*
- * The compat (i386) system calls whose native programs handle_compat_enter
- * and handle_compat_exit tail-call (bpf/piiwatch.bpf.c): the same
- * arguments in the same places.  Left out, and so blind for 32-bit
- * callers (docs/kernel-probes.md): sendmsg, sendmmsg and io_submit, whose
- * structures hold 32-bit pointers; socketcall; old_mmap; the arguments of
- * execve (the exec itself is seen by sched_process_exec).
+ * The compat (i386) system calls handle_compat_enter and handle_compat_exit
+ * route (bpf/piiwatch.bpf.c, "32-bit system calls"): by number, the
+ * programs of the call's kind and where its arguments are.  Every call
+ * the syscalls:* programs watch is here, with the socketcall multiplexer
+ * and old_mmap, which only 32-bit callers have.
  */
 struct compat_call {
 	unsigned nr;       /* i386 syscall number */
-	const char *enter; /* the programs of the native call, or NULL */
+	const char *enter; /* its kind's programs, or NULL */
 	const char *exit;
+	struct pw_compat_desc d;
 };
 
-#define CHG "handle_exit_change"
+#define IO_IN(nr, in) { nr, "compat_io_enter", "compat_io_exit", { in, -1, 0, 0 } }
+#define IO_OUT(nr, out) { nr, "compat_io_enter", "compat_io_exit", { -1, out, 0, 0 } }
+#define IO_BOTH(nr, in, out) { nr, "compat_io_enter", "compat_io_exit", { in, out, 0, 0 } }
+#define CHANGE(nr, op, p1, p2) { nr, "compat_change_enter", "compat_change_exit", { p1, p2, op, 0 } }
+#define NET(nr, call, exit) { nr, "compat_net_enter", exit, { -1, -1, 0, call } }
+#define ENTER(nr, prog, variant) { nr, prog, NULL, { -1, -1, 0, variant } }
 
 static const struct compat_call compat_calls[] = {
-	{ 3, "handle_enter_read", "handle_exit_read" },
-	{ 180, "handle_enter_pread64", "handle_exit_pread64" },
-	{ 145, "handle_enter_readv", "handle_exit_readv" },
-	{ 333, "handle_enter_preadv", "handle_exit_preadv" },
-	{ 378, "handle_enter_preadv2", "handle_exit_preadv2" },
-	{ 4, "handle_enter_write", "handle_exit_write" },
-	{ 181, "handle_enter_write", "handle_exit_pwrite64" },
-	{ 146, "handle_enter_write", "handle_exit_writev" },
-	{ 334, "handle_enter_write", "handle_exit_pwritev" },
-	{ 379, "handle_enter_write", "handle_exit_pwritev2" },
-	{ 187, "handle_enter_sendfile64", "handle_exit_sendfile64" },
-	{ 239, "handle_enter_sendfile64", "handle_exit_sendfile64" },
-	{ 313, "handle_enter_splice", "handle_exit_splice" },
-	{ 377, "handle_enter_copy_file_range", "handle_exit_copy_file_range" },
-	{ 6, "handle_enter_close", NULL }, { 63, "handle_enter_dup2", NULL },
-	{ 330, "handle_enter_dup3", NULL }, { 436, "handle_enter_close_range", NULL },
-	{ 192, "handle_enter_mmap", NULL },
-	{ 10, "handle_enter_unlink", CHG }, { 301, "handle_enter_unlinkat", CHG },
-	{ 40, "handle_enter_rmdir", CHG }, { 38, "handle_enter_rename", CHG },
-	{ 302, "handle_enter_renameat", CHG }, { 353, "handle_enter_renameat2", CHG },
-	{ 9, "handle_enter_link", CHG }, { 303, "handle_enter_linkat", CHG },
-	{ 83, "handle_enter_symlink", CHG }, { 304, "handle_enter_symlinkat", CHG },
-	{ 92, "handle_enter_truncate", CHG }, { 193, "handle_enter_truncate", CHG },
-	{ 93, "handle_enter_ftruncate", CHG }, { 194, "handle_enter_ftruncate", CHG },
-	{ 15, "handle_enter_chmod", CHG }, { 94, "handle_enter_fchmod", CHG },
-	{ 306, "handle_enter_fchmodat", CHG }, { 452, "handle_enter_fchmodat2", CHG },
-	{ 182, "handle_enter_chown", CHG }, { 212, "handle_enter_chown", CHG },
-	{ 16, "handle_enter_lchown", CHG }, { 198, "handle_enter_lchown", CHG },
-	{ 95, "handle_enter_fchown", CHG }, { 207, "handle_enter_fchown", CHG },
-	{ 298, "handle_enter_fchownat", CHG },
-	{ 362, "handle_enter_connect", "handle_exit_connect" },
-	{ 369, "handle_enter_sendto", NULL },
+	IO_IN(3, 0),            /* read */
+	IO_IN(180, 0),          /* pread64 */
+	IO_IN(145, 0),          /* readv */
+	IO_IN(333, 0),          /* preadv */
+	IO_IN(378, 0),          /* preadv2 */
+	IO_OUT(4, 0),           /* write */
+	IO_OUT(181, 0),         /* pwrite64 */
+	IO_OUT(146, 0),         /* writev */
+	IO_OUT(334, 0),         /* pwritev */
+	IO_OUT(379, 0),         /* pwritev2 */
+	IO_BOTH(187, 1, 0),     /* sendfile(out_fd, in_fd, ...) */
+	IO_BOTH(239, 1, 0),     /* sendfile64 */
+	IO_BOTH(313, 0, 2),     /* splice(fd_in, off_in, fd_out, ...) */
+	IO_BOTH(377, 0, 2),     /* copy_file_range */
+	ENTER(6, "compat_close_enter", 0),
+	ENTER(63, "compat_dup_enter", 0),          /* dup2 */
+	ENTER(330, "compat_dup_enter", 0),         /* dup3 */
+	ENTER(436, "compat_close_range_enter", 0),
+	ENTER(192, "compat_mmap_enter", PW_COMPAT_MMAP2),
+	ENTER(90, "compat_mmap_enter", PW_COMPAT_OLD_MMAP),
+	{ 248, "compat_io_submit_enter", "compat_io_submit_exit", { -1, -1, 0, 0 } },
+	{ 11, "compat_exec_enter", "compat_exec_exit", { -1, -1, 0, 0 } },   /* execve */
+	{ 358, "compat_exec_enter", "compat_exec_exit", { -1, -1, 0, 0 } },  /* execveat */
+	CHANGE(10, PW_CH_UNLINK, 0, -1),
+	CHANGE(301, PW_CH_UNLINK, 1, -1),       /* unlinkat */
+	CHANGE(40, PW_CH_RMDIR, 0, -1),
+	CHANGE(38, PW_CH_RENAME, 0, 1),
+	CHANGE(302, PW_CH_RENAME, 1, 3),        /* renameat */
+	CHANGE(353, PW_CH_RENAME, 1, 3),        /* renameat2 */
+	CHANGE(9, PW_CH_LINK, 0, 1),
+	{ 303, "compat_linkat_enter", "compat_change_exit", { -1, -1, 0, 0 } },
+	CHANGE(83, PW_CH_SYMLINK, 0, 1),
+	CHANGE(304, PW_CH_SYMLINK, 0, 2),       /* symlinkat */
+	CHANGE(92, PW_CH_TRUNCATE, 0, -1),
+	CHANGE(193, PW_CH_TRUNCATE, 0, -1),     /* truncate64 */
+	CHANGE(93, PW_CH_TRUNCATE, -1, -1),     /* ftruncate */
+	CHANGE(194, PW_CH_TRUNCATE, -1, -1),    /* ftruncate64 */
+	CHANGE(15, PW_CH_CHMOD, 0, -1),
+	CHANGE(94, PW_CH_CHMOD, -1, -1),        /* fchmod */
+	CHANGE(306, PW_CH_CHMOD, 1, -1),        /* fchmodat */
+	CHANGE(452, PW_CH_CHMOD, 1, -1),        /* fchmodat2 */
+	CHANGE(182, PW_CH_CHOWN, 0, -1),        /* chown (16-bit ids) */
+	CHANGE(212, PW_CH_CHOWN, 0, -1),        /* chown32 */
+	CHANGE(16, PW_CH_CHOWN, 0, -1),         /* lchown */
+	CHANGE(198, PW_CH_CHOWN, 0, -1),        /* lchown32 */
+	CHANGE(95, PW_CH_CHOWN, -1, -1),        /* fchown */
+	CHANGE(207, PW_CH_CHOWN, -1, -1),       /* fchown32 */
+	CHANGE(298, PW_CH_CHOWN, 1, -1),        /* fchownat */
+	/* The socket calls by their socketcall numbers (net/socket.c). */
+	NET(362, 3, "compat_net_exit"),         /* connect */
+	NET(369, 11, NULL),                     /* sendto */
+	NET(370, 16, NULL),                     /* sendmsg */
+	NET(345, 20, NULL),                     /* sendmmsg */
+	{ 102, "compat_socketcall_enter", "compat_net_exit", { -1, -1, 0, 0 } },
 };
 
 /* The opens' exits, in tracepoint mode only (the LSM hook sees them
- * otherwise). */
+ * otherwise): open, creat, openat, open_by_handle_at, openat2. */
 static const struct compat_call compat_opens[] = {
-	{ 5, NULL, "handle_exit_open" }, { 8, NULL, "handle_exit_open" },
-	{ 295, NULL, "handle_exit_open" }, { 342, NULL, "handle_exit_open" },
-	{ 437, NULL, "handle_exit_open" },
+	{ 5, NULL, "compat_open_exit", { -1, -1, 0, 0 } },
+	{ 8, NULL, "compat_open_exit", { -1, -1, 0, 0 } },
+	{ 295, NULL, "compat_open_exit", { -1, -1, 0, 0 } },
+	{ 342, NULL, "compat_open_exit", { -1, -1, 0, 0 } },
+	{ 437, NULL, "compat_open_exit", { -1, -1, 0, 0 } },
 };
 
-/* Route each of calls to its programs in the tables; a program this
- * kernel did not load (fchmodat2 on older ones) is left out. */
+/* Route each of calls to its programs in the tables, with its
+ * descriptor. */
 static int fill_compat(struct pw_probes *p, const struct compat_call *calls, size_t n, char *err,
 		       size_t err_size)
 {
 	int maps[2] = { bpf_map__fd(p->skel->maps.compat_enter),
 			bpf_map__fd(p->skel->maps.compat_exit) };
+	int desc_fd = bpf_map__fd(p->skel->maps.compat_desc);
 	size_t i, side;
 
 	for (i = 0; i < n; i++) {
+		if (bpf_map_update_elem(desc_fd, &calls[i].nr, &calls[i].d, BPF_ANY)) {
+			pw_set_err(err, err_size, "cannot describe compat syscall %u: %s",
+				   calls[i].nr, strerror(errno));
+			return -1;
+		}
 		for (side = 0; side < 2; side++) {
 			const char *name = side ? calls[i].exit : calls[i].enter;
 			struct bpf_program *prog =
@@ -432,12 +467,12 @@ static int fill_compat(struct pw_probes *p, const struct compat_call *calls, siz
 
 			if (!name)
 				continue;
-			if (!prog) {
+			if (fd < 0) {
 				pw_set_err(err, err_size, "no BPF program %s for compat syscall %u",
 					   name, calls[i].nr);
 				return -1;
 			}
-			if (fd >= 0 && bpf_map_update_elem(maps[side], &calls[i].nr, &fd, BPF_ANY)) {
+			if (bpf_map_update_elem(maps[side], &calls[i].nr, &fd, BPF_ANY)) {
 				pw_set_err(err, err_size, "cannot route compat syscall %u to %s: %s",
 					   calls[i].nr, name, strerror(errno));
 				return -1;

@@ -753,48 +753,272 @@ static long int80(long nr, long a, long b, long c)
 	return r;
 }
 
-/*
- * int80 reads FILE whole by 32-bit open, read and close; int80-mv renames
- * FILE to ARG by 32-bit rename.  Exits 3 where the kernel has no 32-bit
- * entry (ia32_emulation=0): nothing to test there.
- */
-static long long int80_run(const char *t, const char *path, const char *arg)
+static long int80_4(long nr, long a, long b, long c, long d)
+{
+	long r;
+
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d) : "memory");
+	return r;
+}
+
+/* Six arguments: the sixth goes in ebp, which the compiler may be using
+ * (and the red zone below the stack pointer may hold its data). */
+static long int80_6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	long r;
+
+	__asm__ volatile("sub $128, %%rsp\n\tpush %%rbp\n\tmov %[f], %%rbp\n\t"
+			 "int $0x80\n\tpop %%rbp\n\tadd $128, %%rsp"
+			 : "=a"(r)
+			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e), [f] "r"(f)
+			 : "memory");
+	return r;
+}
+
+/* i386 numbers */
+#define I386_READ 3
+#define I386_OPEN 5
+#define I386_CLOSE 6
+#define I386_EXECVE 11
+#define I386_RENAME 38
+#define I386_OLD_MMAP 90
+#define I386_SOCKETCALL 102
+#define I386_MMAP2 192
+#define I386_IO_SETUP 245
+#define I386_IO_DESTROY 246
+#define I386_IO_GETEVENTS 247
+#define I386_IO_SUBMIT 248
+#define I386_SENDMMSG 345
+#define I386_SENDMSG 370
+
+/* The 32-bit layouts of the structures those calls take. */
+struct msghdr32 {
+	uint32_t name;
+	int32_t namelen;
+	uint32_t iov;
+	uint32_t iovlen;
+	uint32_t control;
+	uint32_t controllen;
+	uint32_t flags;
+};
+
+struct mmsghdr32 {
+	struct msghdr32 hdr;
+	uint32_t len;
+};
+
+struct iovec32 {
+	uint32_t base;
+	uint32_t len;
+};
+
+static long int80_check(long r, const char *what)
+{
+	if (r == -ENOSYS)
+		exit(3);
+	if (r < 0) {
+		errno = (int)-r;
+		die(what);
+	}
+	return r;
+}
+
+/* Memory a 32-bit call can point to: below 4 GiB. */
+static char *low_memory(void)
 {
 	char *low = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
 			 -1, 0);
+
+	if (low == MAP_FAILED)
+		die("int80 set-up");
+	return low;
+}
+
+/* After a read: three datagrams to 127.0.0.1 by 32-bit calls, two to port
+ * and one to port + 1, as net_send does: int80-sendmsg by sendmsg,
+ * int80-sendmmsg by one sendmmsg, int80-socketcall by socketcall's
+ * sendto; int80-connect connects a TCP socket to port by socketcall's
+ * connect (refused is fine). */
+static void int80_net(const char *t, char *low, int port)
+{
+	struct sockaddr_in *sa = (struct sockaddr_in *)low;
+	struct mmsghdr32 *mm = (struct mmsghdr32 *)(low + 256);
+	struct iovec32 *iov = (struct iovec32 *)(low + 512);
+	uint32_t *args = (uint32_t *)(low + 768);
+	char *msg = low + 1024;
+	int s, i;
+	long r;
+
+	strcpy(msg, "customer,row\n");
+	iov->base = (uint32_t)(uintptr_t)msg;
+	iov->len = (uint32_t)strlen(msg);
+	for (i = 0; i < 3; i++) {
+		memset(&sa[i], 0, sizeof(sa[i]));
+		sa[i].sin_family = AF_INET;
+		sa[i].sin_port = htons((uint16_t)(port + (i == 2)));
+		inet_pton(AF_INET, "127.0.0.1", &sa[i].sin_addr);
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].hdr.name = (uint32_t)(uintptr_t)&sa[i];
+		mm[i].hdr.namelen = sizeof(sa[i]);
+		mm[i].hdr.iov = (uint32_t)(uintptr_t)iov;
+		mm[i].hdr.iovlen = 1;
+	}
+	s = socket(AF_INET, strcmp(t, "int80-connect") == 0 ? SOCK_STREAM : SOCK_DGRAM, 0);
+	if (s < 0)
+		die("socket");
+	if (strcmp(t, "int80-connect") == 0) {
+		args[0] = (uint32_t)s;
+		args[1] = (uint32_t)(uintptr_t)&sa[0];
+		args[2] = sizeof(sa[0]);
+		r = int80(I386_SOCKETCALL, 3 /* SYS_CONNECT */, (long)args, 0);
+		if (r != -ECONNREFUSED)
+			int80_check(r, "32-bit connect");
+		close(s);
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		/* The first datagram's ICMP answer makes the next send on
+		 * the socket fail: reported errors are not what is tested. */
+		if (strcmp(t, "int80-sendmsg") == 0) {
+			r = int80(I386_SENDMSG, s, (long)&mm[i].hdr, 0);
+		} else if (strcmp(t, "int80-sendmmsg") == 0) {
+			r = int80_4(I386_SENDMMSG, s, (long)mm, 3, 0);
+			i = 3;
+		} else {
+			args[0] = (uint32_t)s;
+			args[1] = (uint32_t)(uintptr_t)msg;
+			args[2] = (uint32_t)strlen(msg);
+			args[3] = 0;
+			args[4] = (uint32_t)(uintptr_t)&sa[i];
+			args[5] = sizeof(sa[i]);
+			r = int80(I386_SOCKETCALL, 11 /* SYS_SENDTO */, (long)args, 0);
+		}
+		if (r != -ECONNREFUSED)
+			int80_check(r, t);
+	}
+	close(s);
+}
+
+/* The whole of fd by one 32-bit io_submit of a PREADV of two compat
+ * iovecs, and its completion. */
+static long long int80_aio(int fd, char *low)
+{
+	uint32_t *ctx32 = (uint32_t *)low, *cbp = (uint32_t *)(low + 64);
+	struct iocb *cb = (struct iocb *)(low + 128);
+	struct iovec32 *iov = (struct iovec32 *)(low + 256);
+	struct io_event *ev = (struct io_event *)(low + 512);
+	long long total = 0;
+	long r;
+
+	*ctx32 = 0;
+	int80_check(int80(I386_IO_SETUP, 4, (long)ctx32, 0), "32-bit io_setup");
+	for (;;) {
+		iov[0].base = (uint32_t)(uintptr_t)(low + 8192);
+		iov[0].len = 1000;
+		iov[1].base = (uint32_t)(uintptr_t)(low + 16384);
+		iov[1].len = 3000;
+		memset(cb, 0, sizeof(*cb));
+		cb->aio_lio_opcode = IOCB_CMD_PREADV;
+		cb->aio_fildes = (uint32_t)fd;
+		cb->aio_buf = (uint64_t)(uintptr_t)iov;
+		cb->aio_nbytes = 2;
+		cb->aio_offset = total;
+		*cbp = (uint32_t)(uintptr_t)cb;
+		if (int80_check(int80(I386_IO_SUBMIT, *ctx32, 1, (long)cbp), "32-bit io_submit") != 1)
+			die("32-bit io_submit took nothing");
+		r = int80_4(I386_IO_GETEVENTS, *ctx32, 1, 1, (long)ev);
+		if (int80_check(r, "32-bit io_getevents") != 1 || (long long)ev->res < 0)
+			die("32-bit aio read");
+		if (ev->res == 0)
+			break;
+		total += ev->res;
+	}
+	int80(I386_IO_DESTROY, *ctx32, 0, 0);
+	return total;
+}
+
+/*
+ * int80 reads FILE whole by 32-bit open, read and close; int80-mv renames
+ * FILE to ARG by 32-bit rename.  The others open and read FILE the same
+ * way, then: int80-exec (opened close-on-exec) execs /bin/sleep 1 by a
+ * 32-bit execve; int80-mmap and int80-mmap2 map it whole by old_mmap and
+ * mmap2 (and read the mapping), int80-aio reads it by 32-bit io_submit
+ * instead; int80-sendmsg, int80-sendmmsg, int80-socketcall and
+ * int80-connect then send to port ARG (int80_net).  Exits 3 where the
+ * kernel has no 32-bit entry (ia32_emulation=0): nothing to test there.
+ */
+static long long int80_run(const char *t, const char *path, const char *arg)
+{
+	char *low = low_memory();
 	long fd, r;
 	long long total = 0;
 
-	if (low == MAP_FAILED || strlen(path) >= 4096 || (arg && strlen(arg) >= 4096))
+	if (strlen(path) >= 4096 || (arg && strlen(arg) >= 4096))
 		die("int80 set-up");
 	snprintf(low, 4096, "%s", path);
 	if (strcmp(t, "int80-mv") == 0) {
 		if (!arg)
 			die("int80-mv needs a destination");
 		snprintf(low + 4096, 4096, "%s", arg);
-		r = int80(38, (long)low, (long)(low + 4096), 0);
-		if (r == -ENOSYS)
-			exit(3);
-		if (r < 0) {
-			errno = (int)-r;
-			die("32-bit rename");
-		}
+		int80_check(int80(I386_RENAME, (long)low, (long)(low + 4096), 0), "32-bit rename");
 		return 0;
 	}
-	fd = int80(5, (long)low, O_RDONLY, 0);
-	if (fd == -ENOSYS)
-		exit(3);
-	if (fd < 0) {
-		errno = (int)-fd;
-		die("32-bit open");
+	fd = int80_check(int80(I386_OPEN, (long)low,
+			       O_RDONLY | (strcmp(t, "int80-exec") == 0 ? O_CLOEXEC : 0), 0),
+			 "32-bit open");
+	if (strcmp(t, "int80-aio") == 0) {
+		total = int80_aio((int)fd, low + 65536);
+	} else if (strncmp(t, "int80-mmap", 10) == 0) {
+		uint32_t *m = (uint32_t *)(low + 8192);
+		volatile const unsigned char *map;
+		struct stat st;
+		unsigned sum = 0;
+		long long i;
+
+		if (fstat((int)fd, &st))
+			die("fstat");
+		/* old_mmap takes the six in memory, its offset in bytes;
+		 * mmap2 in registers, its offset in pages. */
+		m[0] = 0;
+		m[1] = (uint32_t)st.st_size;
+		m[2] = PROT_READ;
+		m[3] = MAP_PRIVATE;
+		m[4] = (uint32_t)fd;
+		m[5] = 0;
+		r = strcmp(t, "int80-mmap2") == 0
+			    ? int80_6(I386_MMAP2, 0, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
+			    : int80(I386_OLD_MMAP, (long)m, 0, 0);
+		map = (volatile const unsigned char *)(uintptr_t)int80_check(r, "32-bit mmap");
+		for (i = 0; i < st.st_size; i++)
+			sum += map[i];
+		munmap((void *)map, (size_t)st.st_size);
+		total = st.st_size + (sum & 0);
+	} else {
+		while ((r = int80(I386_READ, fd, (long)(low + 8192), 65536)) > 0)
+			total += r;
+		int80_check(r, "32-bit read");
 	}
-	while ((r = int80(3, fd, (long)(low + 8192), 65536)) > 0)
-		total += r;
-	if (r < 0) {
-		errno = (int)-r;
-		die("32-bit read");
+	if (strcmp(t, "int80-exec") == 0) {
+		char **argv32 = (char **)(low + 4096);
+		uint32_t *v = (uint32_t *)argv32;
+
+		printf("%lld\n", total);
+		fflush(stdout);
+		strcpy(low + 6000, "/bin/sleep");
+		strcpy(low + 6100, "1");
+		v[0] = (uint32_t)(uintptr_t)(low + 6000);
+		v[1] = (uint32_t)(uintptr_t)(low + 6100);
+		v[2] = 0;
+		int80_check(int80(I386_EXECVE, (long)(low + 6000), (long)v, 0), "32-bit execve");
+		die("exec");
 	}
-	int80(6, fd, 0, 0);
+	if (strncmp(t, "int80-", 6) == 0 && strcmp(t, "int80-aio") != 0 &&
+	    strncmp(t, "int80-mmap", 10) != 0) {
+		if (!arg)
+			die("a port is needed");
+		int80_net(t, low + 131072, atoi(arg));
+	}
+	int80(I386_CLOSE, fd, 0, 0);
 	return total;
 }
 #endif
@@ -900,7 +1124,7 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 		uring_change(t, path, arg);
 		*n = 0;
 #ifdef __x86_64__
-	} else if (strcmp(t, "int80") == 0 || strcmp(t, "int80-mv") == 0) {
+	} else if (strncmp(t, "int80", 5) == 0) {
 		*n = int80_run(t, path, arg);
 #endif
 	} else if (strcmp(t, "uring-direct-opath") == 0) {

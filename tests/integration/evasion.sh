@@ -15,7 +15,7 @@ EVADE="$PW_BUILD/tests/pw-evade"
 SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm sendfile splice
 	mmap exit-no-close exec-cloexec close-range uring-read uring-splice uring-splice-fixed uring-readv-fixed
 	uring-open uring-use aio aio-v
-	open-sys open-at open-at2 open-opath int80"
+	open-sys open-at open-at2 open-opath int80 int80-exec int80-mmap int80-mmap2 int80-aio"
 # IORING_OP_READV_FIXED is 6.15's.
 kver=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
 if [ "$kver" -lt 6015 ]; then
@@ -23,17 +23,21 @@ if [ "$kver" -lt 6015 ]; then
 	SIMPLE=${SIMPLE/uring-readv-fixed/}
 fi
 NETS="sendto sendmsg sendmmsg uring-send uring-sendmsg uring-connect"
+NETS="$NETS int80-sendmsg int80-sendmmsg int80-socketcall" # one line: reads.sh has it
+OTHERS="int80-mv int80-connect copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
+	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
+	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc"
 # 32-bit system calls (int $0x80) of a 64-bit process: where the kernel
 # has the 32-bit entry.
 INT80=yes
 "$PW_BUILD/tests/pw-evade" int80 /etc/hostname >/dev/null 2>&1 || INT80=no
 if [ "$INT80" = no ]; then
-	echo "# this kernel (or machine) has no 32-bit system call entry: int80 left out"
-	SIMPLE=${SIMPLE/int80/}
+	echo "# this kernel (or machine) has no 32-bit system call entry: int80-* left out"
+	no_int80() { local t out=""; for t in $1; do [ "${t#int80}" = "$t" ] && out="$out $t"; done; echo $out; }
+	SIMPLE=$(no_int80 "$SIMPLE")
+	NETS=$(no_int80 "$NETS")
+	OTHERS=$(no_int80 "$OTHERS")
 fi
-OTHERS="int80-mv copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
-	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
-	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc"
 # Each writes into a protected file: its own count, or the whole of a source.
 WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev aio-write aio-writev"
 INTO="sendfile-into splice-into copy-into"
@@ -96,6 +100,8 @@ pw_write_policy "$PW_TMP/policy.conf" <<EOF2
 path = $D
 [dataset vault]
 path = $PW_TMP/lo/vault
+[output jsonl]
+path = $PW_TMP/events.jsonl
 EOF2
 check "piiwatchd starts" pw_start_daemon "$PW_TMP/policy.conf"
 
@@ -194,6 +200,7 @@ ln -s "$D/t_symlink.csv" "$O/sym" && cat "$O/sym" >/dev/null
 (cd "$D" && cat ./t_relative.csv >/dev/null)
 cat "$PW_TMP/bind/t_bind.csv" >/dev/null
 "$EVADE" connect "$D/t_connect.csv" 9 >/dev/null
+if [ $INT80 = yes ]; then ev int80-connect "$EVADE" int80-connect "$D/t_int80-connect.csv" 39999; fi
 port=40000
 for t in $NETS; do
 	port=\$((port + 10))
@@ -272,7 +279,7 @@ pw_wait_sql "SELECT count(*) FROM accesses WHERE closed_ns IS NULL" 0 >/dev/null
 for t in $SIMPLE copy hardlink symlink relative bind connect hold; do
 	expect=$(size "$t")
 	# Reads through a mapping are not syscalls: nothing can count them.
-	[ "$t" = mmap ] && expect=0
+	case $t in mmap | int80-mmap*) expect=0 ;; esac
 	want_ses=$ses
 	[ "$t" = hold ] && want_ses=$(pw_sql "SELECT max(audit_session) FROM accesses WHERE path = '$D/t_hold.csv'")
 	# The techniques run by ev: one access, that of the process run.
@@ -296,6 +303,15 @@ for t in $WRITES $INTO; do
 done
 check_eq "io_uring writes are flagged as such" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE path LIKE '$W/w_uring-write%' AND flags & 64 = 64")" 2
+# How an access ended is in its last record's io flags (the store keeps
+# only those that stick): "exec" when the exec closed its descriptor.
+ended_at_exec() {
+	grep -F "\"path\":\"$D/t_$1.csv\"" "$PW_TMP/events.jsonl" | grep -c '"io":\[[^]]*"exec"'
+}
+for t in exec-cloexec $(echo " $SIMPLE " | grep -o ' int80-exec '); do
+	for n in $(seq 1 50); do [ "$(ended_at_exec "$t")" = 1 ] && break; sleep 0.1; done
+	check_eq "$t: the access of the close-on-exec descriptor ends at the exec" "$(ended_at_exec "$t")" 1
+done
 check_eq "Linux AIO reads and writes are flagged as such" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE (path LIKE '$D/t_aio%' OR path LIKE '$W/w_aio-write%') AND flags & 128 = 128")" 4
 check_eq "creat: a new file in a protected directory is protected, its bytes written counted" \
@@ -394,9 +410,11 @@ check_eq "the same file read by name is seen" \
 check_eq "reads are joined to the PAM session" \
 	"$(pw_sql "SELECT DISTINCT s.user || '@' || s.rhost FROM accesses a JOIN sessions s ON s.id = a.session_id WHERE a.path LIKE '$D/t_%' AND a.audit_session = $ses")" \
 	"$PW_TEST_USER@203.0.113.9"
-check_eq "mmap: the mapping is reported with its length (bytes cannot be counted)" \
-	"$(pw_sql "SELECT e.count FROM events e JOIN accesses a ON a.access_id = e.access_id WHERE e.kind = 'mmap' AND a.path = '$D/t_mmap.csv'")" \
-	"$(size mmap)"
+for t in mmap $(echo " $SIMPLE " | grep -o ' int80-mmap[^ ]*'); do
+	check_eq "$t: the mapping is reported with its length (bytes cannot be counted)" \
+		"$(pw_sql "SELECT e.count FROM events e JOIN accesses a ON a.access_id = e.access_id WHERE e.kind = 'mmap' AND a.path = '$D/t_$t.csv'")" \
+		"$(size $t)"
+done
 check_eq "io_uring reads are flagged as such" \
 	"$(pw_sql "SELECT flags & 64 FROM accesses WHERE path = '$D/t_uring-read.csv'")" 64
 check_eq "copy_file_range: the copy is a staging file with every byte written" \
@@ -412,8 +430,17 @@ check_eq "uring-stage: a file written through io_uring after protected reads is 
 	"$(pw_sql "SELECT staging, dataset, bytes_written, flags & 64 FROM accesses WHERE path = '$O/uring-stage.out'")" \
 	"1|staging|$(size uring-stage)|64"
 check_eq "connect after protected reads is recorded with its destination" \
-	"$(pw_sql "SELECT dest_ip, dest_port, audit_session FROM events WHERE kind = 'connect' AND action = 'connect'")" \
+	"$(pw_sql "SELECT dest_ip, dest_port, audit_session FROM events WHERE kind = 'connect' AND action = 'connect' AND dest_port = 9")" \
 	"127.0.0.1|9|$ses"
+if [ $INT80 = yes ]; then
+	check_eq "int80-connect: a 32-bit connect through socketcall after protected reads: its destination, result, process and session" \
+		"$(pw_sql "SELECT count(*), max(dest_ip), max(dest_port), max(result), max(pid), max(audit_session) FROM events WHERE kind = 'connect' AND action = 'connect' AND dest_port = 39999")" \
+		"1|127.0.0.1|39999|-111|$(pid_of int80-connect)|$ses"
+	check_eq "int80-connect: the protected file was read, exact bytes" \
+		"$(pw_sql "SELECT sum(bytes_read) FROM accesses WHERE path = '$D/t_int80-connect.csv'")" "$(size int80-connect)"
+	check_eq "int80-aio: a 32-bit io_submit is counted and flagged as Linux AIO" \
+		"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/t_int80-aio.csv' AND flags & 128 = 128")" 1
+fi
 # A destination named without connect(2): datagrams sent to an address,
 # and io_uring's CONNECT, SEND and SENDMSG.  Each sends three datagrams,
 # two to one port and one to the next: a destination is reported once
@@ -422,6 +449,8 @@ port=40000
 for t in $NETS; do
 	port=$((port + 10))
 	action=${t/uring-/io_uring_}
+	action=${action#int80-}
+	[ "$action" = socketcall ] && action=sendto
 	if [ "$t" = uring-connect ]; then
 		want="1|127.0.0.1:$port|-115|$ses"
 	else
