@@ -2048,6 +2048,14 @@ static __always_inline __u32 compat_arg(const struct compat_call *c, int i)
 	return i >= 0 && i < 6 ? c->a[i] : 0;
 }
 
+/* The result of the compat call leaving at ctx: eax, sign-extended, as
+ * the kernel reads it (a 32-bit tracer's change of eax leaves the upper
+ * half of ax zero). */
+static __always_inline long compat_ret(struct bpf_raw_tracepoint_args *ctx)
+{
+	return (long)(int)ctx->args[1];
+}
+
 /* The program of each kind, tail-called, never attached. */
 SEC("raw_tp")
 int compat_io_enter(struct bpf_raw_tracepoint_args *ctx)
@@ -2063,13 +2071,13 @@ int compat_io_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp")
 int compat_io_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return io_exit((long)ctx->args[1]);
+	return io_exit(compat_ret(ctx));
 }
 
 SEC("raw_tp")
 int compat_open_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return handle_open_fd((long)ctx->args[1], 0, 0);
+	return handle_open_fd(compat_ret(ctx), 0, 0);
 }
 
 SEC("raw_tp")
@@ -2147,7 +2155,7 @@ int compat_linkat_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp")
 int compat_change_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return change_exit((long)ctx->args[1]);
+	return change_exit(compat_ret(ctx));
 }
 
 /* execve and execveat: their arguments do not matter here. */
@@ -2160,7 +2168,7 @@ int compat_exec_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp")
 int compat_exec_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return exec_exit((long)ctx->args[1]);
+	return exec_exit(compat_ret(ctx));
 }
 
 SEC("raw_tp")
@@ -2176,7 +2184,7 @@ int compat_io_submit_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp")
 int compat_io_submit_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return aio_exit((long)ctx->args[1]);
+	return aio_exit(compat_ret(ctx));
 }
 
 /* The socket calls, made one by one or through socketcall(call, args),
@@ -2220,19 +2228,28 @@ int compat_socketcall_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct compat_call c;
 	__u32 a[6] = {};
+	long err;
 
 	if (!compat_args(ctx, &c))
 		return 0;
+	/* As many words as the kernel reads for the call, no more: a block
+	 * at the end of a mapping must not make this read fail where the
+	 * kernel's succeeds. */
 	switch (c.a[0]) {
 	case PW_SYS_CONNECT:
-	case PW_SYS_SENDTO:
 	case PW_SYS_SENDMSG:
+		err = bpf_probe_read_user(a, 3 * 4, (const void *)(__u64)c.a[1]);
+		break;
 	case PW_SYS_SENDMMSG:
+		err = bpf_probe_read_user(a, 4 * 4, (const void *)(__u64)c.a[1]);
+		break;
+	case PW_SYS_SENDTO:
+		err = bpf_probe_read_user(a, 6 * 4, (const void *)(__u64)c.a[1]);
 		break;
 	default:
 		return 0;
 	}
-	if (bpf_probe_read_user(a, sizeof(a), (const void *)(__u64)c.a[1]))
+	if (err)
 		return 0;
 	return compat_net(c.a[0], a);
 }
@@ -2241,7 +2258,7 @@ int compat_socketcall_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp")
 int compat_net_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return connect_exit((long)ctx->args[1]);
+	return connect_exit(compat_ret(ctx));
 }
 
 /* ---- io_uring ---- */

@@ -301,7 +301,8 @@ struct pw_compat_desc {
 			* read from; compat_change_enter: the path's; -1 none */
 	__s8 b;        /* the descriptor written to; the second path */
 	__u8 op;       /* compat_change_enter: enum pw_change_op */
-	__u8 variant;  /* compat_mmap_enter: enum pw_compat_variant */
+	__u8 variant;  /* compat_mmap_enter: enum pw_compat_variant;
+			* compat_net_enter: the call's socketcall number */
 };
 
 struct pw_event_uring {

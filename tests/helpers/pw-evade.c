@@ -761,6 +761,17 @@ static long int80_4(long nr, long a, long b, long c, long d)
 	return r;
 }
 
+static long int80_5(long nr, long a, long b, long c, long d, long e)
+{
+	long r;
+
+	__asm__ volatile("int $0x80"
+			 : "=a"(r)
+			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
+			 : "memory");
+	return r;
+}
+
 /* Six arguments: the sixth goes in ebp, which the compiler may be using
  * (and the red zone below the stack pointer may hold its data). */
 static long int80_6(long nr, long a, long b, long c, long d, long e, long f)
@@ -926,7 +937,8 @@ static long long int80_aio(int fd, char *low)
 		*cbp = (uint32_t)(uintptr_t)cb;
 		if (int80_check(int80(I386_IO_SUBMIT, *ctx32, 1, (long)cbp), "32-bit io_submit") != 1)
 			die("32-bit io_submit took nothing");
-		r = int80_4(I386_IO_GETEVENTS, *ctx32, 1, 1, (long)ev);
+		/* io_getevents(ctx, min_nr, nr, events, timeout): no timeout */
+		r = int80_5(I386_IO_GETEVENTS, *ctx32, 1, 1, (long)ev, 0);
 		if (int80_check(r, "32-bit io_getevents") != 1 || (long long)ev->res < 0)
 			die("32-bit aio read");
 		if (ev->res == 0)
