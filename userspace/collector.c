@@ -1174,6 +1174,7 @@ static const char *net_action(uint32_t how)
 static void on_connect(struct pw_collector *c, const struct pw_event_connect *ev)
 {
 	struct pw_event_rec r = { .kind = "connect", .action = net_action(ev->how) };
+	bool sent = ev->how != PW_NET_CONNECT && ev->how != PW_NET_URING_CONNECT;
 	char who[2048], line[4096], ip[INET6_ADDRSTRLEN] = "?";
 	struct ident id;
 
@@ -1187,8 +1188,13 @@ static void on_connect(struct pw_collector *c, const struct pw_event_connect *ev
 	r.result = ev->ret;
 	store_event(c, &r);
 	format_who(&r, &id, who, sizeof(who));
-	snprintf(line, sizeof(line), "%s  %s to %s port %u after reading protected data%s", who,
-		 r.action, r.dest_ip ? r.dest_ip : "an unreadable address", ev->port, ev->ret < 0 && ev->ret != -EINPROGRESS ? " (failed)" : "");
+	/* "connect to ... port 9", "sent data to ... port 53 (sendto)" */
+	snprintf(line, sizeof(line), "%s  %s %s port %u%s%s%s after reading protected data%s", who,
+		 sent ? "sent data to" : "connect to",
+		 r.dest_ip ? r.dest_ip : "an unreadable address", ev->port,
+		 ev->how == PW_NET_CONNECT ? "" : " (", ev->how == PW_NET_CONNECT ? "" : r.action,
+		 ev->how == PW_NET_CONNECT ? "" : ")",
+		 ev->ret < 0 && ev->ret != -EINPROGRESS ? " (failed)" : "");
 	print_line(c, line);
 	ident_free(&id);
 }
