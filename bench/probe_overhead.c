@@ -409,6 +409,56 @@ static int monitor_stop(struct bench *b, enum mode m)
 
 /* ---- telling our programs from another tracer's ---- */
 
+/* Ids of the programs in the daemon's pinned tables of tail calls (the
+ * compat_* ones, which no link holds), each once and none of known[0..k),
+ * with their kernel names. */
+static size_t tail_called(const struct bench *b, __u32 *ids, char (*names)[64], const __u32 *known,
+			  size_t k, size_t max)
+{
+	static const char *const tables[] = { "compat_enter", "compat_exit" };
+	char path[PATH_MAX + 32];
+	size_t n = 0, t, i;
+	__u32 key;
+
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", b->daemon.pin_dir, tables[t]);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		for (key = 0; key < 512 && n < max; key++) {
+			struct bpf_prog_info info = { 0 };
+			__u32 id, len = sizeof(info);
+			int pfd;
+
+			if (bpf_map_lookup_elem(fd, &key, &id))
+				continue;
+			for (i = 0; i < k && known[i] != id; i++)
+				;
+			if (i < k)
+				continue;
+			for (i = 0; i < n && ids[i] != id; i++)
+				;
+			if (i < n)
+				continue;
+			ids[n] = id;
+			if (names) {
+				pfd = bpf_prog_get_fd_by_id(id);
+				if (pfd >= 0 && bpf_obj_get_info_by_fd(pfd, &info, &len) == 0)
+					snprintf(names[n], sizeof(names[n]), "%s", info.name);
+				else
+					snprintf(names[n], sizeof(names[n]), "tail-called %u", id);
+				if (pfd >= 0)
+					close(pfd);
+			}
+			n++;
+		}
+		close(fd);
+	}
+	return n;
+}
+
 /* Ids of the programs behind the links the daemon pinned, each once, with
  * their names in piiwatch.bpf.c (a link's name, up to a "-": one program
  * may be behind several links, "handle_exit_change-sys_exit_unlink"...). */
@@ -450,7 +500,7 @@ static size_t daemon_progs(const struct bench *b, __u32 *ids, char (*names)[64],
 		close(fd);
 	}
 	closedir(d);
-	return n;
+	return n < max ? n + tail_called(b, ids + n, names ? names + n : NULL, ids, n, max - n) : n;
 }
 
 static bool is_tracing(__u32 type)
