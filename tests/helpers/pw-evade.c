@@ -800,6 +800,7 @@ static long int80_6(long nr, long a, long b, long c, long d, long e, long f)
 #define I386_IO_GETEVENTS 247
 #define I386_IO_SUBMIT 248
 #define I386_SENDMMSG 345
+#define I386_SENDTO 369
 #define I386_SENDMSG 370
 
 /* The 32-bit layouts of the structures those calls take. */
@@ -847,8 +848,8 @@ static char *low_memory(void)
 
 /* After a read: three datagrams to 127.0.0.1 by 32-bit calls, two to port
  * and one to port + 1, as net_send does: int80-sendmsg by sendmsg,
- * int80-sendmmsg by one sendmmsg, int80-socketcall by socketcall's
- * sendto; int80-connect connects a TCP socket to port by socketcall's
+ * int80-sendmmsg by one sendmmsg, int80-sendto by sendto (six
+ * arguments: the last in ebp), int80-socketcall by socketcall's sendto; int80-connect connects a TCP socket to port by socketcall's
  * connect (refused is fine). */
 static void int80_net(const char *t, char *low, int port)
 {
@@ -895,6 +896,9 @@ static void int80_net(const char *t, char *low, int port)
 		} else if (strcmp(t, "int80-sendmmsg") == 0) {
 			r = int80_4(I386_SENDMMSG, s, (long)mm, 3, 0);
 			i = 3;
+		} else if (strcmp(t, "int80-sendto") == 0) {
+			r = int80_6(I386_SENDTO, s, (long)msg, (long)strlen(msg), 0, (long)&sa[i],
+				    sizeof(sa[i]));
 		} else {
 			args[0] = (uint32_t)s;
 			args[1] = (uint32_t)(uintptr_t)msg;
@@ -955,7 +959,7 @@ static long long int80_aio(int fd, char *low)
  * way, then: int80-exec (opened close-on-exec) execs /bin/sleep 1 by a
  * 32-bit execve; int80-mmap and int80-mmap2 map it whole by old_mmap and
  * mmap2 (and read the mapping), int80-aio reads it by 32-bit io_submit
- * instead; int80-sendmsg, int80-sendmmsg, int80-socketcall and
+ * instead; int80-sendmsg, int80-sendmmsg, int80-sendto, int80-socketcall and
  * int80-connect then send to port ARG (int80_net).  Exits 3 where the
  * kernel has no 32-bit entry (ia32_emulation=0): nothing to test there.
  */
