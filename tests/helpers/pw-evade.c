@@ -1172,40 +1172,55 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
  * After reading: name a destination without connect(2).  sendto,
  * sendmsg, sendmmsg, uring-send and uring-sendmsg send three UDP
  * datagrams, two to 127.0.0.1 port port and one to port + 1 (one event
- * each destination); uring-connect connects a TCP socket to port through
- * io_uring (refused is fine: the attempt is what must be seen).
+ * each destination); sendto6 does as sendto to ::1; uring-send-zc and
+ * uring-sendmsg-zc as uring-send and uring-sendmsg, zero-copy; uring-connect
+ * connects a TCP socket to port through io_uring (refused is fine: the
+ * attempt is what must be seen).
  */
 static void net_send(const char *t, int port)
 {
 	static const char msg[] = "customer,row\n";
-	struct sockaddr_in sa[3];
+	struct sockaddr_storage sa[3];
 	struct iovec iov = { (void *)msg, sizeof(msg) - 1 };
 	struct mmsghdr mm[3];
 	struct io_uring ring;
 	struct io_uring_cqe *cqe;
+	bool v6 = strcmp(t, "sendto6") == 0;
+	bool zc = strstr(t, "-zc") != NULL;
+	socklen_t len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	int s, i, res;
 
 	for (i = 0; i < 3; i++) {
 		memset(&sa[i], 0, sizeof(sa[i]));
-		/* sendto's third names its IPv4 address as AF_UNSPEC, which
-		 * UDP takes as AF_INET. */
-		sa[i].sin_family = i == 2 && strcmp(t, "sendto") == 0 ? AF_UNSPEC : AF_INET;
-		sa[i].sin_port = htons((uint16_t)(port + (i == 2)));
-		inet_pton(AF_INET, "127.0.0.1", &sa[i].sin_addr);
+		if (v6) {
+			struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&sa[i];
+
+			a6->sin6_family = AF_INET6;
+			a6->sin6_port = htons((uint16_t)(port + (i == 2)));
+			a6->sin6_addr = in6addr_loopback;
+		} else {
+			struct sockaddr_in *a4 = (struct sockaddr_in *)&sa[i];
+
+			/* sendto's third names its IPv4 address as AF_UNSPEC,
+			 * which UDP takes as AF_INET. */
+			a4->sin_family = i == 2 && strcmp(t, "sendto") == 0 ? AF_UNSPEC : AF_INET;
+			a4->sin_port = htons((uint16_t)(port + (i == 2)));
+			inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
+		}
 		memset(&mm[i], 0, sizeof(mm[i]));
 		mm[i].msg_hdr.msg_name = &sa[i];
-		mm[i].msg_hdr.msg_namelen = sizeof(sa[i]);
+		mm[i].msg_hdr.msg_namelen = len;
 		mm[i].msg_hdr.msg_iov = &iov;
 		mm[i].msg_hdr.msg_iovlen = 1;
 	}
-	s = socket(AF_INET, strcmp(t, "uring-connect") == 0 ? SOCK_STREAM : SOCK_DGRAM, 0);
+	s = socket(v6 ? AF_INET6 : AF_INET,
+		   strcmp(t, "uring-connect") == 0 ? SOCK_STREAM : SOCK_DGRAM, 0);
 	if (s < 0)
 		die("socket");
 	if (strncmp(t, "uring-", 6) == 0 && io_uring_queue_init(4, &ring, 0) < 0)
 		die("io_uring_queue_init");
 	if (strcmp(t, "uring-connect") == 0) {
-		io_uring_prep_connect(io_uring_get_sqe(&ring), s, (struct sockaddr *)&sa[0],
-				      sizeof(sa[0]));
+		io_uring_prep_connect(io_uring_get_sqe(&ring), s, (struct sockaddr *)&sa[0], len);
 		io_uring_submit(&ring);
 		if (io_uring_wait_cqe(&ring, &cqe) < 0)
 			die("io_uring_wait_cqe");
@@ -1221,8 +1236,8 @@ static void net_send(const char *t, int port)
 
 		/* The first datagram's ICMP answer makes the next send on
 		 * the socket fail: reported errors are not what is tested. */
-		if (strcmp(t, "sendto") == 0) {
-			r = sendto(s, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sa[i], sizeof(sa[i]));
+		if (strcmp(t, "sendto") == 0 || v6) {
+			r = sendto(s, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sa[i], len);
 		} else if (strcmp(t, "sendmsg") == 0) {
 			r = sendmsg(s, &mm[i].msg_hdr, 0);
 		} else if (strcmp(t, "sendmmsg") == 0) {
@@ -1230,17 +1245,28 @@ static void net_send(const char *t, int port)
 			i = 3;
 		} else {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+			bool more;
 
-			if (strcmp(t, "uring-send") == 0) {
-				io_uring_prep_send(sqe, s, msg, sizeof(msg) - 1, 0);
-				io_uring_prep_send_set_addr(sqe, (struct sockaddr *)&sa[i], sizeof(sa[i]));
+			if (strncmp(t, "uring-send-", 11) == 0 || strcmp(t, "uring-send") == 0) {
+				if (zc)
+					io_uring_prep_send_zc(sqe, s, msg, sizeof(msg) - 1, 0, 0);
+				else
+					io_uring_prep_send(sqe, s, msg, sizeof(msg) - 1, 0);
+				io_uring_prep_send_set_addr(sqe, (struct sockaddr *)&sa[i], len);
+			} else if (zc) {
+				io_uring_prep_sendmsg_zc(sqe, s, &mm[i].msg_hdr, 0);
 			} else {
 				io_uring_prep_sendmsg(sqe, s, &mm[i].msg_hdr, 0);
 			}
 			io_uring_submit(&ring);
-			if (io_uring_wait_cqe(&ring, &cqe) < 0)
-				die("io_uring_wait_cqe");
-			io_uring_cqe_seen(&ring, cqe);
+			/* A zero-copy send completes twice: its result, then
+			 * the notice that its buffer is free again. */
+			do {
+				if (io_uring_wait_cqe(&ring, &cqe) < 0)
+					die("io_uring_wait_cqe");
+				more = cqe->flags & IORING_CQE_F_MORE;
+				io_uring_cqe_seen(&ring, cqe);
+			} while (more);
 		}
 		if (r < 0 && errno != ECONNREFUSED)
 			die(t);
@@ -1480,7 +1506,9 @@ int main(int argc, char **argv)
 		close(out);
 	} else if (strcmp(t, "sendto") == 0 || strcmp(t, "sendmsg") == 0 ||
 		   strcmp(t, "sendmmsg") == 0 || strcmp(t, "uring-send") == 0 ||
-		   strcmp(t, "uring-sendmsg") == 0 || strcmp(t, "uring-connect") == 0) {
+		   strcmp(t, "uring-sendmsg") == 0 || strcmp(t, "uring-connect") == 0 ||
+		   strcmp(t, "sendto6") == 0 || strcmp(t, "uring-send-zc") == 0 ||
+		   strcmp(t, "uring-sendmsg-zc") == 0) {
 		if (!arg)
 			die("a port is needed");
 		n = read_all(fd);

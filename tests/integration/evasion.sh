@@ -22,7 +22,7 @@ if [ "$kver" -lt 6015 ]; then
 	echo "# kernel $(uname -r) has no IORING_OP_READV_FIXED: uring-readv-fixed left out"
 	SIMPLE=${SIMPLE/uring-readv-fixed/}
 fi
-NETS="sendto sendmsg sendmmsg uring-send uring-sendmsg uring-connect"
+NETS="sendto sendmsg sendmmsg uring-send uring-sendmsg uring-connect sendto6 uring-send-zc uring-sendmsg-zc"
 NETS="$NETS int80-sendmsg int80-sendmmsg int80-sendto int80-socketcall" # one line: reads.sh has it
 OTHERS="int80-mv int80-connect copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
 	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
@@ -442,19 +442,25 @@ if [ $INT80 = yes ]; then
 		"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/t_int80-aio.csv' AND flags & 128 = 128")" 1
 fi
 # A destination named without connect(2): datagrams sent to an address,
-# and io_uring's CONNECT, SEND and SENDMSG.  Each sends three datagrams,
-# two to one port and one to the next: a destination is reported once
-# (sendto names the second as AF_UNSPEC, which UDP sends to as IPv4).
+# and io_uring's CONNECT, SEND and SENDMSG (and their zero-copy forms), by
+# 64-bit and 32-bit calls, to IPv4 and (sendto6) IPv6.  Each sends three
+# datagrams, two to one port and one to the next: a destination is
+# reported once (sendto names the third as AF_UNSPEC, which UDP sends to
+# as IPv4).
 port=40000
 for t in $NETS; do
 	port=$((port + 10))
 	action=${t/uring-/io_uring_}
 	action=${action#int80-}
+	action=${action%-zc}
+	action=${action%6}
 	[ "$action" = socketcall ] && action=sendto
+	ip=127.0.0.1
+	[ "$t" = sendto6 ] && ip=::1
 	if [ "$t" = uring-connect ]; then
-		want="1|127.0.0.1:$port|-115|$ses"
+		want="1|$ip:$port|-115|$ses"
 	else
-		want="2|127.0.0.1:$port 127.0.0.1:$((port + 1))|-115|$ses"
+		want="2|$ip:$port $ip:$((port + 1))|-115|$ses"
 	fi
 	check_eq "$t after protected reads: each destination once, as submitted, its process and session" \
 		"$(pw_sql "SELECT count(*), group_concat(dest_ip || ':' || dest_port, ' '), max(result), max(audit_session) FROM (SELECT * FROM events WHERE kind = 'connect' AND action = '$action' AND pid = $(pid_of $t) ORDER BY dest_port)")" \
