@@ -443,6 +443,18 @@ static const struct compat_call compat_opens[] = {
 	{ 437, NULL, "compat_open_exit", { -1, -1, 0, 0 } },
 };
 
+/* Whether this kernel takes 32-bit system calls at all: one built
+ * without (CONFIG_IA32_EMULATION=n) has none of their handlers.  Without
+ * BTF to tell, assume it does. */
+static bool have_compat_entry(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool have = !vmlinux || btf__find_by_name_kind(vmlinux, "__ia32_sys_read", BTF_KIND_FUNC) > 0;
+
+	btf__free(vmlinux);
+	return have;
+}
+
 /* Route each of calls to its programs in the tables, with its
  * descriptor. */
 static int fill_compat(struct pw_probes *p, const struct compat_call *calls, size_t n, char *err,
@@ -484,6 +496,7 @@ static int fill_compat(struct pw_probes *p, const struct compat_call *calls, siz
 
 static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 {
+	bool compat;
 	int rc, i;
 
 	p->skel = open_object();
@@ -514,6 +527,17 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 		return -1;
 	}
 	disable_missing_hooks(p->skel);
+	compat = have_compat_entry();
+	if (!compat) {
+		struct bpf_program *prog;
+
+		/* Their dispatchers would cost every system call for nothing. */
+		bpf_object__for_each_program(prog, p->skel->obj)
+			if (strncmp(bpf_program__name(prog), "compat_", 7) == 0 ||
+			    strncmp(bpf_program__name(prog), "handle_compat_", 14) == 0)
+				bpf_program__set_autoload(prog, false);
+		pw_log(LOG_INFO, "this kernel takes no 32-bit system calls: their hooks are left out");
+	}
 	p->trampoline = probe_trampoline();
 	if (p->trampoline) {
 		/* The LSM hook sees every open: the open syscalls are redundant. */
@@ -527,8 +551,9 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 			strerror(-rc));
 		return -1;
 	}
-	if (fill_compat(p, compat_calls, PW_N(compat_calls), err, err_size) ||
-	    (!p->trampoline && fill_compat(p, compat_opens, PW_N(compat_opens), err, err_size)))
+	if (compat && (fill_compat(p, compat_calls, PW_N(compat_calls), err, err_size) ||
+		       (!p->trampoline &&
+			fill_compat(p, compat_opens, PW_N(compat_opens), err, err_size))))
 		return -1;
 	/* The exits before their entries, so that no entry leaves a pending
 	 * change or open behind for want of its exit. */
