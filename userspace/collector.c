@@ -928,6 +928,8 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 
 		if ((final || ev->reads || ev->writes) &&
 		    pw_store_access_load(c->store, c->boot_id, ev->access_id, &a) == 1) {
+			if (!final)
+				a.flags |= ev->flags & PW_IO_IDLE;
 			ship_access(c, &a);
 			pw_access_free_strings(&a);
 		}
