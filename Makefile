@@ -189,6 +189,15 @@ $(OUT)/tests/pw-evade: tests/helpers/pw-evade.c | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -luring
 
+# A 32-bit program without libc, for the evasion test of 32-bit callers:
+# the GNU assembler's and linker's i386 modes, on x86 only.
+ifeq ($(ARCH),x86)
+TEST_BINS += $(OUT)/tests/pw-evade32
+$(OUT)/tests/pw-evade32: tests/helpers/pw-evade32.S | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)as --32 -o $@.o $< && ld -m elf_i386 -o $@ $@.o
+endif
+
 $(OUT)/tests/pw-sock: tests/helpers/pw-sock.c | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@

@@ -24,7 +24,7 @@ if [ "$kver" -lt 6015 ]; then
 fi
 NETS="sendto sendmsg sendmmsg uring-send uring-sendmsg uring-connect sendto6 uring-send-zc uring-sendmsg-zc"
 NETS="$NETS int80-sendmsg int80-sendmmsg int80-sendto int80-socketcall" # one line: reads.sh has it
-OTHERS="int80-mv int80-connect copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
+OTHERS="int80-mv int80-connect int80-prog32 copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
 	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
 	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc"
 # 32-bit system calls (int $0x80) of a 64-bit process: where the kernel
@@ -200,7 +200,10 @@ ln -s "$D/t_symlink.csv" "$O/sym" && cat "$O/sym" >/dev/null
 (cd "$D" && cat ./t_relative.csv >/dev/null)
 cat "$PW_TMP/bind/t_bind.csv" >/dev/null
 "$EVADE" connect "$D/t_connect.csv" 9 >/dev/null
-if [ $INT80 = yes ]; then ev int80-connect "$EVADE" int80-connect "$D/t_int80-connect.csv" 39999; fi
+if [ $INT80 = yes ]; then
+	ev int80-connect "$EVADE" int80-connect "$D/t_int80-connect.csv" 39999
+	ev int80-prog32 "$PW_BUILD/tests/pw-evade32" "$D/t_int80-prog32.csv"
+fi
 port=40000
 for t in $NETS; do
 	port=\$((port + 10))
@@ -308,7 +311,7 @@ check_eq "io_uring writes are flagged as such" \
 ended_at_exec() {
 	grep -F "\"path\":\"$D/t_$1.csv\"" "$PW_TMP/events.jsonl" | grep -c '"io":\[[^]]*"exec"'
 }
-for t in exec-cloexec $(echo " $SIMPLE " | grep -o ' int80-exec '); do
+for t in exec-cloexec $(echo " $SIMPLE $OTHERS " | grep -o ' int80-exec \| int80-prog32 '); do
 	for n in $(seq 1 50); do [ "$(ended_at_exec "$t")" = 1 ] && break; sleep 0.1; done
 	check_eq "$t: the access of the close-on-exec descriptor ends at the exec" "$(ended_at_exec "$t")" 1
 done
@@ -438,6 +441,9 @@ if [ $INT80 = yes ]; then
 		"1|127.0.0.1|39999|-111|$(pid_of int80-connect)|$ses"
 	check_eq "int80-connect: the protected file was read, exact bytes" \
 		"$(pw_sql "SELECT sum(bytes_read) FROM accesses WHERE path = '$D/t_int80-connect.csv'")" "$(size int80-connect)"
+	check_eq "int80-prog32: a 32-bit program's reads: exact bytes, every access closed, one access by its process" \
+		"$(pw_sql "SELECT sum(bytes_read), count(*) - count(closed_ns), count(*), max(pid), max(exe), max(audit_session) FROM accesses WHERE path = '$D/t_int80-prog32.csv'")" \
+		"$(size int80-prog32)|0|1|$(pid_of int80-prog32)|$PW_BUILD/tests/pw-evade32|$ses"
 	check_eq "int80-aio: a 32-bit io_submit is counted and flagged as Linux AIO" \
 		"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$D/t_int80-aio.csv' AND flags & 128 = 128")" 1
 fi
