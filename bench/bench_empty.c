@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 		/* As piiwatchd: no 32-bit entry, no compat dispatchers. */
 		if (strcmp(sec, "syscall") == 0 || !have_hook(vmlinux, sec) ||
 		    (strncmp(sec, "raw_tp/sys_", 11) == 0 && vmlinux &&
-		     btf__find_by_name_kind(vmlinux, "__ia32_sys_read", BTF_KIND_FUNC) <= 0) ||
+		     btf__find_by_name_kind(vmlinux, PW_COMPAT_ENTRY_FUNC, BTF_KIND_FUNC) <= 0) ||
 		    (strncmp(sec, "lsm/", 4) == 0 && !trampoline) ||
 		    (p == skel->progs.empty_exit_open && trampoline))
 			bpf_program__set_autoload(p, false);

@@ -290,6 +290,9 @@ struct pw_event_connect {
  * programs and fills in where that call's arguments are.
  */
 #define PW_COMPAT_NR 512
+/* A function only a kernel with the 32-bit entry has (CONFIG_IA32_EMULATION),
+ * looked for in its BTF: without it, no compat call is ever made. */
+#define PW_COMPAT_ENTRY_FUNC "__ia32_sys_read"
 
 enum pw_compat_variant {
 	PW_COMPAT_MMAP2 = 0,       /* mmap2: the offset in 4096-byte pages */

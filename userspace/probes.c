@@ -121,28 +121,37 @@ static bool have_syscall_tracepoint(const char *name)
 
 /*
  * Switch off programs whose hook this kernel lacks; they are refinements,
- * and the daemon reports what runs without them.
+ * and the daemon reports what runs without them.  A kernel built without
+ * the 32-bit entry makes no compat system call: the compat dispatchers
+ * would only cost every system call, and they and their programs are left
+ * out too (without BTF to tell, they stay).  Returns whether they stay.
  */
-static void disable_missing_hooks(struct piiwatch_bpf *skel)
+static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool compat = !vmlinux ||
+		      btf__find_by_name_kind(vmlinux, PW_COMPAT_ENTRY_FUNC, BTF_KIND_FUNC) > 0;
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, skel->obj) {
-		const char *sec = bpf_program__section_name(prog);
+		const char *sec = bpf_program__section_name(prog), *name = bpf_program__name(prog);
 		bool present = true;
 
 		if (strncmp(sec, "tp_btf/", 7) == 0)
 			present = have_btf_tracepoint(vmlinux, sec + 7);
 		else if (strncmp(sec, "tracepoint/syscalls/", 20) == 0)
 			present = have_syscall_tracepoint(sec + 20);
+		else if (strncmp(name, "compat_", 7) == 0 || strncmp(name, "handle_compat_", 14) == 0)
+			present = compat;
 		if (!present) {
-			pw_log(LOG_INFO, "kernel has no %s: %s not loaded", sec,
-			       bpf_program__name(prog));
+			if (strcmp(sec, "raw_tp") != 0) /* the compat kinds: said once below */
+				pw_log(LOG_INFO, "kernel has no %s: %s not loaded",
+				       compat ? sec : "32-bit system call entry", name);
 			bpf_program__set_autoload(prog, false);
 		}
 	}
 	btf__free(vmlinux);
+	return compat;
 }
 
 /*
@@ -443,18 +452,6 @@ static const struct compat_call compat_opens[] = {
 	{ 437, NULL, "compat_open_exit", { -1, -1, 0, 0 } },
 };
 
-/* Whether this kernel takes 32-bit system calls at all: one built
- * without (CONFIG_IA32_EMULATION=n) has none of their handlers.  Without
- * BTF to tell, assume it does. */
-static bool have_compat_entry(void)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool have = !vmlinux || btf__find_by_name_kind(vmlinux, "__ia32_sys_read", BTF_KIND_FUNC) > 0;
-
-	btf__free(vmlinux);
-	return have;
-}
-
 /* Route each of calls to its programs in the tables, with its
  * descriptor. */
 static int fill_compat(struct pw_probes *p, const struct compat_call *calls, size_t n, char *err,
@@ -526,18 +523,7 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 		pw_set_err(err, err_size, "cannot size the ring buffer: %s", strerror(errno));
 		return -1;
 	}
-	disable_missing_hooks(p->skel);
-	compat = have_compat_entry();
-	if (!compat) {
-		struct bpf_program *prog;
-
-		/* Their dispatchers would cost every system call for nothing. */
-		bpf_object__for_each_program(prog, p->skel->obj)
-			if (strncmp(bpf_program__name(prog), "compat_", 7) == 0 ||
-			    strncmp(bpf_program__name(prog), "handle_compat_", 14) == 0)
-				bpf_program__set_autoload(prog, false);
-		pw_log(LOG_INFO, "this kernel takes no 32-bit system calls: their hooks are left out");
-	}
+	compat = disable_missing_hooks(p->skel);
 	p->trampoline = probe_trampoline();
 	if (p->trampoline) {
 		/* The LSM hook sees every open: the open syscalls are redundant. */
