@@ -1896,12 +1896,18 @@ int handle_enter_sendto(struct trace_event_raw_sys_enter *ctx)
 	return sendto_enter((const void *)ctx->args[4], ctx->args[5]);
 }
 
+/* sendmsg(fd, msg, flags) */
+static __always_inline int sendmsg_enter(const void *msg, bool compat)
+{
+	if (net_tainted())
+		send_msghdr(msg, PW_NET_SENDMSG, compat);
+	return 0;
+}
+
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int handle_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	if (net_tainted())
-		send_msghdr((const void *)ctx->args[1], PW_NET_SENDMSG, false);
-	return 0;
+	return sendmsg_enter((const void *)ctx->args[1], false);
 }
 
 #define PW_SENDMMSG_MAX 1024 /* UIO_MAXIOV: the most one sendmmsg sends */
@@ -2217,9 +2223,7 @@ static __always_inline int compat_net(__u32 call, const __u32 *a)
 	case PW_SYS_SENDTO:
 		return sendto_enter((const void *)(__u64)a[4], a[5]);
 	case PW_SYS_SENDMSG:
-		if (net_tainted())
-			send_msghdr((const void *)(__u64)a[1], PW_NET_SENDMSG, true);
-		return 0;
+		return sendmsg_enter((const void *)(__u64)a[1], true);
 	case PW_SYS_SENDMMSG:
 		return sendmmsg_enter((const void *)(__u64)a[1], a[2], true);
 	}
