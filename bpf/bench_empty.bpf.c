@@ -20,6 +20,13 @@ char LICENSE[] SEC("license") = "GPL";
 		return 0;                                                     \
 	}
 
+#define EMPTY_RAW_TP(name)                                                    \
+	SEC("raw_tp/" #name)                                                  \
+	int empty_raw_##name(void *ctx)                                       \
+	{                                                                     \
+		return 0;                                                     \
+	}
+
 #define EMPTY_TP_BTF(name)                                                    \
 	SEC("tp_btf/" #name)                                                  \
 	int BPF_PROG(empty_##name)                                            \
@@ -108,17 +115,8 @@ EMPTY_TP(syscalls, sys_enter_sendto)
 EMPTY_TP(syscalls, sys_enter_sendmsg)
 EMPTY_TP(syscalls, sys_enter_sendmmsg)
 /* handle_compat_enter and handle_compat_exit: every system call. */
-SEC("raw_tp/sys_enter")
-int empty_raw_sys_enter(void *ctx)
-{
-	return 0;
-}
-
-SEC("raw_tp/sys_exit")
-int empty_raw_sys_exit(void *ctx)
-{
-	return 0;
-}
+EMPTY_RAW_TP(sys_enter)
+EMPTY_RAW_TP(sys_exit)
 
 EMPTY_TP_BTF(io_uring_complete)
 EMPTY_TP_BTF(io_uring_submit_req)
