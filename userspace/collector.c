@@ -1177,7 +1177,7 @@ static void on_connect(struct pw_collector *c, const struct pw_event_connect *ev
 {
 	struct pw_event_rec r = { .kind = "connect", .action = net_action(ev->how) };
 	bool sent = ev->how != PW_NET_CONNECT && ev->how != PW_NET_URING_CONNECT;
-	char who[2048], line[4096], ip[INET6_ADDRSTRLEN] = "?";
+	char who[2048], line[4096], ip[INET6_ADDRSTRLEN] = "?", how[64] = "";
 	struct ident id;
 
 	identify(c, &ev->task, &id);
@@ -1191,11 +1191,11 @@ static void on_connect(struct pw_collector *c, const struct pw_event_connect *ev
 	store_event(c, &r);
 	format_who(&r, &id, who, sizeof(who));
 	/* "connect to ... port 9", "sent data to ... port 53 (sendto)" */
-	snprintf(line, sizeof(line), "%s  %s %s port %u%s%s%s after reading protected data%s", who,
+	if (ev->how != PW_NET_CONNECT)
+		snprintf(how, sizeof(how), " (%s)", r.action);
+	snprintf(line, sizeof(line), "%s  %s %s port %u%s after reading protected data%s", who,
 		 sent ? "sent data to" : "connect to",
-		 r.dest_ip ? r.dest_ip : "an unreadable address", ev->port,
-		 ev->how == PW_NET_CONNECT ? "" : " (", ev->how == PW_NET_CONNECT ? "" : r.action,
-		 ev->how == PW_NET_CONNECT ? "" : ")",
+		 r.dest_ip ? r.dest_ip : "an unreadable address", ev->port, how,
 		 ev->ret < 0 && ev->ret != -EINPROGRESS ? " (failed)" : "");
 	print_line(c, line);
 	ident_free(&id);
