@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "bench_lib.h"
+#include "piiwatch.h"
 #include "piiwatch.skel.h"
 #include "util.h"
 
@@ -427,7 +428,7 @@ static size_t tail_called(const struct bench *b, __u32 *ids, char (*names)[64], 
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		for (key = 0; key < 512 && n < max; key++) {
+		for (key = 0; key < PW_COMPAT_NR && n < max; key++) {
 			struct bpf_prog_info info = { 0 };
 			__u32 id, len = sizeof(info);
 			int pfd;
