@@ -753,27 +753,9 @@ static long int80(long nr, long a, long b, long c)
 	return r;
 }
 
-static long int80_4(long nr, long a, long b, long c, long d)
-{
-	long r;
-
-	__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d) : "memory");
-	return r;
-}
-
-static long int80_5(long nr, long a, long b, long c, long d, long e)
-{
-	long r;
-
-	__asm__ volatile("int $0x80"
-			 : "=a"(r)
-			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
-			 : "memory");
-	return r;
-}
-
-/* Six arguments: the sixth goes in ebp, which the compiler may be using
- * (and the red zone below the stack pointer may hold its data). */
+/* Up to six arguments, the unused ones 0.  The sixth goes in ebp, which
+ * the compiler may be using (and the red zone below the stack pointer may
+ * hold its data). */
 static long int80_6(long nr, long a, long b, long c, long d, long e, long f)
 {
 	long r;
@@ -894,7 +876,7 @@ static void int80_net(const char *t, char *low, int port)
 		if (strcmp(t, "int80-sendmsg") == 0) {
 			r = int80(I386_SENDMSG, s, (long)&mm[i].hdr, 0);
 		} else if (strcmp(t, "int80-sendmmsg") == 0) {
-			r = int80_4(I386_SENDMMSG, s, (long)mm, 3, 0);
+			r = int80_6(I386_SENDMMSG, s, (long)mm, 3, 0, 0, 0);
 			i = 3;
 		} else if (strcmp(t, "int80-sendto") == 0) {
 			r = int80_6(I386_SENDTO, s, (long)msg, (long)strlen(msg), 0, (long)&sa[i],
@@ -942,7 +924,7 @@ static long long int80_aio(int fd, char *low)
 		if (int80_check(int80(I386_IO_SUBMIT, *ctx32, 1, (long)cbp), "32-bit io_submit") != 1)
 			die("32-bit io_submit took nothing");
 		/* io_getevents(ctx, min_nr, nr, events, timeout): no timeout */
-		r = int80_5(I386_IO_GETEVENTS, *ctx32, 1, 1, (long)ev, 0);
+		r = int80_6(I386_IO_GETEVENTS, *ctx32, 1, 1, (long)ev, 0, 0);
 		if (int80_check(r, "32-bit io_getevents") != 1 || (long long)ev->res < 0)
 			die("32-bit aio read");
 		if (ev->res == 0)
