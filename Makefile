@@ -112,6 +112,10 @@ TEST_BINS += $(OUT)/tests/pw-load-store
 TEST_BINS += $(OUT)/tests/test_detector
 # The collector's session join, with the outputs and probes stubbed.
 TEST_BINS += $(OUT)/tests/test_collector
+# The evasion test's 32-bit caller (x86 only; its rule is by pw-evade's).
+ifeq ($(ARCH),x86)
+TEST_BINS += $(OUT)/tests/pw-evade32
+endif
 
 # What `make install` and the package ship.
 PROGRAMS := $(OUT)/pam_piiwatch.so $(OUT)/piiwatchd $(OUT)/piiwatch
@@ -192,7 +196,6 @@ $(OUT)/tests/pw-evade: tests/helpers/pw-evade.c | $(OUT)/tests
 # A 32-bit program without libc, for the evasion test of 32-bit callers:
 # the GNU assembler's and linker's i386 modes, on x86 only.
 ifeq ($(ARCH),x86)
-TEST_BINS += $(OUT)/tests/pw-evade32
 $(OUT)/tests/pw-evade32: tests/helpers/pw-evade32.S | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)as --32 -o $@.o $< && ld -m elf_i386 -o $@ $@.o
