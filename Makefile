@@ -80,6 +80,8 @@ DAEMON_SRCS := userspace/piiwatchd.c userspace/probes.c userspace/collector.c us
 DAEMON_SRCS += userspace/proc_cache.c
 # Alerts into the audit trail: libaudit, which only the daemon links.
 DAEMON_SRCS += userspace/output_audit.c
+# Whether the kernel takes 32-bit system calls at all.
+DAEMON_SRCS += userspace/compat_entry.c
 DAEMON_OBJS := $(patsubst userspace/%.c,$(OUT)/%.o,$(DAEMON_SRCS))
 
 CLI_SRCS := userspace/piiwatch.c userspace/cli_common.c userspace/report_html.c
@@ -105,6 +107,8 @@ TEST_BINS += $(OUT)/tests/test_cli_common
 TEST_BINS += $(OUT)/tests/pw-sock
 # The soak test's reader.
 TEST_BINS += $(OUT)/tests/pw-read-loop
+# Runs a program under a native-ABI-only seccomp filter, as the unit does.
+TEST_BINS += $(OUT)/tests/pw-native-only
 
 # The CLI's tests load a fixed store from ECS JSON Lines.
 TEST_BINS += $(OUT)/tests/pw-load-store
@@ -112,6 +116,8 @@ TEST_BINS += $(OUT)/tests/pw-load-store
 TEST_BINS += $(OUT)/tests/test_detector
 # The collector's session join, with the outputs and probes stubbed.
 TEST_BINS += $(OUT)/tests/test_collector
+# The kernel command line's ia32_emulation= and the int $0x80 probe.
+TEST_BINS += $(OUT)/tests/test_compat_entry
 # The evasion test's 32-bit caller (x86 only; its rule is by pw-evade's).
 ifeq ($(ARCH),x86)
 TEST_BINS += $(OUT)/tests/pw-evade32
@@ -209,6 +215,10 @@ $(OUT)/tests/pw-read-loop: tests/helpers/pw-read-loop.c | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
 
+$(OUT)/tests/pw-native-only: tests/helpers/pw-native-only.c | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
+
 $(OUT)/tests/pw-syslog-send: tests/helpers/pw-syslog-send.c $(LIB_OBJS) $(wildcard userspace/*.h) | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -lsqlite3 $(LDLIBS_COMMON)
@@ -248,9 +258,10 @@ $(OUT)/bench/bench_reader: bench/bench_reader.c bench/bench_reader.h | $(OUT)/be
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 $(OUT)/bench/bench_empty: bench/bench_empty.c $(OUT)/bench_empty.skel.h $(OUT)/piiwatch.skel.h \
-		bpf/piiwatch.h | $(OUT)/bench
+		bpf/piiwatch.h $(OUT)/compat_entry.o $(OUT)/util.o | $(OUT)/bench
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@ -lbpf -lelf -lz
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(OUT)/compat_entry.o $(OUT)/util.o -o $@ \
+		-lbpf -lelf -lz $(LDLIBS_COMMON)
 
 $(OUT)/bench/probe_overhead: bench/probe_overhead.c $(BENCH_LIB) $(OUT)/piiwatch.skel.h \
 		$(OUT)/util.o $(wildcard userspace/*.h) | $(OUT)/bench
@@ -283,6 +294,10 @@ $(OUT)/tests/test_cli_common: $(OUT)/tests/test_cli_common.o $(OUT)/cli_common.o
 
 $(OUT)/tests/test_collector: $(OUT)/tests/test_collector.o $(OUT)/collector.o $(OUT)/proc_cache.o \
 		$(OUT)/log.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
+
+$(OUT)/tests/test_compat_entry: $(OUT)/tests/test_compat_entry.o $(OUT)/compat_entry.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
 

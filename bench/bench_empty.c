@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bench_empty.skel.h"
+#include "compat_entry.h"
 #include "piiwatch.h"
 #include "piiwatch.skel.h"
 
@@ -127,7 +128,8 @@ int main(int argc, char **argv)
 	struct bpf_link *links[N_SHARED] = { NULL };
 	size_t i, j, n_links = 0;
 	struct bpf_program *p;
-	bool trampoline;
+	bool trampoline, compat;
+	char why[200];
 	sigset_t mask;
 	int sig = 0, n = 0, rc = 1;
 
@@ -155,13 +157,15 @@ int main(int argc, char **argv)
 		goto cleanup;
 	trampoline = lsm_loads();
 	vmlinux = btf__load_vmlinux_btf();
+	/* As piiwatchd: no 32-bit entry (not built, or turned off), no compat
+	 * dispatchers. */
+	compat = (!vmlinux || btf__find_by_name_kind(vmlinux, PW_COMPAT_ENTRY_FUNC, BTF_KIND_FUNC) > 0) &&
+		 pw_kernel_ia32("/proc/cmdline", why, sizeof(why)) != PW_IA32_OFF;
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *sec = bpf_program__section_name(p);
 
-		/* As piiwatchd: no 32-bit entry, no compat dispatchers. */
 		if (strcmp(sec, "syscall") == 0 || !have_hook(vmlinux, sec) ||
-		    (strncmp(sec, "raw_tp/sys_", 11) == 0 && vmlinux &&
-		     btf__find_by_name_kind(vmlinux, PW_COMPAT_ENTRY_FUNC, BTF_KIND_FUNC) <= 0) ||
+		    (strncmp(sec, "raw_tp/sys_", 11) == 0 && !compat) ||
 		    (strncmp(sec, "lsm/", 4) == 0 && !trampoline) ||
 		    (p == skel->progs.empty_exit_open && trampoline))
 			bpf_program__set_autoload(p, false);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "probes.h"
+#include "compat_entry.h"
 #include "ringbuf.h"
 #include "log.h"
 #include "util.h"
@@ -131,7 +132,21 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	bool compat = !vmlinux ||
 		      btf__find_by_name_kind(vmlinux, PW_COMPAT_ENTRY_FUNC, BTF_KIND_FUNC) > 0;
+	char why[200] = "kernel has no 32-bit system call entry";
 	struct bpf_program *prog;
+
+	/* Built in, but turned off at boot (or by default): no 32-bit call
+	 * can be made, and nothing needs to watch for one. */
+	if (compat) {
+		char how[128];
+
+		if (pw_kernel_ia32("/proc/cmdline", how, sizeof(how)) == PW_IA32_OFF) {
+			compat = false;
+			snprintf(why, sizeof(why), "no 32-bit system calls on this kernel (%s)", how);
+		} else {
+			pw_log(LOG_DEBUG, "32-bit system calls are watched: %s", how);
+		}
+	}
 
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *sec = bpf_program__section_name(prog), *name = bpf_program__name(prog);
@@ -144,9 +159,10 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 		else if (strncmp(name, "compat_", 7) == 0 || strncmp(name, "handle_compat_", 14) == 0)
 			present = compat;
 		if (!present) {
-			if (strcmp(sec, "raw_tp") != 0) /* the compat kinds: said once below */
-				pw_log(LOG_INFO, "kernel has no %s: %s not loaded",
-				       compat ? sec : "32-bit system call entry", name);
+			if (compat)
+				pw_log(LOG_INFO, "kernel has no %s: %s not loaded", sec, name);
+			else if (strcmp(sec, "raw_tp") != 0) /* the tail-called kinds go unsaid */
+				pw_log(LOG_INFO, "%s: %s not loaded", why, name);
 			bpf_program__set_autoload(prog, false);
 		}
 	}

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Whether the running kernel takes 32-bit system calls (compat_entry.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "compat_entry.h"
+#include "util.h"
+
+#define PARAM "ia32_emulation="
+
+#define KBOOL_REFUSED -1 /* every kernel refuses it: the setting stays */
+#define KBOOL_UNSURE -2  /* kernels may differ (t, f, e, d...): not known */
+
+/* kstrtobool's reading of the value v: 1 or 0 where every kernel that has
+ * the parameter reads it so. */
+static int kbool(const char *v, size_t len)
+{
+	if (len == 0)
+		return KBOOL_REFUSED;
+	switch (v[0]) {
+	case 'y': case 'Y': case '1':
+		return 1;
+	case 'n': case 'N': case '0':
+		return 0;
+	case 'o': case 'O':
+		if (len >= 2 && (v[1] == 'n' || v[1] == 'N'))
+			return 1;
+		if (len >= 2 && (v[1] == 'f' || v[1] == 'F'))
+			return 0;
+		return KBOOL_REFUSED;
+	case 't': case 'T': case 'f': case 'F': case 'e': case 'E': case 'd': case 'D':
+		return KBOOL_UNSURE;
+	}
+	return KBOOL_REFUSED;
+}
+
+enum pw_ia32 pw_cmdline_ia32(const char *cmdline)
+{
+	enum pw_ia32 said = PW_IA32_UNKNOWN;
+	const char *p = cmdline;
+
+	while (p && *p) {
+		const char *start, *end;
+		char word[64];
+		size_t len, j = 0;
+		bool quoted = false;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		/* One argument as the kernel splits them: a double quote
+		 * groups spaces into it and is itself dropped. */
+		start = p;
+		while (*p && (quoted || (*p != ' ' && *p != '\t' && *p != '\n'))) {
+			if (*p == '"')
+				quoted = !quoted;
+			p++;
+		}
+		end = p;
+		len = (size_t)(end - start);
+		if (len == 2 && start[0] == '-' && start[1] == '-')
+			break; /* the rest is init's */
+		for (const char *q = start; q < end && j < sizeof(word) - 1; q++)
+			if (*q != '"')
+				word[j++] = *q;
+		word[j] = '\0';
+		if (j >= strlen(PARAM) && memcmp(word, PARAM, strlen(PARAM)) == 0) {
+			int v = kbool(word + strlen(PARAM), j - strlen(PARAM));
+
+			/* Each occurrence is applied in turn; a value refused
+			 * leaves the setting as it was. */
+			if (v == 1)
+				said = PW_IA32_ON;
+			else if (v == 0)
+				said = PW_IA32_OFF;
+			else if (v == KBOOL_UNSURE)
+				said = PW_IA32_UNKNOWN;
+		}
+	}
+	return said;
+}
+
+#ifdef __x86_64__
+#define PW_PROBE_SEGV 3
+
+static void probe_segv(int sig)
+{
+	(void)sig;
+	_exit(PW_PROBE_SEGV);
+}
+
+/* Whether this process runs under a seccomp filter, which may kill a
+ * 32-bit call (and log the kill to the audit trail): the probe is not
+ * tried there. */
+static bool under_seccomp_filter(void)
+{
+	char line[128];
+	bool filtered = true; /* not known: as if filtered */
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Seccomp:", 8) == 0) {
+			filtered = atoi(line + 8) != 0;
+			break;
+		}
+	fclose(f);
+	return filtered;
+}
+
+enum pw_ia32 pw_probe_int80(void)
+{
+	pid_t pid, self, got;
+	int status;
+
+	if (under_seccomp_filter())
+		return PW_IA32_UNKNOWN;
+	pid = fork();
+	if (pid < 0)
+		return PW_IA32_UNKNOWN;
+	if (pid == 0) {
+		struct sigaction sa;
+		long r;
+
+		/* A refused entry faults: end quietly, with no core dump
+		 * and no "general protection" line in the kernel log. */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = probe_segv;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGSEGV, &sa, NULL);
+		prctl(PR_SET_DUMPABLE, 0);
+		self = getpid();
+		/* i386 getpid (20); int $0x80 may zero r8-r11 on return */
+		__asm__ volatile("int $0x80"
+				 : "=a"(r)
+				 : "a"(20L)
+				 : "memory", "r8", "r9", "r10", "r11");
+		_exit(r == (long)self ? 0 : 4);
+	}
+	do
+		got = waitpid(pid, &status, 0);
+	while (got < 0 && errno == EINTR);
+	if (got != pid)
+		return PW_IA32_UNKNOWN;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return PW_IA32_ON;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == PW_PROBE_SEGV)
+		return PW_IA32_OFF;
+	return PW_IA32_UNKNOWN;
+}
+#else
+enum pw_ia32 pw_probe_int80(void)
+{
+	return PW_IA32_UNKNOWN;
+}
+#endif
+
+/* Whether the running kernel is 6.7 or later, which reads ia32_emulation=
+ * (older ones ignore it, with their 32-bit entry open). */
+static bool kernel_reads_param(void)
+{
+	struct utsname u;
+	unsigned major, minor;
+
+	if (uname(&u) != 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 7);
+}
+
+enum pw_ia32 pw_kernel_ia32(const char *cmdline_path, char *why, size_t why_size)
+{
+	char line[4096];
+	enum pw_ia32 v = pw_probe_int80();
+	FILE *f;
+
+	/* The call answered or faulted: that is the kernel's own word. */
+	if (v == PW_IA32_ON) {
+		pw_set_err(why, why_size, "a 32-bit system call (int $0x80) answered");
+		return v;
+	}
+	if (v == PW_IA32_OFF) {
+		pw_set_err(why, why_size, "the kernel refused a 32-bit system call (int $0x80)");
+		return v;
+	}
+	/* Not tried (a seccomp filter, as the unit's, forbids it here): the
+	 * command line, on a kernel that reads it. */
+	f = kernel_reads_param() ? fopen(cmdline_path, "re") : NULL;
+	if (f) {
+		size_t n = fread(line, 1, sizeof(line) - 1, f);
+
+		line[n] = '\0';
+		fclose(f);
+		v = pw_cmdline_ia32(line);
+		if (v != PW_IA32_UNKNOWN) {
+			pw_set_err(why, why_size, "%s says ia32_emulation=%s", cmdline_path,
+				   v == PW_IA32_OFF ? "off" : "on");
+			return v;
+		}
+	}
+	pw_set_err(why, why_size, "a 32-bit system call could not be tried here, and %s does not say",
+		   cmdline_path);
+	return PW_IA32_UNKNOWN;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Whether the running kernel takes 32-bit system calls at all.  A kernel
+ * built with IA32 emulation can have it turned off at boot (Linux 6.7 on:
+ * `ia32_emulation=0`, or built disabled by default): then neither int $0x80
+ * nor the 32-bit sysenter/syscall entry reaches a system call, and the
+ * daemon needs no programs to watch them.
+ */
+#ifndef PW_COMPAT_ENTRY_H
+#define PW_COMPAT_ENTRY_H
+
+#include <stddef.h>
+
+enum pw_ia32 {
+	PW_IA32_UNKNOWN = -1, /* not said, or not found out */
+	PW_IA32_OFF = 0,
+	PW_IA32_ON = 1,
+};
+
+/* What the kernel command line cmdline says of ia32_emulation=: its last
+ * occurrence before "--" with a value the kernel takes (kstrtobool's: y, n,
+ * 1, 0, on, off, t, f...); PW_IA32_UNKNOWN where none. */
+enum pw_ia32 pw_cmdline_ia32(const char *cmdline);
+
+/* Make one 32-bit system call (getpid by int $0x80) in a child process:
+ * PW_IA32_ON if it answered, PW_IA32_OFF if the kernel refused the entry
+ * (the child's SIGSEGV), PW_IA32_UNKNOWN otherwise.  Not tried under a
+ * seccomp filter (systemd's SystemCallArchitectures=native kills a 32-bit
+ * call, says nothing of other processes, and logs the kill), nor off
+ * x86-64: PW_IA32_UNKNOWN. */
+enum pw_ia32 pw_probe_int80(void);
+
+/* Whether the running kernel takes 32-bit system calls: the probe's answer
+ * where it has one; where not, the command line's (cmdline_path, normally
+ * /proc/cmdline) on a kernel of 6.7 or later, which reads it.  why gets how
+ * it was found out. */
+enum pw_ia32 pw_kernel_ia32(const char *cmdline_path, char *why, size_t why_size);
+
+#endif
