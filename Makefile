@@ -264,9 +264,10 @@ $(OUT)/bench/bench_empty: bench/bench_empty.c $(OUT)/bench_empty.skel.h $(OUT)/p
 		-lbpf -lelf -lz $(LDLIBS_COMMON)
 
 $(OUT)/bench/probe_overhead: bench/probe_overhead.c $(BENCH_LIB) $(OUT)/piiwatch.skel.h \
-		$(OUT)/util.o $(wildcard userspace/*.h) | $(OUT)/bench
+		$(OUT)/util.o $(OUT)/compat_entry.o $(wildcard userspace/*.h) | $(OUT)/bench
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< bench/bench_lib.c $(OUT)/util.o -o $@ \
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< bench/bench_lib.c $(OUT)/util.o \
+		$(OUT)/compat_entry.o -o $@ \
 		-lbpf -lelf -lz -lsqlite3 $(LDLIBS_COMMON)
 
 bench-probes: $(OUT)/bench/probe_overhead $(OUT)/bench/bench_empty $(OUT)/bench/bench_reader \

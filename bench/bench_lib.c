@@ -6,13 +6,18 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
+#include <stddef.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -218,6 +223,30 @@ long bench_proc_status_kib(pid_t pid, const char *field)
 	return kib;
 }
 
+int bench_without_ia32(const char *cmdline_file)
+{
+#ifdef __x86_64__
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount(cmdline_file, "/proc/cmdline", NULL, MS_BIND, NULL) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+		fprintf(stderr, "bench: cannot hide the 32-bit entry: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 int bench_daemon_init(struct bench_daemon *d, const char *build, const char *dir,
 		      const char *protect, bool with_jsonl)
 {
@@ -284,7 +313,8 @@ int bench_daemon_start(struct bench_daemon *d, int cpu, char *why, size_t why_si
 		/* Stopped with us, whatever becomes of us. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (fd < 0 || null < 0 || dup2(fd, STDERR_FILENO) < 0 ||
-		    dup2(null, STDOUT_FILENO) < 0 || bench_pin(0, cpu) != 0)
+		    dup2(null, STDOUT_FILENO) < 0 || bench_pin(0, cpu) != 0 ||
+		    (d->no_ia32_cmdline[0] && bench_without_ia32(d->no_ia32_cmdline) != 0))
 			_exit(127);
 		execl(exe, exe, "-c", d->policy, (char *)NULL);
 		_exit(127);

@@ -58,7 +58,20 @@ struct bench_daemon {
 	char log[PATH_MAX + 32];
 	char pin_dir[PATH_MAX];
 	char jsonl[PATH_MAX + 32];   /* "" unless the JSON Lines output is on */
+	/* Where not "": started through bench_without_ia32() with this file
+	 * as its /proc/cmdline. */
+	char no_ia32_cmdline[PATH_MAX + 32];
 };
+
+/*
+ * In a child about to exec a monitor: make it see the host as one booted
+ * with ia32_emulation=0 would show itself to piiwatch (compat_entry.h):
+ * cmdline_file (which says so) bound over /proc/cmdline in a mount
+ * namespace of its own, and a seccomp filter that kills any 32-bit system
+ * call of its own, so that it does not probe.  The workloads, outside, are
+ * untouched.  Root (CAP_SYS_ADMIN) only; x86-64 only; -1 on failure.
+ */
+int bench_without_ia32(const char *cmdline_file);
 
 /* Set up (no process yet): protect `protect`; with_jsonl adds the JSON
  * Lines output into dir/events.jsonl. */

@@ -14,7 +14,15 @@
  *             piiwatchd attaches (the price of the hooks themselves);
  *   piiwatch  the build's piiwatchd protecting a directory of its own;
  *   auditd    auditd -n with its own configuration, and auditctl -w -p rwa
- *             on that same directory.
+ *             on that same directory;
+ *   empty, piiwatch "no 32-bit"
+ *             the same two as on this host booted with ia32_emulation=0,
+ *             without the two 32-bit dispatchers on every system call
+ *             (docs/kernel-probes.md, "Hook modes"): each is shown a
+ *             /proc/cmdline that says so and runs under a seccomp filter
+ *             that keeps it from probing.  Only where the host has the
+ *             dispatchers; -N leaves them out.  Their verdicts are printed
+ *             apart and do not make the exit status.
  * Rounds interleave the monitors (in a rotating order) so that drift in
  * the machine's load falls on all of them; each measurement is the least of
  * three runs of each workload, and each figure the median over the rounds.  A measurement during which another BPF tracer or audit
@@ -25,7 +33,7 @@
  * protected files on one CPU with piiwatchd on the other, where every
  * access must reach the store and nothing may be lost.
  *
- *   probe_overhead [-A] [-r ROUNDS] [-n ACCESSES] [-T TREE] [-s SECONDS]
+ *   probe_overhead [-A] [-N] [-r ROUNDS] [-n ACCESSES] [-T TREE] [-s SECONDS]
  *
  * The workloads of every monitor but auditd run without the kernel's audit
  * context (see audit_free_begin); -A leaves it to them.
@@ -35,6 +43,7 @@
  * both workloads; every access of the throughput run stored, none lost.
  */
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
@@ -54,6 +63,7 @@
 #include <unistd.h>
 
 #include "bench_lib.h"
+#include "compat_entry.h"
 #include "piiwatch.h"
 #include "piiwatch.skel.h"
 #include "util.h"
@@ -70,14 +80,22 @@
 #define TARGET_VS_EMPTY 1.2
 #define MAX_PROGS 256
 
-enum mode { M_NONE, M_EMPTY, M_PIIWATCH, M_AUDITD, N_MODES };
+enum mode { M_NONE, M_EMPTY, M_PIIWATCH, M_AUDITD, M_EMPTY_N32, M_PIIWATCH_N32, N_MODES };
 
 static const char *const mode_names[N_MODES] = {
 	[M_NONE] = "no monitor",
 	[M_EMPTY] = "empty BPF programs",
 	[M_PIIWATCH] = "piiwatch",
 	[M_AUDITD] = "auditd (-w -p rwa)",
+	[M_EMPTY_N32] = "empty, no 32-bit",
+	[M_PIIWATCH_N32] = "piiwatch, no 32-bit",
 };
+
+/* The monitors shown the host as one without a 32-bit entry. */
+static bool no_ia32_mode(enum mode m)
+{
+	return m == M_EMPTY_N32 || m == M_PIIWATCH_N32;
+}
 
 /* Times of one measurement.  CPU time (user + system, where the probes'
  * work is charged) is what the targets are judged on: other load on the
@@ -121,6 +139,10 @@ struct bench {
 	bool task_rule;         /* our "-a never,task -F uid=0" is loaded */
 	int task_rule_lock;     /* AUDIT_LOCK, held while it is */
 	char audit_why[256];
+	/* The "no 32-bit" monitors run (the host has the compat dispatchers),
+	 * shown cmdline_off as /proc/cmdline. */
+	bool no_ia32_modes;
+	char cmdline_off[PATH_MAX + 32];
 	struct sample s[N_MODES][MAX_ROUNDS];
 	size_t n[N_MODES];
 };
@@ -134,7 +156,7 @@ static void on_signal(int sig)
 
 /* ---- the monitors ---- */
 
-static int empty_start(struct bench *b, char *why, size_t why_size)
+static int empty_start(struct bench *b, bool no_ia32, char *why, size_t why_size)
 {
 	char exe[PATH_MAX + 32], line[128];
 	int pfd[2], n = 0;
@@ -150,7 +172,8 @@ static int empty_start(struct bench *b, char *why, size_t why_size)
 	}
 	if (b->empty_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (dup2(pfd[1], STDOUT_FILENO) < 0)
+		if (dup2(pfd[1], STDOUT_FILENO) < 0 ||
+		    (no_ia32 && bench_without_ia32(b->cmdline_off) != 0))
 			_exit(127);
 		execl(exe, exe, (char *)NULL);
 		_exit(127);
@@ -378,13 +401,21 @@ fail:
 
 static int monitor_start(struct bench *b, enum mode m, char *why, size_t why_size)
 {
+	int rc;
+
 	switch (m) {
 	case M_NONE:
 		return 0;
 	case M_EMPTY:
-		return empty_start(b, why, why_size);
+	case M_EMPTY_N32:
+		return empty_start(b, m == M_EMPTY_N32, why, why_size);
 	case M_PIIWATCH:
-		return bench_daemon_start(&b->daemon, -1, why, why_size);
+	case M_PIIWATCH_N32:
+		snprintf(b->daemon.no_ia32_cmdline, sizeof(b->daemon.no_ia32_cmdline), "%s",
+			 m == M_PIIWATCH_N32 ? b->cmdline_off : "");
+		rc = bench_daemon_start(&b->daemon, -1, why, why_size);
+		b->daemon.no_ia32_cmdline[0] = '\0';
+		return rc;
 	case M_AUDITD:
 		return auditd_start(b, why, why_size);
 	default:
@@ -396,9 +427,11 @@ static int monitor_stop(struct bench *b, enum mode m)
 {
 	switch (m) {
 	case M_EMPTY:
+	case M_EMPTY_N32:
 		empty_stop(b);
 		return 0;
 	case M_PIIWATCH:
+	case M_PIIWATCH_N32:
 		return bench_daemon_stop(&b->daemon);
 	case M_AUDITD:
 		auditd_stop(b);
@@ -518,7 +551,8 @@ static bool is_tracing(__u32 type)
 static bool disturbed(const struct bench *b, enum mode m, char *what, size_t size)
 {
 	__u32 ours[MAX_PROGS], id = 0;
-	size_t n_ours = m == M_PIIWATCH ? daemon_progs(b, ours, NULL, MAX_PROGS) : 0, i;
+	bool daemon = m == M_PIIWATCH || m == M_PIIWATCH_N32;
+	size_t n_ours = daemon ? daemon_progs(b, ours, NULL, MAX_PROGS) : 0, i;
 	int foreign = 0;
 	long apid;
 
@@ -533,7 +567,7 @@ static bool disturbed(const struct bench *b, enum mode m, char *what, size_t siz
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && is_tracing(info.type)) {
 			for (i = 0; i < n_ours; i++)
 				mine |= ours[i] == id;
-			if (m == M_EMPTY && strncmp(info.name, "empty_", 6) == 0)
+			if ((m == M_EMPTY || m == M_EMPTY_N32) && strncmp(info.name, "empty_", 6) == 0)
 				mine = true;
 			foreign += !mine;
 		}
@@ -1040,14 +1074,14 @@ static struct summary summarize(const struct bench *b, int m, enum metric k)
 }
 
 /* piiwatch's added time over another monitor's; prints the verdict. */
-static bool judge(const char *what, double limit, const double added_pw[2],
+static bool judge(const char *who, const char *what, double limit, const double added_pw[2],
 		  const double added_other[2])
 {
 	double rl = added_pw[0] / added_other[0], rt = added_pw[1] / added_other[1];
 	bool ok = added_other[0] > 0 && added_other[1] > 0 && rl <= limit && rt <= limit;
 
-	printf("target: piiwatch's added CPU time at most %.1fx %s: loop %s (%.2fx), tar %s (%.2fx)\n",
-	       limit, what, rl <= limit && added_other[0] > 0 ? "met" : "MISSED", rl,
+	printf("target: %s added CPU time at most %.1fx %s: loop %s (%.2fx), tar %s (%.2fx)\n",
+	       who, limit, what, rl <= limit && added_other[0] > 0 ? "met" : "MISSED", rl,
 	       rt <= limit && added_other[1] > 0 ? "met" : "MISSED", rt);
 	return ok;
 }
@@ -1066,6 +1100,8 @@ static void report(struct bench *b, bool *met)
 	printf("%-20s %3s | %-40s | %-10s | %-36s | %-9s\n", "", "n", "loop: CPU ns per access",
 	       "wall ns", "tar: CPU s", "wall s");
 	for (m = 0; m < N_MODES; m++) {
+		if (no_ia32_mode(m) && !b->no_ia32_modes)
+			continue;
 		if (!b->n[m]) {
 			printf("%-20s skipped%s%s\n", mode_names[m], m == M_AUDITD ? ": " : "",
 			       m == M_AUDITD ? b->audit_why : "");
@@ -1086,15 +1122,47 @@ static void report(struct bench *b, bool *met)
 	       t[M_PIIWATCH][TAR_CPU].med / t[M_EMPTY][TAR_CPU].med);
 	*met = true;
 	if (b->n[M_AUDITD])
-		*met &= judge("auditd's", TARGET_VS_AUDITD, added[M_PIIWATCH], added[M_AUDITD]);
+		*met &= judge("piiwatch's", "auditd's", TARGET_VS_AUDITD, added[M_PIIWATCH],
+			      added[M_AUDITD]);
 	else
 		printf("target: piiwatch against auditd: not measured (%s)\n", b->audit_why);
-	*met &= judge("the empty programs'", TARGET_VS_EMPTY, added[M_PIIWATCH], added[M_EMPTY]);
+	*met &= judge("piiwatch's", "the empty programs'", TARGET_VS_EMPTY, added[M_PIIWATCH],
+		      added[M_EMPTY]);
+	if (!b->no_ia32_modes || !b->n[M_EMPTY_N32] || !b->n[M_PIIWATCH_N32])
+		return;
+	/* Not this host's verdict: what it would be booted with
+	 * ia32_emulation=0, where the daemon loads no 32-bit dispatchers. */
+	printf("\nas on this host booted with ia32_emulation=0 (no 32-bit dispatchers; "
+	       "not the exit status):\n");
+	if (b->n[M_AUDITD])
+		judge("piiwatch's", "auditd's", TARGET_VS_AUDITD, added[M_PIIWATCH_N32],
+		      added[M_AUDITD]);
+	judge("piiwatch's", "the empty programs'", TARGET_VS_EMPTY, added[M_PIIWATCH_N32],
+	      added[M_EMPTY_N32]);
+	printf("the 32-bit dispatchers cost: empty programs +%.0f ns per access, tar +%.3f s; "
+	       "piiwatch +%.0f ns, tar +%.3f s\n",
+	       added[M_EMPTY][0] - added[M_EMPTY_N32][0],
+	       (added[M_EMPTY][1] - added[M_EMPTY_N32][1]) / 1e9,
+	       added[M_PIIWATCH][0] - added[M_PIIWATCH_N32][0],
+	       (added[M_PIIWATCH][1] - added[M_PIIWATCH_N32][1]) / 1e9);
+}
+
+/* Whether piiwatchd loads its 32-bit dispatchers here, as probes.c and
+ * bench_empty decide it. */
+static bool host_has_dispatchers(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	char why[200];
+	bool entry = !vmlinux ||
+		     btf__find_by_name_kind(vmlinux, PW_COMPAT_ENTRY_FUNC, BTF_KIND_FUNC) > 0;
+
+	btf__free(vmlinux);
+	return entry && pw_kernel_ia32("/proc/cmdline", why, sizeof(why)) != PW_IA32_OFF;
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: probe_overhead [-A] [-r ROUNDS] [-n ACCESSES] [-T TREE] [-s SECONDS]\n");
+	fprintf(stderr, "usage: probe_overhead [-A] [-N] [-r ROUNDS] [-n ACCESSES] [-T TREE] [-s SECONDS]\n");
 }
 
 int main(int argc, char **argv)
@@ -1103,7 +1171,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t rounds = 5, accesses = 200000, seconds = 5;
 	double w, c;
-	bool met_overhead = false, met_throughput = false;
+	bool met_overhead = false, met_throughput = false, skip_no_ia32 = false;
 	int opt, r, m, rc = 2;
 
 	if (!b)
@@ -1112,10 +1180,13 @@ int main(int argc, char **argv)
 	b->empty_pid = b->auditd_pid = -1;
 	b->audit_lock = b->task_rule_lock = -1;
 	b->audit_usable = true;
-	while ((opt = getopt(argc, argv, "Ar:n:T:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "ANr:n:T:s:")) != -1) {
 		switch (opt) {
 		case 'A':
 			b->audit_ctx = true;
+			break;
+		case 'N':
+			skip_no_ia32 = true;
 			break;
 		case 'r':
 			if (pw_parse_u64(optarg, MAX_ROUNDS, &rounds) || !rounds)
@@ -1156,7 +1227,10 @@ int main(int argc, char **argv)
 	snprintf(b->unprotected, sizeof(b->unprotected), "%s/unprotected", b->tmp);
 	snprintf(b->protected_dir, sizeof(b->protected_dir), "%s/protected", b->tmp);
 	snprintf(b->audit_dir, sizeof(b->audit_dir), "%s/audit", b->tmp);
-	if (bench_make_files(b->unprotected, UNPROTECTED_FILES, BENCH_READ_SIZE) != 0 ||
+	snprintf(b->cmdline_off, sizeof(b->cmdline_off), "%s/cmdline-ia32-off", b->tmp);
+	b->no_ia32_modes = !skip_no_ia32 && host_has_dispatchers();
+	if ((b->no_ia32_modes && bench_write_text(b->cmdline_off, "ia32_emulation=0\n") != 0) ||
+	    bench_make_files(b->unprotected, UNPROTECTED_FILES, BENCH_READ_SIZE) != 0 ||
 	    bench_make_files(b->protected_dir, PROTECTED_FILES, BENCH_READ_SIZE) != 0 ||
 	    audit_write_config(b) != 0 ||
 	    bench_daemon_init(&b->daemon, b->build, b->tmp, b->protected_dir, false) != 0) {
@@ -1173,6 +1247,10 @@ int main(int argc, char **argv)
 			      "has run since boot"
 			    : "without the kernel's audit context, as on a host where no auditd has "
 			      "run since boot");
+	if (b->no_ia32_modes)
+		printf("probe_overhead: \"no 32-bit\" monitors: as on this host booted with "
+		       "ia32_emulation=0, their /proc/cmdline says so (bind mount) and a seccomp "
+		       "filter keeps them from probing (-N leaves them out)\n");
 	bench_print_load("probe_overhead: at the start");
 
 	/* Warm the page cache; and let auditd switch auditing on once, as it
@@ -1191,7 +1269,8 @@ int main(int argc, char **argv)
 		for (m = 0; m < N_MODES && !interrupted; m++) {
 			enum mode mode = (enum mode)((m + r) % N_MODES);
 
-			if (mode == M_AUDITD && !b->audit_usable)
+			if ((mode == M_AUDITD && !b->audit_usable) ||
+			    (no_ia32_mode(mode) && !b->no_ia32_modes))
 				continue;
 			if (measure(b, mode, r) < 0)
 				goto cleanup;
