@@ -92,10 +92,15 @@ enum pw_ia32 pw_cmdline_ia32(const char *cmdline)
 #ifdef __x86_64__
 #define PW_PROBE_SEGV 3
 
-static void probe_segv(int sig)
+#define PW_PROBE_OTHER 4
+
+/* A refused int $0x80 is a general protection fault: SIGSEGV from the
+ * kernel itself (SI_KERNEL), not from a bad address. */
+static void probe_segv(int sig, siginfo_t *info, void *ctx)
 {
 	(void)sig;
-	_exit(PW_PROBE_SEGV);
+	(void)ctx;
+	_exit(info->si_code == SI_KERNEL ? PW_PROBE_SEGV : PW_PROBE_OTHER);
 }
 
 /* Whether this process runs under a seccomp filter, which may kill a
@@ -130,14 +135,19 @@ enum pw_ia32 pw_probe_int80(void)
 		return PW_IA32_UNKNOWN;
 	if (pid == 0) {
 		struct sigaction sa;
+		sigset_t segv;
 		long r;
 
 		/* A refused entry faults: end quietly, with no core dump
 		 * and no "general protection" line in the kernel log. */
 		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = probe_segv;
+		sa.sa_sigaction = probe_segv;
+		sa.sa_flags = SA_SIGINFO;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGSEGV, &sa, NULL);
+		sigemptyset(&segv);
+		sigaddset(&segv, SIGSEGV);
+		sigprocmask(SIG_UNBLOCK, &segv, NULL);
 		prctl(PR_SET_DUMPABLE, 0);
 		self = getpid();
 		/* i386 getpid (20); int $0x80 may zero r8-r11 on return */
@@ -145,7 +155,7 @@ enum pw_ia32 pw_probe_int80(void)
 				 : "=a"(r)
 				 : "a"(20L)
 				 : "memory", "r8", "r9", "r10", "r11");
-		_exit(r == (long)self ? 0 : 4);
+		_exit(r == (long)self ? 0 : PW_PROBE_OTHER);
 	}
 	do
 		got = waitpid(pid, &status, 0);
