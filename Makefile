@@ -300,7 +300,7 @@ $(OUT)/tests/test_collector: $(OUT)/tests/test_collector.o $(OUT)/collector.o $(
 
 $(OUT)/tests/test_compat_entry: $(OUT)/tests/test_compat_entry.o $(OUT)/compat_entry.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 $(LDLIBS_COMMON)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ -lcmocka -lsqlite3 -lbpf $(LDLIBS_COMMON)
 
 $(OUT)/tests/test_proc_cache: $(OUT)/tests/test_proc_cache.o $(OUT)/proc_cache.o $(LIB_OBJS)
 	$(call msg,LINK,$@)

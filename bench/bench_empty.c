@@ -159,8 +159,7 @@ int main(int argc, char **argv)
 	vmlinux = btf__load_vmlinux_btf();
 	/* As piiwatchd: no 32-bit entry (not built, or turned off), no compat
 	 * dispatchers. */
-	compat = (!vmlinux || btf__find_by_name_kind(vmlinux, PW_COMPAT_ENTRY_FUNC, BTF_KIND_FUNC) > 0) &&
-		 pw_kernel_ia32("/proc/cmdline", why, sizeof(why)) != PW_IA32_OFF;
+	compat = pw_compat_entry_open(vmlinux, why, sizeof(why));
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *sec = bpf_program__section_name(p);
 

@@ -1153,11 +1153,10 @@ static bool host_has_dispatchers(void)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	char why[200];
-	bool entry = !vmlinux ||
-		     btf__find_by_name_kind(vmlinux, PW_COMPAT_ENTRY_FUNC, BTF_KIND_FUNC) > 0;
+	bool open = pw_compat_entry_open(vmlinux, why, sizeof(why));
 
 	btf__free(vmlinux);
-	return entry && pw_kernel_ia32("/proc/cmdline", why, sizeof(why)) != PW_IA32_OFF;
+	return open;
 }
 
 static void usage(void)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Whether the running kernel takes 32-bit system calls (compat_entry.h). */
+#include <bpf/btf.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "compat_entry.h"
+#include "piiwatch.h"
 #include "util.h"
 
 #define PARAM "ia32_emulation="
@@ -220,4 +222,22 @@ enum pw_ia32 pw_kernel_ia32(const char *cmdline_path, char *why, size_t why_size
 	pw_set_err(why, why_size, "a 32-bit system call could not be tried here, and %s does not say",
 		   cmdline_path);
 	return PW_IA32_UNKNOWN;
+}
+
+bool pw_compat_entry_open(const struct btf *vmlinux, char *why, size_t why_size)
+{
+	char how[160];
+
+	if (vmlinux && btf__find_by_name_kind(vmlinux, PW_COMPAT_ENTRY_FUNC, BTF_KIND_FUNC) <= 0) {
+		pw_set_err(why, why_size, "kernel has no 32-bit system call entry");
+		return false;
+	}
+	/* Built in, but turned off at boot (or by default): no 32-bit call
+	 * can be made, and nothing needs to watch for one. */
+	if (pw_kernel_ia32("/proc/cmdline", how, sizeof(how)) == PW_IA32_OFF) {
+		pw_set_err(why, why_size, "no 32-bit system calls on this kernel (%s)", how);
+		return false;
+	}
+	pw_set_err(why, why_size, "32-bit system calls are watched: %s", how);
+	return true;
 }

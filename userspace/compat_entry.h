@@ -9,6 +9,7 @@
 #ifndef PW_COMPAT_ENTRY_H
 #define PW_COMPAT_ENTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum pw_ia32 {
@@ -35,5 +36,13 @@ enum pw_ia32 pw_probe_int80(void);
  * /proc/cmdline) on a kernel of 6.7 or later, which reads it.  why gets how
  * it was found out. */
 enum pw_ia32 pw_kernel_ia32(const char *cmdline_path, char *why, size_t why_size);
+
+struct btf;
+
+/* Whether piiwatch watches 32-bit system calls here: the kernel has the
+ * entry (vmlinux, its BTF, has PW_COMPAT_ENTRY_FUNC; NULL: not known, so
+ * yes) and pw_kernel_ia32() does not say it is off.  why gets the reason
+ * when not. */
+bool pw_compat_entry_open(const struct btf *vmlinux, char *why, size_t why_size);
 
 #endif

@@ -130,36 +130,26 @@ static bool have_syscall_tracepoint(const char *name)
 static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool compat = !vmlinux ||
-		      btf__find_by_name_kind(vmlinux, PW_COMPAT_ENTRY_FUNC, BTF_KIND_FUNC) > 0;
-	char why[200] = "kernel has no 32-bit system call entry";
+	char why[200];
+	bool compat = pw_compat_entry_open(vmlinux, why, sizeof(why));
 	struct bpf_program *prog;
 
-	/* Built in, but turned off at boot (or by default): no 32-bit call
-	 * can be made, and nothing needs to watch for one. */
-	if (compat) {
-		char how[128];
-
-		if (pw_kernel_ia32("/proc/cmdline", how, sizeof(how)) == PW_IA32_OFF) {
-			compat = false;
-			snprintf(why, sizeof(why), "no 32-bit system calls on this kernel (%s)", how);
-		} else {
-			pw_log(LOG_DEBUG, "32-bit system calls are watched: %s", how);
-		}
-	}
-
+	if (compat)
+		pw_log(LOG_DEBUG, "%s", why);
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *sec = bpf_program__section_name(prog), *name = bpf_program__name(prog);
-		bool present = true;
+		bool present = true, is_compat = false;
 
 		if (strncmp(sec, "tp_btf/", 7) == 0)
 			present = have_btf_tracepoint(vmlinux, sec + 7);
 		else if (strncmp(sec, "tracepoint/syscalls/", 20) == 0)
 			present = have_syscall_tracepoint(sec + 20);
-		else if (strncmp(name, "compat_", 7) == 0 || strncmp(name, "handle_compat_", 14) == 0)
+		else if (strncmp(name, "compat_", 7) == 0 || strncmp(name, "handle_compat_", 14) == 0) {
 			present = compat;
+			is_compat = true;
+		}
 		if (!present) {
-			if (compat)
+			if (!is_compat)
 				pw_log(LOG_INFO, "kernel has no %s: %s not loaded", sec, name);
 			else if (strcmp(sec, "raw_tp") != 0) /* the tail-called kinds go unsaid */
 				pw_log(LOG_INFO, "%s: %s not loaded", why, name);
