@@ -784,6 +784,7 @@ static long int80_6(long nr, long a, long b, long c, long d, long e, long f)
 #define I386_SENDMMSG 345
 #define I386_SENDTO 369
 #define I386_SENDMSG 370
+#define I386_IO_URING_SETUP 425
 
 /* The 32-bit layouts of the structures those calls take. */
 struct msghdr32 {
@@ -828,8 +829,47 @@ static char *low_memory(void)
 	return low;
 }
 
+/* The three datagrams of mm by io_uring SENDMSG, each on a ring of its own
+ * set up by a 32-bit io_uring_setup, which makes the kernel read its
+ * message headers in the 32-bit layout (the ring is then mapped and
+ * entered by 64-bit calls, which do not change that).  One ring each: on
+ * 6.18 a 32-bit ring sends every SENDMSG after its first to the first's
+ * address (docs/kernel-probes.md).  low: memory below 4 GiB for the
+ * parameters. */
+static void int80_uring_sendmsg(int s, struct mmsghdr32 *mm, char *low)
+{
+	struct io_uring_params *p = (struct io_uring_params *)low;
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	long fd;
+	int i, res;
+
+	for (i = 0; i < 3; i++) {
+		memset(p, 0, sizeof(*p));
+		fd = int80_check(int80(I386_IO_URING_SETUP, 4, (long)p, 0), "32-bit io_uring_setup");
+		res = io_uring_queue_mmap((int)fd, p, &ring);
+		if (res < 0) {
+			errno = -res;
+			die("io_uring_queue_mmap");
+		}
+		io_uring_prep_sendmsg(io_uring_get_sqe(&ring), s, (const struct msghdr *)&mm[i].hdr, 0);
+		io_uring_submit(&ring);
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			die("io_uring_wait_cqe");
+		res = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+		/* The first datagram's ICMP answer may fail the next send. */
+		if (res < 0 && res != -ECONNREFUSED) {
+			errno = -res;
+			die("32-bit ring's sendmsg");
+		}
+		io_uring_queue_exit(&ring);
+	}
+}
+
 /* After a read: three datagrams to 127.0.0.1 by 32-bit calls, two to port
  * and one to port + 1, as net_send does: int80-sendmsg by sendmsg,
+ * int80-uring-sendmsg by io_uring SENDMSG on a ring set up by a 32-bit call,
  * int80-sendmmsg by one sendmmsg, int80-sendto by sendto (six
  * arguments: the last in ebp), int80-socketcall by socketcall's sendto; int80-connect connects a TCP socket to port by socketcall's
  * connect (refused is fine). */
@@ -867,6 +907,11 @@ static void int80_net(const char *t, char *low, int port)
 		r = int80(I386_SOCKETCALL, 3 /* SYS_CONNECT */, (long)args, 0);
 		if (r != -ECONNREFUSED)
 			int80_check(r, "32-bit connect");
+		close(s);
+		return;
+	}
+	if (strcmp(t, "int80-uring-sendmsg") == 0) {
+		int80_uring_sendmsg(s, mm, low + 2048);
 		close(s);
 		return;
 	}
@@ -941,8 +986,8 @@ static long long int80_aio(int fd, char *low)
  * way, then: int80-exec (opened close-on-exec) execs /bin/sleep 1 by a
  * 32-bit execve; int80-mmap and int80-mmap2 map it whole by old_mmap and
  * mmap2 (and read the mapping), int80-aio reads it by 32-bit io_submit
- * instead; int80-sendmsg, int80-sendmmsg, int80-sendto, int80-socketcall and
- * int80-connect then send to port ARG (int80_net).  Exits 3 where the
+ * instead; int80-sendmsg, int80-uring-sendmsg, int80-sendmmsg, int80-sendto,
+ * int80-socketcall and int80-connect then send to port ARG (int80_net).  Exits 3 where the
  * kernel has no 32-bit entry (ia32_emulation=0): nothing to test there.
  */
 static long long int80_run(const char *t, const char *path, const char *arg)

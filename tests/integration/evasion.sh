@@ -23,7 +23,7 @@ if [ "$kver" -lt 6015 ]; then
 	SIMPLE=${SIMPLE/uring-readv-fixed/}
 fi
 NETS="sendto sendmsg sendmmsg uring-send uring-sendmsg uring-connect sendto6 uring-send-zc uring-sendmsg-zc"
-NETS="$NETS int80-sendmsg int80-sendmmsg int80-sendto int80-socketcall" # one line: reads.sh has it
+NETS="$NETS int80-sendmsg int80-sendmmsg int80-sendto int80-socketcall int80-uring-sendmsg" # one line: reads.sh has it
 OTHERS="int80-mv int80-connect int80-prog32 copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
 	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
 	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc"
