@@ -306,6 +306,8 @@ static char *status_json(struct daemon *d)
 	json_object_object_add(o, "version", json_object_new_string(PW_VERSION));
 	json_object_object_add(o, "pid", json_object_new_int64(getpid()));
 	json_object_object_add(o, "hook_mode", json_object_new_string(pw_probes_mode(d->probes)));
+	json_object_object_add(o, "compat_syscalls",
+			       json_object_new_string(pw_probes_compat(d->probes) ? "watched" : "none"));
 	json_object_object_add(o, "uptime_s",
 			       json_object_new_uint64((now - d->started_ns) / 1000000000ULL));
 	json_object_object_add(o, "events", json_object_new_uint64(seen));

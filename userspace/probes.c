@@ -778,6 +778,17 @@ const char *pw_probes_mode(const struct pw_probes *p)
 	return p->trampoline ? "trampoline" : "tracepoint";
 }
 
+bool pw_probes_compat(const struct pw_probes *p)
+{
+	size_t i;
+
+	/* Taken over or loaded here: the link of the entry dispatcher. */
+	for (i = 0; i < p->n_links; i++)
+		if (strcmp(p->links[i].name, "handle_compat_enter") == 0)
+			return true;
+	return false;
+}
+
 bool pw_probes_reused(const struct pw_probes *p)
 {
 	return p->reused;

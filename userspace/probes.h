@@ -51,6 +51,10 @@ int pw_ensure_bpffs(const char *pin_dir, char *err, size_t err_size);
 /* "tracepoint" (the only mode this kernel allows) or "trampoline". */
 const char *pw_probes_mode(const struct pw_probes *p);
 
+/* Whether 32-bit system calls are watched: the compat dispatchers are
+ * attached (docs/kernel-probes.md, "Hook modes"). */
+bool pw_probes_compat(const struct pw_probes *p);
+
 /*
  * Make the kernel protect exactly what pol names.  New entries are added
  * before stale ones are removed, so nothing protected by both the old and

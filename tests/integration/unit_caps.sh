@@ -175,6 +175,11 @@ rm -f "$PW_TMP/pam.sock" "$PW_TMP/control.sock"
 check "a second daemon with the unit's privileges starts" \
 	pw_start_daemon "$PW_TMP/policy.conf" --no-keep-attached
 check "it takes the probes over" grep -q "took over" "$PW_TMP/daemon.err"
+if [ "$native_only" = native ] && grep -qw __ia32_sys_read /proc/kallsyms &&
+	! grep -q 'ia32_emulation=' /proc/cmdline; then
+	check_eq "piiwatch status says the 32-bit dispatchers it took over watch" \
+		"$(status_of compat_syscalls)" watched
+fi
 check_eq "and records the read made while no daemon ran" \
 	"$(pw_wait_sql "SELECT count(*) FROM accesses WHERE exe = '/usr/bin/cat'
 		AND path = '$D/list.csv' AND closed_ns IS NOT NULL" 1)" 1
