@@ -206,7 +206,8 @@ int main(int argc, char **argv)
 	bpf_object__for_each_program(p, skel->obj)
 		if (bpf_program__autoload(p) && strcmp(bpf_program__section_name(p), "tracepoint"))
 			n++;
-	printf("attached %d\n", n);
+	/* And whether the 32-bit dispatchers' twins are among them. */
+	printf("attached %d compat %d\n", n, compat);
 	fflush(stdout);
 	while (sigwait(&mask, &sig) != 0 || sig == SIGUSR1)
 		if (sig == SIGUSR1)

@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "bench_lib.h"
+#include "native_only.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sched.h>
-#include <stddef.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -226,17 +223,8 @@ long bench_proc_status_kib(pid_t pid, const char *field)
 int bench_without_ia32(const char *cmdline_file)
 {
 #ifdef __x86_64__
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
-
 	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-	    mount(cmdline_file, "/proc/cmdline", NULL, MS_BIND, NULL) != 0 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+	    mount(cmdline_file, "/proc/cmdline", NULL, MS_BIND, NULL) != 0 || pw_native_only() != 0) {
 		fprintf(stderr, "bench: cannot hide the 32-bit entry: %s\n", strerror(errno));
 		return -1;
 	}

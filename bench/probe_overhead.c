@@ -59,6 +59,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,6 +143,7 @@ struct bench {
 	/* The "no 32-bit" monitors run (the host has the compat dispatchers),
 	 * shown cmdline_off as /proc/cmdline. */
 	bool no_ia32_modes;
+	char no_ia32_why[256];  /* why they were given up, if they were */
 	char cmdline_off[PATH_MAX + 32];
 	struct sample s[N_MODES][MAX_ROUNDS];
 	size_t n[N_MODES];
@@ -159,7 +161,7 @@ static void on_signal(int sig)
 static int empty_start(struct bench *b, bool no_ia32, char *why, size_t why_size)
 {
 	char exe[PATH_MAX + 32], line[128];
-	int pfd[2], n = 0;
+	int pfd[2], n = 0, compat = -1;
 
 	snprintf(exe, sizeof(exe), "%s/bench/bench_empty", b->build);
 	if (pipe2(pfd, O_CLOEXEC) != 0)
@@ -181,8 +183,13 @@ static int empty_start(struct bench *b, bool no_ia32, char *why, size_t why_size
 	close(pfd[1]);
 	b->empty_out = fdopen(pfd[0], "r");
 	if (!b->empty_out || !fgets(line, sizeof(line), b->empty_out) ||
-	    sscanf(line, "attached %d", &n) != 1 || n <= 0) {
+	    sscanf(line, "attached %d compat %d", &n, &compat) != 2 || n <= 0) {
 		snprintf(why, why_size, "bench_empty did not attach");
+		return -1;
+	}
+	if (no_ia32 && compat) {
+		snprintf(why, why_size, "bench_empty kept its 32-bit dispatchers though shown "
+			 "ia32_emulation=0");
 		return -1;
 	}
 	return 0;
@@ -399,6 +406,17 @@ fail:
 	return -1;
 }
 
+/* Whether piiwatch status says no 32-bit system calls are watched. */
+static bool daemon_says_no_compat(const struct bench *b)
+{
+	json_object *st = bench_daemon_status(&b->daemon), *v;
+	bool none = st && json_object_object_get_ex(st, "compat_syscalls", &v) &&
+		    strcmp(json_object_get_string(v), "none") == 0;
+
+	json_object_put(st);
+	return none;
+}
+
 static int monitor_start(struct bench *b, enum mode m, char *why, size_t why_size)
 {
 	int rc;
@@ -415,6 +433,11 @@ static int monitor_start(struct bench *b, enum mode m, char *why, size_t why_siz
 			 m == M_PIIWATCH_N32 ? b->cmdline_off : "");
 		rc = bench_daemon_start(&b->daemon, -1, why, why_size);
 		b->daemon.no_ia32_cmdline[0] = '\0';
+		if (rc == 0 && m == M_PIIWATCH_N32 && !daemon_says_no_compat(b)) {
+			snprintf(why, why_size, "piiwatchd kept its 32-bit dispatchers though shown "
+				 "ia32_emulation=0");
+			return -1;
+		}
 		return rc;
 	case M_AUDITD:
 		return auditd_start(b, why, why_size);
@@ -726,6 +749,16 @@ static int measure(struct bench *b, enum mode m, int round)
 			if (m == M_AUDITD) {
 				snprintf(b->audit_why, sizeof(b->audit_why), "%s", why);
 				b->audit_usable = false;
+				return 0;
+			}
+			if (no_ia32_mode(m)) {
+				/* Leaves nothing behind: started and stopped as
+				 * the host's monitors are. */
+				monitor_stop(b, m);
+				snprintf(b->no_ia32_why, sizeof(b->no_ia32_why), "%s", why);
+				b->no_ia32_modes = false;
+				fprintf(stderr, "probe_overhead: %s: %s: the \"no 32-bit\" monitors are "
+					"left out\n", mode_names[m], why);
 				return 0;
 			}
 			fprintf(stderr, "probe_overhead: %s: %s\n", mode_names[m], why);
@@ -1100,8 +1133,11 @@ static void report(struct bench *b, bool *met)
 	printf("%-20s %3s | %-40s | %-10s | %-36s | %-9s\n", "", "n", "loop: CPU ns per access",
 	       "wall ns", "tar: CPU s", "wall s");
 	for (m = 0; m < N_MODES; m++) {
-		if (no_ia32_mode(m) && !b->no_ia32_modes)
+		if (no_ia32_mode(m) && !b->no_ia32_modes) {
+			if (b->no_ia32_why[0])
+				printf("%-20s skipped: %s\n", mode_names[m], b->no_ia32_why);
 			continue;
+		}
 		if (!b->n[m]) {
 			printf("%-20s skipped%s%s\n", mode_names[m], m == M_AUDITD ? ": " : "",
 			       m == M_AUDITD ? b->audit_why : "");
@@ -1147,16 +1183,22 @@ static void report(struct bench *b, bool *met)
 	       (added[M_PIIWATCH][1] - added[M_PIIWATCH_N32][1]) / 1e9);
 }
 
-/* Whether piiwatchd loads its 32-bit dispatchers here, as probes.c and
- * bench_empty decide it. */
+/* Whether the "no 32-bit" monitors have something to show here: piiwatchd
+ * loads its 32-bit dispatchers (as probes.c and bench_empty decide it), and
+ * the kernel is one that reads ia32_emulation= (6.7 on). */
 static bool host_has_dispatchers(void)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	char why[200];
 	bool open = pw_compat_entry_open(vmlinux, why, sizeof(why));
+	struct utsname u;
+	unsigned major, minor;
 
 	btf__free(vmlinux);
-	return open;
+	/* Before 6.7 the kernel reads no ia32_emulation=, and neither would
+	 * the monitors shown one. */
+	return open && uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	       (major > 6 || (major == 6 && minor >= 7));
 }
 
 static void usage(void)

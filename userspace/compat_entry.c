@@ -16,8 +16,6 @@
 #include "piiwatch.h"
 #include "util.h"
 
-#define PARAM "ia32_emulation="
-
 #define KBOOL_REFUSED -1 /* every kernel refuses it: the setting stays */
 #define KBOOL_UNSURE -2  /* kernels may differ (t, f, e, d...): not known */
 
@@ -44,39 +42,91 @@ static int kbool(const char *v, size_t len)
 	return KBOOL_REFUSED;
 }
 
+/* The kernel's isspace(), which also counts 0xa0. */
+static bool kspace(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0;
+}
+
+static char *skip_kspaces(char *s)
+{
+	while (kspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* One parameter split off args as the kernel's next_arg() splits it
+ * (kernel/params.c): a leading double quote opens a quoted argument, a
+ * quote anywhere toggles whether spaces end it, and the quotes around the
+ * whole argument or around its value are dropped.  args is cut in place;
+ * returns where the next parameter starts. */
+static char *next_param(char *args, char **param, char **val)
+{
+	size_t i, equals = 0;
+	bool in_quote = false, quoted = false;
+
+	if (*args == '"') {
+		args++;
+		in_quote = quoted = true;
+	}
+	for (i = 0; args[i]; i++) {
+		if (kspace((unsigned char)args[i]) && !in_quote)
+			break;
+		if (equals == 0 && args[i] == '=')
+			equals = i;
+		if (args[i] == '"')
+			in_quote = !in_quote;
+	}
+	*param = args;
+	if (!equals) {
+		*val = NULL;
+	} else {
+		args[equals] = '\0';
+		*val = args + equals + 1;
+		if (**val == '"') {
+			(*val)++;
+			if (args[i - 1] == '"')
+				args[i - 1] = '\0';
+		}
+	}
+	if (quoted && i > 0 && args[i - 1] == '"')
+		args[i - 1] = '\0';
+	if (args[i]) {
+		args[i] = '\0';
+		args += i + 1;
+	} else {
+		args += i;
+	}
+	return skip_kspaces(args);
+}
+
+/* The kernel's parameq(): '-' and '_' are the same. */
+static bool param_is(const char *a, const char *b)
+{
+	for (; *a || *b; a++, b++) {
+		char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
+
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
 enum pw_ia32 pw_cmdline_ia32(const char *cmdline)
 {
 	enum pw_ia32 said = PW_IA32_UNKNOWN;
-	const char *p = cmdline;
+	char *copy = cmdline ? strdup(cmdline) : NULL, *args, *param, *val;
 
-	while (p && *p) {
-		const char *start, *end;
-		char word[64];
-		size_t len, j = 0;
-		bool quoted = false;
-
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		/* One argument as the kernel splits them: a double quote
-		 * groups spaces into it and is itself dropped. */
-		start = p;
-		while (*p && (quoted || (*p != ' ' && *p != '\t' && *p != '\n'))) {
-			if (*p == '"')
-				quoted = !quoted;
-			p++;
-		}
-		end = p;
-		len = (size_t)(end - start);
-		if (len == 2 && start[0] == '-' && start[1] == '-')
+	if (!copy)
+		return PW_IA32_UNKNOWN;
+	/* As parse_args() walks the early parameters. */
+	args = skip_kspaces(copy);
+	while (*args) {
+		args = next_param(args, &param, &val);
+		if (!val && strcmp(param, "--") == 0)
 			break; /* the rest is init's */
-		for (const char *q = start; q < end && j < sizeof(word) - 1; q++)
-			if (*q != '"')
-				word[j++] = *q;
-		word[j] = '\0';
-		if (j >= strlen(PARAM) && memcmp(word, PARAM, strlen(PARAM)) == 0) {
-			int v = kbool(word + strlen(PARAM), j - strlen(PARAM));
+		if (param_is(param, "ia32_emulation")) {
+			int v = val ? kbool(val, strlen(val)) : KBOOL_REFUSED;
 
 			/* Each occurrence is applied in turn; a value refused
 			 * leaves the setting as it was. */
@@ -88,6 +138,7 @@ enum pw_ia32 pw_cmdline_ia32(const char *cmdline)
 				said = PW_IA32_UNKNOWN;
 		}
 	}
+	free(copy);
 	return said;
 }
 
@@ -112,7 +163,7 @@ static bool under_seccomp_filter(void)
 {
 	char line[128];
 	bool filtered = true; /* not known: as if filtered */
-	FILE *f = fopen("/proc/self/status", "re");
+	FILE *f = fopen("/proc/thread-self/status", "re");
 
 	if (!f)
 		return true;
@@ -189,6 +240,27 @@ static bool kernel_reads_param(void)
 	return major > 6 || (major == 6 && minor >= 7);
 }
 
+/* Whether the boot configuration (bootconfig) names ia32_emulation among
+ * its kernel keys, which /proc/cmdline shows although the kernel applies
+ * no early parameter from them. */
+static bool bootconfig_sets_it(const char *path)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *k = line + strspn(line, " \t");
+
+		found = strncmp(k, "kernel.ia32_emulation", 21) == 0 ||
+			strncmp(k, "kernel.ia32-emulation", 21) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
 enum pw_ia32 pw_kernel_ia32(const char *cmdline_path, char *why, size_t why_size)
 {
 	char line[4096];
@@ -213,6 +285,13 @@ enum pw_ia32 pw_kernel_ia32(const char *cmdline_path, char *why, size_t why_size
 		line[n] = '\0';
 		fclose(f);
 		v = pw_cmdline_ia32(line);
+		if (v == PW_IA32_OFF && bootconfig_sets_it("/proc/bootconfig")) {
+			/* Shown in the command line, but early parameters are
+			 * not taken from a boot configuration. */
+			pw_set_err(why, why_size, "ia32_emulation= comes from the boot configuration, "
+				   "which the kernel does not apply to it");
+			return PW_IA32_UNKNOWN;
+		}
 		if (v != PW_IA32_UNKNOWN) {
 			pw_set_err(why, why_size, "%s says ia32_emulation=%s", cmdline_path,
 				   v == PW_IA32_OFF ? "off" : "on");

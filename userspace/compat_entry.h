@@ -18,9 +18,11 @@ enum pw_ia32 {
 	PW_IA32_ON = 1,
 };
 
-/* What the kernel command line cmdline says of ia32_emulation=: its last
- * occurrence before "--" with a value the kernel takes (kstrtobool's: y, n,
- * 1, 0, on, off, t, f...); PW_IA32_UNKNOWN where none. */
+/* What the kernel command line cmdline says of ia32_emulation=, split and
+ * matched as the kernel does (next_arg(), parameq()): its last occurrence
+ * before "--" whose value the kernel takes.  Only y, Y, 1, n, N, 0, on and
+ * off count; a value this reading is unsure of (t, f, e, d...) makes it
+ * PW_IA32_UNKNOWN, as does no occurrence. */
 enum pw_ia32 pw_cmdline_ia32(const char *cmdline);
 
 /* Make one 32-bit system call (getpid by int $0x80) in a child process:
@@ -33,8 +35,8 @@ enum pw_ia32 pw_probe_int80(void);
 
 /* Whether the running kernel takes 32-bit system calls: the probe's answer
  * where it has one; where not, the command line's (cmdline_path, normally
- * /proc/cmdline) on a kernel of 6.7 or later, which reads it.  why gets how
- * it was found out. */
+ * /proc/cmdline) on a kernel of 6.7 or later, which reads it, unless the
+ * boot configuration put it there.  why gets how it was found out. */
 enum pw_ia32 pw_kernel_ia32(const char *cmdline_path, char *why, size_t why_size);
 
 struct btf;

@@ -742,6 +742,25 @@ static long long tmpfile_link(const char *t, const char *dir, const char *name)
 	return n;
 }
 
+/* Submit the one request prepared on ring and wait for its completion;
+ * a refused connection (the answer to an earlier datagram, or a connect
+ * nobody listens for) is fine: the attempt is what is tested. */
+static void uring_run_one(struct io_uring *ring, const char *what)
+{
+	struct io_uring_cqe *cqe;
+	int res;
+
+	io_uring_submit(ring);
+	if (io_uring_wait_cqe(ring, &cqe) < 0)
+		die("io_uring_wait_cqe");
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	if (res < 0 && res != -ECONNREFUSED) {
+		errno = -res;
+		die(what);
+	}
+}
+
 #ifdef __x86_64__
 /* A 32-bit system call from this 64-bit process: int $0x80, which the
  * syscalls:* tracepoints leave out.  Pointers must fit in 32 bits. */
@@ -840,7 +859,6 @@ static void int80_uring_sendmsg(int s, struct mmsghdr32 *mm, char *low)
 {
 	struct io_uring_params *p = (struct io_uring_params *)low;
 	struct io_uring ring;
-	struct io_uring_cqe *cqe;
 	long fd;
 	int i, res;
 
@@ -853,16 +871,7 @@ static void int80_uring_sendmsg(int s, struct mmsghdr32 *mm, char *low)
 			die("io_uring_queue_mmap");
 		}
 		io_uring_prep_sendmsg(io_uring_get_sqe(&ring), s, (const struct msghdr *)&mm[i].hdr, 0);
-		io_uring_submit(&ring);
-		if (io_uring_wait_cqe(&ring, &cqe) < 0)
-			die("io_uring_wait_cqe");
-		res = cqe->res;
-		io_uring_cqe_seen(&ring, cqe);
-		/* The first datagram's ICMP answer may fail the next send. */
-		if (res < 0 && res != -ECONNREFUSED) {
-			errno = -res;
-			die("32-bit ring's sendmsg");
-		}
+		uring_run_one(&ring, "32-bit ring's sendmsg");
 		io_uring_queue_exit(&ring);
 	}
 }
@@ -1215,7 +1224,7 @@ static void net_send(const char *t, int port)
 	bool v6 = strcmp(t, "sendto6") == 0;
 	bool zc = strstr(t, "-zc") != NULL;
 	socklen_t len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-	int s, i, res;
+	int s, i;
 
 	for (i = 0; i < 3; i++) {
 		memset(&sa[i], 0, sizeof(sa[i]));
@@ -1248,15 +1257,7 @@ static void net_send(const char *t, int port)
 		die("io_uring_queue_init");
 	if (strcmp(t, "uring-connect") == 0) {
 		io_uring_prep_connect(io_uring_get_sqe(&ring), s, (struct sockaddr *)&sa[0], len);
-		io_uring_submit(&ring);
-		if (io_uring_wait_cqe(&ring, &cqe) < 0)
-			die("io_uring_wait_cqe");
-		res = cqe->res;
-		io_uring_cqe_seen(&ring, cqe);
-		if (res < 0 && res != -ECONNREFUSED) {
-			errno = -res;
-			die("io_uring connect");
-		}
+		uring_run_one(&ring, "io_uring connect");
 	}
 	for (i = 0; strcmp(t, "uring-connect") != 0 && i < 3; i++) {
 		ssize_t r = 0;

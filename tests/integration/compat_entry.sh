@@ -27,12 +27,9 @@ echo "quiet ia32_emulation=0 -- init-arg" >"$PW_TMP/cmdline-off"
 NATIVE_ONLY=(setpriv --no-new-privs "$PW_BUILD/tests/pw-native-only")
 BEFORE=$(pw_bpf_prog_ids)
 
-# The names of the programs behind the daemon's links.
-daemon_prog_names() {
-	local id
-	for id in $(pw_daemon_prog_ids); do
-		bpftool prog show id "$id" 2>/dev/null | sed -n 's/^[0-9]\+: [a-z_]\+ \+name \([^ ]\+\) .*/\1/p'
-	done | sort
+# Whether the daemon attached the 32-bit entry dispatcher (its link's pin).
+has_dispatcher() {
+	bpftool link show pinned "$(pw_pin_dir)/links/handle_compat_enter" >/dev/null 2>&1
 }
 
 status_of() {
@@ -47,28 +44,32 @@ with_cmdline() {
 		'mount --bind "$0" /proc/cmdline && exec "$@"' "$1")
 }
 
-# 1. Native-only filter, command line ia32_emulation=0: no dispatchers.
-with_cmdline "$PW_TMP/cmdline-off"
-PW_DAEMON_WRAPPER+=("${NATIVE_ONLY[@]}")
-check "a daemon under a native-only filter, told ia32_emulation=0, starts" pw_start_daemon "$PW_TMP/policy.conf"
-check "its log says why the 32-bit dispatchers are left out" \
-	grep -q "no 32-bit system calls on this kernel (/proc/cmdline says ia32_emulation=off): handle_compat_enter not loaded" \
-	"$PW_TMP/daemon.err"
-names=$(daemon_prog_names)
-check "its programs are attached" test -n "$names"
-check_eq "none of them is a 32-bit dispatcher" "$(grep -c compat <<<"$names")" 0
-check_eq "piiwatch status says no 32-bit system calls are watched" "$(status_of compat_syscalls)" none
-cat "$D/a.csv" >/dev/null
-check_eq "a native read is recorded" \
-	"$(pw_wait_sql "SELECT sum(bytes_read) FROM accesses WHERE path = '$D/a.csv' AND closed_ns IS NOT NULL" 12345)" 12345
-pw_stop_daemon
-check_eq "it stops cleanly" "$DAEMON_STATUS" 0
+# 1. Native-only filter, command line ia32_emulation=0: no dispatchers
+# (kernels before 6.7 ignore the parameter, and so does the daemon there).
+kver=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+if [ "$kver" -lt 6007 ]; then
+	echo "# kernel $(uname -r) reads no ia32_emulation=: the command-line case left out"
+else
+	with_cmdline "$PW_TMP/cmdline-off"
+	PW_DAEMON_WRAPPER+=("${NATIVE_ONLY[@]}")
+	check "a daemon under a native-only filter, told ia32_emulation=0, starts" pw_start_daemon "$PW_TMP/policy.conf"
+	check "its log says why the 32-bit dispatchers are left out" \
+		grep -q "no 32-bit system calls on this kernel (/proc/cmdline says ia32_emulation=off): handle_compat_enter not loaded" \
+		"$PW_TMP/daemon.err"
+	check "its programs are attached" test -n "$(pw_daemon_link_ids)"
+	check_eq "none of them is a 32-bit dispatcher" "$(ls "$(pw_pin_dir)/links" | grep -c compat)" 0
+	check_eq "piiwatch status says no 32-bit system calls are watched" "$(status_of compat_syscalls)" none
+	cat "$D/a.csv" >/dev/null
+	check_eq "a native read is recorded" \
+		"$(pw_wait_sql "SELECT sum(bytes_read) FROM accesses WHERE path = '$D/a.csv' AND closed_ns IS NOT NULL" 12345)" 12345
+	pw_stop_daemon
+	check_eq "it stops cleanly" "$DAEMON_STATUS" 0
+fi
 
 # 2. No filter, the same command line: the probe's answer outweighs it.
 with_cmdline "$PW_TMP/cmdline-off"
 check "a daemon with no filter, told ia32_emulation=0, starts" pw_start_daemon "$PW_TMP/policy.conf"
-check "it loads the 32-bit dispatchers: its probe's call answered" \
-	grep -qx "handle_compat_enter" <<<"$(daemon_prog_names)"
+check "it loads the 32-bit dispatchers: its probe's call answered" has_dispatcher
 pw_stop_daemon
 check_eq "it stops cleanly" "$DAEMON_STATUS" 0
 
@@ -77,7 +78,7 @@ check_eq "it stops cleanly" "$DAEMON_STATUS" 0
 PW_DAEMON_WRAPPER=("${NATIVE_ONLY[@]}")
 check "a daemon under a native-only filter, the command line silent, starts" \
 	pw_start_daemon "$PW_TMP/policy.conf"
-check "it loads the 32-bit dispatchers" grep -qx "handle_compat_enter" <<<"$(daemon_prog_names)"
+check "it loads the 32-bit dispatchers" has_dispatcher
 check_eq "piiwatch status says 32-bit system calls are watched" "$(status_of compat_syscalls)" watched
 n=$("$PW_BUILD/tests/pw-evade" int80 "$D/b.csv")
 check_eq "a 32-bit read elsewhere is recorded, exact bytes" \
