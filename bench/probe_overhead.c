@@ -59,7 +59,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1107,14 +1106,14 @@ static struct summary summarize(const struct bench *b, int m, enum metric k)
 }
 
 /* piiwatch's added time over another monitor's; prints the verdict. */
-static bool judge(const char *who, const char *what, double limit, const double added_pw[2],
+static bool judge(const char *what, double limit, const double added_pw[2],
 		  const double added_other[2])
 {
 	double rl = added_pw[0] / added_other[0], rt = added_pw[1] / added_other[1];
 	bool ok = added_other[0] > 0 && added_other[1] > 0 && rl <= limit && rt <= limit;
 
-	printf("target: %s added CPU time at most %.1fx %s: loop %s (%.2fx), tar %s (%.2fx)\n",
-	       who, limit, what, rl <= limit && added_other[0] > 0 ? "met" : "MISSED", rl,
+	printf("target: piiwatch's added CPU time at most %.1fx %s: loop %s (%.2fx), tar %s (%.2fx)\n",
+	       limit, what, rl <= limit && added_other[0] > 0 ? "met" : "MISSED", rl,
 	       rt <= limit && added_other[1] > 0 ? "met" : "MISSED", rt);
 	return ok;
 }
@@ -1158,11 +1157,11 @@ static void report(struct bench *b, bool *met)
 	       t[M_PIIWATCH][TAR_CPU].med / t[M_EMPTY][TAR_CPU].med);
 	*met = true;
 	if (b->n[M_AUDITD])
-		*met &= judge("piiwatch's", "auditd's", TARGET_VS_AUDITD, added[M_PIIWATCH],
+		*met &= judge("auditd's", TARGET_VS_AUDITD, added[M_PIIWATCH],
 			      added[M_AUDITD]);
 	else
 		printf("target: piiwatch against auditd: not measured (%s)\n", b->audit_why);
-	*met &= judge("piiwatch's", "the empty programs'", TARGET_VS_EMPTY, added[M_PIIWATCH],
+	*met &= judge("the empty programs'", TARGET_VS_EMPTY, added[M_PIIWATCH],
 		      added[M_EMPTY]);
 	if (!b->no_ia32_modes || !b->n[M_EMPTY_N32] || !b->n[M_PIIWATCH_N32])
 		return;
@@ -1171,9 +1170,9 @@ static void report(struct bench *b, bool *met)
 	printf("\nas on this host booted with ia32_emulation=0 (no 32-bit dispatchers; "
 	       "not the exit status):\n");
 	if (b->n[M_AUDITD])
-		judge("piiwatch's", "auditd's", TARGET_VS_AUDITD, added[M_PIIWATCH_N32],
+		judge("auditd's", TARGET_VS_AUDITD, added[M_PIIWATCH_N32],
 		      added[M_AUDITD]);
-	judge("piiwatch's", "the empty programs'", TARGET_VS_EMPTY, added[M_PIIWATCH_N32],
+	judge("the empty programs'", TARGET_VS_EMPTY, added[M_PIIWATCH_N32],
 	      added[M_EMPTY_N32]);
 	printf("the 32-bit dispatchers cost: empty programs +%.0f ns per access, tar +%.3f s; "
 	       "piiwatch +%.0f ns, tar +%.3f s\n",
@@ -1191,14 +1190,11 @@ static bool host_has_dispatchers(void)
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	char why[200];
 	bool open = pw_compat_entry_open(vmlinux, why, sizeof(why));
-	struct utsname u;
-	unsigned major, minor;
 
 	btf__free(vmlinux);
 	/* Before 6.7 the kernel reads no ia32_emulation=, and neither would
 	 * the monitors shown one. */
-	return open && uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
-	       (major > 6 || (major == 6 && minor >= 7));
+	return open && pw_kernel_reads_ia32_param();
 }
 
 static void usage(void)

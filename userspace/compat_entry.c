@@ -144,7 +144,6 @@ enum pw_ia32 pw_cmdline_ia32(const char *cmdline)
 
 #ifdef __x86_64__
 #define PW_PROBE_SEGV 3
-
 #define PW_PROBE_OTHER 4
 
 /* A refused int $0x80 is a general protection fault: SIGSEGV from the
@@ -228,9 +227,7 @@ enum pw_ia32 pw_probe_int80(void)
 }
 #endif
 
-/* Whether the running kernel is 6.7 or later, which reads ia32_emulation=
- * (older ones ignore it, with their 32-bit entry open). */
-static bool kernel_reads_param(void)
+bool pw_kernel_reads_ia32_param(void)
 {
 	struct utsname u;
 	unsigned major, minor;
@@ -278,7 +275,7 @@ enum pw_ia32 pw_kernel_ia32(const char *cmdline_path, char *why, size_t why_size
 	}
 	/* Not tried (a seccomp filter, as the unit's, forbids it here): the
 	 * command line, on a kernel that reads it. */
-	f = kernel_reads_param() ? fopen(cmdline_path, "re") : NULL;
+	f = pw_kernel_reads_ia32_param() ? fopen(cmdline_path, "re") : NULL;
 	if (f) {
 		size_t n = fread(line, 1, sizeof(line) - 1, f);
 

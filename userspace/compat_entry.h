@@ -33,6 +33,10 @@ enum pw_ia32 pw_cmdline_ia32(const char *cmdline);
  * x86-64: PW_IA32_UNKNOWN. */
 enum pw_ia32 pw_probe_int80(void);
 
+/* Whether the running kernel is 6.7 or later, which reads ia32_emulation=
+ * (older ones ignore it, with their 32-bit entry open). */
+bool pw_kernel_reads_ia32_param(void);
+
 /* Whether the running kernel takes 32-bit system calls: the probe's answer
  * where it has one; where not, the command line's (cmdline_path, normally
  * /proc/cmdline) on a kernel of 6.7 or later, which reads it, unless the
