@@ -83,16 +83,25 @@ static void test_cmdline_init_and_quotes(void **state)
 }
 
 #ifdef __x86_64__
-/* In a child: a filter as systemd's SystemCallArchitectures=native makes
- * (a 32-bit call kills the process), then fn's answer as the exit code. */
-static int under_native_only(enum pw_ia32 (*fn)(const char *), const char *arg)
+/* A filter that lets every call through. */
+static int allow_all(void)
+{
+	struct sock_filter f[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+	struct sock_fprog prog = { .len = 1, .filter = f };
+
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+/* In a child under the filter install() puts in place, fn's answer, as
+ * its exit code. */
+static int under_filter(int (*install)(void), enum pw_ia32 (*fn)(const char *), const char *arg)
 {
 	int status;
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || pw_native_only())
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || install())
 			_exit(100);
 		_exit(fn(arg) + 10);
 	}
@@ -102,31 +111,24 @@ static int under_native_only(enum pw_ia32 (*fn)(const char *), const char *arg)
 	return WEXITSTATUS(status) - 10;
 }
 
+/* Under a filter as systemd's SystemCallArchitectures=native makes (a
+ * 32-bit call kills the process). */
+static int under_native_only(enum pw_ia32 (*fn)(const char *), const char *arg)
+{
+	return under_filter(pw_native_only, fn, arg);
+}
+
 static enum pw_ia32 probe(const char *unused)
 {
 	(void)unused;
 	return pw_probe_int80();
 }
 
-/* In a child under a filter that lets every call through: the probe is
- * still not tried (a filter may kill it; this one would not). */
+/* Under a filter that lets every call through: the probe is still not
+ * tried (a filter may kill it; this one would not). */
 static void test_probe_not_tried_under_filter(void **state)
 {
-	struct sock_filter f[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
-	struct sock_fprog prog = { .len = 1, .filter = f };
-	int status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
-			_exit(100);
-		_exit(pw_probe_int80() + 10);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status) - 10, PW_IA32_UNKNOWN);
+	assert_int_equal(under_filter(allow_all, probe, NULL), PW_IA32_UNKNOWN);
 }
 
 static enum pw_ia32 kernel_ia32(const char *path)
@@ -169,6 +171,7 @@ static void test_probe(void **state)
 	char why[200], line[128];
 	FILE *f = fopen("/proc/self/status", "r");
 	int filtered = -1;
+	enum pw_ia32 here;
 
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f))
@@ -177,9 +180,10 @@ static void test_probe(void **state)
 	fclose(f);
 	if (filtered != 0)
 		skip(); /* the suite itself runs under a filter */
-	if (pw_probe_int80() == PW_IA32_OFF)
+	here = pw_probe_int80();
+	if (here == PW_IA32_OFF)
 		skip(); /* a kernel with the entry off: nothing to compare */
-	assert_int_equal(pw_probe_int80(), PW_IA32_ON);
+	assert_int_equal(here, PW_IA32_ON);
 	assert_int_equal(under_native_only(probe, NULL), PW_IA32_UNKNOWN);
 
 	/* The probe's answer outweighs the command line's */
