@@ -156,6 +156,12 @@ pw_stop_daemon() {
 	DAEMON_PID=""
 }
 
+# pw_status_of KEY: one value of `piiwatch status` from the test's daemon.
+pw_status_of() {
+	"$PW_BUILD/piiwatch" --control-socket "$PW_TMP/control.sock" status 2>&1 |
+		awk -v k="$1" '$1 == k { print $2 }'
+}
+
 # pw_sql QUERY: run a query on the test store.
 pw_sql() {
 	sqlite3 -cmd ".timeout 5000" "$PW_TMP/store.db" "$1"

@@ -32,11 +32,6 @@ has_dispatcher() {
 	bpftool link show pinned "$(pw_pin_dir)/links/handle_compat_enter" >/dev/null 2>&1
 }
 
-status_of() {
-	"$PW_BUILD/piiwatch" --control-socket "$PW_TMP/control.sock" status 2>&1 |
-		awk -v k="$1" '$1 == k { print $2 }'
-}
-
 # with_cmdline FILE: the wrapper that shows the daemon FILE as its
 # /proc/cmdline, then runs the rest.
 with_cmdline() {
@@ -58,7 +53,7 @@ else
 		"$PW_TMP/daemon.err"
 	check "its programs are attached" test -n "$(pw_daemon_link_ids)"
 	check_eq "none of them is a 32-bit dispatcher" "$(ls "$(pw_pin_dir)/links" | grep -c compat)" 0
-	check_eq "piiwatch status says no 32-bit system calls are watched" "$(status_of compat_syscalls)" none
+	check_eq "piiwatch status says no 32-bit system calls are watched" "$(pw_status_of compat_syscalls)" none
 	cat "$D/a.csv" >/dev/null
 	check_eq "a native read is recorded" \
 		"$(pw_wait_sql "SELECT sum(bytes_read) FROM accesses WHERE path = '$D/a.csv' AND closed_ns IS NOT NULL" 12345)" 12345
@@ -79,7 +74,7 @@ PW_DAEMON_WRAPPER=("${NATIVE_ONLY[@]}")
 check "a daemon under a native-only filter, the command line silent, starts" \
 	pw_start_daemon "$PW_TMP/policy.conf"
 check "it loads the 32-bit dispatchers" has_dispatcher
-check_eq "piiwatch status says 32-bit system calls are watched" "$(status_of compat_syscalls)" watched
+check_eq "piiwatch status says 32-bit system calls are watched" "$(pw_status_of compat_syscalls)" watched
 n=$("$PW_BUILD/tests/pw-evade" int80 "$D/b.csv")
 check_eq "a 32-bit read elsewhere is recorded, exact bytes" \
 	"$(pw_wait_sql "SELECT sum(bytes_read) FROM accesses WHERE path = '$D/b.csv' AND closed_ns IS NOT NULL" "$n")" 23456

@@ -137,18 +137,14 @@ check_eq "so is a read by a root process with every capability" \
 check_eq "the honeytoken read raises its alert" \
 	"$(pw_wait_sql "SELECT count(*) FROM alerts WHERE rule_id = 'honeytoken'" 1)" 1
 
-status_of() {
-	"$PW_BUILD/piiwatch" --control-socket "$PW_TMP/control.sock" status 2>&1 |
-		awk -v k="$1" '$1 == k { print $2 }'
-}
-check "piiwatch status answers" test -n "$(status_of hook_mode)"
+check "piiwatch status answers" test -n "$(pw_status_of hook_mode)"
 alerts=$(pw_sql "SELECT count(*) FROM alerts")
 for i in $(seq 1 50); do
-	[ "$(status_of outputs.audit.sent)" = "$alerts" ] && break
+	[ "$(pw_status_of outputs.audit.sent)" = "$alerts" ] && break
 	sleep 0.1
 done
 check_eq "the kernel took every alert ($alerts) for the audit trail, and refused none" \
-	"$(status_of outputs.audit.sent) $(status_of outputs.audit.failed)" "$alerts 0"
+	"$(pw_status_of outputs.audit.sent) $(pw_status_of outputs.audit.failed)" "$alerts 0"
 if [ -z "$audit_why" ]; then
 	rec=""
 	for i in $(seq 1 50); do
@@ -178,7 +174,7 @@ check "it takes the probes over" grep -q "took over" "$PW_TMP/daemon.err"
 if [ "$native_only" = native ] && grep -qw __ia32_sys_read /proc/kallsyms &&
 	! grep -q 'ia32_emulation=' /proc/cmdline; then
 	check_eq "piiwatch status says the 32-bit dispatchers it took over watch" \
-		"$(status_of compat_syscalls)" watched
+		"$(pw_status_of compat_syscalls)" watched
 fi
 check_eq "and records the read made while no daemon ran" \
 	"$(pw_wait_sql "SELECT count(*) FROM accesses WHERE exe = '/usr/bin/cat'
