@@ -167,13 +167,16 @@ static int wait_child(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
-static long long uring_read(int fd, long long size)
+/* Read fd whole through io_uring; with IORING_SETUP_SQPOLL the ring's
+ * kernel thread (iou-sqp-PID) submits the requests, not this one. */
+static long long uring_read(int fd, long long size, unsigned flags)
 {
+	struct io_uring_params p = { .flags = flags, .sq_thread_idle = 2000 };
 	struct io_uring ring;
 	char *buf = malloc(CHUNK);
 	long long total = 0;
 
-	if (!buf || io_uring_queue_init(4, &ring, 0) < 0)
+	if (!buf || io_uring_queue_init_params(4, &ring, &p) < 0)
 		die("io_uring_queue_init");
 	while (total < size) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
@@ -376,14 +379,15 @@ static long long copy_into(const char *t, int fd, const char *src)
 	return total;
 }
 
-static long long uring_write(int fd, long long size, bool vec)
+static long long uring_write(int fd, long long size, bool vec, unsigned flags)
 {
+	struct io_uring_params p = { .flags = flags, .sq_thread_idle = 2000 };
 	struct io_uring ring;
 	static char buf[CHUNK];
 	long long total = 0;
 
 	memset(buf, 'u', sizeof(buf));
-	if (io_uring_queue_init(4, &ring, 0) < 0)
+	if (io_uring_queue_init_params(4, &ring, &p) < 0)
 		die("io_uring_queue_init");
 	while (total < size) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
@@ -1082,7 +1086,7 @@ static long long int80_run(const char *t, const char *path, const char *arg)
 static bool run_other_open(const char *t, const char *path, const char *arg, long long *n)
 {
 	static const char *const writes[] = { "write", "pwrite", "writev", "pwritev", "pwritev2",
-					      "uring-write", "uring-writev", "aio-write", "aio-writev",
+					      "uring-write", "uring-writev", "uring-write-sqpoll", "aio-write", "aio-writev",
 					      "sendfile-into",
 					      "splice-into", "copy-into", NULL };
 	const char *name;
@@ -1130,7 +1134,8 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 		if (fd < 0 || !arg)
 			die(path);
 		if (strncmp(t, "uring-", 6) == 0)
-			*n = uring_write(fd, atoll(arg), strcmp(t, "uring-writev") == 0);
+			*n = uring_write(fd, atoll(arg), strcmp(t, "uring-writev") == 0,
+					 strstr(t, "-sqpoll") ? IORING_SETUP_SQPOLL : 0);
 		else if (strncmp(t, "aio-", 4) == 0)
 			*n = aio_rw(fd, false, strcmp(t, "aio-writev") == 0, atoll(arg));
 		else if (strstr(t, "-into"))
@@ -1475,7 +1480,9 @@ int main(int argc, char **argv)
 		sleep(1);
 		return 0;
 	} else if (strcmp(t, "uring-read") == 0) {
-		n = uring_read(fd, size);
+		n = uring_read(fd, size, 0);
+	} else if (strcmp(t, "uring-read-sqpoll") == 0) {
+		n = uring_read(fd, size, IORING_SETUP_SQPOLL);
 	} else if (strcmp(t, "uring-splice") == 0) {
 		n = uring_read_other(fd, size, OTHER_SPLICE);
 	} else if (strcmp(t, "uring-splice-fixed") == 0) {
@@ -1529,7 +1536,7 @@ int main(int argc, char **argv)
 		if (out < 0)
 			die(arg);
 		n = read_all(fd);
-		if (uring_write(out, n, false) != n)
+		if (uring_write(out, n, false, 0) != n)
 			die("io_uring write");
 		close(out);
 	} else if (strcmp(t, "sendto") == 0 || strcmp(t, "sendmsg") == 0 ||

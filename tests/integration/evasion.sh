@@ -13,7 +13,7 @@ mkdir -p "$D" "$W" "$PW_TMP/other" "$O" "$PW_TMP/bind" "$PW_TMP/lo"
 EVADE="$PW_BUILD/tests/pw-evade"
 # Each read FILE whole: the opens by each syscall among them.
 SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm sendfile splice
-	mmap exit-no-close exec-cloexec close-range uring-read uring-splice uring-splice-fixed uring-readv-fixed
+	mmap exit-no-close exec-cloexec close-range uring-read uring-read-sqpoll uring-splice uring-splice-fixed uring-readv-fixed
 	uring-open uring-use aio aio-v
 	open-sys open-at open-at2 open-opath int80 int80-exec int80-mmap int80-mmap2 int80-aio"
 # IORING_OP_READV_FIXED is 6.15's.
@@ -39,7 +39,7 @@ if [ "$INT80" = no ]; then
 	OTHERS=$(no_int80 "$OTHERS")
 fi
 # Each writes into a protected file: its own count, or the whole of a source.
-WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev aio-write aio-writev"
+WRITES="write pwrite writev pwritev pwritev2 uring-write uring-writev uring-write-sqpoll aio-write aio-writev"
 INTO="sendfile-into splice-into copy-into"
 i=0
 for t in $SIMPLE $OTHERS; do
@@ -305,7 +305,7 @@ for t in $WRITES $INTO; do
 		"0|$(wsize "$t")|1|$ses|0|$(pid_of "$t")|$EVADE"
 done
 check_eq "io_uring writes are flagged as such" \
-	"$(pw_sql "SELECT count(*) FROM accesses WHERE path LIKE '$W/w_uring-write%' AND flags & 64 = 64")" 2
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path LIKE '$W/w_uring-write%' AND flags & 64 = 64")" 3
 # How an access ended is in its last record's io flags (the store keeps
 # only those that stick): "exec" when the exec closed its descriptor.
 ended_at_exec() {
@@ -420,6 +420,10 @@ for t in mmap $(echo " $SIMPLE " | grep -o ' int80-mmap[^ ]*'); do
 done
 check_eq "io_uring reads are flagged as such" \
 	"$(pw_sql "SELECT flags & 64 FROM accesses WHERE path = '$D/t_uring-read.csv'")" 64
+# An SQPOLL ring's requests are submitted by its kernel thread
+# (iou-sqp-PID), a thread of the process: the access is still the process's.
+check_eq "io_uring reads through an SQPOLL ring are flagged as such" \
+	"$(pw_sql "SELECT flags & 64 FROM accesses WHERE path = '$D/t_uring-read-sqpoll.csv'")" 64
 check_eq "copy_file_range: the copy is a staging file with every byte written" \
 	"$(pw_sql "SELECT staging, bytes_written, audit_session FROM accesses WHERE path = '$O/copy.out'")" \
 	"1|$(size copy)|$ses"
