@@ -4,9 +4,15 @@
  * once, to the hooks piiwatchd would attach on this kernel, until SIGTERM
  * or SIGINT.  The floor of piiwatch's hooks for bench/probe_overhead.
  *
- *   bench_empty
+ *   bench_empty [--raw-only]
  *
- * Prints "attached N" (the links) once attached.  On SIGUSR1 it prints each program's
+ * --raw-only attaches only the two programs on the raw sys_enter and
+ * sys_exit tracepoints, whether or not the kernel takes 32-bit calls: the
+ * floor of a design that would see every system call through those two
+ * alone, for probe_overhead's "empty, raw tracepoints only" monitor.
+ *
+ * Prints "attached N compat C" (the links; C: whether the 32-bit
+ * dispatchers' twins are among them) once attached.  On SIGUSR1 it prints each program's
  * run count and run time (kernel.bpf_stats_enabled counts them) as lines
  * "prog NAME SECTION RUNS NS", then "end".  Refuses to run when its hooks
  * are not piiwatch.bpf.c's.
@@ -128,13 +134,15 @@ int main(int argc, char **argv)
 	struct bpf_link *links[N_SHARED] = { NULL };
 	size_t i, j, n_links = 0;
 	struct bpf_program *p;
-	bool trampoline, compat;
+	bool trampoline, compat, raw_only = false;
 	char why[200];
 	sigset_t mask;
 	int sig = 0, n = 0, rc = 1;
 
-	if (argc != 1) {
-		fprintf(stderr, "usage: bench_empty\n");
+	if (argc == 2 && strcmp(argv[1], "--raw-only") == 0)
+		raw_only = true;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: bench_empty [--raw-only]\n");
 		return 2;
 	}
 	libbpf_set_print(libbpf_quiet);
@@ -159,11 +167,12 @@ int main(int argc, char **argv)
 	vmlinux = btf__load_vmlinux_btf();
 	/* As piiwatchd: no 32-bit entry (not built, or turned off), no compat
 	 * dispatchers. */
-	compat = pw_compat_entry_open(vmlinux, why, sizeof(why));
+	compat = raw_only || pw_compat_entry_open(vmlinux, why, sizeof(why));
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *sec = bpf_program__section_name(p);
 
-		if (strcmp(sec, "syscall") == 0 || !have_hook(vmlinux, sec) ||
+		if ((raw_only && strncmp(sec, "raw_tp/sys_", 11) != 0) ||
+		    strcmp(sec, "syscall") == 0 || !have_hook(vmlinux, sec) ||
 		    (strncmp(sec, "raw_tp/sys_", 11) == 0 && !compat) ||
 		    (strncmp(sec, "lsm/", 4) == 0 && !trampoline) ||
 		    (p == skel->progs.empty_exit_open && trampoline))
@@ -185,7 +194,7 @@ int main(int argc, char **argv)
 		{ skel->progs.empty_exit_change, change_exits, N_OF(change_exits) },
 		{ skel->progs.empty_enter_write, write_enters, N_OF(write_enters) },
 	};
-	for (i = 0; i < N_OF(shared); i++) {
+	for (i = 0; !raw_only && i < N_OF(shared); i++) {
 		for (j = 0; shared[i].prog && j < shared[i].n; j++) {
 			const char *tp = shared[i].tps[j];
 			char sec[128];

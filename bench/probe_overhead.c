@@ -3,7 +3,7 @@
  * probe_overhead: what piiwatch's kernel side costs the programs it
  * watches, next to the floor of its hooks and to auditd.
  *
- * Two workloads, both run under four monitors in the same run:
+ * Two workloads, both run under each monitor below in the same run:
  *   loop  a program (bench_reader) that opens, reads 16 KiB of and closes
  *         files that are NOT protected, pinned to one CPU: time per access;
  *   tar   tar -cf - TREE | cat >/dev/null (to a pipe: GNU tar skips reading
@@ -33,7 +33,14 @@
  * protected files on one CPU with piiwatchd on the other, where every
  * access must reach the store and nothing may be lost.
  *
- *   probe_overhead [-A] [-N] [-r ROUNDS] [-n ACCESSES] [-T TREE] [-s SECONDS]
+ *   empty, raw_tp only
+ *             bench_empty --raw-only: empty programs on the raw sys_enter and
+ *             sys_exit tracepoints alone, the floor of a design that would
+ *             see every system call through those two (the report says
+ *             how much room it would leave piiwatch's work); -R leaves it
+ *             out.
+ *
+ *   probe_overhead [-A] [-N] [-R] [-r ROUNDS] [-n ACCESSES] [-T TREE] [-s SECONDS]
  *
  * The workloads of every monitor but auditd run without the kernel's audit
  * context (see audit_free_begin); -A leaves it to them.
@@ -80,7 +87,8 @@
 #define TARGET_VS_EMPTY 1.2
 #define MAX_PROGS 256
 
-enum mode { M_NONE, M_EMPTY, M_PIIWATCH, M_AUDITD, M_EMPTY_N32, M_PIIWATCH_N32, N_MODES };
+enum mode { M_NONE, M_EMPTY, M_PIIWATCH, M_AUDITD, M_EMPTY_N32, M_PIIWATCH_N32, M_EMPTY_RAW,
+	     N_MODES };
 
 static const char *const mode_names[N_MODES] = {
 	[M_NONE] = "no monitor",
@@ -89,6 +97,7 @@ static const char *const mode_names[N_MODES] = {
 	[M_AUDITD] = "auditd (-w -p rwa)",
 	[M_EMPTY_N32] = "empty, no 32-bit",
 	[M_PIIWATCH_N32] = "piiwatch, no 32-bit",
+	[M_EMPTY_RAW] = "empty, raw_tp only",
 };
 
 /* The monitors shown the host as one without a 32-bit entry. */
@@ -157,7 +166,7 @@ static void on_signal(int sig)
 
 /* ---- the monitors ---- */
 
-static int empty_start(struct bench *b, bool no_ia32, char *why, size_t why_size)
+static int empty_start(struct bench *b, bool no_ia32, bool raw_only, char *why, size_t why_size)
 {
 	char exe[PATH_MAX + 32], line[128];
 	int pfd[2], n = 0, compat = -1;
@@ -176,7 +185,7 @@ static int empty_start(struct bench *b, bool no_ia32, char *why, size_t why_size
 		if (dup2(pfd[1], STDOUT_FILENO) < 0 ||
 		    (no_ia32 && bench_without_ia32(b->cmdline_off) != 0))
 			_exit(127);
-		execl(exe, exe, (char *)NULL);
+		execl(exe, exe, raw_only ? "--raw-only" : (char *)NULL, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -184,6 +193,10 @@ static int empty_start(struct bench *b, bool no_ia32, char *why, size_t why_size
 	if (!b->empty_out || !fgets(line, sizeof(line), b->empty_out) ||
 	    sscanf(line, "attached %d compat %d", &n, &compat) != 2 || n <= 0) {
 		snprintf(why, why_size, "bench_empty did not attach");
+		return -1;
+	}
+	if (raw_only && n != 2) {
+		snprintf(why, why_size, "bench_empty --raw-only attached %d programs, not 2", n);
 		return -1;
 	}
 	if (no_ia32 && compat) {
@@ -425,7 +438,8 @@ static int monitor_start(struct bench *b, enum mode m, char *why, size_t why_siz
 		return 0;
 	case M_EMPTY:
 	case M_EMPTY_N32:
-		return empty_start(b, m == M_EMPTY_N32, why, why_size);
+	case M_EMPTY_RAW:
+		return empty_start(b, m == M_EMPTY_N32, m == M_EMPTY_RAW, why, why_size);
 	case M_PIIWATCH:
 	case M_PIIWATCH_N32:
 		snprintf(b->daemon.no_ia32_cmdline, sizeof(b->daemon.no_ia32_cmdline), "%s",
@@ -450,6 +464,7 @@ static int monitor_stop(struct bench *b, enum mode m)
 	switch (m) {
 	case M_EMPTY:
 	case M_EMPTY_N32:
+	case M_EMPTY_RAW:
 		empty_stop(b);
 		return 0;
 	case M_PIIWATCH:
@@ -589,7 +604,8 @@ static bool disturbed(const struct bench *b, enum mode m, char *what, size_t siz
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && is_tracing(info.type)) {
 			for (i = 0; i < n_ours; i++)
 				mine |= ours[i] == id;
-			if ((m == M_EMPTY || m == M_EMPTY_N32) && strncmp(info.name, "empty_", 6) == 0)
+			if ((m == M_EMPTY || m == M_EMPTY_N32 || m == M_EMPTY_RAW) &&
+			    strncmp(info.name, "empty_", 6) == 0)
 				mine = true;
 			foreign += !mine;
 		}
@@ -1118,6 +1134,30 @@ static bool judge(const char *what, double limit, const double added_pw[2],
 	return ok;
 }
 
+/* What the "empty, raw_tp only" monitor says of a design that would see
+ * every system call, native and 32-bit, through the raw sys_enter and
+ * sys_exit tracepoints alone: its floor, and the room the floor target
+ * would leave piiwatch's own work, next to what that work costs now
+ * (piiwatch's added time over the empty programs', on its own hooks). */
+static void report_raw_only(const struct bench *b, double added[N_MODES][2])
+{
+	bool n32 = b->no_ia32_modes && b->n[M_EMPTY_N32] && b->n[M_PIIWATCH_N32];
+	enum mode pw = n32 ? M_PIIWATCH_N32 : M_PIIWATCH, empty = n32 ? M_EMPTY_N32 : M_EMPTY;
+	const double *raw = added[M_EMPTY_RAW];
+
+	printf("raw tracepoints alone (every system call through raw_tp sys_enter and sys_exit, "
+	       "no syscalls:* programs): the empty programs add %.0f ns per access, tar %.3f s",
+	       raw[0], raw[1] / 1e9);
+	if (b->n[M_AUDITD])
+		printf(" (%.2fx and %.2fx auditd's)", raw[0] / added[M_AUDITD][0],
+		       raw[1] / added[M_AUDITD][1]);
+	printf(";\n  within %.1fx of that floor, piiwatch's own work would have %.0f ns per access "
+	       "and %.3f s of tar; on its present hooks it takes %.0f ns and %.3f s (%s)\n",
+	       TARGET_VS_EMPTY, (TARGET_VS_EMPTY - 1) * raw[0], (TARGET_VS_EMPTY - 1) * raw[1] / 1e9,
+	       added[pw][0] - added[empty][0], (added[pw][1] - added[empty][1]) / 1e9,
+	       n32 ? "piiwatch over the empty programs, no 32-bit" : "piiwatch over the empty programs");
+}
+
 static void report(struct bench *b, bool *met)
 {
 	struct summary t[N_MODES][N_METRICS];
@@ -1163,6 +1203,16 @@ static void report(struct bench *b, bool *met)
 		printf("target: piiwatch against auditd: not measured (%s)\n", b->audit_why);
 	*met &= judge("the empty programs'", TARGET_VS_EMPTY, added[M_PIIWATCH],
 		      added[M_EMPTY]);
+	if (b->n[M_AUDITD])
+		printf("the hooks alone: the empty programs add %.2fx auditd's time on the loop, "
+		       "%.2fx on tar%s\n",
+		       added[M_EMPTY][0] / added[M_AUDITD][0], added[M_EMPTY][1] / added[M_AUDITD][1],
+		       added[M_EMPTY][0] > TARGET_VS_AUDITD * added[M_AUDITD][0] ||
+				       added[M_EMPTY][1] > TARGET_VS_AUDITD * added[M_AUDITD][1]
+			       ? ": over 0.7x, no program on these hooks can meet that target"
+			       : "");
+	if (b->n[M_EMPTY_RAW])
+		report_raw_only(b, added);
 	if (!b->no_ia32_modes || !b->n[M_EMPTY_N32] || !b->n[M_PIIWATCH_N32])
 		return;
 	/* Not this host's verdict: what it would be booted with
@@ -1199,7 +1249,8 @@ static bool host_has_dispatchers(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: probe_overhead [-A] [-N] [-r ROUNDS] [-n ACCESSES] [-T TREE] [-s SECONDS]\n");
+	fprintf(stderr, "usage: probe_overhead [-A] [-N] [-R] [-r ROUNDS] [-n ACCESSES] [-T TREE] "
+		"[-s SECONDS]\n");
 }
 
 int main(int argc, char **argv)
@@ -1208,7 +1259,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t rounds = 5, accesses = 200000, seconds = 5;
 	double w, c;
-	bool met_overhead = false, met_throughput = false, skip_no_ia32 = false;
+	bool met_overhead = false, met_throughput = false, skip_no_ia32 = false, skip_raw = false;
 	int opt, r, m, rc = 2;
 
 	if (!b)
@@ -1217,13 +1268,16 @@ int main(int argc, char **argv)
 	b->empty_pid = b->auditd_pid = -1;
 	b->audit_lock = b->task_rule_lock = -1;
 	b->audit_usable = true;
-	while ((opt = getopt(argc, argv, "ANr:n:T:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "ANRr:n:T:s:")) != -1) {
 		switch (opt) {
 		case 'A':
 			b->audit_ctx = true;
 			break;
 		case 'N':
 			skip_no_ia32 = true;
+			break;
+		case 'R':
+			skip_raw = true;
 			break;
 		case 'r':
 			if (pw_parse_u64(optarg, MAX_ROUNDS, &rounds) || !rounds)
@@ -1307,7 +1361,8 @@ int main(int argc, char **argv)
 			enum mode mode = (enum mode)((m + r) % N_MODES);
 
 			if ((mode == M_AUDITD && !b->audit_usable) ||
-			    (no_ia32_mode(mode) && !b->no_ia32_modes))
+			    (no_ia32_mode(mode) && !b->no_ia32_modes) ||
+			    (mode == M_EMPTY_RAW && skip_raw))
 				continue;
 			if (measure(b, mode, r) < 0)
 				goto cleanup;
