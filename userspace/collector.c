@@ -409,12 +409,12 @@ static struct session_entry *session_find(struct pw_collector *c, uint32_t audit
 	return s;
 }
 
-/* The account name of uid (its number when it has none), malloc'ed. */
-static char *user_name(struct pw_collector *c, uint32_t uid)
+/* The account name of uid (its number when it has none), malloc'ed; now
+ * is the monotonic time, for the cache. */
+static char *user_name(struct pw_collector *c, uint32_t uid, uint64_t now)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096], num[16];
-	uint64_t now = pw_now_monotonic_ns();
 	struct user_entry *u;
 
 	HASH_FIND(hh, c->users, &uid, sizeof(uint32_t), u);
@@ -472,9 +472,9 @@ static char *rebuild_path(struct pw_collector *c, uint64_t root_dev, uint64_t ro
 		if (!root)
 			HASH_FIND(hh, c->moved, &k, sizeof(k), m);
 		if (root)
-			o = (size_t)snprintf(out, sizeof(out), "%s", root->path);
+			o = pw_str_append(out, sizeof(out), 0, root->path);
 		else if (m)
-			o = (size_t)snprintf(out, sizeof(out), "%s", m->path);
+			o = pw_str_append(out, sizeof(out), 0, m->path);
 		else
 			o = (size_t)snprintf(out, sizeof(out), "<protected inode %llu:%llu>",
 					     (unsigned long long)root_dev,
@@ -483,15 +483,20 @@ static char *rebuild_path(struct pw_collector *c, uint64_t root_dev, uint64_t ro
 			return strdup(out);
 	}
 	kept = depth < PW_NAME_SLOTS ? depth : PW_NAME_SLOTS;
+	/* Appended without snprintf(): every open pays for this. */
+	if (o >= sizeof(out))
+		o = strlen(out);
 	if (flags & PW_OPEN_DEEP)
-		o += (size_t)snprintf(out + o, sizeof(out) - o, "/...");
-	for (i = kept; i-- > 0 && o < sizeof(out);) {
+		o = pw_str_append(out, sizeof(out), o, "/...");
+	for (i = kept; i-- > 0 && o + 1 < sizeof(out);) {
 		/* A mount stacked on another's root names nothing. */
 		if (strcmp(names[i], "/") == 0)
 			continue;
 		pw_escape_untrusted(names[i], strnlen(names[i], PW_NAME_LEN), part, sizeof(part));
-		o += (size_t)snprintf(out + o, sizeof(out) - o, "/%s%s", part,
-				      (flags & PW_OPEN_NAME_TRUNC) && i == 0 ? "..." : "");
+		o = pw_str_append(out, sizeof(out), o, "/");
+		o = pw_str_append(out, sizeof(out), o, part);
+		if ((flags & PW_OPEN_NAME_TRUNC) && i == 0)
+			o = pw_str_append(out, sizeof(out), o, "...");
 	}
 	if (out[0] == '\0')
 		snprintf(out, sizeof(out), "/");
@@ -525,6 +530,7 @@ static void ident_free(struct ident *id)
 static void identify(struct pw_collector *c, const struct pw_task_id *t, struct ident *id)
 {
 	struct session_entry *s = session_find(c, t->sessionid);
+	uint64_t now = pw_now_monotonic_ns();
 	struct pw_proc_info p;
 
 	memset(id, 0, sizeof(*id));
@@ -535,7 +541,7 @@ static void identify(struct pw_collector *c, const struct pw_task_id *t, struct 
 		id->service = s->service ? strdup(s->service) : NULL;
 		id->rhost = s->rhost ? strdup(s->rhost) : NULL;
 	} else {
-		id->user = user_name(c, t->loginuid != PW_NO_ID ? t->loginuid : t->uid);
+		id->user = user_name(c, t->loginuid != PW_NO_ID ? t->loginuid : t->uid, now);
 	}
 	/* Whose rights the program used: the login user's or, after su,
 	 * sudo or a setuid program, another's.  Without a session or a
@@ -543,7 +549,7 @@ static void identify(struct pw_collector *c, const struct pw_task_id *t, struct 
 	if (!s && t->loginuid == PW_NO_ID)
 		id->euser = id->user ? strdup(id->user) : NULL;
 	else
-		id->euser = user_name(c, t->uid);
+		id->euser = user_name(c, t->uid, now);
 	/* The program and its chain, from the exec that started it, else
 	 * from /proc while the process is still there; the chain is built
 	 * once per process, and each record copies it whole. */

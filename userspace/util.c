@@ -196,6 +196,20 @@ static bool is_control(const unsigned char *s, size_t seq_len)
 	       (seq_len == 2 && s[0] == 0xc2 && s[1] < 0xa0);
 }
 
+size_t pw_str_append(char *out, size_t out_size, size_t len, const char *s)
+{
+	size_t n;
+
+	if (out_size == 0)
+		return 0;
+	if (len >= out_size)
+		len = out_size - 1;
+	n = strnlen(s, out_size - 1 - len);
+	memcpy(out + len, s, n);
+	out[len + n] = '\0';
+	return len + n;
+}
+
 bool pw_escape_untrusted(const char *in, size_t in_len, char *out, size_t out_size)
 {
 	const unsigned char *s = (const unsigned char *)in;

@@ -49,6 +49,13 @@ bool pw_escape_untrusted(const char *in, size_t in_len, char *out, size_t out_si
 /* True when s holds only valid UTF-8 without C0, DEL or C1 controls. */
 bool pw_is_clean_utf8(const char *s);
 
+/*
+ * Append s to the string of length len (< out_size) in out, cut to fit as
+ * snprintf() cuts it; the result is always terminated.  Returns its
+ * length.  For hot paths, where snprintf("%s") costs its format parsing.
+ */
+size_t pw_str_append(char *out, size_t out_size, size_t len, const char *s);
+
 /* "1.5 MiB"-style human size into out. */
 void pw_format_bytes(uint64_t bytes, char *out, size_t out_size);
 

@@ -94,6 +94,30 @@ static void test_escape_untrusted(void **state)
 	assert_string_equal(out, "ab");
 }
 
+/* pw_str_append() gives what snprintf("%s%s") gives, cut the same way. */
+static void test_str_append(void **state)
+{
+	char out[8], ref[8];
+	size_t n;
+
+	(void)state;
+	n = pw_str_append(out, sizeof(out), 0, "user:");
+	assert_int_equal(n, 5);
+	n = pw_str_append(out, sizeof(out), n, "tanaka");
+	snprintf(ref, sizeof(ref), "%s%s", "user:", "tanaka");
+	assert_string_equal(out, ref);
+	assert_int_equal(n, 7);
+	/* Full: nothing more fits, the string stays terminated. */
+	assert_int_equal(pw_str_append(out, sizeof(out), n, "x"), 7);
+	assert_string_equal(out, "user:ta");
+	/* A length past the end is taken as the end. */
+	assert_int_equal(pw_str_append(out, sizeof(out), 100, "y"), 7);
+	assert_string_equal(out, "user:ta");
+	assert_int_equal(pw_str_append(out, sizeof(out), 0, ""), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(pw_str_append(out, 0, 0, "z"), 0);
+}
+
 static void test_clean_utf8(void **state)
 {
 	assert_true(pw_is_clean_utf8("customers.csv"));
@@ -188,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_durations_and_sizes),
 		cmocka_unit_test(test_escape_untrusted),
+		cmocka_unit_test(test_str_append),
 		cmocka_unit_test(test_clean_utf8),
 		cmocka_unit_test(test_dev_encoding),
 		cmocka_unit_test(test_format_bytes),
