@@ -274,6 +274,7 @@ static const char *basename_of(const char *path)
  * program's file name or its comm. */
 static bool program_listed(const struct pw_strlist *l, const char *exe, const char *comm)
 {
+	const char *name = exe ? basename_of(exe) : comm;
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
@@ -282,8 +283,7 @@ static bool program_listed(const struct pw_strlist *l, const char *exe, const ch
 		if (p[0] == '/') {
 			if (exe && strcmp(exe, p) == 0)
 				return true;
-		} else if ((exe && strcmp(basename_of(exe), p) == 0) ||
-			   (!exe && comm && strcmp(comm, p) == 0)) {
+		} else if (name && strcmp(name, p) == 0) {
 			return true;
 		}
 	}
@@ -605,11 +605,20 @@ static struct volume *volume_get(struct pw_detector *d, const char *principal,
 				 const char *dataset, bool *created)
 {
 	struct volume *v;
-	size_t len;
-	char *key = volume_key(principal, dataset, &len);
+	size_t pl = strlen(principal), dl = strlen(dataset), len = pl + dl + 1;
+	char look[512], *key;
 
 	if (created)
 		*created = false;
+	/* Looked up without an allocation: every read asks twice. */
+	if (len < sizeof(look)) {
+		memcpy(look, principal, pl + 1);
+		memcpy(look + pl + 1, dataset, dl + 1);
+		HASH_FIND(hh, d->volumes, look, len, v);
+		if (v)
+			return v;
+	}
+	key = volume_key(principal, dataset, &len);
 	if (!key)
 		return NULL;
 	HASH_FIND(hh, d->volumes, key, len, v);
@@ -917,18 +926,19 @@ static void drop_open(struct pw_detector *d, struct open_acc *o)
 	free(o);
 }
 
+/* The counts remembered of an access; created when create is set. */
 static struct open_acc *open_get(struct pw_detector *d, const char *boot, uint64_t access_id,
-				 bool *is_new)
+				 bool create, bool *is_new)
 {
 	struct open_key k;
 	struct open_acc *o, *e, *tmp, *oldest = NULL;
 
 	memset(&k, 0, sizeof(k));
-	snprintf(k.boot, sizeof(k.boot), "%s", boot);
+	pw_str_append(k.boot, sizeof(k.boot), 0, boot);
 	k.access_id = access_id;
 	HASH_FIND(hh, d->open, &k, sizeof(k), o);
 	*is_new = !o;
-	if (o)
+	if (o || !create)
 		return o;
 	if (d->n_open >= OPEN_MAX) {
 		HASH_ITER(hh, d->open, e, tmp)
@@ -984,7 +994,7 @@ static struct actor *actor_get(struct pw_detector *d, const char *boot, uint32_t
 	struct actor *a, *e, *tmp, *oldest = NULL;
 
 	memset(&k, 0, sizeof(k));
-	snprintf(k.boot, sizeof(k.boot), "%s", boot);
+	pw_str_append(k.boot, sizeof(k.boot), 0, boot);
 	k.ses = ses;
 	k.pid = ses == PW_NO_ID ? pid : 0;
 	HASH_FIND(hh, d->actors, &k, sizeof(k), a);
@@ -1169,10 +1179,11 @@ static void fire(struct pw_detector *d, struct actor *a, enum pw_rule_id rule, u
  * Bytes or files read of one dataset (or of all: ALL_DATASETS) in this
  * login session or within the window, over the cap and far above the
  * principal's usual high.  A program the dataset allows is judged against
- * its own habits only: nothing before it has a baseline.
+ * its own habits only: nothing before it has a baseline.  p is v's
+ * principal (principal_get()), NULL when it could not be kept.
  */
 static void check_bulk(struct pw_detector *d, struct actor *a, struct volume *v,
-		       const char *dataset, bool allowed, uint64_t session_bytes,
+		       struct principal *p, const char *dataset, bool allowed, uint64_t session_bytes,
 		       uint64_t session_files, uint64_t t, const struct local_time *lt)
 {
 	const struct pw_rule_cfg *rc = &d->pol->rules[PW_RULE_BULK_READ];
@@ -1184,7 +1195,6 @@ static void check_bulk(struct pw_detector *d, struct actor *a, struct volume *v,
 	char base[400], what[96] = "", win[32], dur[32];
 	const char *whose = a->is_session ? "this user" : "this program";
 	bool by_bytes, by_files, established;
-	struct principal *p;
 	int span_kind;
 
 	if (!wants(d, a, PW_RULE_BULK_READ, t))
@@ -1197,7 +1207,6 @@ static void check_bulk(struct pw_detector *d, struct actor *a, struct volume *v,
 	span_kind = 1;
 	/* Another session of the same principal the same day adds nothing
 	 * to a finding about the principal's day or window. */
-	p = principal_get(d, v->principal);
 	today = volume_day_find(v, lt->day);
 	if (!p || p->bulk_day != lt->day) {
 		if (win_bytes > bytes) {
@@ -1281,15 +1290,14 @@ static void check_bulk(struct pw_detector *d, struct actor *a, struct volume *v,
  * day and its usual high, both measured on the days before the week (so
  * that the drip does not become the habit), and the week's total is over
  * the cap.  Only with such a baseline (a new user's first week is not a
- * drip), and once a week per principal.
+ * drip), and once a week per principal (p, as for check_bulk()).
  */
 static void check_bulk_week(struct pw_detector *d, struct actor *a, struct volume *v,
-			    const char *dataset, uint64_t t, const struct local_time *lt)
+			    struct principal *p, const char *dataset, uint64_t t, const struct local_time *lt)
 {
 	const struct pw_rule_cfg *rc = &d->pol->rules[PW_RULE_BULK_READ];
 	uint64_t bytes = 0, files = 0;
 	struct baseline bb;
-	struct principal *p;
 	char who_s[1200], got[32], med[32], mad[32], bar_s[32], cap[32], what[96];
 	char days[WEEK_DAYS * 24] = "";
 	size_t i, over = 0, o = 0;
@@ -1297,7 +1305,6 @@ static void check_bulk_week(struct pw_detector *d, struct actor *a, struct volum
 
 	if (!wants(d, a, PW_RULE_BULK_READ, t))
 		return;
-	p = principal_get(d, v->principal);
 	if (p && p->bulk_week_day >= 0 && lt->day < p->bulk_week_day + WEEK_DAYS)
 		return;
 	volume_baseline(d, v, lt->day, lt->day - WEEK_DAYS + 1, false, rc->factor, &bb);
@@ -1503,6 +1510,7 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 		struct principal *p;
 		bool created;
 		int new_file = 0;
+		size_t n;
 
 		if (ads) {
 			ads->bytes += d_read;
@@ -1513,8 +1521,11 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 			if (fkey)
 				keyset_add(&all->files, fkey, t);
 		}
-		snprintf(principal, sizeof(principal), "%s:%s", a->is_session ? "user" : "program",
-			 a->is_session ? (a->user ? a->user : "?") : prog);
+		n = pw_str_append(principal, sizeof(principal), 0,
+				  a->is_session ? "user:" : "program:");
+		pw_str_append(principal, sizeof(principal), n,
+			      a->is_session ? (a->user ? a->user : "?") : prog);
+		p = principal_get(d, principal);
 		local_of(t, &lt);
 		v = volume_get(d, principal, ds, &created);
 		v_all = volume_get(d, principal, ALL_DATASETS, NULL);
@@ -1529,20 +1540,19 @@ static void on_protected_access(struct pw_detector *d, struct actor *a, const st
 			volume_add(d, v, t, d_read, new_file ? fkey : 0,
 				   pol->rules[PW_RULE_BULK_READ].window_ns);
 			if (ads)
-				check_bulk(d, a, v, ds, allowed_for(pol, ds, r->exe), ads->bytes,
+				check_bulk(d, a, v, p, ds, allowed_for(pol, ds, r->exe), ads->bytes,
 					   ads->files.n, t, &lt);
-			check_bulk_week(d, a, v, ds, t, &lt);
+			check_bulk_week(d, a, v, p, ds, t, &lt);
 		}
 		if (v_all) {
 			volume_add(d, v_all, t, d_read, new_file ? fkey : 0,
 				   pol->rules[PW_RULE_BULK_READ].window_ns);
 			if (all)
-				check_bulk(d, a, v_all, ALL_DATASETS,
+				check_bulk(d, a, v_all, p, ALL_DATASETS,
 					   allowed_anywhere(pol, r->exe), all->bytes, all->files.n, t,
 					   &lt);
-			check_bulk_week(d, a, v_all, ALL_DATASETS, t, &lt);
+			check_bulk_week(d, a, v_all, p, ALL_DATASETS, t, &lt);
 		}
-		p = principal_get(d, principal);
 		if (a->is_session && p) {
 			struct local_time at;
 
@@ -1786,7 +1796,9 @@ void pw_detector_access(struct pw_detector *d, const struct pw_access *r)
 	struct actor *a;
 
 	observe(d, t);
-	o = open_get(d, r->boot_id, r->access_id, &is_new);
+	/* An access that opens and closes in one record (most do) needs no
+	 * entry: there is nothing to remember of it. */
+	o = open_get(d, r->boot_id, r->access_id, !r->closed_ns, &is_new);
 	first_write = r->bytes_written > 0;
 	if (o) {
 		d_read = r->bytes_read > o->read ? r->bytes_read - o->read : 0;
@@ -2318,7 +2330,7 @@ int pw_detector_load(struct pw_detector *d, const char *kind, const char *princi
 			pw_set_err(err, err_size, "an open access needs a boot id and an access id");
 			goto cleanup;
 		}
-		acc = open_get(d, principal, id, &is_new);
+		acc = open_get(d, principal, id, true, &is_new);
 		if (!acc || get_u64(o, "read", &acc->read, err, err_size) ||
 		    get_u64(o, "written", &acc->written, err, err_size) ||
 		    get_u64(o, "last_ns", &acc->last_ns, err, err_size))
