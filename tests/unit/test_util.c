@@ -94,18 +94,18 @@ static void test_escape_untrusted(void **state)
 	assert_string_equal(out, "ab");
 }
 
-/* pw_str_append() gives what snprintf("%s%s") gives, cut the same way. */
+/* pw_str_append() cuts as snprintf() does, and always terminates. */
 static void test_str_append(void **state)
 {
-	char out[8], ref[8];
+	char out[8];
 	size_t n;
 
 	(void)state;
 	n = pw_str_append(out, sizeof(out), 0, "user:");
 	assert_int_equal(n, 5);
+	assert_string_equal(out, "user:");
 	n = pw_str_append(out, sizeof(out), n, "tanaka");
-	snprintf(ref, sizeof(ref), "%s%s", "user:", "tanaka");
-	assert_string_equal(out, ref);
+	assert_string_equal(out, "user:ta");
 	assert_int_equal(n, 7);
 	/* Full: nothing more fits, the string stays terminated. */
 	assert_int_equal(pw_str_append(out, sizeof(out), n, "x"), 7);
