@@ -219,7 +219,16 @@ bool pw_escape_untrusted(const char *in, size_t in_len, char *out, size_t out_si
 	if (out_size == 0)
 		return false;
 	while (i < in_len && s[i] != '\0') {
-		size_t n = utf8_seq_len(s + i, in_len - i);
+		size_t n;
+
+		/* Printable ASCII, nearly every byte of a name: as it is. */
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\') {
+			if (o + 1 >= out_size)
+				break;
+			out[o++] = (char)s[i++];
+			continue;
+		}
+		n = utf8_seq_len(s + i, in_len - i);
 		/* A NUL inside the sequence makes it invalid, which the
 		 * continuation-byte check above already refuses. */
 		if (is_control(s + i, n) || (n == 1 && s[i] == '\\'))
