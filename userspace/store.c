@@ -669,6 +669,22 @@ static int run(struct pw_store *s, enum stmt_id id)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
+/*
+ * run() for a statement whose every parameter the caller binds each time
+ * (to NULL where it has no value): its bindings are left, not cleared,
+ * which is a measurable part of an access's insert.  The pointers of
+ * strings bound without a copy stay in it until the next call binds new
+ * ones, and nothing reads them before that: the statement is only ever
+ * stepped after being bound whole again.
+ */
+static int run_all_bound(struct pw_store *s, enum stmt_id id)
+{
+	int rc = sqlite3_step(s->st[id]);
+
+	sqlite3_reset(s->st[id]);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
 static int batch(struct pw_store *s)
 {
 	if (s->in_batch)
@@ -784,7 +800,8 @@ int pw_store_set_output_pos(struct pw_store *s, const char *name, const char *pa
 /*
  * Text is bound without a copy: every statement these bindings are for is
  * stepped by run(), which clears its bindings before the caller's strings
- * can go away.
+ * can go away, or by run_all_bound(), whose statement is bound whole again
+ * before it is stepped again.
  */
 static void bind_text(sqlite3_stmt *q, int i, const char *v)
 {
@@ -963,6 +980,8 @@ int pw_store_access_open(struct pw_store *s, const struct pw_access *a)
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)a->access_id);
 	if (a->session_id)
 		sqlite3_bind_int64(q, 3, a->session_id);
+	else
+		sqlite3_bind_null(q, 3);
 	bind_id(q, 4, a->audit_session);
 	bind_id(q, 5, a->loginuid);
 	sqlite3_bind_int64(q, 6, a->uid);
@@ -984,13 +1003,15 @@ int pw_store_access_open(struct pw_store *s, const struct pw_access *a)
 	sqlite3_bind_int64(q, 22, (sqlite3_int64)a->last_ns);
 	if (a->closed_ns)
 		sqlite3_bind_int64(q, 23, (sqlite3_int64)a->closed_ns);
+	else
+		sqlite3_bind_null(q, 23);
 	sqlite3_bind_int64(q, 24, (sqlite3_int64)a->bytes_read);
 	sqlite3_bind_int64(q, 25, (sqlite3_int64)a->bytes_written);
 	sqlite3_bind_int64(q, 26, (sqlite3_int64)a->reads);
 	sqlite3_bind_int64(q, 27, (sqlite3_int64)a->writes);
 	bind_chain(s, q, 28, a->ancestors);
 	bind_text(q, 29, a->euser);
-	return run(s, ST_ACCESS_INSERT);
+	return run_all_bound(s, ST_ACCESS_INSERT);
 }
 
 int pw_store_event(struct pw_store *s, const char *boot_id, const struct pw_event_rec *e)
