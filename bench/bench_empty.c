@@ -4,12 +4,19 @@
  * once, to the hooks piiwatchd would attach on this kernel, until SIGTERM
  * or SIGINT.  The floor of piiwatch's hooks for bench/probe_overhead.
  *
- *   bench_empty [--raw-only]
+ *   bench_empty [--raw-only | --raw-dispatch]
  *
  * --raw-only attaches only the two programs on the raw sys_enter and
  * sys_exit tracepoints, whether or not the kernel takes 32-bit calls: the
  * floor of a design that would see every system call through those two
  * alone, for probe_overhead's "empty, raw tracepoints only" monitor.
+ *
+ * --raw-dispatch attaches instead the two dispatchers on the same raw
+ * tracepoints, which tail-call, for each native call whose syscalls:*
+ * entry or exit piiwatch hooks, a program that reads the call's argument
+ * registers or its result (bench_empty.bpf.c): the floor of such a design
+ * with its dispatch, for probe_overhead's "empty, raw dispatch" monitor.
+ * The calls' numbers come from <asm/unistd_64.h> (x86-64 only).
  *
  * Prints "attached N compat C" (the links; C: whether the 32-bit
  * dispatchers' twins are among them) once attached.  On SIGUSR1 it prints each program's
@@ -108,6 +115,107 @@ static bool lsm_loads(void)
 	return ok;
 }
 
+#define UNISTD_64 "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"
+
+/* The x86-64 number of the system call of a syscalls:* tracepoint's name
+ * (sendfile64 is __NR_sendfile), -1 when the header has none; fchmodat2
+ * (Linux 6.6) is known without it. */
+static long syscall_nr(const char *name)
+{
+	char line[256], want[96], alt[96];
+	size_t n = strlen(name);
+	long nr = -1, v;
+	FILE *f = fopen(UNISTD_64, "re");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "__NR_%s", name);
+	snprintf(alt, sizeof(alt), "__NR_%.*s", n > 2 && strcmp(name + n - 2, "64") == 0 ?
+		 (int)(n - 2) : (int)n, name);
+	while (nr < 0 && fgets(line, sizeof(line), f)) {
+		char def[96];
+
+		if (sscanf(line, "#define %95s %ld", def, &v) == 2 && strcmp(def, want) == 0)
+			nr = v;
+	}
+	if (nr < 0 && strcmp(want, alt) != 0) {
+		rewind(f);
+		while (nr < 0 && fgets(line, sizeof(line), f)) {
+			char def[96];
+
+			if (sscanf(line, "#define %95s %ld", def, &v) == 2 && strcmp(def, alt) == 0)
+				nr = v;
+		}
+	}
+	fclose(f);
+	/* Newer than the headers of the distribution. */
+	if (nr < 0 && strcmp(name, "fchmodat2") == 0)
+		nr = 452;
+	return nr;
+}
+
+/* Put the kind program of a syscalls:* tracepoint ("sys_enter_NAME" or
+ * "sys_exit_NAME") in the dispatch table of its side.  0 when done or when
+ * the kernel has no such tracepoint. */
+static int dispatch_one(struct bench_empty_bpf *s, const char *tp, int *n)
+{
+	bool enter = strncmp(tp, "sys_enter_", 10) == 0;
+	const char *name = tp + (enter ? 10 : 9);
+	int fd = bpf_program__fd(enter ? s->progs.empty_kind_enter : s->progs.empty_kind_exit);
+	int map = bpf_map__fd(enter ? s->maps.dispatch_enter : s->maps.dispatch_exit);
+	char path[160];
+	__u32 key;
+	long nr;
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/syscalls/%s", tp);
+	if (access(path, F_OK) != 0)
+		return 0;
+	nr = syscall_nr(name);
+	if (nr < 0 || nr >= 512) {
+		fprintf(stderr, "bench_empty: no x86-64 number for %s in " UNISTD_64 "\n", name);
+		return -1;
+	}
+	key = (__u32)nr;
+	if (bpf_map_update_elem(map, &key, &fd, BPF_ANY) != 0) {
+		fprintf(stderr, "bench_empty: cannot dispatch %s: %s\n", tp, strerror(errno));
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+/* The dispatch tables: every native call piiwatch hooks at its syscalls:*
+ * entry or exit, from piiwatch.bpf.c's sections and shared lists. */
+static int fill_dispatch(struct bench_empty_bpf *s, struct bpf_object *real, int *n)
+{
+	struct bpf_program *p;
+	size_t i;
+
+	bpf_object__for_each_program(p, real) {
+		const char *sec = bpf_program__section_name(p);
+
+		if (strncmp(sec, "tracepoint/syscalls/", 20) == 0 && dispatch_one(s, sec + 20, n))
+			return -1;
+	}
+	for (i = 0; i < N_OF(open_exits); i++)
+		if (dispatch_one(s, open_exits[i], n))
+			return -1;
+	for (i = 0; i < N_OF(change_exits); i++)
+		if (dispatch_one(s, change_exits[i], n))
+			return -1;
+	for (i = 0; i < N_OF(write_enters); i++)
+		if (dispatch_one(s, write_enters[i], n))
+			return -1;
+	return 0;
+}
+
+/* The programs of --raw-dispatch. */
+static bool is_dispatch(struct bench_empty_bpf *s, struct bpf_program *p)
+{
+	return p == s->progs.empty_dispatch_enter || p == s->progs.empty_dispatch_exit ||
+	       p == s->progs.empty_kind_enter || p == s->progs.empty_kind_exit;
+}
+
 static void print_stats(struct bench_empty_bpf *s)
 {
 	struct bpf_program *p;
@@ -134,15 +242,17 @@ int main(int argc, char **argv)
 	struct bpf_link *links[N_SHARED] = { NULL };
 	size_t i, j, n_links = 0;
 	struct bpf_program *p;
-	bool trampoline, compat, raw_only = false;
+	bool trampoline, compat, raw_only = false, raw_dispatch = false;
 	char why[200];
 	sigset_t mask;
-	int sig = 0, n = 0, rc = 1;
+	int sig = 0, n = 0, n_dispatched = 0, rc = 1;
 
 	if (argc == 2 && strcmp(argv[1], "--raw-only") == 0)
 		raw_only = true;
+	else if (argc == 2 && strcmp(argv[1], "--raw-dispatch") == 0)
+		raw_dispatch = true;
 	else if (argc != 1) {
-		fprintf(stderr, "usage: bench_empty [--raw-only]\n");
+		fprintf(stderr, "usage: bench_empty [--raw-only | --raw-dispatch]\n");
 		return 2;
 	}
 	libbpf_set_print(libbpf_quiet);
@@ -167,10 +277,14 @@ int main(int argc, char **argv)
 	vmlinux = btf__load_vmlinux_btf();
 	/* As piiwatchd: no 32-bit entry (not built, or turned off), no compat
 	 * dispatchers. */
-	compat = raw_only || pw_compat_entry_open(vmlinux, why, sizeof(why));
+	compat = raw_only || raw_dispatch || pw_compat_entry_open(vmlinux, why, sizeof(why));
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *sec = bpf_program__section_name(p);
 
+		if (raw_dispatch || is_dispatch(skel, p)) {
+			bpf_program__set_autoload(p, raw_dispatch && is_dispatch(skel, p));
+			continue;
+		}
 		if ((raw_only && strncmp(sec, "raw_tp/sys_", 11) != 0) ||
 		    strcmp(sec, "syscall") == 0 || !have_hook(vmlinux, sec) ||
 		    (strncmp(sec, "raw_tp/sys_", 11) == 0 && !compat) ||
@@ -178,8 +292,15 @@ int main(int argc, char **argv)
 		    (p == skel->progs.empty_exit_open && trampoline))
 			bpf_program__set_autoload(p, false);
 	}
-	if (bench_empty_bpf__load(skel) || bench_empty_bpf__attach(skel)) {
-		fprintf(stderr, "bench_empty: cannot load and attach: %s\n", strerror(errno));
+	if (bench_empty_bpf__load(skel)) {
+		fprintf(stderr, "bench_empty: cannot load: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	/* The tables first: no call is dispatched to an empty slot meanwhile. */
+	if (raw_dispatch && fill_dispatch(skel, real->obj, &n_dispatched))
+		goto cleanup;
+	if (bench_empty_bpf__attach(skel)) {
+		fprintf(stderr, "bench_empty: cannot attach: %s\n", strerror(errno));
 		goto cleanup;
 	}
 	/* bench_empty_bpf__attach() leaves the programs without a target
@@ -194,7 +315,7 @@ int main(int argc, char **argv)
 		{ skel->progs.empty_exit_change, change_exits, N_OF(change_exits) },
 		{ skel->progs.empty_enter_write, write_enters, N_OF(write_enters) },
 	};
-	for (i = 0; !raw_only && i < N_OF(shared); i++) {
+	for (i = 0; !raw_only && !raw_dispatch && i < N_OF(shared); i++) {
 		for (j = 0; shared[i].prog && j < shared[i].n; j++) {
 			const char *tp = shared[i].tps[j];
 			char sec[128];
@@ -212,11 +333,16 @@ int main(int argc, char **argv)
 			n++;
 		}
 	}
+	/* Programs without a hook of their own (shared tracepoint ones,
+	 * tail-called kinds) were counted above or hook nothing. */
 	bpf_object__for_each_program(p, skel->obj)
-		if (bpf_program__autoload(p) && strcmp(bpf_program__section_name(p), "tracepoint"))
+		if (bpf_program__autoload(p) && strcmp(bpf_program__section_name(p), "tracepoint") &&
+		    strcmp(bpf_program__section_name(p), "raw_tp"))
 			n++;
 	/* And whether the 32-bit dispatchers' twins are among them. */
 	printf("attached %d compat %d\n", n, compat);
+	if (raw_dispatch)
+		fprintf(stderr, "bench_empty: %d native calls dispatched\n", n_dispatched);
 	fflush(stdout);
 	while (sigwait(&mask, &sig) != 0 || sig == SIGUSR1)
 		if (sig == SIGUSR1)

@@ -39,6 +39,13 @@
  *             see every system call through those two (the report says
  *             how much room it would leave piiwatch's work); -R leaves it
  *             out.
+ *   empty, raw dispatch
+ *             bench_empty --raw-dispatch: the same two hooks, whose programs
+ *             tail-call, for every native call piiwatch hooks through
+ *             syscalls:*, a program that reads the call's arguments or
+ *             result from the registers: the floor of that design with its
+ *             dispatch, and an estimate of piiwatch on it; -R leaves it
+ *             out too.
  *
  *   probe_overhead [-A] [-N] [-R] [-r ROUNDS] [-n ACCESSES] [-T TREE] [-s SECONDS]
  *
@@ -88,7 +95,7 @@
 #define MAX_PROGS 256
 
 enum mode { M_NONE, M_EMPTY, M_PIIWATCH, M_AUDITD, M_EMPTY_N32, M_PIIWATCH_N32, M_EMPTY_RAW,
-	     N_MODES };
+	     M_EMPTY_DISPATCH, N_MODES };
 
 static const char *const mode_names[N_MODES] = {
 	[M_NONE] = "no monitor",
@@ -98,6 +105,7 @@ static const char *const mode_names[N_MODES] = {
 	[M_EMPTY_N32] = "empty, no 32-bit",
 	[M_PIIWATCH_N32] = "piiwatch, no 32-bit",
 	[M_EMPTY_RAW] = "empty, raw_tp only",
+	[M_EMPTY_DISPATCH] = "empty, raw dispatch",
 };
 
 /* The monitors shown the host as one without a 32-bit entry. */
@@ -166,7 +174,8 @@ static void on_signal(int sig)
 
 /* ---- the monitors ---- */
 
-static int empty_start(struct bench *b, bool no_ia32, bool raw_only, char *why, size_t why_size)
+/* raw: NULL, or bench_empty's --raw-only or --raw-dispatch. */
+static int empty_start(struct bench *b, bool no_ia32, const char *raw, char *why, size_t why_size)
 {
 	char exe[PATH_MAX + 32], line[128];
 	int pfd[2], n = 0, compat = -1;
@@ -185,7 +194,7 @@ static int empty_start(struct bench *b, bool no_ia32, bool raw_only, char *why, 
 		if (dup2(pfd[1], STDOUT_FILENO) < 0 ||
 		    (no_ia32 && bench_without_ia32(b->cmdline_off) != 0))
 			_exit(127);
-		execl(exe, exe, raw_only ? "--raw-only" : (char *)NULL, (char *)NULL);
+		execl(exe, exe, raw, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -195,8 +204,8 @@ static int empty_start(struct bench *b, bool no_ia32, bool raw_only, char *why, 
 		snprintf(why, why_size, "bench_empty did not attach");
 		return -1;
 	}
-	if (raw_only && n != 2) {
-		snprintf(why, why_size, "bench_empty --raw-only attached %d programs, not 2", n);
+	if (raw && n != 2) {
+		snprintf(why, why_size, "bench_empty %s attached %d programs, not 2", raw, n);
 		return -1;
 	}
 	if (no_ia32 && compat) {
@@ -439,7 +448,11 @@ static int monitor_start(struct bench *b, enum mode m, char *why, size_t why_siz
 	case M_EMPTY:
 	case M_EMPTY_N32:
 	case M_EMPTY_RAW:
-		return empty_start(b, m == M_EMPTY_N32, m == M_EMPTY_RAW, why, why_size);
+	case M_EMPTY_DISPATCH:
+		return empty_start(b, m == M_EMPTY_N32,
+				   m == M_EMPTY_RAW ? "--raw-only"
+				   : m == M_EMPTY_DISPATCH ? "--raw-dispatch" : NULL,
+				   why, why_size);
 	case M_PIIWATCH:
 	case M_PIIWATCH_N32:
 		snprintf(b->daemon.no_ia32_cmdline, sizeof(b->daemon.no_ia32_cmdline), "%s",
@@ -465,6 +478,7 @@ static int monitor_stop(struct bench *b, enum mode m)
 	case M_EMPTY:
 	case M_EMPTY_N32:
 	case M_EMPTY_RAW:
+	case M_EMPTY_DISPATCH:
 		empty_stop(b);
 		return 0;
 	case M_PIIWATCH:
@@ -604,7 +618,8 @@ static bool disturbed(const struct bench *b, enum mode m, char *what, size_t siz
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && is_tracing(info.type)) {
 			for (i = 0; i < n_ours; i++)
 				mine |= ours[i] == id;
-			if ((m == M_EMPTY || m == M_EMPTY_N32 || m == M_EMPTY_RAW) &&
+			if ((m == M_EMPTY || m == M_EMPTY_N32 || m == M_EMPTY_RAW ||
+			     m == M_EMPTY_DISPATCH) &&
 			    strncmp(info.name, "empty_", 6) == 0)
 				mine = true;
 			foreign += !mine;
@@ -1158,6 +1173,39 @@ static void report_raw_only(const struct bench *b, double added[N_MODES][2])
 	       n32 ? "piiwatch over the empty programs, no 32-bit" : "piiwatch over the empty programs");
 }
 
+/* What the "empty, raw dispatch" monitor says of that design: its floor
+ * with the dispatch, and piiwatch on it estimated as that floor plus the
+ * work piiwatch's programs do now over their own floor (an estimate: the
+ * work would read registers instead of trace records). */
+static void report_raw_dispatch(const struct bench *b, double added[N_MODES][2])
+{
+	bool n32 = b->no_ia32_modes && b->n[M_EMPTY_N32] && b->n[M_PIIWATCH_N32];
+	enum mode pw = n32 ? M_PIIWATCH_N32 : M_PIIWATCH, empty = n32 ? M_EMPTY_N32 : M_EMPTY;
+	const double *d = added[M_EMPTY_DISPATCH];
+	double est[2];
+	int k;
+
+	for (k = 0; k < 2; k++)
+		est[k] = d[k] + added[pw][k] - added[empty][k];
+	printf("raw tracepoints with the dispatch (every native call piiwatch hooks tail-called "
+	       "from raw_tp sys_enter and sys_exit, its registers read): the empty programs add "
+	       "%.0f ns per access, tar %.3f s",
+	       d[0], d[1] / 1e9);
+	if (b->n[M_AUDITD])
+		printf(" (%.2fx and %.2fx auditd's)", d[0] / added[M_AUDITD][0],
+		       d[1] / added[M_AUDITD][1]);
+	printf(";\n  piiwatch on them, estimated as that plus its present work (%s): %.0f ns per "
+	       "access, tar %.3f s",
+	       n32 ? "over the empty programs, no 32-bit" : "over the empty programs", est[0],
+	       est[1] / 1e9);
+	if (b->n[M_AUDITD])
+		printf(" = %.2fx and %.2fx auditd's", est[0] / added[M_AUDITD][0],
+		       est[1] / added[M_AUDITD][1]);
+	if (d[0] > 0 && d[1] > 0)
+		printf(", %.2fx and %.2fx that floor", est[0] / d[0], est[1] / d[1]);
+	printf("\n");
+}
+
 static void report(struct bench *b, bool *met)
 {
 	struct summary t[N_MODES][N_METRICS];
@@ -1213,6 +1261,8 @@ static void report(struct bench *b, bool *met)
 			       : "");
 	if (b->n[M_EMPTY_RAW])
 		report_raw_only(b, added);
+	if (b->n[M_EMPTY_DISPATCH])
+		report_raw_dispatch(b, added);
 	if (!b->no_ia32_modes || !b->n[M_EMPTY_N32] || !b->n[M_PIIWATCH_N32])
 		return;
 	/* Not this host's verdict: what it would be booted with
@@ -1362,7 +1412,7 @@ int main(int argc, char **argv)
 
 			if ((mode == M_AUDITD && !b->audit_usable) ||
 			    (no_ia32_mode(mode) && !b->no_ia32_modes) ||
-			    (mode == M_EMPTY_RAW && skip_raw))
+			    ((mode == M_EMPTY_RAW || mode == M_EMPTY_DISPATCH) && skip_raw))
 				continue;
 			if (measure(b, mode, r) < 0)
 				goto cleanup;
