@@ -1149,6 +1149,15 @@ static bool judge(const char *what, double limit, const double added_pw[2],
 	return ok;
 }
 
+/* " (Lx and Tx auditd's)" of an added time on the loop and on tar, when
+ * auditd was measured. */
+static void print_vs_auditd(const struct bench *b, double added[N_MODES][2], const double v[2])
+{
+	if (b->n[M_AUDITD])
+		printf(" (%.2fx and %.2fx auditd's)", v[0] / added[M_AUDITD][0],
+		       v[1] / added[M_AUDITD][1]);
+}
+
 /* What the "empty, raw_tp only" monitor says of a design that would see
  * every system call, native and 32-bit, through the raw sys_enter and
  * sys_exit tracepoints alone: its floor, and the room the floor target
@@ -1163,9 +1172,7 @@ static void report_raw_only(const struct bench *b, double added[N_MODES][2])
 	printf("raw tracepoints alone (every system call through raw_tp sys_enter and sys_exit, "
 	       "no syscalls:* programs): the empty programs add %.0f ns per access, tar %.3f s",
 	       raw[0], raw[1] / 1e9);
-	if (b->n[M_AUDITD])
-		printf(" (%.2fx and %.2fx auditd's)", raw[0] / added[M_AUDITD][0],
-		       raw[1] / added[M_AUDITD][1]);
+	print_vs_auditd(b, added, raw);
 	printf(";\n  within %.1fx of that floor, piiwatch's own work would have %.0f ns per access "
 	       "and %.3f s of tar; on its present hooks it takes %.0f ns and %.3f s (%s)\n",
 	       TARGET_VS_EMPTY, (TARGET_VS_EMPTY - 1) * raw[0], (TARGET_VS_EMPTY - 1) * raw[1] / 1e9,
@@ -1191,16 +1198,12 @@ static void report_raw_dispatch(const struct bench *b, double added[N_MODES][2])
 	       "from raw_tp sys_enter and sys_exit, its registers read): the empty programs add "
 	       "%.0f ns per access, tar %.3f s",
 	       d[0], d[1] / 1e9);
-	if (b->n[M_AUDITD])
-		printf(" (%.2fx and %.2fx auditd's)", d[0] / added[M_AUDITD][0],
-		       d[1] / added[M_AUDITD][1]);
+	print_vs_auditd(b, added, d);
 	printf(";\n  piiwatch on them, estimated as that plus its present work (%s): %.0f ns per "
 	       "access, tar %.3f s",
 	       n32 ? "over the empty programs, no 32-bit" : "over the empty programs", est[0],
 	       est[1] / 1e9);
-	if (b->n[M_AUDITD])
-		printf(" = %.2fx and %.2fx auditd's", est[0] / added[M_AUDITD][0],
-		       est[1] / added[M_AUDITD][1]);
+	print_vs_auditd(b, added, est);
 	if (d[0] > 0 && d[1] > 0)
 		printf(", %.2fx and %.2fx that floor", est[0] / d[0], est[1] / d[1]);
 	printf("\n");
