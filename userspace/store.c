@@ -660,22 +660,13 @@ void pw_store_close(struct pw_store *s)
 	free(s);
 }
 
-static int run(struct pw_store *s, enum stmt_id id)
-{
-	int rc = sqlite3_step(s->st[id]);
-
-	sqlite3_reset(s->st[id]);
-	sqlite3_clear_bindings(s->st[id]);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-}
-
 /*
- * run() for a statement whose every parameter the caller binds each time
- * (to NULL where it has no value): its bindings are left, not cleared,
- * which is a measurable part of an access's insert.  The pointers of
- * strings bound without a copy stay in it until the next call binds new
- * ones, and nothing reads them before that: the statement is only ever
- * stepped after being bound whole again.
+ * Step a statement and reset it.  Alone, for one whose every parameter
+ * the caller binds each time (to NULL where it has no value): its
+ * bindings are left, not cleared, which is a measurable part of an
+ * access's insert.  The pointers of strings bound without a copy stay in
+ * it until the next call binds new ones, and nothing reads them before
+ * that: the statement is only ever stepped after being bound whole again.
  */
 static int run_all_bound(struct pw_store *s, enum stmt_id id)
 {
@@ -683,6 +674,15 @@ static int run_all_bound(struct pw_store *s, enum stmt_id id)
 
 	sqlite3_reset(s->st[id]);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Step a statement, reset it and clear its bindings. */
+static int run(struct pw_store *s, enum stmt_id id)
+{
+	int rc = run_all_bound(s, id);
+
+	sqlite3_clear_bindings(s->st[id]);
+	return rc;
 }
 
 static int batch(struct pw_store *s)
