@@ -122,9 +122,9 @@ static bool lsm_loads(void)
  * (Linux 6.6) is known without it. */
 static long syscall_nr(const char *name)
 {
-	char line[256], want[96], alt[96];
+	char line[256], want[96], alt[96], def[96];
 	size_t n = strlen(name);
-	long nr = -1, v;
+	long nr = -1, nr_alt = -1, v;
 	FILE *f = fopen(UNISTD_64, "re");
 
 	if (!f)
@@ -133,21 +133,16 @@ static long syscall_nr(const char *name)
 	snprintf(alt, sizeof(alt), "__NR_%.*s", n > 2 && strcmp(name + n - 2, "64") == 0 ?
 		 (int)(n - 2) : (int)n, name);
 	while (nr < 0 && fgets(line, sizeof(line), f)) {
-		char def[96];
-
-		if (sscanf(line, "#define %95s %ld", def, &v) == 2 && strcmp(def, want) == 0)
+		if (sscanf(line, "#define %95s %ld", def, &v) != 2)
+			continue;
+		if (strcmp(def, want) == 0)
 			nr = v;
-	}
-	if (nr < 0 && strcmp(want, alt) != 0) {
-		rewind(f);
-		while (nr < 0 && fgets(line, sizeof(line), f)) {
-			char def[96];
-
-			if (sscanf(line, "#define %95s %ld", def, &v) == 2 && strcmp(def, alt) == 0)
-				nr = v;
-		}
+		else if (strcmp(def, alt) == 0)
+			nr_alt = v;
 	}
 	fclose(f);
+	if (nr < 0)
+		nr = nr_alt;
 	/* Newer than the headers of the distribution. */
 	if (nr < 0 && strcmp(name, "fchmodat2") == 0)
 		nr = 452;
