@@ -27,7 +27,6 @@ enum stmt_id {
 	ST_SESSION_CLOSE_AUDIT,
 	ST_SESSION_CLOSE_PID,
 	ST_JOIN,
-	ST_ACCESS_INSERT,
 	ST_ACCESS_IO,
 	ST_QUARANTINED,
 	ST_SESSION_LOOKUP,
@@ -78,13 +77,6 @@ static const char *const stmt_sql[ST_MAX] = {
 		"AND pid = ?2 AND closed_ns IS NULL ORDER BY id DESC LIMIT 1) RETURNING id",
 	[ST_JOIN] = "UPDATE accesses SET session_id = ?3 WHERE boot_id = ?1 AND audit_session = ?2 "
 		    "AND session_id IS NULL",
-	[ST_ACCESS_INSERT] =
-		"INSERT OR IGNORE INTO accesses (boot_id, access_id, session_id, audit_session, "
-		"loginuid, uid, user, pid, ppid, comm, exe, args, dataset, path, dev, ino, "
-		"honeytoken, open_flags, opened_ns, last_ns, staging, flags, closed_ns, bytes_read, "
-		"bytes_written, reads, writes, chain_id, euser) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-		"?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?22, ?20, ?21, ?23, ?24, ?25, "
-		"?26, ?27, ?28, ?29)",
 	[ST_ACCESS_IO] =
 		"UPDATE accesses SET bytes_read = bytes_read + ?3, bytes_written = bytes_written + ?4, "
 		"reads = reads + ?5, writes = writes + ?6, last_ns = max(last_ns, ?7), "
@@ -126,6 +118,44 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_SESSION_LOOKUP] = "SELECT id, user, service, rhost, closed_ns IS NOT NULL FROM sessions "
 			      "WHERE boot_id = ?1 AND audit_session = ?2 ORDER BY id DESC LIMIT 1",
 };
+
+/*
+ * An access's row: its columns, each bound as the ?N of its place, N from
+ * 1 to ACCESS_COLUMNS (bind_access()).  The same INSERT of several rows
+ * at once (ACCESS_INSERT_ROWS) costs about two thirds of as many single
+ * ones per row: the statement's cursors on the table and its indexes are
+ * opened and closed once (bench/RESULTS.md).
+ */
+#define ACCESS_INSERT_COLUMNS                                                                   \
+	"boot_id, access_id, session_id, audit_session, loginuid, uid, user, pid, ppid, comm, " \
+	"exe, args, dataset, path, dev, ino, honeytoken, open_flags, opened_ns, last_ns, "      \
+	"staging, flags, closed_ns, bytes_read, bytes_written, reads, writes, chain_id, euser"
+#define ACCESS_COLUMNS 29
+#define ACCESS_INSERT_ROWS 16
+
+/* "INSERT OR IGNORE INTO accesses (...) VALUES (?1, ..., ?29), ..." for
+ * rows rows, in a malloc'ed string; NULL when out of memory. */
+static char *access_insert_sql(int rows)
+{
+	static const char head[] = "INSERT OR IGNORE INTO accesses (" ACCESS_INSERT_COLUMNS ") VALUES ";
+	/* ", ?NNNN" for each column, and "(" ")" "," for each row */
+	size_t size = sizeof(head) + (size_t)rows * (ACCESS_COLUMNS * 7 + 3);
+	char *sql = malloc(size);
+	size_t len;
+	int r, c;
+
+	if (!sql)
+		return NULL;
+	len = (size_t)snprintf(sql, size, "%s", head);
+	for (r = 0; r < rows; r++) {
+		len += (size_t)snprintf(sql + len, size - len, "%s(", r ? "," : "");
+		for (c = 1; c <= ACCESS_COLUMNS; c++)
+			len += (size_t)snprintf(sql + len, size - len, "%s?%d", c > 1 ? ", " : "",
+						r * ACCESS_COLUMNS + c);
+		len += (size_t)snprintf(sql + len, size - len, ")");
+	}
+	return sql;
+}
 
 static const char schema_v1[] =
 	"CREATE TABLE sessions ("
@@ -265,6 +295,8 @@ struct chain_entry {
 struct pw_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_MAX];
+	/* access_insert_sql() of one row and of ACCESS_INSERT_ROWS */
+	sqlite3_stmt *insert_one, *insert_many;
 	bool read_only;
 	bool in_batch;
 	void (*commit_hook)(void *ctx);
@@ -559,6 +591,18 @@ static void stop_checkpointer(struct pw_store *s)
 	s->ck_db = NULL;
 }
 
+static int prepare_access_insert(struct pw_store *s, int rows, sqlite3_stmt **q)
+{
+	char *sql = access_insert_sql(rows);
+	int rc;
+
+	if (!sql)
+		return -1;
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, q, NULL);
+	free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size_t err_size)
 {
 	struct pw_store *s = calloc(1, sizeof(*s));
@@ -625,6 +669,11 @@ struct pw_store *pw_store_open(const char *path, bool read_only, char *err, size
 			goto fail;
 		}
 	}
+	if (prepare_access_insert(s, 1, &s->insert_one) ||
+	    prepare_access_insert(s, ACCESS_INSERT_ROWS, &s->insert_many)) {
+		set_err(err, err_size, "store %s: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
 	if (start_checkpointer(s, path, err, err_size))
 		goto fail;
 	return s;
@@ -656,6 +705,8 @@ void pw_store_close(struct pw_store *s)
 	stop_checkpointer(s);
 	for (i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(s->st[i]);
+	sqlite3_finalize(s->insert_one);
+	sqlite3_finalize(s->insert_many);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -970,48 +1021,107 @@ int pw_store_join_session(struct pw_store *s, const char *boot_id, uint32_t audi
 	return run(s, ST_JOIN_EVENTS);
 }
 
+/* Bind an access as ?(o + 1) to ?(o + ACCESS_COLUMNS), in the order of
+ * ACCESS_INSERT_COLUMNS. */
+static void bind_access(struct pw_store *s, sqlite3_stmt *q, int o, const struct pw_access *a)
+{
+	bind_text(q, o + 1, a->boot_id);
+	sqlite3_bind_int64(q, o + 2, (sqlite3_int64)a->access_id);
+	if (a->session_id)
+		sqlite3_bind_int64(q, o + 3, a->session_id);
+	else
+		sqlite3_bind_null(q, o + 3);
+	bind_id(q, o + 4, a->audit_session);
+	bind_id(q, o + 5, a->loginuid);
+	sqlite3_bind_int64(q, o + 6, a->uid);
+	bind_text(q, o + 7, a->user);
+	sqlite3_bind_int64(q, o + 8, a->pid);
+	sqlite3_bind_int64(q, o + 9, a->ppid);
+	bind_text(q, o + 10, a->comm);
+	bind_text(q, o + 11, a->exe);
+	bind_text(q, o + 12, a->args);
+	bind_text(q, o + 13, a->dataset);
+	bind_text(q, o + 14, a->path);
+	sqlite3_bind_int64(q, o + 15, (sqlite3_int64)a->dev);
+	sqlite3_bind_int64(q, o + 16, (sqlite3_int64)a->ino);
+	sqlite3_bind_int(q, o + 17, a->honeytoken);
+	sqlite3_bind_int64(q, o + 18, a->open_flags);
+	sqlite3_bind_int64(q, o + 19, (sqlite3_int64)a->opened_ns);
+	sqlite3_bind_int64(q, o + 20, (sqlite3_int64)a->last_ns);
+	sqlite3_bind_int(q, o + 21, a->staging);
+	sqlite3_bind_int64(q, o + 22, a->flags);
+	if (a->closed_ns)
+		sqlite3_bind_int64(q, o + 23, (sqlite3_int64)a->closed_ns);
+	else
+		sqlite3_bind_null(q, o + 23);
+	sqlite3_bind_int64(q, o + 24, (sqlite3_int64)a->bytes_read);
+	sqlite3_bind_int64(q, o + 25, (sqlite3_int64)a->bytes_written);
+	sqlite3_bind_int64(q, o + 26, (sqlite3_int64)a->reads);
+	sqlite3_bind_int64(q, o + 27, (sqlite3_int64)a->writes);
+	bind_chain(s, q, o + 28, a->ancestors);
+	bind_text(q, o + 29, a->euser);
+}
+
+/*
+ * Step an INSERT whose every parameter was just bound, and reset it.  Its
+ * bindings are left, not cleared (see run_all_bound()).
+ */
+static int step_insert(sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* a[from..to) one at a time: how many could not be stored, marked in failed. */
+static size_t insert_each(struct pw_store *s, const struct pw_access *const *a, size_t from,
+			  size_t to, bool *failed)
+{
+	size_t i, lost = 0;
+
+	for (i = from; i < to; i++) {
+		bind_access(s, s->insert_one, 0, a[i]);
+		if (step_insert(s->insert_one)) {
+			lost++;
+			if (failed)
+				failed[i] = true;
+		}
+	}
+	return lost;
+}
+
+size_t pw_store_access_open_many(struct pw_store *s, const struct pw_access *const *a, size_t n,
+				 bool *failed)
+{
+	size_t i = 0, k, lost = 0;
+
+	if (failed)
+		for (k = 0; k < n; k++)
+			failed[k] = false;
+	if (!n)
+		return 0;
+	if (batch(s)) {
+		if (failed)
+			for (k = 0; k < n; k++)
+				failed[k] = true;
+		return n;
+	}
+	for (; n - i >= ACCESS_INSERT_ROWS; i += ACCESS_INSERT_ROWS) {
+		for (k = 0; k < ACCESS_INSERT_ROWS; k++)
+			bind_access(s, s->insert_many, (int)k * ACCESS_COLUMNS, a[i + k]);
+		/* A statement that fails leaves none of its rows: then they
+		 * go one at a time, and only those that cannot be stored are
+		 * lost. */
+		if (step_insert(s->insert_many))
+			lost += insert_each(s, a, i, i + ACCESS_INSERT_ROWS, failed);
+	}
+	return lost + insert_each(s, a, i, n, failed);
+}
+
 int pw_store_access_open(struct pw_store *s, const struct pw_access *a)
 {
-	sqlite3_stmt *q = s->st[ST_ACCESS_INSERT];
-
-	if (batch(s))
-		return -1;
-	bind_text(q, 1, a->boot_id);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)a->access_id);
-	if (a->session_id)
-		sqlite3_bind_int64(q, 3, a->session_id);
-	else
-		sqlite3_bind_null(q, 3);
-	bind_id(q, 4, a->audit_session);
-	bind_id(q, 5, a->loginuid);
-	sqlite3_bind_int64(q, 6, a->uid);
-	bind_text(q, 7, a->user);
-	sqlite3_bind_int64(q, 8, a->pid);
-	sqlite3_bind_int64(q, 9, a->ppid);
-	bind_text(q, 10, a->comm);
-	bind_text(q, 11, a->exe);
-	bind_text(q, 12, a->args);
-	bind_text(q, 13, a->dataset);
-	bind_text(q, 14, a->path);
-	sqlite3_bind_int64(q, 15, (sqlite3_int64)a->dev);
-	sqlite3_bind_int64(q, 16, (sqlite3_int64)a->ino);
-	sqlite3_bind_int(q, 17, a->honeytoken);
-	sqlite3_bind_int64(q, 18, a->open_flags);
-	sqlite3_bind_int64(q, 19, (sqlite3_int64)a->opened_ns);
-	sqlite3_bind_int(q, 20, a->staging);
-	sqlite3_bind_int64(q, 21, a->flags);
-	sqlite3_bind_int64(q, 22, (sqlite3_int64)a->last_ns);
-	if (a->closed_ns)
-		sqlite3_bind_int64(q, 23, (sqlite3_int64)a->closed_ns);
-	else
-		sqlite3_bind_null(q, 23);
-	sqlite3_bind_int64(q, 24, (sqlite3_int64)a->bytes_read);
-	sqlite3_bind_int64(q, 25, (sqlite3_int64)a->bytes_written);
-	sqlite3_bind_int64(q, 26, (sqlite3_int64)a->reads);
-	sqlite3_bind_int64(q, 27, (sqlite3_int64)a->writes);
-	bind_chain(s, q, 28, a->ancestors);
-	bind_text(q, 29, a->euser);
-	return run_all_bound(s, ST_ACCESS_INSERT);
+	return pw_store_access_open_many(s, &a, 1, NULL) ? -1 : 0;
 }
 
 int pw_store_event(struct pw_store *s, const char *boot_id, const struct pw_event_rec *e)

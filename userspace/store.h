@@ -8,6 +8,7 @@
 #define PW_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "alert.h"
@@ -141,6 +142,11 @@ int pw_store_join_session(struct pw_store *s, const char *boot_id, uint32_t audi
 /* Insert an access as it stands: its counts so far, and closed_ns when it
  * has ended (0: still open).  An access already stored is left alone. */
 int pw_store_access_open(struct pw_store *s, const struct pw_access *a);
+/* The same for n accesses, in as few statements as can be: how many could
+ * not be stored (0: all were), and, unless failed is NULL, failed[i] true
+ * for each of them. */
+size_t pw_store_access_open_many(struct pw_store *s, const struct pw_access *const *a, size_t n,
+				 bool *failed);
 int pw_store_event(struct pw_store *s, const char *boot_id, const struct pw_event_rec *e);
 int pw_store_access_io(struct pw_store *s, const char *boot_id, uint64_t access_id,
 		       uint64_t bytes_read, uint64_t bytes_written, uint64_t reads,

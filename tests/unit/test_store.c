@@ -95,6 +95,103 @@ static void test_access_counts_add_up(void **state)
 	assert_int_equal(pw_store_count(f->s, "accesses"), 1);
 }
 
+/*
+ * Accesses inserted many to a statement land as one at a time would, each
+ * column in its place; a row the database refuses is named in failed[]
+ * and costs no other row its place, in a group of 16 and after it.
+ */
+#define MANY 40
+static void test_access_open_many(void **state)
+{
+	struct fixture *f = *state;
+	static char paths[MANY][64];
+	struct pw_access a[MANY], got;
+	const struct pw_access *rows[MANY];
+	bool failed[MANY];
+	sqlite3 *db;
+	int i;
+
+	add_access(f->s, 5, 1000); /* stored before: its row stays as it is */
+	assert_int_equal(pw_store_flush(f->s), 0);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON accesses "
+				      "WHEN NEW.path = '/refused' BEGIN SELECT RAISE(ABORT, 'no'); END",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	for (i = 0; i < MANY; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		snprintf(a[i].boot_id, sizeof(a[i].boot_id), "%s", BOOT);
+		a[i].access_id = i == 20 ? 5 : 100 + (uint64_t)i;
+		a[i].session_id = i % 2 ? 3 : 0;
+		a[i].audit_session = i % 3 ? 7 : PW_NO_ID;
+		a[i].loginuid = 1000 + (uint32_t)i;
+		a[i].uid = 2000 + (uint32_t)i;
+		a[i].pid = 3000 + (uint32_t)i;
+		a[i].ppid = 4000 + (uint32_t)i;
+		a[i].open_flags = (uint32_t)i;
+		snprintf(a[i].comm, sizeof(a[i].comm), "c%d", i);
+		a[i].user = "tanaka";
+		a[i].euser = i % 2 ? "root" : NULL;
+		a[i].exe = "/usr/bin/cat";
+		a[i].args = "cat x";
+		a[i].dataset = "customers";
+		snprintf(paths[i], sizeof(paths[i]), "/srv/dms/customers/%d.csv", i);
+		a[i].path = i == 3 || i == 37 ? "/refused" : paths[i];
+		a[i].dev = 8;
+		a[i].ino = 500 + (uint64_t)i;
+		a[i].honeytoken = i == 9;
+		a[i].staging = i == 10;
+		a[i].flags = (uint32_t)i * 2;
+		a[i].opened_ns = 10000 + (uint64_t)i;
+		a[i].last_ns = 20000 + (uint64_t)i;
+		a[i].closed_ns = i % 4 ? 30000 + (uint64_t)i : 0;
+		a[i].bytes_read = 40000 + (uint64_t)i;
+		a[i].bytes_written = 50000 + (uint64_t)i;
+		a[i].reads = 60 + (uint64_t)i;
+		a[i].writes = 70 + (uint64_t)i;
+		rows[i] = &a[i];
+	}
+	assert_int_equal(pw_store_access_open_many(f->s, rows, MANY, failed), 2);
+	for (i = 0; i < MANY; i++)
+		assert_int_equal(failed[i], i == 3 || i == 37);
+	assert_int_equal(pw_store_flush(f->s), 0);
+	assert_int_equal(pw_store_count(f->s, "accesses"), 1 + MANY - 3);
+	for (i = 0; i < MANY; i++) {
+		if (i == 3 || i == 37 || i == 20) {
+			assert_int_equal(pw_store_access_load(f->s, BOOT, a[i].access_id, &got),
+					 i == 20);
+			if (i == 20) {
+				assert_string_equal(got.path, "/srv/dms/customers/a.csv");
+				pw_access_free_strings(&got);
+			}
+			continue;
+		}
+		assert_int_equal(pw_store_access_load(f->s, BOOT, a[i].access_id, &got), 1);
+		assert_true(got.session_id == a[i].session_id);
+		assert_true(got.audit_session == a[i].audit_session);
+		assert_true(got.loginuid == a[i].loginuid && got.uid == a[i].uid);
+		assert_true(got.pid == a[i].pid && got.ppid == a[i].ppid);
+		assert_true(got.open_flags == a[i].open_flags);
+		assert_string_equal(got.comm, a[i].comm);
+		assert_string_equal(got.exe, "/usr/bin/cat");
+		assert_string_equal(got.path, paths[i]);
+		if (a[i].euser)
+			assert_string_equal(got.euser, a[i].euser);
+		else
+			assert_null(got.euser);
+		assert_true(got.ino == a[i].ino && got.dev == 8);
+		assert_int_equal(got.honeytoken, a[i].honeytoken);
+		assert_int_equal(got.staging, a[i].staging);
+		assert_true(got.flags == a[i].flags);
+		assert_true(got.opened_ns == a[i].opened_ns && got.last_ns == a[i].last_ns);
+		assert_true(got.closed_ns == a[i].closed_ns);
+		assert_true(got.bytes_read == a[i].bytes_read);
+		assert_true(got.bytes_written == a[i].bytes_written);
+		assert_true(got.reads == a[i].reads && got.writes == a[i].writes);
+		pw_access_free_strings(&got);
+	}
+}
+
 /* A record of tanaka's ssh login from 203.0.113.7 (audit session 7, pid 9). */
 static void ssh_record(struct pw_session_record *r, enum pw_record_type type, const char *id,
 		       uint64_t time_ns)
@@ -685,6 +782,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_file_is_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access_counts_add_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_access_open_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_records_once_and_joined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_close_before_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_close_before_open_by_pid, setup, teardown),
