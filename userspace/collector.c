@@ -113,11 +113,14 @@ struct user_entry {
  * accesses end within one batch, and then one INSERT of the whole access
  * replaces an INSERT at open and an UPDATE at close.  Whatever is still
  * pending is inserted before each commit (the store's commit hook), so a
- * commit never holds a ring position past an access it lacks.
+ * commit never holds a ring position past an access it lacks.  One that
+ * has ended waits there too, out of c->open, so that a commit inserts its
+ * accesses several rows to a statement (pw_store_access_open_many()).
  */
 struct open_access {
 	uint64_t access_id;
 	bool stored;
+	bool ended; /* out of c->open, waiting in c->pending only */
 	struct open_access *pend_prev, *pend_next;
 	struct session_wait *wait;
 	struct open_access *wait_prev, *wait_next;
@@ -164,6 +167,12 @@ struct pw_collector {
 	struct user_entry *users;
 	size_t n_users;
 };
+
+static void free_access(struct open_access *o)
+{
+	pw_access_free_strings(&o->a);
+	free(o);
+}
 
 /* Accesses held in memory while open; beyond this, the oldest are printed
  * as they stand and dropped from memory (the store keeps counting them). */
@@ -232,10 +241,15 @@ void pw_collector_free(struct pw_collector *c)
 		HASH_DEL(c->sessions, s);
 		free_session(s);
 	}
+	/* Left only when the store could not take them. */
+	DL_FOREACH_SAFE2(c->pending, o, otmp, pend_next) {
+		DL_DELETE2(c->pending, o, pend_prev, pend_next);
+		if (o->ended)
+			free_access(o);
+	}
 	HASH_ITER(hh, c->open, o, otmp) {
 		HASH_DEL(c->open, o);
-		pw_access_free_strings(&o->a);
-		free(o);
+		free_access(o);
 	}
 	HASH_ITER(hh, c->waits, w, wtmp) {
 		HASH_DEL(c->waits, w);
@@ -578,21 +592,44 @@ static void print_access(struct pw_collector *c, const struct pw_access *a)
 	print_line(c, line);
 }
 
+/* An access's row has been inserted, or could not be: out of c->pending,
+ * and gone if it has ended. */
+static void pending_done(struct pw_collector *c, struct open_access *o, bool failed)
+{
+	DL_DELETE2(c->pending, o, pend_prev, pend_next);
+	o->stored = true;
+	if (failed)
+		pw_log(LOG_ERR, "store: cannot record access to %s", o->a.path ? o->a.path : "?");
+	if (o->ended)
+		free_access(o);
+}
+
 /* Insert an access that so far lives only in memory, as it stands. */
 static void store_pending(struct pw_collector *c, struct open_access *o)
 {
-	if (o->stored)
-		return;
-	DL_DELETE2(c->pending, o, pend_prev, pend_next);
-	o->stored = true;
-	if (pw_store_access_open(c->store, &o->a))
-		pw_log(LOG_ERR, "store: cannot record access to %s", o->a.path ? o->a.path : "?");
+	if (!o->stored)
+		pending_done(c, o, pw_store_access_open(c->store, &o->a) != 0);
 }
+
+#define PENDING_CHUNK 64
 
 static void store_all_pending(struct pw_collector *c)
 {
-	while (c->pending)
-		store_pending(c, c->pending);
+	const struct pw_access *rows[PENDING_CHUNK];
+	struct open_access *chunk[PENDING_CHUNK], *o;
+	bool failed[PENDING_CHUNK];
+	size_t n, i;
+
+	while (c->pending) {
+		n = 0;
+		for (o = c->pending; o && n < PENDING_CHUNK; o = o->pend_next) {
+			chunk[n] = o;
+			rows[n++] = &o->a;
+		}
+		pw_store_access_open_many(c->store, rows, n, failed);
+		for (i = 0; i < n; i++)
+			pending_done(c, chunk[i], failed[i]);
+	}
 }
 
 static void before_commit(void *ctx)
@@ -664,15 +701,24 @@ static void join_waiting(struct pw_collector *c, uint32_t ses)
 	free(w);
 }
 
-static void forget_access(struct pw_collector *c, struct open_access *o)
+/*
+ * Take an access out of memory: one that has ended and is not in the
+ * store yet waits in c->pending for the next commit; one still open (too
+ * many are) is inserted now, since the store counts what follows.  A
+ * session record that arrives meanwhile joins the row in the store.
+ */
+static void forget_access(struct pw_collector *c, struct open_access *o, bool ended)
 {
 	if (o->wait)
 		stop_waiting(c, o);
-	store_pending(c, o);
 	HASH_DEL(c->open, o);
 	c->n_open--;
-	pw_access_free_strings(&o->a);
-	free(o);
+	if (ended && !o->stored) {
+		o->ended = true;
+		return;
+	}
+	store_pending(c, o);
+	free_access(o);
 }
 
 static const char *dataset_name(struct pw_collector *c, uint32_t id)
@@ -846,7 +892,7 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 		}
 	}
 	if (c->n_open >= PW_OPEN_ACCESS_MAX)
-		forget_access(c, c->open);
+		forget_access(c, c->open, false);
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return;
@@ -962,7 +1008,7 @@ static void on_io(struct pw_collector *c, const struct pw_event_io *ev)
 	o->a.closed_ns = now;
 	print_access(c, &o->a);
 	ship_access(c, &o->a);
-	forget_access(c, o);
+	forget_access(c, o, true);
 }
 
 static void fill_rec(struct pw_event_rec *r, const struct pw_task_id *t, const struct ident *id,

@@ -494,6 +494,38 @@ static void test_early_access_joined(void **state)
 	assert_non_null(strstr(f->printed, "tanaka session 17 (sshd from 203.0.113.7) as root  cat["));
 }
 
+/*
+ * Accesses that end before a commit wait for it and go in together (more
+ * than one statement's rows): with their counts, and joined to a session
+ * record that came before the commit. The fixture keeps SHIPPED_MAX
+ * shipped accesses, so the count stays under it.
+ */
+#define ENDED_N 24
+static void test_ended_accesses_wait_for_commit(void **state)
+{
+	struct fx *f = *state;
+	struct pw_access a;
+	int64_t sid;
+	uint64_t i;
+
+	for (i = 1; i <= ENDED_N; i++) {
+		open_event(f, 23, i);
+		io_event(f, 23, i, i * 10, true);
+	}
+	session_record(f, PW_REC_SESSION_OPEN, 23);
+	sid = session_id_of(f, 23);
+	assert_true(sid > 0);
+	assert_int_equal(pw_store_flush(f->store), 0);
+	assert_int_equal(pw_store_count(f->store, "accesses"), ENDED_N);
+	for (i = 1; i <= ENDED_N; i++) {
+		assert_int_equal(pw_store_access_load(f->store, BOOT, i, &a), 1);
+		assert_joined(&a, sid, 23);
+		assert_true(a.bytes_read == i * 10 && a.reads == 1);
+		assert_true(a.closed_ns != 0);
+		pw_access_free_strings(&a);
+	}
+}
+
 /* A session opened under another daemon is found in the store. */
 static void test_session_across_restart(void **state)
 {
@@ -615,6 +647,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_early_access_joined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ended_accesses_wait_for_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_effective_user_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unplaced_placed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_across_restart, setup, teardown),
