@@ -86,7 +86,8 @@ static bool want(const struct bench *b, const char *phase)
 
 /* ---- the store alone ---- */
 
-static void fake_access(struct pw_access *a, uint64_t i, const char *boot_id)
+static void fake_access(struct pw_access *a, uint64_t i, const char *boot_id, char *path,
+			size_t path_size)
 {
 	static char exe[] = "/usr/bin/tar", args[] = "tar -cf - /srv/dms/customers",
 		    user[] = "tanaka", dataset[] = "customers", service[] = "sshd",
@@ -95,11 +96,10 @@ static void fake_access(struct pw_access *a, uint64_t i, const char *boot_id)
 		     * its listener and init. */
 		    ancestors[] = "4000 /usr/bin/bash\n3990 /usr/sbin/sshd\n3980 /usr/sbin/sshd\n"
 				  "812 /usr/sbin/sshd\n1 /usr/lib/systemd/systemd";
-	static char path[64];
 
 	memset(a, 0, sizeof(*a));
 	snprintf(a->boot_id, sizeof(a->boot_id), "%s", boot_id);
-	snprintf(path, sizeof(path), "/srv/dms/customers/customers-%04llu.csv",
+	snprintf(path, path_size, "/srv/dms/customers/customers-%04llu.csv",
 		 (unsigned long long)(i % 5000));
 	/* As the kernel makes them: nanoseconds with the CPU in the low byte. */
 	a->access_id = (1000000000ULL + i * 2000ULL) << 8;
@@ -160,21 +160,27 @@ static uint64_t self_cpu_ns(void)
 	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ULL;
 }
 
+/* Accesses a commit inserts with each statement list, as the collector's
+ * store_all_pending() hands them to pw_store_access_open_many(). */
+#define STORE_GROUP 64
+
 /*
- * Accesses inserted through pw_store_access_open() and, with close_too,
- * closed through pw_store_access_io(final) (what the daemon does for an
- * access still open at a commit; one that ends before is a single insert),
- * committed every `batch` accesses: per second,
- * and per second of this process's CPU time (*cpu_rate), which other load
- * on the machine does not stretch.
+ * Accesses inserted through pw_store_access_open_many() in groups, as the
+ * daemon does at a commit, and, with close_too, closed through
+ * pw_store_access_io(final) (what the daemon does for an access still
+ * open at a commit; one that ends before is only inserted), committed
+ * every `batch` accesses: per second, and per second of this process's
+ * CPU time (*cpu_rate), which other load on the machine does not stretch.
  */
 static double store_rate(const struct bench *b, const char *name, bool close_too, bool print,
 			 double *cpu_rate)
 {
 	char path[PATH_MAX + 32], err[512], boot_id[PW_BOOT_ID_LEN] = "b0d1e2f3-0000-4000-8000-000000000000";
+	static char paths[STORE_GROUP][64];
+	struct pw_access a[STORE_GROUP];
+	const struct pw_access *rows[STORE_GROUP];
 	struct pw_store *s;
-	struct pw_access a;
-	uint64_t i, t0, t, c0;
+	uint64_t i = 0, k, n, t0, t, c0;
 	double rate = -1;
 
 	snprintf(path, sizeof(path), "%s/%s.db", b->tmp, name);
@@ -185,13 +191,23 @@ static double store_rate(const struct bench *b, const char *name, bool close_too
 	}
 	t0 = bench_now_ns();
 	c0 = self_cpu_ns();
-	for (i = 0; i < b->rows && !interrupted; i++) {
-		fake_access(&a, i, boot_id);
-		if (pw_store_access_open(s, &a) != 0 ||
-		    (close_too && pw_store_access_io(s, boot_id, a.access_id, 16384, 0, 1, 0,
-						     a.opened_ns + 1000, 0, true) != 0))
+	while (i < b->rows && !interrupted) {
+		/* A group ends at a commit, as a drain's accesses do. */
+		n = b->rows - i;
+		n = n < STORE_GROUP ? n : STORE_GROUP;
+		n = n < b->batch - i % b->batch ? n : b->batch - i % b->batch;
+		for (k = 0; k < n; k++) {
+			fake_access(&a[k], i + k, boot_id, paths[k], sizeof(paths[k]));
+			rows[k] = &a[k];
+		}
+		if (pw_store_access_open_many(s, rows, n, NULL) != 0)
 			goto out;
-		if ((i + 1) % b->batch == 0 && pw_store_flush(s) != 0)
+		for (k = 0; close_too && k < n; k++)
+			if (pw_store_access_io(s, boot_id, a[k].access_id, 16384, 0, 1, 0,
+					       a[k].opened_ns + 1000, 0, true) != 0)
+				goto out;
+		i += n;
+		if (i % b->batch == 0 && pw_store_flush(s) != 0)
 			goto out;
 	}
 	if (pw_store_flush(s) != 0)
