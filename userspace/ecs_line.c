@@ -38,6 +38,7 @@ struct writer {
 	struct pw_ecs_buf *b;
 	bool oom;
 	int depth;
+	int unwritten; /* frames whose opening brace is not yet written */
 	struct {
 		const char *key; /* "name": */
 		size_t key_len;
@@ -210,10 +211,8 @@ static void text_n(struct writer *w, const char *s, size_t n)
 /* Literal JSON text and its length, for raw(). */
 #define LIT(s) s, sizeof(s) - 1
 
-/* Write the braces of the objects opened but not yet written, then the
- * separator and the key (qk, qn: see QK) of a member of the innermost
- * one. */
-static void key_(struct writer *w, const char *qk, size_t qn)
+/* Write the braces of the objects opened but not yet written. */
+static void write_frames(struct writer *w)
 {
 	int i;
 
@@ -229,10 +228,26 @@ static void key_(struct writer *w, const char *qk, size_t qn)
 		raw(w, "{", 1);
 		w->frame[i].written = true;
 	}
+	w->unwritten = 0;
+}
+
+/* The separator and the key (qk, qn: see QK) of a member of the innermost
+ * object, after the braces of any object not yet written.  Most keys go
+ * into an object already written: one check, one copy. */
+static void key_(struct writer *w, const char *qk, size_t qn)
+{
+	char *p;
+
+	if (w->unwritten)
+		write_frames(w);
+	if (!reserve(w, qn + 1))
+		return;
+	p = w->b->p + w->b->len;
 	if (w->frame[w->depth].has_member)
-		raw(w, ",", 1);
+		*p++ = ',';
+	memcpy(p, qk, qn);
+	w->b->len = (size_t)(p - w->b->p) + qn;
 	w->frame[w->depth].has_member = true;
-	raw(w, qk, qn);
 }
 
 #define key(w, k) key_(w, QK(k))
@@ -248,6 +263,7 @@ static void open_obj_(struct writer *w, const char *qk, size_t qn)
 	w->frame[w->depth].key_len = qn;
 	w->frame[w->depth].written = false;
 	w->frame[w->depth].has_member = false;
+	w->unwritten++;
 }
 
 #define open_obj(w, k) open_obj_(w, QK(k))
@@ -256,6 +272,8 @@ static void close_obj(struct writer *w)
 {
 	if (w->frame[w->depth].written)
 		raw(w, "}", 1);
+	else
+		w->unwritten--;
 	if (w->depth > 0)
 		w->depth--;
 }
@@ -442,7 +460,7 @@ const char *pw_ecs_access_line(struct pw_ecs_buf *b, const struct pw_access *a,
 {
 	uint64_t end = a->closed_ns ? a->closed_ns : a->last_ns;
 	const char *cursor = a->ancestors;
-	struct writer w = { .b = b };
+	struct writer w = { .b = b, .unwritten = 1 };
 	struct pw_ancestor parent;
 
 	b->len = 0;
