@@ -133,26 +133,54 @@ static void quoted(struct writer *w, const char *s, size_t n)
 	w->b->len = (size_t)(out - w->b->p);
 }
 
+/* A byte needs no escaping when it is printable ASCII other than quote
+ * and backslash. */
+static inline bool plain_byte(unsigned char c)
+{
+	return c >= ' ' && c <= '~' && c != '"' && c != '\\';
+}
+
+/*
+ * How many leading bytes of s[0..n) need no escaping.  Eight at a time:
+ * for a word v, (v - ONES * k) & ~v & HIGHS is non-zero exactly when some
+ * byte of v is below k (k <= 0x80), so a word is passed over whole unless
+ * it has a control byte, a byte of 0x7f or more, a quote or a backslash;
+ * that word is then looked at byte by byte.
+ */
+static size_t plain_prefix(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v, q, bs;
+
+		memcpy(&v, s + i, 8);
+		q = v ^ (ones * '"');
+		bs = v ^ (ones * '\\');
+		if ((((v - ones * ' ') & ~v) | ((v + ones) | v) | ((q - ones) & ~q) |
+		     ((bs - ones) & ~bs)) & highs)
+			break;
+	}
+	while (i < n && plain_byte((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 /* Untrusted text as new_str() in ecs.c stores it: escaped unless it is
  * clean UTF-8.  Printable ASCII without quote or backslash, which is
  * nearly all of it, is copied as it is scanned. */
 static void text(struct writer *w, const char *s)
 {
-	size_t len = strlen(s), cap, i;
+	size_t len = strlen(s), cap;
 	char *buf, *out;
 
-	if (!reserve(w, len + 2))
-		return;
-	out = w->b->p + w->b->len;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < ' ' || c > '~' || c == '"' || c == '\\')
-			break;
-		out[i + 1] = (char)c;
-	}
-	if (i == len) {
+	if (plain_prefix(s, len) == len) {
+		if (!reserve(w, len + 2))
+			return;
+		out = w->b->p + w->b->len;
 		out[0] = '"';
+		memcpy(out + 1, s, len);
 		out[len + 1] = '"';
 		w->b->len += len + 2;
 		return;
@@ -177,15 +205,8 @@ static void text(struct writer *w, const char *s)
 static void text_n(struct writer *w, const char *s, size_t n)
 {
 	char *copy;
-	size_t i;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < ' ' || c > '~' || c == '"' || c == '\\')
-			break;
-	}
-	if (i == n) {
+	if (plain_prefix(s, n) == n) {
 		if (!reserve(w, n + 2))
 			return;
 		w->b->p[w->b->len] = '"';

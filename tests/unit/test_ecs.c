@@ -314,6 +314,42 @@ static void test_access_line_matches_json_c(void **state)
 	pw_ecs_buf_free(&buf);
 }
 
+/* The writer passes over clean text eight bytes at a time: every byte
+ * value, at every place in and around a word, and in strings of every
+ * length up to three words, is written as json-c writes it. */
+static void test_access_line_every_byte_everywhere(void **state)
+{
+	struct pw_ecs_buf buf = { 0 };
+	struct pw_access a;
+	char path[32];
+	size_t n, pos, len;
+	int c;
+
+	(void)state;
+	fill_access(&a);
+	for (n = 1; n <= 24; n++)
+		for (pos = 0; pos < n; pos++)
+			for (c = 1; c < 256; c++) {
+				const char *line;
+				char *want;
+
+				memset(path, 'a' + (int)(n % 26), n);
+				path[n] = '\0';
+				path[pos] = (char)c;
+				free(a.path);
+				a.path = strdup(path);
+				assert_non_null(a.path);
+				want = line_of(pw_ecs_from_access(&a, "dms01"));
+				line = pw_ecs_access_line(&buf, &a, "dms01", &len);
+				assert_non_null(line);
+				assert_string_equal(line, want);
+				assert_int_equal(len, strlen(want));
+				free(want);
+			}
+	pw_access_free_strings(&a);
+	pw_ecs_buf_free(&buf);
+}
+
 static void test_access_ecs_names(void **state)
 {
 	struct pw_access a;
@@ -1073,6 +1109,7 @@ int main(void)
 		cmocka_unit_test(test_access_roundtrip),
 		cmocka_unit_test(test_access_ecs_names),
 		cmocka_unit_test(test_access_line_matches_json_c),
+		cmocka_unit_test(test_access_line_every_byte_everywhere),
 		cmocka_unit_test(test_unclean_strings_escaped),
 		cmocka_unit_test(test_session_roundtrip),
 		cmocka_unit_test(test_alert_roundtrip),
