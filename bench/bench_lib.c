@@ -417,6 +417,8 @@ out:
 int bench_ring_open(struct bench_ring *r, const struct bench_daemon *d)
 {
 	char path[PATH_MAX + 16];
+	struct bpf_map_info info = { 0 };
+	__u32 info_len = sizeof(info);
 	void *p;
 
 	memset(r, 0, sizeof(*r));
@@ -425,6 +427,9 @@ int bench_ring_open(struct bench_ring *r, const struct bench_daemon *d)
 	r->fd = bpf_obj_get(path);
 	if (r->fd < 0)
 		return -1;
+	if (bpf_obj_get_info_by_fd(r->fd, &info, &info_len) != 0)
+		goto fail;
+	r->size = info.max_entries;
 	p = mmap(NULL, r->page, PROT_READ, MAP_SHARED, r->fd, 0);
 	if (p == MAP_FAILED)
 		goto fail;

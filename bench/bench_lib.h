@@ -97,6 +97,7 @@ int64_t bench_store_query(const struct bench_daemon *d, const char *sql);
 struct bench_ring {
 	int fd;
 	size_t page;
+	uint64_t size; /* the ring's bytes (its max_entries) */
 	const volatile uint64_t *consumer;
 	const volatile uint64_t *producer;
 };

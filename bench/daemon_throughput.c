@@ -227,14 +227,18 @@ out:
 static bool store_complete(const struct bench *b, uint64_t accesses, double *seconds)
 {
 	uint64_t t0 = bench_now_ns();
-	int64_t n = -1;
-	int i;
+	int64_t n = -1, before = -1;
+	int i, still = 0;
 
-	for (i = 0; i < 1200 && !interrupted; i++) {
+	/* Up to two minutes while the count grows; when it has not moved for
+	 * three seconds, what is missing was lost. */
+	for (i = 0; i < 1200 && still < 30 && !interrupted; i++) {
 		n = bench_store_query(&b->daemon, "SELECT count(closed_ns) FROM accesses "
 				      "WHERE comm = 'bench_reader'");
 		if (n >= (int64_t)accesses)
 			break;
+		still = n == before ? still + 1 : 0;
+		before = n;
 		bench_sleep_ns(100000000ULL);
 	}
 	*seconds = (double)(bench_now_ns() - t0) / 1e9;
@@ -389,12 +393,45 @@ static int phase_reader(struct bench *b, double *rate, double *cpu_rate, bool *o
 {
 	struct bench_reader_ctl init = { 0 };
 	struct bench_reader r;
+	struct bench_ring ring;
 	struct verdict v;
+	uint64_t t0, sec_max = 0, full_ms = 0, sec = 0, ring_size;
+	const uint64_t step = 10000000ULL; /* ns between looks at the ring */
+	char fills[512];
+	size_t used = 0;
 
-	if (daemon_fresh(b) != 0 ||
-	    bench_reader_start(&r, b->build, b->protected_dir, READER_CPU, &init) != 0)
+	if (daemon_fresh(b) != 0 || bench_ring_open(&ring, &b->daemon) != 0)
 		return -1;
-	bench_sleep_ns(b->seconds * 1000000000ULL);
+	if (bench_reader_start(&r, b->build, b->protected_dir, READER_CPU, &init) != 0) {
+		bench_ring_close(&ring);
+		return -1;
+	}
+	/* How full the ring gets, second by second: a daemon that falls
+	 * behind steadily fills it from the start; one that stalls fills it
+	 * in steps. */
+	fills[0] = '\0';
+	t0 = bench_now_ns();
+	while (!interrupted && bench_now_ns() - t0 < b->seconds * 1000000000ULL) {
+		uint64_t pending = bench_ring_pending(&ring);
+
+		if (pending > sec_max)
+			sec_max = pending;
+		/* Less than one record of room left: the kernel side drops. */
+		if (pending + 4096 > ring.size)
+			full_ms += step / 1000000ULL;
+		bench_sleep_ns(step);
+		if ((bench_now_ns() - t0) / 1000000000ULL > sec) {
+			int k = snprintf(fills + used, sizeof(fills) - used, " %.1f",
+					 (double)sec_max / (1 << 20));
+
+			if (k > 0 && (size_t)k < sizeof(fills) - used)
+				used += (size_t)k;
+			sec_max = 0;
+			sec++;
+		}
+	}
+	ring_size = ring.size;
+	bench_ring_close(&ring);
 	__atomic_store_n(&r.ctl->stop, 1, __ATOMIC_RELEASE);
 	if (bench_reader_wait(&r) != 0) {
 		bench_reader_free(&r);
@@ -407,6 +444,8 @@ static int phase_reader(struct bench *b, double *rate, double *cpu_rate, bool *o
 	printf("  %.0f accesses/s = %.0f events/s (%.0f accesses per second of the reader's CPU "
 	       "time)\n",
 	       *rate, 2 * *rate, (double)r.ctl->done * 1e9 / (double)r.cpu_ns);
+	printf("  the ring (%llu MiB), most waiting in each second, MiB:%s; full for about %llu ms\n",
+	       (unsigned long long)(ring_size >> 20), fills, (unsigned long long)full_ms);
 	check_all(b, r.ctl->done, &v);
 	bench_reader_free(&r);
 	print_verdict(&v);
