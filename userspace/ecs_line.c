@@ -38,7 +38,6 @@ struct writer {
 	struct pw_ecs_buf *b;
 	bool oom;
 	int depth;
-	int unwritten; /* frames whose opening brace is not yet written */
 	struct {
 		const char *key; /* "name": */
 		size_t key_len;
@@ -167,22 +166,30 @@ static size_t plain_prefix(const char *s, size_t n)
 	return i;
 }
 
+/* n bytes of s that plain_prefix() passed whole, as a JSON string. */
+static inline void plain_quoted(struct writer *w, const char *s, size_t n)
+{
+	char *out;
+
+	if (!reserve(w, n + 2))
+		return;
+	out = w->b->p + w->b->len;
+	out[0] = '"';
+	memcpy(out + 1, s, n);
+	out[n + 1] = '"';
+	w->b->len += n + 2;
+}
+
 /* Untrusted text as new_str() in ecs.c stores it: escaped unless it is
  * clean UTF-8.  Printable ASCII without quote or backslash, which is
- * nearly all of it, is copied as it is scanned. */
+ * nearly all of it, is scanned a word at a time and copied whole. */
 static void text(struct writer *w, const char *s)
 {
 	size_t len = strlen(s), cap;
-	char *buf, *out;
+	char *buf;
 
 	if (plain_prefix(s, len) == len) {
-		if (!reserve(w, len + 2))
-			return;
-		out = w->b->p + w->b->len;
-		out[0] = '"';
-		memcpy(out + 1, s, len);
-		out[len + 1] = '"';
-		w->b->len += len + 2;
+		plain_quoted(w, s, len);
 		return;
 	}
 	if (pw_is_clean_utf8(s)) {
@@ -207,12 +214,7 @@ static void text_n(struct writer *w, const char *s, size_t n)
 	char *copy;
 
 	if (plain_prefix(s, n) == n) {
-		if (!reserve(w, n + 2))
-			return;
-		w->b->p[w->b->len] = '"';
-		memcpy(w->b->p + w->b->len + 1, s, n);
-		w->b->p[w->b->len + n + 1] = '"';
-		w->b->len += n + 2;
+		plain_quoted(w, s, n);
 		return;
 	}
 	copy = strndup(s, n);
@@ -249,17 +251,17 @@ static void write_frames(struct writer *w)
 		raw(w, "{", 1);
 		w->frame[i].written = true;
 	}
-	w->unwritten = 0;
 }
 
 /* The separator and the key (qk, qn: see QK) of a member of the innermost
- * object, after the braces of any object not yet written.  Most keys go
- * into an object already written: one check, one copy. */
+ * object, after the braces of any object not yet written.  Braces are
+ * written outermost first, so when the innermost object's is out, all
+ * are: most keys cost that one check and one copy. */
 static void key_(struct writer *w, const char *qk, size_t qn)
 {
 	char *p;
 
-	if (w->unwritten)
+	if (!w->frame[w->depth].written)
 		write_frames(w);
 	if (!reserve(w, qn + 1))
 		return;
@@ -284,7 +286,6 @@ static void open_obj_(struct writer *w, const char *qk, size_t qn)
 	w->frame[w->depth].key_len = qn;
 	w->frame[w->depth].written = false;
 	w->frame[w->depth].has_member = false;
-	w->unwritten++;
 }
 
 #define open_obj(w, k) open_obj_(w, QK(k))
@@ -293,8 +294,6 @@ static void close_obj(struct writer *w)
 {
 	if (w->frame[w->depth].written)
 		raw(w, "}", 1);
-	else
-		w->unwritten--;
 	if (w->depth > 0)
 		w->depth--;
 }
@@ -481,7 +480,7 @@ const char *pw_ecs_access_line(struct pw_ecs_buf *b, const struct pw_access *a,
 {
 	uint64_t end = a->closed_ns ? a->closed_ns : a->last_ns;
 	const char *cursor = a->ancestors;
-	struct writer w = { .b = b, .unwritten = 1 };
+	struct writer w = { .b = b };
 	struct pw_ancestor parent;
 
 	b->len = 0;
