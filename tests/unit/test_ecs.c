@@ -255,6 +255,20 @@ static const char *pick_chain(uint64_t *x)
 	return pool[next_rand(x) % (sizeof(pool) / sizeof(pool[0]))];
 }
 
+/* pw_ecs_access_line() gives, byte for byte, the json-c builder's line. */
+static void assert_line_matches_json_c(struct pw_ecs_buf *buf, const struct pw_access *a,
+				       const char *host)
+{
+	char *want = line_of(pw_ecs_from_access(a, host));
+	size_t len = 0;
+	const char *line = pw_ecs_access_line(buf, a, host, &len);
+
+	assert_non_null(line);
+	assert_string_equal(line, want);
+	assert_int_equal(len, strlen(want));
+	free(want);
+}
+
 static void test_access_line_matches_json_c(void **state)
 {
 	struct pw_ecs_buf buf = { 0 };
@@ -264,9 +278,7 @@ static void test_access_line_matches_json_c(void **state)
 	(void)state;
 	for (i = 0; i < 3000; i++) {
 		struct pw_access a;
-		const char *host = pick_str(&x), *comm = pick_str(&x), *line;
-		char *want;
-		size_t len = 0;
+		const char *host = pick_str(&x), *comm = pick_str(&x);
 
 		memset(&a, 0, sizeof(a));
 		snprintf(a.boot_id, sizeof(a.boot_id), "%s", i % 7 ? BOOT : "");
@@ -303,12 +315,7 @@ static void test_access_line_matches_json_c(void **state)
 		a.reads = pick_u64(&x);
 		a.writes = next_rand(&x) % 2 ? 0 : pick_u64(&x);
 
-		want = line_of(pw_ecs_from_access(&a, host));
-		line = pw_ecs_access_line(&buf, &a, host, &len);
-		assert_non_null(line);
-		assert_string_equal(line, want);
-		assert_int_equal(len, strlen(want));
-		free(want);
+		assert_line_matches_json_c(&buf, &a, host);
 		pw_access_free_strings(&a);
 	}
 	pw_ecs_buf_free(&buf);
@@ -322,7 +329,7 @@ static void test_access_line_every_byte_everywhere(void **state)
 	struct pw_ecs_buf buf = { 0 };
 	struct pw_access a;
 	char path[32];
-	size_t n, pos, len;
+	size_t n, pos;
 	int c;
 
 	(void)state;
@@ -330,21 +337,13 @@ static void test_access_line_every_byte_everywhere(void **state)
 	for (n = 1; n <= 24; n++)
 		for (pos = 0; pos < n; pos++)
 			for (c = 1; c < 256; c++) {
-				const char *line;
-				char *want;
-
 				memset(path, 'a' + (int)(n % 26), n);
 				path[n] = '\0';
 				path[pos] = (char)c;
 				free(a.path);
 				a.path = strdup(path);
 				assert_non_null(a.path);
-				want = line_of(pw_ecs_from_access(&a, "dms01"));
-				line = pw_ecs_access_line(&buf, &a, "dms01", &len);
-				assert_non_null(line);
-				assert_string_equal(line, want);
-				assert_int_equal(len, strlen(want));
-				free(want);
+				assert_line_matches_json_c(&buf, &a, "dms01");
 			}
 	pw_access_free_strings(&a);
 	pw_ecs_buf_free(&buf);
