@@ -24,6 +24,13 @@
  * PHASES: some of "store,reader,max,paced" (default all); the targets of
  * the phases left out are not judged.
  *
+ * At the end, after the phases (so that the pages it frees cannot serve
+ * the daemon's files), the machine's price of a growing file: 256 MiB
+ * written into new page-cache pages, then over the same, cached pages.
+ * On a virtual machine whose host takes back free memory, the first is
+ * several times slower, and the JSON Lines file and the store grow
+ * into new pages all the time (bench/RESULTS.md, tenth daemon round).
+ *
  * Runs as root.  Exit status 1 when a target is missed: the daemon keeps up
  * with the reader (nothing lost, every access once in the store and in
  * JSON Lines); the store inserts 200 000 rows per second (wall clock; the
@@ -276,18 +283,21 @@ static json_object *json_path(json_object *o, const char *path)
  * access ids, *dups lines that repeat one.  A line of every access, once,
  * is what the output promises.  Returns -1 without the output.
  */
-static int jsonl_accesses(const struct bench *b, int64_t *unique, int64_t *dups)
+static int jsonl_accesses(const struct bench *b, int64_t *unique, int64_t *dups,
+			  uint64_t *bytes)
 {
 	FILE *f = b->daemon.jsonl[0] ? fopen(b->daemon.jsonl, "re") : NULL;
 	uint64_t *ids = NULL;
 	size_t n = 0, cap = 0, i;
 	char *line = NULL;
 	size_t len = 0;
+	ssize_t got;
 
 	*unique = *dups = 0;
+	*bytes = 0;
 	if (!f)
 		return -1;
-	while (getline(&line, &len, f) > 0) {
+	while ((got = getline(&line, &len, f)) > 0) {
 		json_object *o = json_tokener_parse(line), *name, *id;
 
 		name = json_path(o, "process.name");
@@ -305,6 +315,7 @@ static int jsonl_accesses(const struct bench *b, int64_t *unique, int64_t *dups)
 				ids = nid;
 			}
 			ids[n++] = json_object_get_uint64(id);
+			*bytes += (uint64_t)got;
 		}
 		json_object_put(o);
 	}
@@ -326,6 +337,7 @@ struct verdict {
 	int64_t stored;
 	int64_t lines;          /* distinct ended accesses in JSON Lines, -1: no output */
 	int64_t dup_lines;
+	uint64_t line_bytes;    /* of those lines, newlines included */
 	uint64_t events;
 	uint64_t lost;
 	bool ok;
@@ -345,7 +357,7 @@ static void check_all(const struct bench *b, uint64_t accesses, struct verdict *
 	v->accesses = accesses;
 	v->stored = bench_store_query(&b->daemon, "SELECT count(closed_ns) FROM accesses "
 				      "WHERE comm = 'bench_reader'");
-	if (jsonl_accesses(b, &v->lines, &v->dup_lines) != 0)
+	if (jsonl_accesses(b, &v->lines, &v->dup_lines, &v->line_bytes) != 0)
 		v->lines = -1;
 	v->events = bench_json_u64(st, "events");
 	v->lost = bench_json_u64(st, "lost_events");
@@ -356,11 +368,15 @@ static void check_all(const struct bench *b, uint64_t accesses, struct verdict *
 
 static void print_verdict(const struct verdict *v)
 {
-	char lines[96] = "no JSON Lines output";
+	char lines[128] = "no JSON Lines output";
 
 	if (v->lines >= 0)
-		snprintf(lines, sizeof(lines), "JSON Lines %lld accesses (%lld repeated)",
-			 (long long)v->lines, (long long)v->dup_lines);
+		snprintf(lines, sizeof(lines),
+			 "JSON Lines %lld accesses (%lld repeated, %.0f bytes a line)",
+			 (long long)v->lines, (long long)v->dup_lines,
+			 v->lines + v->dup_lines > 0 ?
+				 (double)v->line_bytes / (double)(v->lines + v->dup_lines) :
+				 0.0);
 	printf("  reader %llu accesses; store %lld; %s; daemon %llu events, lost_events %llu: %s\n",
 	       (unsigned long long)v->accesses, (long long)v->stored, lines,
 	       (unsigned long long)v->events, (unsigned long long)v->lost,
@@ -551,6 +567,48 @@ static int phase_paced(struct bench *b, double *share, double *rate, bool *ok)
 	return 0;
 }
 
+/*
+ * What a file growing into new page-cache pages costs on this machine next
+ * to writing over cached ones: the JSON Lines file and the store's
+ * database only grow.  Printed, not judged.
+ */
+static void page_cache_price(const struct bench *b)
+{
+	enum { CHUNK = 1 << 20, CHUNKS = 256 };
+	char path[sizeof(b->tmp) + 16];
+	char *buf = malloc(CHUNK);
+	double mbs[2] = { 0, 0 };
+	int fd, pass, i;
+
+	snprintf(path, sizeof(path), "%s/page-cache", b->tmp);
+	fd = buf ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+	if (fd < 0) {
+		fprintf(stderr, "daemon_throughput: page cache: %s: %s\n", path, strerror(errno));
+		free(buf);
+		return;
+	}
+	memset(buf, 'x', CHUNK);
+	for (pass = 0; pass < 2; pass++) {
+		uint64_t t0 = bench_now_ns();
+
+		for (i = 0; i < CHUNKS; i++) {
+			if (pwrite(fd, buf, CHUNK, (off_t)i * CHUNK) != CHUNK) {
+				fprintf(stderr, "daemon_throughput: page cache: write: %s\n",
+					strerror(errno));
+				goto out;
+			}
+		}
+		mbs[pass] = (double)CHUNK * CHUNKS / 1e6 / ((double)(bench_now_ns() - t0) / 1e9);
+	}
+	printf("\nthe machine: a file growing into new page-cache pages takes %.0f MB/s, writing "
+	       "over cached ones %.0f MB/s (%.1fx; %d MiB, after the phases)\n",
+	       mbs[0], mbs[1], mbs[1] / mbs[0], CHUNKS);
+out:
+	close(fd);
+	unlink(path);
+	free(buf);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: daemon_throughput [-s SECONDS] [-e EVENTS] [-b BATCH] [-n ROWS] "
@@ -693,6 +751,7 @@ int main(int argc, char **argv)
 		       (double)rss / 1024.0);
 		met &= rss >= 0 && rss < TARGET_RSS_KIB && max_ok;
 	}
+	page_cache_price(b);
 	bench_print_load("daemon_throughput: at the end");
 	rc = met ? 0 : 1;
 cleanup:
