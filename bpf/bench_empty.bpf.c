@@ -75,6 +75,7 @@ EMPTY_TP(syscalls, sys_exit_pwritev2)
 EMPTY_SYSCALL(sendfile64)
 EMPTY_SYSCALL(splice)
 EMPTY_SYSCALL(copy_file_range)
+EMPTY_SYSCALL(ioctl)
 EMPTY_SYSCALL(io_submit)
 
 EMPTY_TP(syscalls, sys_enter_close)

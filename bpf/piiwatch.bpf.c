@@ -89,6 +89,7 @@ struct access_state {
 struct io_inflight {
 	__u64 file_in;          /* struct file * read from, or 0 */
 	__u64 file_out;         /* struct file * written to, or 0 */
+	__u64 clone_len;        /* a reflink: the bytes it shares if it returns 0 */
 };
 
 /* An open record being built: too large for the stack. */
@@ -740,11 +741,23 @@ static __always_inline struct access_state *track_staging(struct file *f, int fd
 	return track_file(f, fd, BPF_CORE_READ(f, f_flags), true, 0, 0, NULL);
 }
 
+/* Note the calling thread's call in progress, replacing any stale one. */
+static __always_inline int inflight_put(const struct io_inflight *inf)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (bpf_map_delete_elem(&io_inflight, &tid) == 0)
+		__sync_fetch_and_add(&n_inflight, -1);
+	__sync_fetch_and_add(&n_inflight, 1);
+	if (bpf_map_update_elem(&io_inflight, &tid, inf, BPF_NOEXIST))
+		__sync_fetch_and_add(&n_inflight, -1);
+	return 0;
+}
+
 static __always_inline int io_enter(int fd_in, int fd_out)
 {
 	struct io_inflight inf = {};
 	bool tracking = n_tracked != 0, copies_protected = false;
-	__u32 tid;
 
 	if (fd_in >= 0 && tracking) {
 		struct file *f = fd_to_file(fd_in);
@@ -767,42 +780,132 @@ static __always_inline int io_enter(int fd_in, int fd_out)
 	}
 	if (!inf.file_in && !inf.file_out)
 		return 0;
+	return inflight_put(&inf);
+}
+
+/* Take the calling thread's call in progress into *inf, if it has one. */
+static __always_inline bool inflight_take(struct io_inflight *inf)
+{
+	struct io_inflight *p;
+	__u32 tid;
+
+	if (!n_inflight)
+		return false;
 	tid = (__u32)bpf_get_current_pid_tgid();
+	p = bpf_map_lookup_elem(&io_inflight, &tid);
+	if (!p)
+		return false;
+	*inf = *p;
 	if (bpf_map_delete_elem(&io_inflight, &tid) == 0)
 		__sync_fetch_and_add(&n_inflight, -1);
-	__sync_fetch_and_add(&n_inflight, 1);
-	if (bpf_map_update_elem(&io_inflight, &tid, &inf, BPF_NOEXIST))
-		__sync_fetch_and_add(&n_inflight, -1);
-	return 0;
+	return true;
+}
+
+/* n bytes moved by the call inf: read from its input, written to its
+ * output; io_flag marks the accesses. */
+static __always_inline void inflight_count(const struct io_inflight *inf, long n, __u32 io_flag)
+{
+	struct access_state *st;
+
+	if (inf->file_in) {
+		st = bpf_map_lookup_elem(&open_files, &inf->file_in);
+		if (st) {
+			if (io_flag)
+				st->flags |= io_flag;
+			account(st, n, true);
+		}
+	}
+	if (inf->file_out) {
+		st = bpf_map_lookup_elem(&open_files, &inf->file_out);
+		if (st) {
+			if (io_flag)
+				st->flags |= io_flag;
+			account(st, n, false);
+		}
+	}
 }
 
 static __always_inline int io_exit(long ret)
 {
-	struct io_inflight *p, inf;
-	struct access_state *st;
-	__u32 tid;
+	struct io_inflight inf;
 
-	if (!n_inflight)
+	if (!inflight_take(&inf) || ret <= 0)
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	p = bpf_map_lookup_elem(&io_inflight, &tid);
-	if (!p)
+	inflight_count(&inf, ret, 0);
+	return 0;
+}
+
+/*
+ * Reflinks: ioctl(dst, FICLONE, src) and ioctl(dst, FICLONERANGE, &range)
+ * make a file share another's blocks on the same file system (xfs, btrfs,
+ * bcachefs, ocfs2, NFS 4.2, SMB 3) with no read or write at all.  The
+ * bytes shared count as read from the source's access and written to the
+ * destination's, both flagged PW_IO_CLONE; a destination filled from a
+ * protected file, or by a tainted process, is a staging file, as with
+ * copy_file_range.  The kernel clones the whole range or nothing: a range
+ * past the source's end, or not block-aligned short of it, is refused
+ * with EINVAL, and success returns 0.  So the bytes are the length asked
+ * for, or for none (FICLONE, or a range of length 0) the rest of the
+ * source at its size at the entry.  The range is read from the caller's
+ * memory just before the kernel copies it.
+ */
+struct pw_clone_range {
+	__s64 src_fd;
+	__u64 src_offset;
+	__u64 src_length;
+	__u64 dest_offset;
+};
+
+static __always_inline int clone_enter(int fd_out, __u32 cmd, __u64 arg)
+{
+	struct pw_clone_range r = {};
+	struct io_inflight inf = {};
+	struct access_state *st;
+	struct file *in, *out;
+	bool tainted;
+	__u64 size;
+
+	if (cmd == PW_FICLONE) {
+		r.src_fd = (__u32)arg; /* the kernel takes it as an unsigned int */
+	} else if (cmd == PW_FICLONERANGE) {
+		if (bpf_probe_read_user(&r, sizeof(r), (const void *)arg))
+			return 0;
+	} else {
 		return 0;
-	inf = *p;
-	if (bpf_map_delete_elem(&io_inflight, &tid) == 0)
-		__sync_fetch_and_add(&n_inflight, -1);
-	if (ret <= 0)
-		return 0;
-	if (inf.file_in) {
-		st = bpf_map_lookup_elem(&open_files, &inf.file_in);
-		if (st)
-			account(st, ret, true);
 	}
-	if (inf.file_out) {
-		st = bpf_map_lookup_elem(&open_files, &inf.file_out);
-		if (st)
-			account(st, ret, false);
-	}
+	in = fd_to_file((int)(__u32)r.src_fd);
+	out = fd_to_file(fd_out);
+	if (!in || !out)
+		return 0;
+	size = BPF_CORE_READ(in, f_inode, i_size);
+	if (r.src_offset >= size)
+		return 0; /* refused, or an empty source: nothing shared */
+	if (!r.src_length)
+		inf.clone_len = size - r.src_offset;
+	else if (r.src_length <= size - r.src_offset)
+		inf.clone_len = r.src_length;
+	else
+		return 0; /* past the end: refused */
+	st = n_tracked ? lookup_access(in) : NULL;
+	if (st)
+		inf.file_in = (__u64)in;
+	tainted = (st && pw_dataset_protected(st->dataset_id)) || is_tainted_task();
+	if (n_tracked && lookup_access(out))
+		inf.file_out = (__u64)out;
+	else if (tainted && track_staging(out, fd_out))
+		inf.file_out = (__u64)out;
+	if (!inf.file_in && !inf.file_out)
+		return 0;
+	return inflight_put(&inf);
+}
+
+static __always_inline int clone_exit(long ret)
+{
+	struct io_inflight inf;
+
+	if (!inflight_take(&inf) || ret != 0 || !inf.clone_len)
+		return 0;
+	inflight_count(&inf, (long)inf.clone_len, PW_IO_CLONE);
 	return 0;
 }
 
@@ -855,6 +958,18 @@ IO_EXIT(pwritev2)
 IO_SYSCALL(sendfile64, 1, 0)
 IO_SYSCALL(splice, 0, 2)
 IO_SYSCALL(copy_file_range, 0, 2)
+
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int handle_enter_ioctl(struct trace_event_raw_sys_enter *ctx)
+{
+	return clone_enter((int)ctx->args[0], (__u32)ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_ioctl")
+int handle_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
+{
+	return clone_exit(ctx->ret);
+}
 
 /*
  * Linux AIO (io_submit): the requests are read from user memory and run
@@ -2093,6 +2208,23 @@ SEC("raw_tp")
 int compat_io_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	return io_exit(compat_ret(ctx));
+}
+
+/* ioctl: the reflinks' arguments are the same for 32-bit callers. */
+SEC("raw_tp")
+int compat_ioctl_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct compat_call c;
+
+	if (!compat_args(ctx, &c))
+		return 0;
+	return clone_enter((int)c.a[0], c.a[1], c.a[2]);
+}
+
+SEC("raw_tp")
+int compat_ioctl_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return clone_exit(compat_ret(ctx));
 }
 
 SEC("raw_tp")

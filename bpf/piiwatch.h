@@ -49,7 +49,7 @@ enum pw_event_type {
 
 /* Bumped whenever maps or records change shape: a daemon finding pinned
  * objects of another version replaces them instead of reusing them. */
-#define PW_ABI_VERSION 6
+#define PW_ABI_VERSION 7
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {
@@ -99,6 +99,12 @@ enum pw_change_op {
 #define PW_IO_MMAP 0x20u     /* the file is or was mapped: reads through the map are not counted */
 #define PW_IO_URING 0x40u    /* counts include io_uring requests */
 #define PW_IO_AIO 0x80u      /* counts include Linux AIO requests, as submitted */
+#define PW_IO_CLONE 0x100u   /* counts include blocks shared by a reflink (FICLONE, FICLONERANGE) */
+
+/* The reflink ioctls (<linux/fs.h>): _IOW(0x94, 9, int) and
+ * _IOW(0x94, 13, struct file_clone_range), the same for 32-bit callers. */
+#define PW_FICLONE 0x40049409u
+#define PW_FICLONERANGE 0x4020940du
 
 /* Flags of struct pw_event_open. */
 #define PW_OPEN_NAME_TRUNC 0x1u  /* a component was longer than PW_NAME_LEN-1 */

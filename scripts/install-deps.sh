@@ -3,14 +3,15 @@
 # Idempotent: packages already present are not fetched again, and apt's
 # index is refreshed only when something is missing.  The CLI's tests use
 # script(1) for a pseudo-terminal, jq, and headless Chromium with a Japanese
-# font to render the HTML report.
+# font to render the HTML report; the evasion test makes an xfs file system
+# (xfsprogs) to try reflinks on.
 set -eu
 
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 libpam0g-dev libpam-modules libaudit-dev libsqlite3-dev sqlite3 libjson-c-dev
 libsystemd-dev libcmocka-dev uthash-dev liburing-dev libpam-wrapper libpamtest0-dev pamtester
 libclang-rt-14-dev openssh-server openssh-client auditd rsyslog passwd
-util-linux procps
+util-linux procps xfsprogs
 debhelper dpkg-dev fakeroot lintian
 bsdutils jq chromium fonts-ipafont-gothic"
 

@@ -192,9 +192,10 @@ static int cmd_accesses(sqlite3 *db, const struct cli *c)
 			 * is a lower bound.  The file name stays last, whole, so
 			 * that shortening keeps its end; a honeytoken's dataset
 			 * is "honeytoken". */
-			snprintf(rd, sizeof(rd), "%s%s%s", pw_cli_bytes(a.bytes_read, n, sizeof(n)),
+			snprintf(rd, sizeof(rd), "%s%s%s%s", pw_cli_bytes(a.bytes_read, n, sizeof(n)),
 				 a.flags & PW_IO_MMAP ? " (mapped)" : "",
-				 a.flags & PW_IO_AIO ? " (AIO)" : "");
+				 a.flags & PW_IO_AIO ? " (AIO)" : "",
+				 a.flags & PW_IO_CLONE ? " (reflink)" : "");
 			cells[0] = pw_cli_time((int64_t)a.opened_ns, when, sizeof(when));
 			cells[1] = a.user ? a.user : "?";
 			cells[2] = ses;

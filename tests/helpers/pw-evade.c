@@ -13,10 +13,14 @@
  * Prints the number of bytes it moved on standard output.  Most techniques
  * read FILE; open-* open it another way first; the write techniques write
  * ARG bytes into it, the *-into ones the whole of the unprotected file ARG.
+ * The clone-* ones share FILE's blocks with the new file ARG by reflink
+ * (FICLONE, FICLONERANGE), which reads and writes nothing: FILE and ARG
+ * must be on one file system that has them (xfs, btrfs).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <liburing.h>
 #include <netinet/in.h>
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -350,13 +355,21 @@ static long long write_all(const char *t, int fd, long long size)
 	return total;
 }
 
-/* All of the file src into fd, by sendfile, splice or copy_file_range. */
+/* All of the file src into fd, by sendfile, splice, copy_file_range or
+ * a reflink (FICLONE). */
 static long long copy_into(const char *t, int fd, const char *src)
 {
 	int in = open_ro(src, 0), p[2];
 	long long total = 0;
 	ssize_t r;
 
+	if (strcmp(t, "clone-into") == 0) {
+		if (ioctl(fd, FICLONE, in))
+			die("FICLONE");
+		total = file_size(in);
+		close(in);
+		return total;
+	}
 	if (strcmp(t, "splice-into") == 0 && pipe(p))
 		die("pipe");
 	for (;;) {
@@ -797,6 +810,7 @@ static long int80_6(long nr, long a, long b, long c, long d, long e, long f)
 #define I386_CLOSE 6
 #define I386_EXECVE 11
 #define I386_RENAME 38
+#define I386_IOCTL 54
 #define I386_OLD_MMAP 90
 #define I386_SOCKETCALL 102
 #define I386_MMAP2 192
@@ -1000,7 +1014,8 @@ static long long int80_aio(int fd, char *low)
  * 32-bit execve; int80-mmap and int80-mmap2 map it whole by old_mmap and
  * mmap2 (and read the mapping), int80-aio reads it by 32-bit io_submit
  * instead; int80-sendmsg, int80-uring-sendmsg, int80-sendmmsg, int80-sendto,
- * int80-socketcall and int80-connect then send to port ARG (int80_net).  Exits 3 where the
+ * int80-socketcall and int80-connect then send to port ARG (int80_net);
+ * int80-clone shares it with the new file ARG by a 32-bit FICLONE.  Exits 3 where the
  * kernel has no 32-bit entry (ia32_emulation=0): nothing to test there.
  */
 static long long int80_run(const char *t, const char *path, const char *arg)
@@ -1022,7 +1037,16 @@ static long long int80_run(const char *t, const char *path, const char *arg)
 	fd = int80_check(int80(I386_OPEN, (long)low,
 			       O_RDONLY | (strcmp(t, "int80-exec") == 0 ? O_CLOEXEC : 0), 0),
 			 "32-bit open");
-	if (strcmp(t, "int80-aio") == 0) {
+	if (strcmp(t, "int80-clone") == 0) {
+		/* FICLONE of FILE into the new file ARG by a 32-bit ioctl. */
+		int out = arg ? open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+
+		if (out < 0)
+			die("int80-clone needs a destination");
+		int80_check(int80(I386_IOCTL, out, FICLONE, fd), "32-bit ioctl FICLONE");
+		total = file_size(out);
+		close(out);
+	} else if (strcmp(t, "int80-aio") == 0) {
 		total = int80_aio((int)fd, low + 65536);
 	} else if (strncmp(t, "int80-mmap", 10) == 0) {
 		uint32_t *m = (uint32_t *)(low + 8192);
@@ -1069,7 +1093,7 @@ static long long int80_run(const char *t, const char *path, const char *arg)
 		die("exec");
 	}
 	if (strncmp(t, "int80-", 6) == 0 && strcmp(t, "int80-aio") != 0 &&
-	    strncmp(t, "int80-mmap", 10) != 0) {
+	    strcmp(t, "int80-clone") != 0 && strncmp(t, "int80-mmap", 10) != 0) {
 		if (!arg)
 			die("a port is needed");
 		int80_net(t, low + 131072, atoi(arg));
@@ -1080,6 +1104,50 @@ static long long int80_run(const char *t, const char *path, const char *arg)
 #endif
 
 /*
+ * Share the blocks of fd (size bytes) with the new file out, reading and
+ * writing nothing; the bytes shared.  clone: FICLONE, the whole file.
+ * clone-range: FICLONERANGE, two ranges: 8 KiB from 4 KiB on, then the
+ * rest from 12 KiB (a length of 0: to the end), so all but the first
+ * 4 KiB.  clone-refused: FICLONERANGE of a range one byte past the end,
+ * which the kernel refuses whole (EINVAL): 0.
+ */
+static long long clone_out(const char *t, int fd, long long size, const char *out)
+{
+	int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	struct file_clone_range r = { .src_fd = fd };
+
+	if (o < 0)
+		die(out);
+	if (strcmp(t, "clone") == 0) {
+		if (ioctl(o, FICLONE, fd))
+			die("FICLONE");
+	} else if (strcmp(t, "clone-range") == 0) {
+		if (size <= 12288)
+			die("clone-range needs more than 12 KiB");
+		r.src_offset = 4096;
+		r.src_length = 8192;
+		if (ioctl(o, FICLONERANGE, &r))
+			die("FICLONERANGE");
+		r.src_offset = 12288;
+		r.src_length = 0;
+		r.dest_offset = 8192;
+		if (ioctl(o, FICLONERANGE, &r))
+			die("FICLONERANGE to the end");
+		size -= 4096;
+	} else if (strcmp(t, "clone-refused") == 0) {
+		r.src_length = (__u64)size + 1;
+		if (ioctl(o, FICLONERANGE, &r) == 0 || errno != EINVAL)
+			die("FICLONERANGE past the end was not refused with EINVAL");
+		size = 0;
+	} else {
+		fprintf(stderr, "pw-evade: unknown technique %s\n", t);
+		exit(2);
+	}
+	close(o);
+	return size;
+}
+
+/*
  * The techniques that do not begin with a plain open of FILE for reading;
  * false for any other.  *n: the bytes moved.
  */
@@ -1088,7 +1156,7 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 	static const char *const writes[] = { "write", "pwrite", "writev", "pwritev", "pwritev2",
 					      "uring-write", "uring-writev", "uring-write-sqpoll", "aio-write", "aio-writev",
 					      "sendfile-into",
-					      "splice-into", "copy-into", NULL };
+					      "splice-into", "copy-into", "clone-into", NULL };
 	const char *name;
 	int fd = -1, dir;
 
@@ -1548,6 +1616,10 @@ int main(int argc, char **argv)
 			die("a port is needed");
 		n = read_all(fd);
 		net_send(t, atoi(arg));
+	} else if (strncmp(t, "clone", 5) == 0) {
+		if (!arg)
+			die("a destination is needed");
+		n = clone_out(t, fd, size, arg);
 	} else if (strcmp(t, "connect") == 0) {
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(arg)) };
 		int s = socket(AF_INET, SOCK_STREAM, 0);

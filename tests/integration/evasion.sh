@@ -95,9 +95,34 @@ head -c 4000 /dev/urandom >"$D/archive/old/a.csv"
 archive_ino=$(stat -c %i "$D/archive/old/a.csv")
 "$EVADE" handle-save "$D/archive/old/a.csv" "$PW_TMP/a.handle" >/dev/null
 
+# A file system with reflinks (xfs): FICLONE and FICLONERANGE share a
+# file's blocks with another file, and read and write nothing.
+X=$PW_TMP/xfs
+CLONES="clone clone-range clone-refused"
+[ "$INT80" = yes ] && CLONES="$CLONES int80-clone"
+mkdir "$X"
+truncate -s 320M "$PW_TMP/xfs.img"
+mkfs.xfs -q -f -m reflink=1 "$PW_TMP/xfs.img"
+loopdev3=$(losetup -f --show "$PW_TMP/xfs.img")
+on_cleanup "losetup -d '$loopdev3'"
+mount "$loopdev3" "$X"
+on_cleanup "mountpoint -q '$X' && umount '$X'"
+mkdir "$X/vault" "$X/out"
+for t in $CLONES; do
+	i=$((i + 1))
+	head -c $((20000 + i * 37)) /dev/urandom >"$X/vault/t_$t.csv"
+done
+echo "to be overwritten" >"$X/vault/w_clone-into.csv"
+head -c 9100 /dev/urandom >"$X/out/src_clone-into"
+chmod -R a+rX "$X"
+chown "$PW_TEST_USER" "$X/out" "$X/vault/w_clone-into.csv"
+xsize() { stat -c %s "$X/vault/t_$1.csv"; }
+
 pw_write_policy "$PW_TMP/policy.conf" <<EOF2
 [dataset customers]
 path = $D
+[dataset reflinked]
+path = $X/vault
 [dataset vault]
 path = $PW_TMP/lo/vault
 [output jsonl]
@@ -192,6 +217,8 @@ out=\$(echo "direct-stdin \$BASHPID" >>"$PW_TMP/ran"
 echo "direct-stdin \$out" >>"$PW_TMP/moved"
 ev echo /bin/echo -n alpha 'two words' \$'new\nline'
 "$EVADE" copy_file_range "$D/t_copy.csv" "$O/copy.out" >/dev/null
+for t in $CLONES; do ev \$t "$EVADE" \$t "$X/vault/t_\$t.csv" "$X/out/\$t.out"; done
+ev clone-into "$EVADE" clone-into "$X/vault/w_clone-into.csv" "$X/out/src_clone-into"
 "$EVADE" stage "$D/t_stage.csv" "$O/stage.out" >/dev/null
 "$EVADE" aio-stage "$D/t_aio-stage.csv" "$O/aio-stage.out" >/dev/null
 "$EVADE" uring-stage "$D/t_uring-stage.csv" "$O/uring-stage.out" >/dev/null
@@ -304,6 +331,32 @@ for t in $WRITES $INTO; do
 	check_eq "$t into a protected file: exact bytes written, by its process" "$row" \
 		"0|$(wsize "$t")|1|$ses|0|$(pid_of "$t")|$EVADE"
 done
+# Reflinks: the bytes shared are read from the source and written to the
+# copy, a staging file, both flagged "clone" (256).
+for t in $CLONES; do
+	expect=$(xsize "$t")
+	case $t in clone-range) expect=$((expect - 4096)) ;; clone-refused) expect=0 ;; esac
+	check_eq "$t: what pw-evade says it shared" "$(moved "$t")" "$expect"
+	row=$(pw_sql "SELECT sum(bytes_read), sum(bytes_written), max(flags & 256), count(*),
+		max(audit_session), count(*) - count(closed_ns), max(pid) FROM accesses
+		WHERE path = '$X/vault/t_$t.csv'")
+	flag=256
+	[ "$expect" = 0 ] && flag=0
+	check_eq "$t from a protected file: exact bytes, flagged, one access by its process and session" \
+		"$row" "$expect|0|$flag|1|$ses|0|$(pid_of "$t")"
+	row=$(pw_sql "SELECT count(*), max(staging), max(dataset), sum(bytes_read), sum(bytes_written),
+		max(flags & 256), max(audit_session), max(pid) FROM accesses WHERE path = '$X/out/$t.out'")
+	if [ "$expect" = 0 ]; then
+		check_eq "$t: a clone the kernel refused makes no staging file" "$row" "0|||||||"
+	else
+		check_eq "$t: the copy is a staging file with every byte, flagged, its process and session" \
+			"$row" "1|1|staging|0|$expect|256|$ses|$(pid_of "$t")"
+	fi
+done
+check_eq "clone-into a protected file: exact bytes written, flagged, by its process" \
+	"$(pw_sql "SELECT sum(bytes_read), sum(bytes_written), max(flags & 256), count(*), max(audit_session),
+		max(pid) FROM accesses WHERE path = '$X/vault/w_clone-into.csv'")" \
+	"0|9100|256|1|$ses|$(pid_of clone-into)"
 check_eq "io_uring writes are flagged as such" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE path LIKE '$W/w_uring-write%' AND flags & 64 = 64")" 3
 # How an access ended is in its last record's io flags (the store keeps

@@ -14,6 +14,12 @@
 #include "ecs.h"
 #include "piiwatch.h"
 
+#include <linux/fs.h>
+
+/* bpf/piiwatch.h spells the reflink ioctls out for the BPF side. */
+_Static_assert(PW_FICLONE == FICLONE, "PW_FICLONE is not FICLONE");
+_Static_assert(PW_FICLONERANGE == FICLONERANGE, "PW_FICLONERANGE is not FICLONERANGE");
+
 #define BOOT "cd96f4e1-e314-4c16-ada5-0b1c2f89ad47"
 #define CHAIN "5290 /usr/bin/bash\n5104 /usr/sbin/sshd\n1 /usr/lib/systemd/systemd"
 
@@ -345,6 +351,34 @@ static void test_access_line_every_byte_everywhere(void **state)
 				assert_non_null(a.path);
 				assert_line_matches_json_c(&buf, &a, "dms01");
 			}
+	pw_access_free_strings(&a);
+	pw_ecs_buf_free(&buf);
+}
+
+/* Every PW_IO_* bit has its name, in bit order, in both writers. */
+static void test_access_io_names(void **state)
+{
+	struct pw_ecs_buf buf = { 0 };
+	struct pw_access a;
+	json_object *o;
+
+	(void)state;
+	fill_access(&a);
+	a.flags = PW_IO_URING | PW_IO_AIO | PW_IO_CLONE;
+	o = pw_ecs_from_access(&a, "dms01");
+	assert_non_null(o);
+	assert_string_equal(str_at(o, "piiwatch.io_flags"), "448");
+	assert_string_equal(str_at(o, "piiwatch.io"), "[ \"io_uring\", \"aio\", \"clone\" ]");
+	json_object_put(o);
+	a.flags = PW_IO_FINAL | PW_IO_EXIT | PW_IO_REUSED | PW_IO_EXEC | PW_IO_IDLE | PW_IO_MMAP |
+		  PW_IO_URING | PW_IO_AIO | PW_IO_CLONE;
+	o = pw_ecs_from_access(&a, "dms01");
+	assert_non_null(o);
+	assert_int_equal(json_object_array_length(json_object_object_get(
+				 json_object_object_get(o, "piiwatch"), "io")),
+			 PW_ECS_N_IO_NAMES);
+	json_object_put(o);
+	assert_line_matches_json_c(&buf, &a, "dms01");
 	pw_access_free_strings(&a);
 	pw_ecs_buf_free(&buf);
 }
@@ -1107,6 +1141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_access_roundtrip),
 		cmocka_unit_test(test_access_ecs_names),
+		cmocka_unit_test(test_access_io_names),
 		cmocka_unit_test(test_access_line_matches_json_c),
 		cmocka_unit_test(test_access_line_every_byte_everywhere),
 		cmocka_unit_test(test_unclean_strings_escaped),
