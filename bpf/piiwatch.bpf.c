@@ -33,6 +33,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_S_IFDIR 0040000
 #define PW_S_IFREG 0100000
 #define PW_PF_KTHREAD 0x00200000
+#define PW_OVERLAYFS_MAGIC 0x794c7630UL
 #define PW_MAP_ANONYMOUS 0x20
 #define PW_AT_EMPTY_PATH 0x1000
 #define PW_PROC_FD_LEN 24 /* "/proc/self/fd/" and the digits proc_fd_name reads */
@@ -547,6 +548,71 @@ static __always_inline __u64 new_access_id(void)
 }
 
 /*
+ * A file opened through an overlay mount (which an unprivileged user can
+ * make in a user namespace of its own, over any directory it can read):
+ * its inode and dentries are the overlay's, and its data are read by the
+ * kernel from the file of a layer, which no hook sees.  So the file of
+ * its topmost lower layer, which holds the data (or, once copied up, what
+ * the upper copy was made from), is what is walked and named.  NULL for
+ * any other file, for a file only in the upper layer (new, the user's
+ * own), and on kernels whose overlay keeps its layers otherwise (before
+ * 6.5).  Unprivileged overlays have no metacopy, so the topmost lower
+ * holds the data.
+ */
+static __always_inline struct dentry *overlay_lower(struct file *f)
+{
+	struct inode *inode = btf_ptr(struct file, f)->f_inode;
+	struct dentry *lower = NULL;
+	struct ovl_inode *oi;
+	struct ovl_entry *oe;
+
+	if (inode->i_sb->s_magic != PW_OVERLAYFS_MAGIC)
+		return NULL;
+	if (!bpf_core_type_exists(struct ovl_inode) || !bpf_core_field_exists(struct ovl_inode, oe) ||
+	    !bpf_core_field_exists(struct ovl_entry, __lowerstack))
+		return NULL;
+	oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	oe = BPF_CORE_READ(oi, oe);
+	if (!oe || BPF_CORE_READ(oe, __numlower) == 0)
+		return NULL;
+	if (bpf_core_read(&lower, sizeof(lower), &oe->__lowerstack[0].dentry))
+		return NULL;
+	return lower;
+}
+
+/*
+ * A protected file f opened through an overlay, already copied up: the
+ * copy in the upper layer (a directory of the user's own, when the user
+ * made the overlay) holds the protected data and is readable without the
+ * overlay, so it is protected too, from the kernel side, as a file moved
+ * out is (PW_PROT_MOVED).  The copy-up itself, on an open for writing,
+ * has happened by the open's exit.
+ */
+static __always_inline void overlay_protect_upper(struct file *f, const struct pw_protected_val *val)
+{
+	struct inode *inode = btf_ptr(struct file, f)->f_inode;
+	struct ovl_inode *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	struct dentry *upper = BPF_CORE_READ(oi, __upperdentry);
+	struct pw_protected_val moved;
+	struct pw_inode_key key;
+	struct inode *ui;
+
+	if (!upper)
+		return;
+	ui = BPF_CORE_READ(upper, d_inode);
+	if (!ui)
+		return;
+	key.dev = BPF_CORE_READ(ui, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(ui, i_ino);
+	if (protected_lookup(&key))
+		return;
+	moved.dataset_id = val->dataset_id;
+	moved.flags = (val->flags & PW_PROT_HONEYTOKEN) | PW_PROT_MOVED;
+	if (protect_inode(&key, &moved))
+		stat_inc(PW_STAT_MAP_FULL);
+}
+
+/*
  * Start tracking file f if it is protected (or, with staging, whatever it
  * is) and report the open.  via: a link that just put f into a protected
  * directory, which its own dentry, still the one it was made with, does
@@ -568,13 +634,27 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	__u64 key = (__u64)f;
 	bool unplaced = false, linked_in = false;
 	__u32 dir_names = 0, i;
+	struct dentry *start = btf_ptr(struct file, f)->f_path.dentry;
+	struct vfsmount *start_mnt = btf_ptr(struct file, f)->f_path.mnt;
+	struct inode *real = btf_ptr(struct file, f)->f_inode;
+	struct dentry *lower = staging ? NULL : overlay_lower(f);
 
+	/* Through an overlay: its layer's file, on the layer's file system
+	 * (a layer's mount is the overlay's private one: the walk ends at
+	 * that file system's root). */
+	if (lower) {
+		start = lower;
+		start_mnt = NULL;
+		real = btf_ptr(struct dentry, lower)->d_inode;
+		ev_flags |= PW_OPEN_OVERLAY;
+		io_flags |= PW_IO_OVERLAY;
+	}
 	/* The walk keeps its dentries on the stack: the scratch of the
 	 * record, another page to touch, is needed only for a file that is
 	 * reported. */
-	val = walk_protected(btf_ptr(struct file, f)->f_path.dentry,
-			     btf_ptr(struct file, f)->f_path.mnt, dentries, &level, &root,
-			     &unplaced);
+	val = walk_protected(start, start_mnt, dentries, &level, &root, &unplaced);
+	if (val && lower)
+		overlay_protect_upper(f, val);
 	if (val && staging)
 		return NULL; /* protected after all: its own open is what counts */
 	if (!val && via && !staging) {
@@ -604,8 +684,8 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 
 	st.access_id = new_access_id();
 	st.inode_ptr = (__u64)BPF_CORE_READ(f, f_inode);
-	st.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	st.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	st.dev = BPF_CORE_READ(real, i_sb, s_dev);
+	st.ino = BPF_CORE_READ(real, i_ino);
 	st.dataset_id = val ? val->dataset_id : unplaced ? PW_DATASET_UNPLACED : PW_DATASET_STAGING;
 	st.last_emit_ns = bpf_ktime_get_ns();
 	st.flags = io_flags;

@@ -100,6 +100,7 @@ enum pw_change_op {
 #define PW_IO_URING 0x40u    /* counts include io_uring requests */
 #define PW_IO_AIO 0x80u      /* counts include Linux AIO requests, as submitted */
 #define PW_IO_CLONE 0x100u   /* counts include blocks shared by a reflink (FICLONE, FICLONERANGE) */
+#define PW_IO_OVERLAY 0x200u /* opened through an overlay mount: its layer's file is named */
 
 /* The reflink ioctls (<linux/fs.h>): _IOW(0x94, 9, int) and
  * _IOW(0x94, 13, struct file_clone_range), the same for 32-bit callers. */
@@ -118,6 +119,8 @@ enum pw_change_op {
 				  * PW_DATASET_UNPLACED no names, the file its own root;
 				  * else protected through its mount, named up to the
 				  * mount point */
+#define PW_OPEN_OVERLAY 0x80u    /* opened through an overlay mount: dev, ino and names
+				  * are its lower layer's file's */
 
 /* Indexes of the per-CPU statistics array. */
 enum pw_stat {

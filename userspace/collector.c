@@ -940,7 +940,8 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 	a->dev = ev->dev;
 	a->ino = ev->ino;
 	a->staging = ev->flags & PW_OPEN_STAGING;
-	a->flags = ev->flags & PW_OPEN_URING ? PW_IO_URING : 0;
+	a->flags = (ev->flags & PW_OPEN_URING ? PW_IO_URING : 0) |
+		   (ev->flags & PW_OPEN_OVERLAY ? PW_IO_OVERLAY : 0);
 	a->opened_ns = to_realtime(c, ev->task.ts_ns);
 	a->last_ns = a->opened_ns;
 	DL_APPEND2(c->pending, o, pend_prev, pend_next);
@@ -954,7 +955,7 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 }
 
 /* The io flags an access keeps once one of its reports has them. */
-#define STICKY_IO_FLAGS (PW_IO_MMAP | PW_IO_URING | PW_IO_AIO | PW_IO_CLONE)
+#define STICKY_IO_FLAGS (PW_IO_MMAP | PW_IO_URING | PW_IO_AIO | PW_IO_CLONE | PW_IO_OVERLAY)
 /* ... and how it ended, which its last report says. */
 #define END_IO_FLAGS (PW_IO_FINAL | PW_IO_EXIT | PW_IO_REUSED | PW_IO_EXEC)
 

@@ -54,12 +54,13 @@ void pw_access_format_what(const struct pw_access *a, bool with_chain, char *out
 	/* Without ancestors the chain is the program alone: "EXE[PID]". */
 	pw_ancestors_format_chain(with_chain ? a->ancestors : NULL, a->exe ? a->exe : a->comm,
 				  a->pid, program, sizeof(program));
-	snprintf(out, out_size, "%s  %s of %s [%s]%s%s%s%s%s", program, volume,
+	snprintf(out, out_size, "%s  %s of %s [%s]%s%s%s%s%s%s", program, volume,
 		 a->path ? a->path : "?", a->dataset ? a->dataset : "?",
 		 a->honeytoken ? " HONEYTOKEN" : "",
 		 a->flags & PW_IO_MMAP ? " (mapped: reads through the mapping are not counted)" : "",
 		 a->flags & PW_IO_AIO ? " (AIO: bytes as submitted)" : "",
 		 a->flags & PW_IO_CLONE ? " (reflink: blocks shared, counted as read and written)" : "",
+		 a->flags & PW_IO_OVERLAY ? " (through an overlay mount)" : "",
 		 a->closed_ns ? "" : " (still open)");
 }
 

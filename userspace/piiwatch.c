@@ -183,7 +183,7 @@ static int cmd_accesses(sqlite3 *db, const struct cli *c)
 		if (c->json) {
 			print_json(pw_ecs_from_access(&a, NULL));
 		} else {
-			char when[32], ses[16], pid[16], n[32], rd[48], wr[32];
+			char when[32], ses[16], pid[16], n[32], rd[80], wr[32];
 			const char *cells[10];
 
 			snprintf(pid, sizeof(pid), "%u", a.pid);
@@ -192,10 +192,11 @@ static int cmd_accesses(sqlite3 *db, const struct cli *c)
 			 * is a lower bound.  The file name stays last, whole, so
 			 * that shortening keeps its end; a honeytoken's dataset
 			 * is "honeytoken". */
-			snprintf(rd, sizeof(rd), "%s%s%s%s", pw_cli_bytes(a.bytes_read, n, sizeof(n)),
+			snprintf(rd, sizeof(rd), "%s%s%s%s%s", pw_cli_bytes(a.bytes_read, n, sizeof(n)),
 				 a.flags & PW_IO_MMAP ? " (mapped)" : "",
 				 a.flags & PW_IO_AIO ? " (AIO)" : "",
-				 a.flags & PW_IO_CLONE ? " (reflink)" : "");
+				 a.flags & PW_IO_CLONE ? " (reflink)" : "",
+				 a.flags & PW_IO_OVERLAY ? " (overlay)" : "");
 			cells[0] = pw_cli_time((int64_t)a.opened_ns, when, sizeof(when));
 			cells[1] = a.user ? a.user : "?";
 			cells[2] = ses;

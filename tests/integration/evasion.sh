@@ -51,13 +51,33 @@ for t in $WRITES $INTO; do
 	echo "to be overwritten" >"$W/w_$t.csv"
 	head -c $((9000 + i * 41)) /dev/urandom >"$PW_TMP/other/src_$t"
 done
+echo "to be overwritten" >"$W/w_overlay-cow.csv"
+# (An overlay's lower layer cannot have mounts below it that a user
+# namespace inherits: the protected directory's own subdirectory, then.)
+mkdir "$D/ovl"
+head -c 20500 /dev/urandom >"$D/ovl/t_overlay.csv"
 for n in $(seq 1 50); do echo "unprotected $n" >"$PW_TMP/other/u$n.txt"; done
+# Overlay mounts the test user makes in user namespaces of its own, over
+# protected directories: ovl.sh LOWER DIR PROGRAM ARG... mounts LOWER at
+# DIR/m, its upper layer DIR/up, and runs PROGRAM there.
+mkdir -p "$PW_TMP/ovl1/up" "$PW_TMP/ovl1/work" "$PW_TMP/ovl1/m" \
+	"$PW_TMP/ovl2/up" "$PW_TMP/ovl2/work" "$PW_TMP/ovl2/m"
+chown -R "$PW_TEST_USER" "$PW_TMP/ovl1" "$PW_TMP/ovl2"
+cat >"$PW_TMP/ovl.sh" <<'EOF2'
+set -e
+mount -t overlay pwtest-ovl -o "lowerdir=$1,upperdir=$2/up,workdir=$2/work" "$2/m"
+shift 2
+exec "$@"
+EOF2
 mkdir "$D/rmdir-sys" "$D/rmdir-uring" # removed by rmdir(2) and through io_uring
 echo "incoming" >"$PW_TMP/other/in.csv"
 ln "$D/t_hardlink.csv" "$PW_TMP/other/hardlink.csv" # made before piiwatch starts
 chmod -R a+rX "$PW_TMP/data" "$PW_TMP/other"
 chmod 1777 "$PW_TMP/other" # O_TMPFILE outside the protected tree
 chown -R "$PW_TEST_USER" "$O" "$W"
+# A copy-up in a user namespace keeps the file's owner and group: both
+# must be mapped there (unshare -r maps the user's own).
+chown "$PW_TEST_USER:" "$W/w_overlay-cow.csv"
 : >"$PW_TMP/ran"
 : >"$PW_TMP/moved"
 chown "$PW_TEST_USER" "$PW_TMP/ran" "$PW_TMP/moved"
@@ -217,6 +237,9 @@ out=\$(echo "direct-stdin \$BASHPID" >>"$PW_TMP/ran"
 echo "direct-stdin \$out" >>"$PW_TMP/moved"
 ev echo /bin/echo -n alpha 'two words' \$'new\nline'
 "$EVADE" copy_file_range "$D/t_copy.csv" "$O/copy.out" >/dev/null
+ev overlay unshare -Urm sh "$PW_TMP/ovl.sh" "$D/ovl" "$PW_TMP/ovl1" "$EVADE" read "$PW_TMP/ovl1/m/t_overlay.csv"
+ev overlay-cow unshare -Urm sh "$PW_TMP/ovl.sh" "$W" "$PW_TMP/ovl2" "$EVADE" write "$PW_TMP/ovl2/m/w_overlay-cow.csv" 100
+ev overlay-upper "$EVADE" read "$PW_TMP/ovl2/up/w_overlay-cow.csv"
 for t in $CLONES; do ev \$t "$EVADE" \$t "$X/vault/t_\$t.csv" "$X/out/\$t.out"; done
 ev clone-into "$EVADE" clone-into "$X/vault/w_clone-into.csv" "$X/out/src_clone-into"
 "$EVADE" stage "$D/t_stage.csv" "$O/stage.out" >/dev/null
@@ -331,6 +354,18 @@ for t in $WRITES $INTO; do
 	check_eq "$t into a protected file: exact bytes written, by its process" "$row" \
 		"0|$(wsize "$t")|1|$ses|0|$(pid_of "$t")|$EVADE"
 done
+# Through an overlay: the layer's file is named, flagged "overlay" (512).
+check_eq "overlay: a protected file read through an overlay the user made: exact bytes, its own path and inode, flagged, its process and session" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(ino), max(flags & 512), max(audit_session),
+		count(*) - count(closed_ns), max(pid), max(exe) FROM accesses WHERE path = '$D/ovl/t_overlay.csv'")" \
+	"1|20500|$(stat -c %i "$D/ovl/t_overlay.csv")|512|$ses|0|$(pid_of overlay)|$EVADE"
+check_eq "overlay-cow: a protected file written through an overlay: exact bytes, flagged, by its process" \
+	"$(pw_sql "SELECT sum(bytes_written), max(flags & 512), count(*), max(audit_session), max(pid)
+		FROM accesses WHERE path = '$W/w_overlay-cow.csv'")" "100|512|1|$ses|$(pid_of overlay-cow)"
+check_eq "overlay-upper: its copy in the upper layer is protected, read directly: exact bytes, its process" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(dataset), max(audit_session), max(path LIKE '<protected inode %')
+		FROM accesses WHERE ino = $(stat -c %i "$PW_TMP/ovl2/up/w_overlay-cow.csv") AND pid = $(pid_of overlay-upper)")" \
+	"1|100|customers|$ses|1"
 # Reflinks: the bytes shared are read from the source and written to the
 # copy, a staging file, both flagged "clone" (256).
 for t in $CLONES; do
