@@ -549,20 +549,20 @@ static __always_inline __u64 new_access_id(void)
 
 /*
  * A file opened through an overlay mount (which an unprivileged user can
- * make in a user namespace of its own, over any directory it can read):
- * its inode and dentries are the overlay's, and its data are read by the
- * kernel from the file of a layer, which no hook sees.  So the file of
- * its topmost lower layer, which holds the data (or, once copied up, what
- * the upper copy was made from), is what is walked and named.  NULL for
- * any other file, for a file only in the upper layer (new, the user's
- * own), and on kernels whose overlay keeps its layers otherwise (before
- * 6.5).  Unprivileged overlays have no metacopy, so the topmost lower
- * holds the data.
+ * make in a user namespace of its own, over any directory it can read, or
+ * with a directory it can write as the upper layer): its inode and
+ * dentries are the overlay's, and its data are read by the kernel from
+ * the file of a layer, which no hook sees.  So the file of a layer is
+ * what is walked and named: the topmost lower one, which holds the data
+ * (or, once copied up, what the upper copy was made from; unprivileged
+ * overlays have no metacopy), or for a file with none the upper one.
+ * *lower says which.  NULL for any other file, and on kernels whose
+ * overlay keeps its layers otherwise (before 6.5).
  */
-static __always_inline struct dentry *overlay_lower(struct file *f)
+static __always_inline struct dentry *overlay_real(struct file *f, bool *lower)
 {
 	struct inode *inode = btf_ptr(struct file, f)->f_inode;
-	struct dentry *lower = NULL;
+	struct dentry *d = NULL;
 	struct ovl_inode *oi;
 	struct ovl_entry *oe;
 
@@ -573,11 +573,13 @@ static __always_inline struct dentry *overlay_lower(struct file *f)
 		return NULL;
 	oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
 	oe = BPF_CORE_READ(oi, oe);
-	if (!oe || BPF_CORE_READ(oe, __numlower) == 0)
-		return NULL;
-	if (bpf_core_read(&lower, sizeof(lower), &oe->__lowerstack[0].dentry))
-		return NULL;
-	return lower;
+	*lower = oe && BPF_CORE_READ(oe, __numlower) > 0;
+	if (*lower) {
+		if (bpf_core_read(&d, sizeof(d), &oe->__lowerstack[0].dentry))
+			return NULL;
+		return d;
+	}
+	return BPF_CORE_READ(oi, __upperdentry);
 }
 
 /*
@@ -637,15 +639,16 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	struct dentry *start = btf_ptr(struct file, f)->f_path.dentry;
 	struct vfsmount *start_mnt = btf_ptr(struct file, f)->f_path.mnt;
 	struct inode *real = btf_ptr(struct file, f)->f_inode;
-	struct dentry *lower = staging ? NULL : overlay_lower(f);
+	bool lower = false;
+	struct dentry *layer = staging ? NULL : overlay_real(f, &lower);
 
 	/* Through an overlay: its layer's file, on the layer's file system
 	 * (a layer's mount is the overlay's private one: the walk ends at
 	 * that file system's root). */
-	if (lower) {
-		start = lower;
+	if (layer) {
+		start = layer;
 		start_mnt = NULL;
-		real = btf_ptr(struct dentry, lower)->d_inode;
+		real = btf_ptr(struct dentry, layer)->d_inode;
 		ev_flags |= PW_OPEN_OVERLAY;
 		io_flags |= PW_IO_OVERLAY;
 	}
@@ -653,7 +656,7 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	 * record, another page to touch, is needed only for a file that is
 	 * reported. */
 	val = walk_protected(start, start_mnt, dentries, &level, &root, &unplaced);
-	if (val && lower)
+	if (val && layer && lower)
 		overlay_protect_upper(f, val);
 	if (val && staging)
 		return NULL; /* protected after all: its own open is what counts */

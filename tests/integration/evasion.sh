@@ -58,15 +58,17 @@ mkdir "$D/ovl"
 head -c 20500 /dev/urandom >"$D/ovl/t_overlay.csv"
 for n in $(seq 1 50); do echo "unprotected $n" >"$PW_TMP/other/u$n.txt"; done
 # Overlay mounts the test user makes in user namespaces of its own, over
-# protected directories: ovl.sh LOWER DIR PROGRAM ARG... mounts LOWER at
-# DIR/m, its upper layer DIR/up, and runs PROGRAM there.
-mkdir -p "$PW_TMP/ovl1/up" "$PW_TMP/ovl1/work" "$PW_TMP/ovl1/m" \
-	"$PW_TMP/ovl2/up" "$PW_TMP/ovl2/work" "$PW_TMP/ovl2/m"
-chown -R "$PW_TEST_USER" "$PW_TMP/ovl1" "$PW_TMP/ovl2"
+# protected directories or with one (its own) as the upper layer:
+# ovl.sh LOWER UPPER DIR PROGRAM ARG... mounts LOWER and UPPER at DIR/m,
+# with DIR/work, and runs PROGRAM there.
+mkdir -p "$PW_TMP/ovl1/up" "$PW_TMP/ovl2/up" "$PW_TMP/ovl3/empty"
+for n in 1 2 3; do mkdir "$PW_TMP/ovl$n/work" "$PW_TMP/ovl$n/m"; done
+chown -R "$PW_TEST_USER" "$PW_TMP/ovl1" "$PW_TMP/ovl2" "$PW_TMP/ovl3"
+head -c 20600 /dev/urandom >"$W/t_overlay-up.csv"
 cat >"$PW_TMP/ovl.sh" <<'EOF2'
 set -e
-mount -t overlay pwtest-ovl -o "lowerdir=$1,upperdir=$2/up,workdir=$2/work" "$2/m"
-shift 2
+mount -t overlay pwtest-ovl -o "lowerdir=$1,upperdir=$2,workdir=$3/work" "$3/m"
+shift 3
 exec "$@"
 EOF2
 mkdir "$D/rmdir-sys" "$D/rmdir-uring" # removed by rmdir(2) and through io_uring
@@ -237,8 +239,9 @@ out=\$(echo "direct-stdin \$BASHPID" >>"$PW_TMP/ran"
 echo "direct-stdin \$out" >>"$PW_TMP/moved"
 ev echo /bin/echo -n alpha 'two words' \$'new\nline'
 "$EVADE" copy_file_range "$D/t_copy.csv" "$O/copy.out" >/dev/null
-ev overlay unshare -Urm sh "$PW_TMP/ovl.sh" "$D/ovl" "$PW_TMP/ovl1" "$EVADE" read "$PW_TMP/ovl1/m/t_overlay.csv"
-ev overlay-cow unshare -Urm sh "$PW_TMP/ovl.sh" "$W" "$PW_TMP/ovl2" "$EVADE" write "$PW_TMP/ovl2/m/w_overlay-cow.csv" 100
+ev overlay unshare -Urm sh "$PW_TMP/ovl.sh" "$D/ovl" "$PW_TMP/ovl1/up" "$PW_TMP/ovl1" "$EVADE" read "$PW_TMP/ovl1/m/t_overlay.csv"
+ev overlay-cow unshare -Urm sh "$PW_TMP/ovl.sh" "$W" "$PW_TMP/ovl2/up" "$PW_TMP/ovl2" "$EVADE" write "$PW_TMP/ovl2/m/w_overlay-cow.csv" 100
+ev overlay-up unshare -Urm sh "$PW_TMP/ovl.sh" "$PW_TMP/ovl3/empty" "$W" "$PW_TMP/ovl3" "$EVADE" read "$PW_TMP/ovl3/m/t_overlay-up.csv"
 ev overlay-upper "$EVADE" read "$PW_TMP/ovl2/up/w_overlay-cow.csv"
 for t in $CLONES; do ev \$t "$EVADE" \$t "$X/vault/t_\$t.csv" "$X/out/\$t.out"; done
 ev clone-into "$EVADE" clone-into "$X/vault/w_clone-into.csv" "$X/out/src_clone-into"
@@ -359,6 +362,9 @@ check_eq "overlay: a protected file read through an overlay the user made: exact
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(ino), max(flags & 512), max(audit_session),
 		count(*) - count(closed_ns), max(pid), max(exe) FROM accesses WHERE path = '$D/ovl/t_overlay.csv'")" \
 	"1|20500|$(stat -c %i "$D/ovl/t_overlay.csv")|512|$ses|0|$(pid_of overlay)|$EVADE"
+check_eq "overlay-up: a protected file read through an overlay whose upper layer is its directory: exact bytes, its own path, flagged, its process" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(flags & 512), max(audit_session), max(pid)
+		FROM accesses WHERE path = '$W/t_overlay-up.csv'")" "1|20600|512|$ses|$(pid_of overlay-up)"
 check_eq "overlay-cow: a protected file written through an overlay: exact bytes, flagged, by its process" \
 	"$(pw_sql "SELECT sum(bytes_written), max(flags & 512), count(*), max(audit_session), max(pid)
 		FROM accesses WHERE path = '$W/w_overlay-cow.csv'")" "100|512|1|$ses|$(pid_of overlay-cow)"
