@@ -34,6 +34,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_S_IFREG 0100000
 #define PW_PF_KTHREAD 0x00200000
 #define PW_OVERLAYFS_MAGIC 0x794c7630UL
+#define PW_WCOREFLAG 0x80
 #define PW_MAP_ANONYMOUS 0x20
 #define PW_AT_EMPTY_PATH 0x1000
 #define PW_PROC_FD_LEN 24 /* "/proc/self/fd/" and the digits proc_fd_name reads */
@@ -1448,6 +1449,25 @@ int handle_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 	return exec_exit(ctx->ret);
 }
 
+/*
+ * The exiting process, which had read (or mapped) protected data, dumped
+ * core: the kernel wrote its memory to a file or a pipe (core_pattern)
+ * with no write system call, so no staging file shows it.  A dump that
+ * completed marks the group's exit code (0x80) before the last thread
+ * exits.
+ */
+static __always_inline void report_coredump(void)
+{
+	struct pw_event_coredump ev = {};
+	int code = BPF_CORE_READ(current_task(), signal, group_exit_code);
+
+	if (!(code & PW_WCOREFLAG))
+		return;
+	fill_task(&ev.task, PW_EV_COREDUMP);
+	ev.signal = code & 0x7f;
+	emit(&ev, sizeof(ev));
+}
+
 SEC("tracepoint/sched/sched_process_exit")
 int handle_process_exit(struct trace_event_raw_sched_process_exit *ctx)
 {
@@ -1455,8 +1475,10 @@ int handle_process_exit(struct trace_event_raw_sched_process_exit *ctx)
 
 	if (bpf_core_field_exists(ctx->group_dead) && !ctx->group_dead)
 		return 0;
-	if (bpf_map_delete_elem(&tainted_tasks, &tgid) == 0)
+	if (bpf_map_delete_elem(&tainted_tasks, &tgid) == 0) {
 		__sync_fetch_and_add(&n_tainted, -1);
+		report_coredump();
+	}
 	/* A table shared with another process stays open with it. */
 	if (!files_unshared())
 		return 0;

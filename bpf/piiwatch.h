@@ -26,6 +26,7 @@ enum pw_event_type {
 	PW_EV_CHANGE = 5,  /* a protected file or directory was renamed, removed, ... */
 	PW_EV_CONNECT = 6, /* outbound connect() after protected data was read */
 	PW_EV_URING = 7,   /* io_uring used by a process holding protected data */
+	PW_EV_COREDUMP = 8,/* a process that had read protected data dumped core */
 };
 
 /*
@@ -320,6 +321,15 @@ struct pw_compat_desc {
 struct pw_event_uring {
 	struct pw_task_id task;
 	__u32 opcode;
+	__u32 pad;
+};
+
+/* The kernel wrote a core dump of the process (its memory, and the pages
+ * of files it mapped if its coredump_filter asks for them): a copy of
+ * what it read that no write system call made. */
+struct pw_event_coredump {
+	struct pw_task_id task;
+	__u32 signal;           /* the signal that made it dump */
 	__u32 pad;
 };
 

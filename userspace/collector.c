@@ -1290,6 +1290,18 @@ static void on_uring(struct pw_collector *c, const struct pw_event_uring *ev)
 	ident_free(&id);
 }
 
+static void on_coredump(struct pw_collector *c, const struct pw_event_coredump *ev)
+{
+	struct pw_event_rec r = { .kind = "coredump", .action = "dump" };
+	struct ident id;
+
+	identify(c, &ev->task, &id);
+	fill_rec(&r, &ev->task, &id, to_realtime(c, ev->task.ts_ns));
+	r.result = ev->signal;
+	store_event(c, &r);
+	ident_free(&id);
+}
+
 static void on_exec(struct pw_collector *c, const struct pw_event_exec *ev)
 {
 	struct pw_event_rec r = { .kind = "exec", .action = "exec" };
@@ -1318,6 +1330,7 @@ void pw_collector_event(void *ctx, const void *data, size_t size)
 		[PW_EV_CHANGE] = sizeof(struct pw_event_change),
 		[PW_EV_CONNECT] = sizeof(struct pw_event_connect),
 		[PW_EV_URING] = sizeof(struct pw_event_uring),
+		[PW_EV_COREDUMP] = sizeof(struct pw_event_coredump),
 	};
 	struct pw_collector *c = ctx;
 	const struct pw_task_id *t = data;
@@ -1349,6 +1362,9 @@ void pw_collector_event(void *ctx, const void *data, size_t size)
 		break;
 	case PW_EV_URING:
 		on_uring(c, data);
+		break;
+	case PW_EV_COREDUMP:
+		on_coredump(c, data);
 		break;
 	}
 }

@@ -2020,6 +2020,12 @@ void pw_detector_event(struct pw_detector *d, const char *boot_id, const struct 
 		     "%s: %s (pid %u) used io_uring after reading protected data: files it opens "
 		     "into io_uring fixed slots are not seen in tracepoint mode",
 		     who_s, prog ? prog : "?", e->pid);
+	} else if (strcmp(e->kind, "coredump") == 0) {
+		who(a, who_s, sizeof(who_s));
+		fire(d, a, PW_RULE_BLIND_SPOT, t,
+		     "%s: %s (pid %u) dumped core (signal %lld) after reading protected data: the "
+		     "dump, written by the kernel, may hold what it read and is not tracked",
+		     who_s, prog ? prog : "?", e->pid, (long long)e->result);
 	}
 }
 

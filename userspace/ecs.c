@@ -449,6 +449,9 @@ static void event_category(const struct pw_event_rec *e, const char **category, 
 	} else if (strcmp(e->kind, "exec") == 0) {
 		*category = "process";
 		*type = "start";
+	} else if (strcmp(e->kind, "coredump") == 0) {
+		*category = "process";
+		*type = "end";
 	} else if (strcmp(e->kind, "loss") == 0) {
 		*category = "host";
 		*type = "info";
@@ -1072,7 +1075,7 @@ static int get_event_str(struct parser *p, const char *path, const char **dst)
 static int parse_event(struct parser *p, struct pw_event_rec *e, char *boot_id)
 {
 	static const char *const kinds[] = { "change", "connect", "mmap", "io_uring", "exec",
-					     "loss" };
+					     "coredump", "loss" };
 	const char *kind, *ip;
 	unsigned char addr[sizeof(struct in6_addr)];
 	char *text;
@@ -1087,8 +1090,8 @@ static int parse_event(struct parser *p, struct pw_event_rec *e, char *boot_id)
 		if (strcmp(kind, kinds[i]) == 0)
 			e->kind = kinds[i];
 	if (!e->kind)
-		return fail(p, "field 'piiwatch.kind' must be change, connect, mmap, io_uring, exec "
-			       "or loss");
+		return fail(p, "field 'piiwatch.kind' must be change, connect, mmap, io_uring, exec, "
+			       "coredump or loss");
 	if (get_str(p, "host.boot.id", PW_BOOT_ID_LEN - 1, true, &kind) < 0)
 		return -1;
 	if (!*kind)

@@ -281,6 +281,9 @@ static void event_what(const struct pw_event_rec *e, char *out, size_t n)
 	else if (strcmp(e->kind, "mmap") == 0)
 		snprintf(out, n, "mmap %s (%llu bytes mapped, reads not countable)",
 			 e->path ? e->path : "?", (unsigned long long)e->count);
+	else if (strcmp(e->kind, "coredump") == 0)
+		snprintf(out, n, "core dumped (signal %lld) after reading protected data",
+			 (long long)e->result);
 	else
 		snprintf(out, n, "%s %s", e->kind, e->action ? e->action : "");
 }

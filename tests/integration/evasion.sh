@@ -24,7 +24,7 @@ if [ "$kver" -lt 6015 ]; then
 fi
 NETS="sendto sendmsg sendmmsg uring-send uring-sendmsg uring-connect sendto6 uring-send-zc uring-sendmsg-zc"
 NETS="$NETS int80-sendmsg int80-sendmmsg int80-sendto int80-socketcall int80-uring-sendmsg" # one line: reads.sh has it
-OTHERS="int80-mv int80-connect int80-prog32 copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
+OTHERS="core int80-mv int80-connect int80-prog32 copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
 	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
 	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc"
 # 32-bit system calls (int $0x80) of a 64-bit process: where the kernel
@@ -239,6 +239,11 @@ out=\$(echo "direct-stdin \$BASHPID" >>"$PW_TMP/ran"
 echo "direct-stdin \$out" >>"$PW_TMP/moved"
 ev echo /bin/echo -n alpha 'two words' \$'new\nline'
 "$EVADE" copy_file_range "$D/t_copy.csv" "$O/copy.out" >/dev/null
+# A core dump after protected reads (core_pattern "core": into \$O).
+(cd "$O" && exec "$EVADE" core "$D/t_core.csv") >/dev/null 2>&1 &
+core_pid=\$!
+echo "core \$core_pid" >>"$PW_TMP/ran"
+wait \$core_pid || true
 ev overlay unshare -Urm sh "$PW_TMP/ovl.sh" "$D/ovl" "$PW_TMP/ovl1/up" "$PW_TMP/ovl1" "$EVADE" read "$PW_TMP/ovl1/m/t_overlay.csv"
 ev overlay-cow unshare -Urm sh "$PW_TMP/ovl.sh" "$W" "$PW_TMP/ovl2/up" "$PW_TMP/ovl2" "$EVADE" write "$PW_TMP/ovl2/m/w_overlay-cow.csv" 100
 ev overlay-up unshare -Urm sh "$PW_TMP/ovl.sh" "$PW_TMP/ovl3/empty" "$W" "$PW_TMP/ovl3" "$EVADE" read "$PW_TMP/ovl3/m/t_overlay-up.csv"
@@ -357,6 +362,14 @@ for t in $WRITES $INTO; do
 	check_eq "$t into a protected file: exact bytes written, by its process" "$row" \
 		"0|$(wsize "$t")|1|$ses|0|$(pid_of "$t")|$EVADE"
 done
+core_file=$(ls "$O" | grep '^core' | head -1)
+check "core: the kernel wrote the dump ($(cat /proc/sys/kernel/core_pattern))" test -n "$core_file"
+check_eq "core: the dump after protected reads is reported, with its signal, process and session" \
+	"$(pw_sql "SELECT count(*), max(result), max(audit_session) FROM events
+		WHERE kind = 'coredump' AND pid = $(pid_of core)")" "1|6|$ses"
+check_eq "core: the file it read, exact bytes" \
+	"$(pw_sql "SELECT sum(bytes_read), max(pid) FROM accesses WHERE path = '$D/t_core.csv'")" \
+	"$(size core)|$(pid_of core)"
 # Through an overlay: the layer's file is named, flagged "overlay" (512).
 check_eq "overlay: a protected file read through an overlay the user made: exact bytes, its own path and inode, flagged, its process and session" \
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(ino), max(flags & 512), max(audit_session),

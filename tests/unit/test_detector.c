@@ -792,6 +792,12 @@ static void test_blind_spot(void **state)
 	assert_int_equal(count(f, "blind-spot"), 4);
 	assert_contains(nth(f, "blind-spot", 3)->reason,
 			"x (pid 55) used io_uring after reading protected data");
+	/* So does a core dump: the kernel writes a copy of what was read. */
+	read_file(f, "tanaka", 2, 2, "customers", 1, t + S(10), 10);
+	event(f, "coredump", "dump", 2, 56, t + S(12));
+	assert_int_equal(count(f, "blind-spot"), 5);
+	assert_contains(nth(f, "blind-spot", 4)->reason,
+			"x (pid 56) dumped core (signal 0) after reading protected data");
 }
 
 /* Alerts are raised once per session and rule; a session's alerts add up

@@ -786,6 +786,15 @@ static void test_event_roundtrip(void **state)
 	e.result = 18;
 	roundtrip_event(&e);
 
+	fill_event(&e, "coredump");
+	e.action = "dump";
+	e.result = 11;
+	o = pw_ecs_from_event(&e, NULL, BOOT);
+	assert_string_equal(str_at(o, "event.category"), "[ \"process\" ]");
+	assert_string_equal(str_at(o, "event.type"), "[ \"end\" ]");
+	json_object_put(o);
+	roundtrip_event(&e);
+
 	fill_event(&e, "loss");
 	e.action = "ring-full";
 	e.count = 1234;
