@@ -32,6 +32,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_S_IFMT 0170000
 #define PW_S_IFDIR 0040000
 #define PW_S_IFREG 0100000
+#define PW_S_IFBLK 0060000
 #define PW_PF_KTHREAD 0x00200000
 #define PW_OVERLAYFS_MAGIC 0x794c7630UL
 #define PW_WCOREFLAG 0x80
@@ -653,10 +654,23 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 		ev_flags |= PW_OPEN_OVERLAY;
 		io_flags |= PW_IO_OVERLAY;
 	}
+	/* A block device a protected file system is on (or built from):
+	 * reading it reads the file system's blocks, whatever their files.
+	 * It is protected by its device number, and named by user space. */
+	val = NULL;
+	if (!staging && (btf_ptr(struct inode, real)->i_mode & PW_S_IFMT) == PW_S_IFBLK) {
+		struct pw_inode_key raw = { .dev = PW_DEV_RAW,
+					    .ino = btf_ptr(struct inode, real)->i_rdev };
+
+		val = protected_lookup(&raw);
+		if (val)
+			root = raw;
+	}
 	/* The walk keeps its dentries on the stack: the scratch of the
 	 * record, another page to touch, is needed only for a file that is
 	 * reported. */
-	val = walk_protected(start, start_mnt, dentries, &level, &root, &unplaced);
+	if (!val)
+		val = walk_protected(start, start_mnt, dentries, &level, &root, &unplaced);
 	if (val && layer && lower)
 		overlay_protect_upper(f, val);
 	if (val && staging)

@@ -133,6 +133,12 @@ enum pw_stat {
 	PW_STAT_MAX = 5,
 };
 
+/* The dev of the protected-inode map's keys of raw block devices, whose
+ * ino is the device's number (kernel encoding): the devices a protected
+ * file system is read from, which user space finds in sysfs.  No real
+ * device number is this large. */
+#define PW_DEV_RAW 0xfffffffffffffffeULL
+
 /* Key of the protected inode map.  dev uses the kernel's encoding
  * (major << 20 | minor); user space converts st_dev with pw_dev_to_kernel(). */
 struct pw_inode_key {

@@ -20,6 +20,7 @@
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "piiwatch.skel.h"
@@ -903,6 +904,177 @@ static int add_root(struct pw_root **roots, size_t *n, const char *path, uint32_
 	return 0;
 }
 
+/* The first line of the small file at path, without its newline; false
+ * if it cannot be read or is empty. */
+static bool first_line(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(out, (int)size, f) != NULL;
+	fclose(f);
+	if (!ok)
+		return false;
+	out[strcspn(out, "\n")] = '\0';
+	return out[0] != '\0';
+}
+
+/* Protect the raw block device dev (kernel encoding) as dataset's, named
+ * by path; a device already protected keeps the dataset it had. */
+static int add_raw_root(struct pw_root **roots, size_t *n, uint64_t dev, const char *path,
+			uint32_t dataset)
+{
+	struct pw_root *nr;
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if ((*roots)[i].key.dev == PW_DEV_RAW && (*roots)[i].key.ino == dev)
+			return 0;
+	nr = realloc(*roots, (*n + 1) * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	*roots = nr;
+	nr = &nr[*n];
+	memset(nr, 0, sizeof(*nr));
+	nr->key.dev = PW_DEV_RAW;
+	nr->key.ino = dev;
+	nr->val.dataset_id = dataset;
+	nr->path = strdup(path);
+	if (!nr->path)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+#define PW_BLOCK_STACK_DEPTH 8
+
+/*
+ * Whoever can open the block device a protected file system is on can
+ * read its blocks, files and all, with no file of it opened: root, and
+ * the group that owns the device node (disk, on Debian).  So that device
+ * is protected as a raw device of the dataset, and with it what it is
+ * read from, as sysfs says: the whole disk of a partition, the devices a
+ * device-mapper or md device is built on (its slaves), recursively, and
+ * the image file behind a loop device, protected as a file.  A file
+ * system on no block device (tmpfs, overlay, NFS) has none.
+ */
+static int add_block_devices(struct pw_root **roots, size_t *n, unsigned maj, unsigned min,
+			     uint32_t dataset, int depth)
+{
+	char sys[128], path[PATH_MAX], line[PATH_MAX];
+	unsigned pmaj, pmin;
+	struct dirent *e;
+	DIR *d;
+	int rc;
+
+	if (depth >= PW_BLOCK_STACK_DEPTH)
+		return 0;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
+	if (access(sys, F_OK) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/uevent", sys);
+	snprintf(line, sizeof(line), "/dev/block/%u:%u", maj, min);
+	{
+		FILE *f = fopen(path, "re");
+		char l[512];
+
+		while (f && fgets(l, sizeof(l), f)) {
+			if (strncmp(l, "DEVNAME=", 8) == 0) {
+				l[strcspn(l, "\n")] = '\0';
+				snprintf(line, sizeof(line), "/dev/%s", l + 8);
+				break;
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	rc = add_raw_root(roots, n, pw_dev_to_kernel(makedev(maj, min)), line, dataset);
+	if (rc)
+		return rc;
+	/* A partition: its disk holds it whole. */
+	snprintf(path, sizeof(path), "%s/partition", sys);
+	if (access(path, F_OK) == 0) {
+		snprintf(path, sizeof(path), "%s/../dev", sys);
+		if (first_line(path, line, sizeof(line)) && sscanf(line, "%u:%u", &pmaj, &pmin) == 2 &&
+		    (rc = add_block_devices(roots, n, pmaj, pmin, dataset, depth + 1)))
+			return rc;
+	}
+	/* A loop device: its image file. */
+	snprintf(path, sizeof(path), "%s/loop/backing_file", sys);
+	if (first_line(path, line, sizeof(line)) && line[0] == '/' &&
+	    (rc = add_root(roots, n, line, dataset, 0, NULL)))
+		return rc;
+	snprintf(path, sizeof(path), "%s/slaves", sys);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/block/%s/dev", e->d_name);
+		if (first_line(path, line, sizeof(line)) && sscanf(line, "%u:%u", &pmaj, &pmin) == 2 &&
+		    (rc = add_block_devices(roots, n, pmaj, pmin, dataset, depth + 1)))
+			break;
+	}
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+/* A mount point of /proc/self/mountinfo, its \ooo escapes undone, in
+ * place. */
+static void mountinfo_unescape(char *s)
+{
+	char *o = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+}
+
+/* The block devices of the file system a dataset's path is on, and of
+ * those mounted below it (whose files the walk protects through their
+ * mount). */
+static int add_dataset_devices(struct pw_root **roots, size_t *n, const char *path,
+			       uint32_t dataset)
+{
+	char *line = NULL, real[PATH_MAX];
+	size_t cap = 0, len;
+	struct stat st;
+	FILE *f;
+	int rc;
+
+	if (stat(path, &st) != 0)
+		return 0; /* add_root has warned */
+	rc = add_block_devices(roots, n, major(st.st_dev), minor(st.st_dev), dataset, 0);
+	if (rc || !S_ISDIR(st.st_mode) || !realpath(path, real))
+		return rc;
+	len = strlen(real);
+	f = fopen("/proc/self/mountinfo", "re");
+	while (rc == 0 && f && getline(&line, &cap, f) > 0) {
+		unsigned maj, min;
+		char mnt[PATH_MAX];
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mnt) != 3)
+			continue;
+		mountinfo_unescape(mnt);
+		if (strncmp(mnt, real, len) == 0 && (mnt[len] == '/' || (len == 1 && mnt[1])))
+			rc = add_block_devices(roots, n, maj, min, dataset, 0);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return rc;
+}
+
 /*
  * A hard link outside the protected tree to a file inside it reaches the
  * file without passing a protected directory: name every multiply-linked
@@ -1127,6 +1299,9 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 	for (j = 0; j < pol->honeytokens.n && rc == 0; j++)
 		rc = add_root(&roots, &n, pol->honeytokens.items[j], honeytoken_id,
 			      PW_PROT_HONEYTOKEN, warn);
+	for (i = 0; i < pol->n_datasets && rc == 0; i++)
+		for (j = 0; j < pol->datasets[i].paths.n && rc == 0; j++)
+			rc = add_dataset_devices(&roots, &n, pol->datasets[i].paths.items[j], ids[i]);
 	free(ids);
 	if (rc == 0 && n && !(prior = calloc(n, sizeof(*prior))))
 		rc = -ENOMEM;

@@ -326,6 +326,11 @@ ev handle-cold "$EVADE" handle-open "$PW_TMP/lo" "$PW_TMP/v.handle"
 ev handle-public "$EVADE" handle-open "$PW_TMP/lo" "$PW_TMP/p.handle"
 ev handle-mounted "$EVADE" handle-open "$D/archive" "$PW_TMP/a.handle"
 ev vault-read "$EVADE" read "$PW_TMP/lo/vault/v.csv"
+# Root reads the blocks of protected file systems: their devices, and
+# the image file behind a loop device.
+ev raw-dev "$EVADE" read "$loopdev"
+ev raw-img "$EVADE" read "$PW_TMP/lo.img"
+ev raw-mounted "$EVADE" read "$loopdev2"
 cat /proc/self/sessionid
 EOF2
 ses3=$(session root bash "$PW_TMP/root.sh" 2>"$PW_TMP/root.err")
@@ -370,6 +375,17 @@ check_eq "core: the dump after protected reads is reported, with its signal, pro
 check_eq "core: the file it read, exact bytes" \
 	"$(pw_sql "SELECT sum(bytes_read), max(pid) FROM accesses WHERE path = '$D/t_core.csv'")" \
 	"$(size core)|$(pid_of core)"
+# Raw reads by root: the block device of a dataset, named by its node,
+# every byte; the image file behind it; the device of a file system
+# mounted inside a protected directory, in that directory's dataset.
+# (mount(8)'s own probe of a device it mounts, for the cold handles, is
+# an access of its own.)
+for t in raw-dev:$loopdev:vault raw-img:$PW_TMP/lo.img:vault raw-mounted:$loopdev2:customers; do
+	IFS=: read -r name what ds <<<"$t"
+	check_eq "$name: root reading $what whole is an access of dataset $ds: every byte, its process and session" \
+		"$(pw_sql "SELECT count(*), sum(bytes_read), max(dataset), max(audit_session)
+			FROM accesses WHERE path = '$what' AND pid = $(pid_of "$name")")" "1|$((8 << 20))|$ds|$ses3"
+done
 # Through an overlay: the layer's file is named, flagged "overlay" (512).
 check_eq "overlay: a protected file read through an overlay the user made: exact bytes, its own path and inode, flagged, its process and session" \
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(ino), max(flags & 512), max(audit_session),
