@@ -7,17 +7,23 @@
 . "$(dirname "$0")/../lib.sh"
 pw_setup
 
-O=$PW_TMP/data/old
-N=$PW_TMP/data/new
-OUT=$PW_TMP/outside
-H=$PW_TMP/data/token.csv
+# On a tmpfs of its own: no block device for the daemon to protect as a
+# raw device, so the map holds what the policy names and nothing else.
+R=$PW_TMP/fs
+mkdir "$R"
+mount -t tmpfs -o size=1m pwtest-rollback "$R"
+on_cleanup "umount '$R'"
+O=$R/data/old
+N=$R/data/new
+OUT=$R/outside
+H=$R/data/token.csv
 mkdir -p "$O" "$N" "$OUT"
 echo "old" >"$O/a.csv"
 echo "moved" >"$O/moved.csv"
 echo "new" >"$N/new.csv"
 echo "token" >"$H"
-echo "t1" >"$PW_TMP/data/t1.csv"
-echo "t2" >"$PW_TMP/data/t2.csv"
+echo "t1" >"$R/data/t1.csv"
+echo "t2" >"$R/data/t2.csv"
 CTL=(--control-socket "$PW_TMP/control.sock")
 
 # The first line goes into pw_write_policy's [daemon] section.
@@ -51,14 +57,14 @@ path = $H
 $1
 EOF2
 }
-good_policy "path = $PW_TMP/data/t1.csv
-path = $PW_TMP/data/t2.csv"
+good_policy "path = $R/data/t1.csv
+path = $R/data/t2.csv"
 "$PW_BUILD/piiwatch" "${CTL[@]}" reload 2>"$PW_TMP/reload.err"
 check_eq "piiwatch reload fails with exit status 1" "$?" 1
 check_eq "and says why" "$(cat "$PW_TMP/reload.err")" \
-	"piiwatch: reload: cannot protect $PW_TMP/data/t1.csv: the kernel's protected-inode map is full (it holds 4 entries: [daemon] max_protected_inodes)"
+	"piiwatch: reload: cannot protect $R/data/t1.csv: the kernel's protected-inode map is full (it holds 4 entries: [daemon] max_protected_inodes)"
 check "the daemon logs the reason and that the running policy stays" \
-	grep -qF "reload refused: cannot protect $PW_TMP/data/t1.csv: the kernel's protected-inode map is full" \
+	grep -qF "reload refused: cannot protect $R/data/t1.csv: the kernel's protected-inode map is full" \
 	"$PW_TMP/daemon.err"
 check "the daemon keeps running" kill -0 "$DAEMON_PID"
 
@@ -86,20 +92,20 @@ check_eq "and protects its new directory" \
 	"$(pw_wait_sql "SELECT dataset FROM accesses WHERE path = '$N/new.csv'" new)" new
 
 # SIGHUP takes the same path: refused, logged, the running policy kept.
-good_policy "path = $PW_TMP/data/t1.csv"
+good_policy "path = $R/data/t1.csv"
 kill -HUP "$DAEMON_PID"
 for i in $(seq 1 50); do
 	[ "$(grep -c "reload refused" "$PW_TMP/daemon.err")" -ge 2 ] && break
 	sleep 0.1
 done
 check_eq "a reload by SIGHUP that does not fit is refused and logged" \
-	"$(grep -c "reload refused: cannot protect $PW_TMP/data/t1.csv" "$PW_TMP/daemon.err")" 2
-cat "$PW_TMP/data/t1.csv" >/dev/null
+	"$(grep -c "reload refused: cannot protect $R/data/t1.csv" "$PW_TMP/daemon.err")" 2
+cat "$R/data/t1.csv" >/dev/null
 cat "$N/new.csv" >/dev/null
 check_eq "the policy in force is still the one that fitted" \
 	"$(pw_wait_sql "SELECT count(*) FROM accesses WHERE path = '$N/new.csv'" 2)" 2
 check_eq "and the file only the refused policy named is not recorded" \
-	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$PW_TMP/data/t1.csv'")" 0
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$R/data/t1.csv'")" 0
 
 # A policy file with errors: the caller learns where.
 good_policy "nonsense line"
