@@ -1338,6 +1338,10 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 	p->n_roots = n;
 	roots = NULL;
 	n = 0;
+	for (i = 0; i < p->n_roots; i++)
+		if (p->roots[i].key.dev == PW_DEV_RAW)
+			pw_log(LOG_INFO, "raw device %s protected, dataset %s", p->roots[i].path,
+			       pw_probes_dataset_name(p, p->roots[i].val.dataset_id));
 cleanup:
 	free(prior);
 	free_roots(roots, n);
