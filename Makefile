@@ -362,7 +362,8 @@ install: $(PROGRAMS)
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(pamdir) \
 		$(DESTDIR)$(sysconfdir)/piiwatch $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 \
 		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(unitdir) $(DESTDIR)$(prefix)/lib/sysusers.d \
-		$(DESTDIR)$(prefix)/lib/tmpfiles.d $(DESTDIR)$(prefix)/share/pam-configs
+		$(DESTDIR)$(prefix)/lib/tmpfiles.d $(DESTDIR)$(prefix)/lib/modules-load.d \
+		$(DESTDIR)$(prefix)/share/pam-configs
 	install -m 0755 $(OUT)/piiwatchd $(DESTDIR)$(sbindir)/piiwatchd
 	install -m 0755 $(OUT)/piiwatch $(DESTDIR)$(bindir)/piiwatch
 	install -m 0644 $(OUT)/pam_piiwatch.so $(DESTDIR)$(pamdir)/pam_piiwatch.so
@@ -374,6 +375,7 @@ install: $(PROGRAMS)
 	install -m 0644 packaging/piiwatchd.service $(DESTDIR)$(unitdir)/piiwatchd.service
 	install -m 0644 packaging/piiwatch.sysusers $(DESTDIR)$(prefix)/lib/sysusers.d/piiwatch.conf
 	install -m 0644 packaging/piiwatch.tmpfiles $(DESTDIR)$(prefix)/lib/tmpfiles.d/piiwatch.conf
+	install -m 0644 packaging/piiwatch.modules-load $(DESTDIR)$(prefix)/lib/modules-load.d/piiwatch.conf
 	install -m 0644 packaging/pam-configs/piiwatch $(DESTDIR)$(prefix)/share/pam-configs/piiwatch
 
 # The Debian package (packaging/debian), built by dpkg-buildpackage from a

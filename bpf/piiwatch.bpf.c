@@ -52,6 +52,16 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader between open and load. */
 const volatile __u64 delta_interval_ns = 5000000000ULL;
 const volatile __u64 wakeup_bytes = 256 * 1024;
+/* Where overlayfs keeps a file's layers (struct ovl_inode, ovl_entry,
+ * ovl_path), from its BTF, vmlinux's or the module's, which CO-RE here
+ * does not search (see userspace/probes.c): ovl_known 0, not found, and
+ * files of overlays are walked as any other. */
+const volatile __u32 ovl_known = 0;
+const volatile __u32 ovl_vfs_inode = 0;   /* offsetof(struct ovl_inode, vfs_inode) */
+const volatile __u32 ovl_upper = 0;       /* offsetof(struct ovl_inode, __upperdentry) */
+const volatile __u32 ovl_oe = 0;          /* offsetof(struct ovl_inode, oe) */
+const volatile __u32 ovl_numlower = 0;    /* offsetof(struct ovl_entry, __numlower) */
+const volatile __u32 ovl_lowerdentry = 0; /* offsetof(struct ovl_entry, __lowerstack[0].dentry) */
 
 /*
  * Entries in open_files and in io_inflight.  While no open file is tracked
@@ -557,31 +567,45 @@ static __always_inline __u64 new_access_id(void)
  * the file of a layer, which no hook sees.  So the file of a layer is
  * what is walked and named: the topmost lower one, which holds the data
  * (or, once copied up, what the upper copy was made from; unprivileged
- * overlays have no metacopy), or for a file with none the upper one.
- * *lower says which.  NULL for any other file, and on kernels whose
- * overlay keeps its layers otherwise (before 6.5).
+ * overlays have no metacopy), or for a file with none the upper one.  A
+ * layer may itself be on an overlay (overlays stack two deep): resolved
+ * again.  *lower says whether the last step was a lower layer, *inode is
+ * the layer's inode.  NULL for any other file, and where the overlay's
+ * layout is unknown (ovl_known).
  */
-static __always_inline struct dentry *overlay_real(struct file *f, bool *lower)
-{
-	struct inode *inode = btf_ptr(struct file, f)->f_inode;
-	struct dentry *d = NULL;
-	struct ovl_inode *oi;
-	struct ovl_entry *oe;
+#define PW_OVL_STACK 2
 
-	if (inode->i_sb->s_magic != PW_OVERLAYFS_MAGIC)
+static __always_inline struct dentry *overlay_real(struct file *f, bool *lower,
+						     struct inode **inode)
+{
+	__u64 ino = (__u64)BPF_CORE_READ(f, f_inode), d = 0;
+	__u32 i;
+
+	if (!ovl_known)
 		return NULL;
-	if (!bpf_core_type_exists(struct ovl_inode) || !bpf_core_field_exists(struct ovl_inode, oe) ||
-	    !bpf_core_field_exists(struct ovl_entry, __lowerstack))
-		return NULL;
-	oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
-	oe = BPF_CORE_READ(oi, oe);
-	*lower = oe && BPF_CORE_READ(oe, __numlower) > 0;
-	if (*lower) {
-		if (bpf_core_read(&d, sizeof(d), &oe->__lowerstack[0].dentry))
+	for (i = 0; i < PW_OVL_STACK; i++) {
+		__u64 oi = ino - ovl_vfs_inode, oe = 0, next = 0;
+		__u32 n = 0;
+
+		if (BPF_CORE_READ((struct inode *)ino, i_sb, s_magic) != PW_OVERLAYFS_MAGIC)
+			break;
+		if (bpf_probe_read_kernel(&oe, sizeof(oe), (void *)(oi + ovl_oe)))
 			return NULL;
-		return d;
+		if (oe && bpf_probe_read_kernel(&n, sizeof(n), (void *)(oe + ovl_numlower)))
+			return NULL;
+		*lower = n > 0;
+		if (n ? bpf_probe_read_kernel(&next, sizeof(next), (void *)(oe + ovl_lowerdentry))
+		      : bpf_probe_read_kernel(&next, sizeof(next), (void *)(oi + ovl_upper)))
+			return NULL;
+		if (!next)
+			return NULL;
+		d = next;
+		ino = (__u64)BPF_CORE_READ((struct dentry *)d, d_inode);
+		if (!ino)
+			return NULL;
 	}
-	return BPF_CORE_READ(oi, __upperdentry);
+	*inode = (struct inode *)ino;
+	return (struct dentry *)d;
 }
 
 /*
@@ -594,16 +618,14 @@ static __always_inline struct dentry *overlay_real(struct file *f, bool *lower)
  */
 static __always_inline void overlay_protect_upper(struct file *f, const struct pw_protected_val *val)
 {
-	struct inode *inode = btf_ptr(struct file, f)->f_inode;
-	struct ovl_inode *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
-	struct dentry *upper = BPF_CORE_READ(oi, __upperdentry);
+	__u64 oi = (__u64)BPF_CORE_READ(f, f_inode) - ovl_vfs_inode, upper = 0;
 	struct pw_protected_val moved;
 	struct pw_inode_key key;
 	struct inode *ui;
 
-	if (!upper)
+	if (bpf_probe_read_kernel(&upper, sizeof(upper), (void *)(oi + ovl_upper)) || !upper)
 		return;
-	ui = BPF_CORE_READ(upper, d_inode);
+	ui = BPF_CORE_READ((struct dentry *)upper, d_inode);
 	if (!ui)
 		return;
 	key.dev = BPF_CORE_READ(ui, i_sb, s_dev);
@@ -642,7 +664,7 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	struct vfsmount *start_mnt = btf_ptr(struct file, f)->f_path.mnt;
 	struct inode *real = btf_ptr(struct file, f)->f_inode;
 	bool lower = false;
-	struct dentry *layer = staging ? NULL : overlay_real(f, &lower);
+	struct dentry *layer = staging ? NULL : overlay_real(f, &lower, &real);
 
 	/* Through an overlay: its layer's file, on the layer's file system
 	 * (a layer's mount is the overlay's private one: the walk ends at
@@ -650,7 +672,6 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 	if (layer) {
 		start = layer;
 		start_mnt = NULL;
-		real = btf_ptr(struct dentry, layer)->d_inode;
 		ev_flags |= PW_OPEN_OVERLAY;
 		io_flags |= PW_IO_OVERLAY;
 	}

@@ -161,6 +161,85 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 	return compat;
 }
 
+/* The byte offset of member name (or, failing that, alt) of struct type
+ * id in btf; -1 if it has none. */
+static long member_offset(const struct btf *btf, __s32 id, const char *name, const char *alt)
+{
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	const struct btf_member *m;
+	int i;
+
+	if (!t || !btf_is_struct(t))
+		return -1;
+	m = btf_members(t);
+	for (i = 0; i < btf_vlen(t); i++, m++) {
+		const char *n = btf__name_by_offset(btf, m->name_off);
+
+		if (n && (strcmp(n, name) == 0 || (alt && strcmp(n, alt) == 0)))
+			return (long)(btf_member_bit_offset(t, i) / 8);
+	}
+	return -1;
+}
+
+#define PW_OVERLAY_BTF "/sys/kernel/btf/overlay"
+
+/*
+ * Where overlayfs keeps a file's layers, for overlay_real() in
+ * bpf/piiwatch.bpf.c: from the kernel's BTF when overlay is built in,
+ * else from the module's (Debian builds it as one).  CO-RE cannot be
+ * used for them (open_object: modules' BTF is not searched).  Without it
+ * (the module not loaded when the probes are, a kernel before 6.5 whose
+ * overlay keeps its layers elsewhere) files read through overlay mounts
+ * are walked as the overlay's own: a BLIND SPOT, logged.
+ */
+static void set_overlay_layout(struct piiwatch_bpf *skel)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL;
+	const struct btf *b = vmlinux;
+	long vfs_inode, upper, oe, numlower, lowerstack, dentry;
+	__s32 oi = -1;
+
+	if (vmlinux)
+		oi = btf__find_by_name_kind(vmlinux, "ovl_inode", BTF_KIND_STRUCT);
+	if (vmlinux && oi < 0 && access(PW_OVERLAY_BTF, R_OK) == 0) {
+		mod = btf__parse_split(PW_OVERLAY_BTF, vmlinux);
+		if (mod) {
+			b = mod;
+			oi = btf__find_by_name_kind(mod, "ovl_inode", BTF_KIND_STRUCT);
+		}
+	}
+	if (!b || oi < 0) {
+		pw_log(LOG_WARNING, "BLIND SPOT: overlayfs is not in this kernel's BTF (not built "
+		       "in, its module not loaded): files read through overlay mounts are not "
+		       "resolved to their layers; load the overlay module before piiwatchd");
+		goto out;
+	}
+	vfs_inode = member_offset(b, oi, "vfs_inode", NULL);
+	upper = member_offset(b, oi, "__upperdentry", NULL);
+	oe = member_offset(b, oi, "oe", NULL);
+	numlower = member_offset(b, btf__find_by_name_kind(b, "ovl_entry", BTF_KIND_STRUCT),
+				 "__numlower", NULL);
+	lowerstack = member_offset(b, btf__find_by_name_kind(b, "ovl_entry", BTF_KIND_STRUCT),
+				   "__lowerstack", NULL);
+	dentry = member_offset(b, btf__find_by_name_kind(b, "ovl_path", BTF_KIND_STRUCT),
+			       "dentry", NULL);
+	if (vfs_inode < 0 || upper < 0 || oe < 0 || numlower < 0 || lowerstack < 0 || dentry < 0) {
+		pw_log(LOG_WARNING, "BLIND SPOT: this kernel's overlayfs keeps its layers in a "
+		       "layout piiwatch does not read (before Linux 6.5): files read through "
+		       "overlay mounts are not resolved to their layers");
+		goto out;
+	}
+	skel->rodata->ovl_vfs_inode = (__u32)vfs_inode;
+	skel->rodata->ovl_upper = (__u32)upper;
+	skel->rodata->ovl_oe = (__u32)oe;
+	skel->rodata->ovl_numlower = (__u32)numlower;
+	skel->rodata->ovl_lowerdentry = (__u32)(lowerstack + dentry);
+	skel->rodata->ovl_known = 1;
+out:
+	btf__free(mod);
+	btf__free(vmlinux);
+}
+
 /*
  * The BPF object, opened with the kernel's own BTF as the only target of
  * its CO-RE relocations: a type the programs test for and this kernel
@@ -510,6 +589,7 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 		return -1;
 	}
 	p->skel->rodata->delta_interval_ns = p->opts.delta_interval_ns;
+	set_overlay_layout(p->skel);
 	/* Past this many open protected files, opens are still reported but
 	 * their bytes are not counted: a blind spot the stats report. */
 	if (p->opts.max_open_files &&

@@ -56,14 +56,15 @@ echo "to be overwritten" >"$W/w_overlay-cow.csv"
 # namespace inherits: the protected directory's own subdirectory, then.)
 mkdir "$D/ovl"
 head -c 20500 /dev/urandom >"$D/ovl/t_overlay.csv"
+head -c 20700 /dev/urandom >"$D/ovl/t_overlay-nested.csv"
 for n in $(seq 1 50); do echo "unprotected $n" >"$PW_TMP/other/u$n.txt"; done
 # Overlay mounts the test user makes in user namespaces of its own, over
 # protected directories or with one (its own) as the upper layer:
 # ovl.sh LOWER UPPER DIR PROGRAM ARG... mounts LOWER and UPPER at DIR/m,
 # with DIR/work, and runs PROGRAM there.
 mkdir -p "$PW_TMP/ovl1/up" "$PW_TMP/ovl2/up" "$PW_TMP/ovl3/empty"
-for n in 1 2 3; do mkdir "$PW_TMP/ovl$n/work" "$PW_TMP/ovl$n/m"; done
-chown -R "$PW_TEST_USER" "$PW_TMP/ovl1" "$PW_TMP/ovl2" "$PW_TMP/ovl3"
+for n in 1 2 3 4 5; do mkdir -p "$PW_TMP/ovl$n/up" "$PW_TMP/ovl$n/work" "$PW_TMP/ovl$n/m"; done
+chown -R "$PW_TEST_USER" "$PW_TMP/ovl1" "$PW_TMP/ovl2" "$PW_TMP/ovl3" "$PW_TMP/ovl4" "$PW_TMP/ovl5"
 head -c 20600 /dev/urandom >"$W/t_overlay-up.csv"
 cat >"$PW_TMP/ovl.sh" <<'EOF2'
 set -e
@@ -247,6 +248,10 @@ wait \$core_pid || true
 ev overlay unshare -Urm sh "$PW_TMP/ovl.sh" "$D/ovl" "$PW_TMP/ovl1/up" "$PW_TMP/ovl1" "$EVADE" read "$PW_TMP/ovl1/m/t_overlay.csv"
 ev overlay-cow unshare -Urm sh "$PW_TMP/ovl.sh" "$W" "$PW_TMP/ovl2/up" "$PW_TMP/ovl2" "$EVADE" write "$PW_TMP/ovl2/m/w_overlay-cow.csv" 100
 ev overlay-up unshare -Urm sh "$PW_TMP/ovl.sh" "$PW_TMP/ovl3/empty" "$W" "$PW_TMP/ovl3" "$EVADE" read "$PW_TMP/ovl3/m/t_overlay-up.csv"
+# Overlays stack two deep: one over the protected directory, another over that.
+ev overlay-nested unshare -Urm sh "$PW_TMP/ovl.sh" "$D/ovl" "$PW_TMP/ovl4/up" "$PW_TMP/ovl4" \
+	sh "$PW_TMP/ovl.sh" "$PW_TMP/ovl4/m" "$PW_TMP/ovl5/up" "$PW_TMP/ovl5" \
+	"$EVADE" read "$PW_TMP/ovl5/m/t_overlay-nested.csv"
 ev overlay-upper "$EVADE" read "$PW_TMP/ovl2/up/w_overlay-cow.csv"
 for t in $CLONES; do ev \$t "$EVADE" \$t "$X/vault/t_\$t.csv" "$X/out/\$t.out"; done
 ev clone-into "$EVADE" clone-into "$X/vault/w_clone-into.csv" "$X/out/src_clone-into"
@@ -391,6 +396,9 @@ check_eq "overlay: a protected file read through an overlay the user made: exact
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(ino), max(flags & 512), max(audit_session),
 		count(*) - count(closed_ns), max(pid), max(exe) FROM accesses WHERE path = '$D/ovl/t_overlay.csv'")" \
 	"1|20500|$(stat -c %i "$D/ovl/t_overlay.csv")|512|$ses|0|$(pid_of overlay)|$EVADE"
+check_eq "overlay-nested: a protected file read through an overlay over an overlay: exact bytes, its own path, flagged, its process" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(flags & 512), max(audit_session), max(pid)
+		FROM accesses WHERE path = '$D/ovl/t_overlay-nested.csv'")" "1|20700|512|$ses|$(pid_of overlay-nested)"
 check_eq "overlay-up: a protected file read through an overlay whose upper layer is its directory: exact bytes, its own path, flagged, its process" \
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(flags & 512), max(audit_session), max(pid)
 		FROM accesses WHERE path = '$W/t_overlay-up.csv'")" "1|20600|512|$ses|$(pid_of overlay-up)"
