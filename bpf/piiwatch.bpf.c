@@ -102,7 +102,9 @@ struct access_state {
 struct io_inflight {
 	__u64 file_in;          /* struct file * read from, or 0 */
 	__u64 file_out;         /* struct file * written to, or 0 */
-	__u64 clone_len;        /* a reflink: the bytes it shares if it returns 0 */
+	__u64 clone_len;        /* a reflink: the bytes it shares if it returns 0; 0: not one */
+	__s32 stage_fd;         /* a reflink's destination to track as staging at its exit, or -1 */
+	__u32 pad;
 };
 
 /* An open record being built: too large for the stack. */
@@ -948,7 +950,8 @@ static __always_inline int io_exit(long ret)
 {
 	struct io_inflight inf;
 
-	if (!inflight_take(&inf) || ret <= 0)
+	/* A reflink's entry left by a missed exit is not this call's. */
+	if (!inflight_take(&inf) || ret <= 0 || inf.clone_len)
 		return 0;
 	inflight_count(&inf, ret, 0);
 	return 0;
@@ -1009,10 +1012,14 @@ static __always_inline int clone_enter(int fd_out, __u32 cmd, __u64 arg)
 	if (st)
 		inf.file_in = (__u64)in;
 	tainted = (st && pw_dataset_protected(st->dataset_id)) || is_tainted_task();
-	if (n_tracked && lookup_access(out))
+	inf.stage_fd = -1;
+	if (n_tracked && lookup_access(out)) {
 		inf.file_out = (__u64)out;
-	else if (tainted && track_staging(out, fd_out))
+	} else if (tainted) {
+		/* A staging file only if the kernel clones: at the exit. */
 		inf.file_out = (__u64)out;
+		inf.stage_fd = fd_out;
+	}
 	if (!inf.file_in && !inf.file_out)
 		return 0;
 	return inflight_put(&inf);
@@ -1021,9 +1028,17 @@ static __always_inline int clone_enter(int fd_out, __u32 cmd, __u64 arg)
 static __always_inline int clone_exit(long ret)
 {
 	struct io_inflight inf;
+	struct file *out;
 
 	if (!inflight_take(&inf) || ret != 0 || !inf.clone_len)
 		return 0;
+	if (inf.stage_fd >= 0) {
+		/* Still the file the clone was asked for, not one another
+		 * thread put at that descriptor since. */
+		out = fd_to_file(inf.stage_fd);
+		if (!out || (__u64)out != inf.file_out || !track_staging(out, inf.stage_fd))
+			inf.file_out = 0;
+	}
 	inflight_count(&inf, (long)inf.clone_len, PW_IO_CLONE);
 	return 0;
 }

@@ -1110,6 +1110,7 @@ static long long int80_run(const char *t, const char *path, const char *arg)
  * clone-range: FICLONERANGE, two ranges: 8 KiB from 4 KiB on, then the
  * rest from 12 KiB (a length of 0: to the end), so all but the first
  * 4 KiB.  clone-refused: FICLONERANGE of a range one byte past the end,
+ * then of 5000 bytes from 0 (not whole blocks, short of the end), both of
  * which the kernel refuses whole (EINVAL): 0.
  */
 static long long clone_out(const char *t, int fd, long long size, const char *out)
@@ -1139,6 +1140,9 @@ static long long clone_out(const char *t, int fd, long long size, const char *ou
 		r.src_length = (__u64)size + 1;
 		if (ioctl(o, FICLONERANGE, &r) == 0 || errno != EINVAL)
 			die("FICLONERANGE past the end was not refused with EINVAL");
+		r.src_length = 5000;
+		if (size <= 5000 || ioctl(o, FICLONERANGE, &r) == 0 || errno != EINVAL)
+			die("FICLONERANGE of part of a block was not refused with EINVAL");
 		size = 0;
 	} else {
 		fprintf(stderr, "pw-evade: unknown technique %s\n", t);
