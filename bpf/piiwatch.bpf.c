@@ -1500,19 +1500,27 @@ int handle_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 }
 
 /*
- * The exiting process, which had read (or mapped) protected data, dumped
- * core: the kernel wrote its memory to a file or a pipe (core_pattern)
+ * The exiting process, which had read (or mapped) protected data (or
+ * whose login session had), dumped core: the kernel wrote its memory to a file or a pipe (core_pattern)
  * with no write system call, so no staging file shows it.  A dump that
  * completed marks the group's exit code (0x80) before the last thread
  * exits.
  */
-static __always_inline void report_coredump(void)
+static __always_inline void report_coredump(bool tainted)
 {
 	struct pw_event_coredump ev = {};
 	int code = BPF_CORE_READ(current_task(), signal, group_exit_code);
+	__u32 ses;
 
 	if (!(code & PW_WCOREFLAG))
 		return;
+	/* A child forked after the reads has them in its memory too: its
+	 * session's mark stands for it. */
+	if (!tainted) {
+		ses = BPF_CORE_READ(current_task(), sessionid);
+		if (ses == (__u32)-1 || !bpf_map_lookup_elem(&tainted_sessions, &ses))
+			return;
+	}
 	fill_task(&ev.task, PW_EV_COREDUMP);
 	ev.signal = code & 0x7f;
 	emit(&ev, sizeof(ev));
@@ -1522,13 +1530,14 @@ SEC("tracepoint/sched/sched_process_exit")
 int handle_process_exit(struct trace_event_raw_sched_process_exit *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	bool tainted;
 
 	if (bpf_core_field_exists(ctx->group_dead) && !ctx->group_dead)
 		return 0;
-	if (bpf_map_delete_elem(&tainted_tasks, &tgid) == 0) {
+	tainted = bpf_map_delete_elem(&tainted_tasks, &tgid) == 0;
+	if (tainted)
 		__sync_fetch_and_add(&n_tainted, -1);
-		report_coredump();
-	}
+	report_coredump(tainted);
 	/* A table shared with another process stays open with it. */
 	if (!files_unshared())
 		return 0;

@@ -1621,18 +1621,33 @@ int main(int argc, char **argv)
 			die("a port is needed");
 		n = read_all(fd);
 		net_send(t, atoi(arg));
-	} else if (strcmp(t, "core") == 0) {
+	} else if (strcmp(t, "core") == 0 || strcmp(t, "core-child") == 0) {
 		/* Read FILE whole, then dump core: with core_pattern "core",
-		 * into the working directory, a copy no write(2) made. */
+		 * into the working directory, a copy no write(2) made.
+		 * core-child: a child forked after the read dumps it, and
+		 * the parent prints its pid. */
 		struct rlimit rl;
+		pid_t child = 0;
 
 		n = read_all(fd);
 		if (getrlimit(RLIMIT_CORE, &rl) == 0) {
 			rl.rlim_cur = rl.rlim_max;
 			setrlimit(RLIMIT_CORE, &rl);
 		}
-		printf("%lld\n", n);
-		fflush(stdout);
+		if (t[4] == '-') {
+			child = fork();
+			if (child < 0)
+				die("fork");
+			if (child > 0) {
+				waitpid(child, NULL, 0);
+				printf("%d\n", (int)child);
+				return 0;
+			}
+		}
+		if (!child && t[4] != '-') {
+			printf("%lld\n", n);
+			fflush(stdout);
+		}
 		signal(SIGABRT, SIG_DFL);
 		abort();
 	} else if (strncmp(t, "clone", 5) == 0) {
