@@ -36,6 +36,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_PF_KTHREAD 0x00200000
 #define PW_OVERLAYFS_MAGIC 0x794c7630UL
 #define PW_WCOREFLAG 0x80
+#define PW_RAW_TAINT_BYTES (1ULL << 20)
 #define PW_MAP_ANONYMOUS 0x20
 #define PW_AT_EMPTY_PATH 0x1000
 #define PW_PROC_FD_LEN 24 /* "/proc/self/fd/" and the digits proc_fd_name reads */
@@ -686,8 +687,10 @@ static __always_inline struct access_state *track_file(struct file *f, __s32 fd,
 					    .ino = btf_ptr(struct inode, real)->i_rdev };
 
 		val = protected_lookup(&raw);
-		if (val)
+		if (val) {
 			root = raw;
+			io_flags |= PW_IO_RAW;
+		}
 	}
 	/* The walk keeps its dentries on the stack: the scratch of the
 	 * record, another page to touch, is needed only for a file that is
@@ -839,7 +842,10 @@ static __always_inline void account(struct access_state *st, long ret, bool is_r
 	if (is_read) {
 		__sync_fetch_and_add(&st->bytes_read, ret);
 		__sync_fetch_and_add(&st->reads, 1);
-		if (pw_dataset_protected(st->dataset_id))
+		/* udev, blkid and mount read a device's first KBs to probe it:
+		 * that alone does not make their writes staging. */
+		if (pw_dataset_protected(st->dataset_id) &&
+		    (!(st->flags & PW_IO_RAW) || st->bytes_read >= PW_RAW_TAINT_BYTES))
 			taint_current();
 	} else {
 		__sync_fetch_and_add(&st->bytes_written, ret);

@@ -102,6 +102,7 @@ enum pw_change_op {
 #define PW_IO_AIO 0x80u      /* counts include Linux AIO requests, as submitted */
 #define PW_IO_CLONE 0x100u   /* counts include blocks shared by a reflink (FICLONE, FICLONERANGE) */
 #define PW_IO_OVERLAY 0x200u /* opened through an overlay mount: its layer's file is named */
+#define PW_IO_RAW 0x400u     /* a block device a protected file system is on */
 
 /* The reflink ioctls (<linux/fs.h>): _IOW(0x94, 9, int) and
  * _IOW(0x94, 13, struct file_clone_range), the same for 32-bit callers. */

@@ -955,7 +955,7 @@ static void on_open(struct pw_collector *c, const struct pw_event_open *ev)
 }
 
 /* The io flags an access keeps once one of its reports has them. */
-#define STICKY_IO_FLAGS (PW_IO_MMAP | PW_IO_URING | PW_IO_AIO | PW_IO_CLONE | PW_IO_OVERLAY)
+#define STICKY_IO_FLAGS (PW_IO_MMAP | PW_IO_URING | PW_IO_AIO | PW_IO_CLONE | PW_IO_OVERLAY | PW_IO_RAW)
 /* ... and how it ended, which its last report says. */
 #define END_IO_FLAGS (PW_IO_FINAL | PW_IO_EXIT | PW_IO_REUSED | PW_IO_EXEC)
 

@@ -264,7 +264,7 @@ const struct pw_ecs_io_name pw_ecs_io_names[PW_ECS_N_IO_NAMES] = {
 	{ PW_IO_FINAL, "final" }, { PW_IO_EXIT, "exit" }, { PW_IO_REUSED, "reused" },
 	{ PW_IO_EXEC, "exec" },   { PW_IO_IDLE, "idle" }, { PW_IO_MMAP, "mmap" },
 	{ PW_IO_URING, "io_uring" }, { PW_IO_AIO, "aio" }, { PW_IO_CLONE, "clone" },
-	{ PW_IO_OVERLAY, "overlay" },
+	{ PW_IO_OVERLAY, "overlay" }, { PW_IO_RAW, "raw" },
 };
 
 static json_object *new_io_names(uint32_t flags)

@@ -57,7 +57,7 @@ struct pw_ecs_io_name {
 	uint32_t bit;
 	const char *name;
 };
-#define PW_ECS_N_IO_NAMES 10
+#define PW_ECS_N_IO_NAMES 11
 extern const struct pw_ecs_io_name pw_ecs_io_names[PW_ECS_N_IO_NAMES];
 
 /* A reusable buffer for pw_ecs_access_line(); zero it before first use. */

@@ -1081,11 +1081,18 @@ static int add_block_devices(struct pw_root **roots, size_t *n, unsigned maj, un
 		    (rc = add_block_devices(roots, n, pmaj, pmin, dataset, depth + 1)))
 			return rc;
 	}
-	/* A loop device: its image file. */
+	/* A loop device: its image file, and the devices that file is on. */
 	snprintf(path, sizeof(path), "%s/loop/backing_file", sys);
-	if (first_line(path, line, sizeof(line)) && line[0] == '/' &&
-	    (rc = add_root(roots, n, line, dataset, 0, NULL)))
-		return rc;
+	if (first_line(path, line, sizeof(line)) && line[0] == '/') {
+		struct stat st;
+
+		rc = add_root(roots, n, line, dataset, 0, NULL);
+		if (rc == 0 && stat(line, &st) == 0)
+			rc = add_block_devices(roots, n, major(st.st_dev), minor(st.st_dev), dataset,
+					       depth + 1);
+		if (rc)
+			return rc;
+	}
 	snprintf(path, sizeof(path), "%s/slaves", sys);
 	d = opendir(path);
 	while (d && (e = readdir(d))) {
@@ -1119,6 +1126,24 @@ static void mountinfo_unescape(char *s)
 	*o = '\0';
 }
 
+/* The device a mountinfo line names as its source, when that is a block
+ * device node: btrfs (and bcachefs, ZFS) report an anonymous device
+ * number of their own, not their disk's. */
+static int add_mount_source(struct pw_root **roots, size_t *n, const char *line,
+			    uint32_t dataset)
+{
+	const char *sep = strstr(line, " - ");
+	char fstype[64], source[PATH_MAX];
+	struct stat st;
+
+	if (!sep || sscanf(sep + 3, "%63s %4095s", fstype, source) != 2)
+		return 0;
+	mountinfo_unescape(source);
+	if (strncmp(source, "/dev/", 5) != 0 || stat(source, &st) != 0 || !S_ISBLK(st.st_mode))
+		return 0;
+	return add_block_devices(roots, n, major(st.st_rdev), minor(st.st_rdev), dataset, 0);
+}
+
 /* The block devices of the file system a dataset's path is on, and of
  * those mounted below it (whose files the walk protects through their
  * mount). */
@@ -1142,12 +1167,15 @@ static int add_dataset_devices(struct pw_root **roots, size_t *n, const char *pa
 		unsigned maj, min;
 		char mnt[PATH_MAX];
 
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... */
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE ... */
 		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mnt) != 3)
 			continue;
 		mountinfo_unescape(mnt);
 		if (strncmp(mnt, real, len) == 0 && (mnt[len] == '/' || (len == 1 && mnt[1])))
 			rc = add_block_devices(roots, n, maj, min, dataset, 0);
+		if (rc == 0 && ((maj == major(st.st_dev) && min == minor(st.st_dev)) ||
+				(strncmp(mnt, real, len) == 0 && (mnt[len] == '/' || (len == 1 && mnt[1])))))
+			rc = add_mount_source(roots, n, line, dataset);
 	}
 	free(line);
 	if (f)
@@ -1372,6 +1400,15 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 	for (i = 0; i < pol->n_datasets && rc == 0; i++)
 		for (j = 0; j < pol->datasets[i].paths.n && rc == 0; j++)
 			rc = add_root(&roots, &n, pol->datasets[i].paths.items[j], ids[i], 0, warn);
+	/* The devices and image files take places in the map before the
+	 * multiply-linked files, whose budget is what they leave. */
+	for (i = 0; i < pol->n_datasets && rc == 0; i++)
+		for (j = 0; j < pol->datasets[i].paths.n && rc == 0; j++) {
+			size_t before = n;
+
+			rc = add_dataset_devices(&roots, &n, pol->datasets[i].paths.items[j], ids[i]);
+			budget = budget > n - before ? budget - (n - before) : 0;
+		}
 	for (i = 0; i < pol->n_datasets && rc == 0; i++)
 		for (j = 0; j < pol->datasets[i].paths.n && rc == 0; j++)
 			rc = add_linked_files(&roots, &n, pol->datasets[i].paths.items[j], ids[i],
@@ -1379,9 +1416,6 @@ int pw_probes_apply_policy(struct pw_probes *p, const struct pw_policy *pol,
 	for (j = 0; j < pol->honeytokens.n && rc == 0; j++)
 		rc = add_root(&roots, &n, pol->honeytokens.items[j], honeytoken_id,
 			      PW_PROT_HONEYTOKEN, warn);
-	for (i = 0; i < pol->n_datasets && rc == 0; i++)
-		for (j = 0; j < pol->datasets[i].paths.n && rc == 0; j++)
-			rc = add_dataset_devices(&roots, &n, pol->datasets[i].paths.items[j], ids[i]);
 	free(ids);
 	if (rc == 0 && n && !(prior = calloc(n, sizeof(*prior))))
 		rc = -ENOMEM;

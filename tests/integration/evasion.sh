@@ -398,9 +398,11 @@ check_eq "core: the file it read, exact bytes" \
 # an access of its own.)
 for t in raw-dev:$loopdev:vault raw-img:$PW_TMP/lo.img:vault raw-mounted:$loopdev2:customers; do
 	IFS=: read -r name what ds <<<"$t"
+	raw=1024
+	[ "$name" = raw-img ] && raw=0 # a file, protected as one
 	check_eq "$name: root reading $what whole is an access of dataset $ds: every byte, its process and session" \
-		"$(pw_sql "SELECT count(*), sum(bytes_read), max(dataset), max(audit_session)
-			FROM accesses WHERE path = '$what' AND pid = $(pid_of "$name")")" "1|$((8 << 20))|$ds|$ses3"
+		"$(pw_sql "SELECT count(*), sum(bytes_read), max(dataset), max(audit_session), max(flags & 1024)
+			FROM accesses WHERE path = '$what' AND pid = $(pid_of "$name")")" "1|$((8 << 20))|$ds|$ses3|$raw"
 done
 # Through an overlay: the layer's file is named, flagged "overlay" (512).
 check_eq "overlay: a protected file read through an overlay the user made: exact bytes, its own path and inode, flagged, its process and session" \

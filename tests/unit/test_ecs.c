@@ -371,7 +371,7 @@ static void test_access_io_names(void **state)
 	assert_string_equal(str_at(o, "piiwatch.io"), "[ \"io_uring\", \"aio\", \"clone\" ]");
 	json_object_put(o);
 	a.flags = PW_IO_FINAL | PW_IO_EXIT | PW_IO_REUSED | PW_IO_EXEC | PW_IO_IDLE | PW_IO_MMAP |
-		  PW_IO_URING | PW_IO_AIO | PW_IO_CLONE | PW_IO_OVERLAY;
+		  PW_IO_URING | PW_IO_AIO | PW_IO_CLONE | PW_IO_OVERLAY | PW_IO_RAW;
 	o = pw_ecs_from_access(&a, "dms01");
 	assert_non_null(o);
 	assert_int_equal(json_object_array_length(json_object_object_get(
