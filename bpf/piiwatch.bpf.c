@@ -581,16 +581,18 @@ static __always_inline __u64 new_access_id(void)
 static __always_inline struct dentry *overlay_real(struct file *f, bool *lower,
 						     struct inode **inode)
 {
-	__u64 ino = (__u64)BPF_CORE_READ(f, f_inode), d = 0;
+	__u64 ino, d = 0;
 	__u32 i;
 
-	if (!ovl_known)
+	/* Every open passes here: plain loads until the file is an overlay's. */
+	if (!ovl_known || btf_ptr(struct file, f)->f_inode->i_sb->s_magic != PW_OVERLAYFS_MAGIC)
 		return NULL;
+	ino = (__u64)BPF_CORE_READ(f, f_inode);
 	for (i = 0; i < PW_OVL_STACK; i++) {
 		__u64 oi = ino - ovl_vfs_inode, oe = 0, next = 0;
 		__u32 n = 0;
 
-		if (BPF_CORE_READ((struct inode *)ino, i_sb, s_magic) != PW_OVERLAYFS_MAGIC)
+		if (i > 0 && BPF_CORE_READ((struct inode *)ino, i_sb, s_magic) != PW_OVERLAYFS_MAGIC)
 			break;
 		if (bpf_probe_read_kernel(&oe, sizeof(oe), (void *)(oi + ovl_oe)))
 			return NULL;
