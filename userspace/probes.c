@@ -1108,37 +1108,14 @@ static int add_block_devices(struct pw_root **roots, size_t *n, unsigned maj, un
 	return rc;
 }
 
-/* A mount point of /proc/self/mountinfo, its \ooo escapes undone, in
- * place. */
-static void mountinfo_unescape(char *s)
-{
-	char *o = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-}
-
 /* The device a mountinfo line names as its source, when that is a block
  * device node: btrfs (and bcachefs, ZFS) report an anonymous device
  * number of their own, not their disk's. */
-static int add_mount_source(struct pw_root **roots, size_t *n, const char *line,
+static int add_mount_source(struct pw_root **roots, size_t *n, const char *source,
 			    uint32_t dataset)
 {
-	const char *sep = strstr(line, " - ");
-	char fstype[64], source[PATH_MAX];
 	struct stat st;
 
-	if (!sep || sscanf(sep + 3, "%63s %4095s", fstype, source) != 2)
-		return 0;
-	mountinfo_unescape(source);
 	if (strncmp(source, "/dev/", 5) != 0 || stat(source, &st) != 0 || !S_ISBLK(st.st_mode))
 		return 0;
 	return add_block_devices(roots, n, major(st.st_rdev), minor(st.st_rdev), dataset, 0);
@@ -1164,18 +1141,17 @@ static int add_dataset_devices(struct pw_root **roots, size_t *n, const char *pa
 	len = strlen(real);
 	f = fopen("/proc/self/mountinfo", "re");
 	while (rc == 0 && f && getline(&line, &cap, f) > 0) {
-		unsigned maj, min;
-		char mnt[PATH_MAX];
+		struct pw_mountinfo m;
+		bool below;
 
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE ... */
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mnt) != 3)
+		if (pw_mountinfo_parse(line, &m))
 			continue;
-		mountinfo_unescape(mnt);
-		if (strncmp(mnt, real, len) == 0 && (mnt[len] == '/' || (len == 1 && mnt[1])))
-			rc = add_block_devices(roots, n, maj, min, dataset, 0);
-		if (rc == 0 && ((maj == major(st.st_dev) && min == minor(st.st_dev)) ||
-				(strncmp(mnt, real, len) == 0 && (mnt[len] == '/' || (len == 1 && mnt[1])))))
-			rc = add_mount_source(roots, n, line, dataset);
+		below = strncmp(m.mount_point, real, len) == 0 &&
+			(m.mount_point[len] == '/' || (len == 1 && m.mount_point[1]));
+		if (below)
+			rc = add_block_devices(roots, n, m.major, m.minor, dataset, 0);
+		if (rc == 0 && (below || (m.major == major(st.st_dev) && m.minor == minor(st.st_dev))))
+			rc = add_mount_source(roots, n, m.source, dataset);
 	}
 	free(line);
 	if (f)

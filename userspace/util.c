@@ -119,6 +119,76 @@ int pw_parse_size(const char *s, uint64_t *out)
 	return parse_with_units(s, units, sizeof(units) / sizeof(units[0]), out);
 }
 
+/* Undo the \ooo escapes of a mountinfo field, in place (it only
+ * shrinks); anything else is left as it is. */
+static void unescape_octal(char *s)
+{
+	char *o = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+}
+
+/* The next space-separated field of *p, NUL-terminated in place; NULL at
+ * the end of the line. */
+static char *next_field(char **p)
+{
+	char *s = *p, *start;
+
+	while (*s == ' ')
+		s++;
+	if (*s == '\0' || *s == '\n')
+		return NULL;
+	start = s;
+	while (*s && *s != ' ' && *s != '\n')
+		s++;
+	if (*s)
+		*s++ = '\0';
+	*p = s;
+	return start;
+}
+
+int pw_mountinfo_parse(char *line, struct pw_mountinfo *m)
+{
+	char *p = line, *f[5], *sep, *dev, *colon, *end;
+	unsigned long maj, min;
+	int i;
+
+	/* ID PARENT MAJ:MIN ROOT MOUNTPOINT [OPTIONS...] - FSTYPE SOURCE ... */
+	for (i = 0; i < 5; i++)
+		if (!(f[i] = next_field(&p)))
+			return -1;
+	while ((sep = next_field(&p)) && strcmp(sep, "-") != 0)
+		;
+	if (!sep || !next_field(&p) || !(m->source = next_field(&p)))
+		return -1;
+	dev = f[2];
+	colon = strchr(dev, ':');
+	if (!colon || colon == dev)
+		return -1;
+	errno = 0;
+	maj = strtoul(dev, &end, 10);
+	if (errno || end != colon || maj > 0xfff)
+		return -1;
+	min = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || min > 0xfffff)
+		return -1;
+	m->major = (unsigned)maj;
+	m->minor = (unsigned)min;
+	m->mount_point = f[4];
+	unescape_octal(m->mount_point);
+	unescape_octal(m->source);
+	return 0;
+}
+
 uint64_t pw_dev_to_kernel(dev_t dev)
 {
 	return ((uint64_t)major(dev) << 20) | minor(dev);

@@ -29,6 +29,19 @@ int pw_parse_size(const char *s, uint64_t *out);
  * programs read it from super_block.s_dev. */
 uint64_t pw_dev_to_kernel(dev_t dev);
 
+/*
+ * One line of /proc/self/mountinfo, split in place: the device numbers,
+ * the mount point and the source, their \ooo escapes undone (a space is
+ * \040, a newline \012).  0, or -1 for a line not of that shape (no " - "
+ * separator, fields missing, numbers not numbers).
+ */
+struct pw_mountinfo {
+	unsigned major, minor;
+	char *mount_point;
+	char *source;
+};
+int pw_mountinfo_parse(char *line, struct pw_mountinfo *m);
+
 /* /proc/sys/kernel/random/boot_id, or "unknown". */
 void pw_read_boot_id(char out[PW_BOOT_ID_LEN]);
 
