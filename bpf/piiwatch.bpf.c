@@ -1295,8 +1295,16 @@ static __always_inline int release_fd(int fd)
 		return 0;
 	f = fd_to_file(fd);
 	st = lookup_access(f);
-	if (st && file_refs(f) == 1)
+	if (st && file_refs(f) == 1) {
+		/* Copied up while open (by a change through the overlay, or,
+		 * in trampoline mode, by its own open): protect the copy. */
+		if ((st->flags & PW_IO_OVERLAY) && pw_dataset_protected(st->dataset_id)) {
+			struct pw_protected_val v = { .dataset_id = st->dataset_id };
+
+			overlay_protect_upper(f, &v);
+		}
 		finish_access((__u64)f, st, 0, true);
+	}
 	return 0;
 }
 

@@ -52,6 +52,7 @@ for t in $WRITES $INTO; do
 	head -c $((9000 + i * 41)) /dev/urandom >"$PW_TMP/other/src_$t"
 done
 echo "to be overwritten" >"$W/w_overlay-cow.csv"
+head -c 9300 /dev/urandom >"$W/w_overlay-chmod.csv"
 # (An overlay's lower layer cannot have mounts below it that a user
 # namespace inherits: the protected directory's own subdirectory, then.)
 mkdir "$D/ovl"
@@ -63,8 +64,15 @@ for n in $(seq 1 50); do echo "unprotected $n" >"$PW_TMP/other/u$n.txt"; done
 # ovl.sh LOWER UPPER DIR PROGRAM ARG... mounts LOWER and UPPER at DIR/m,
 # with DIR/work, and runs PROGRAM there.
 mkdir -p "$PW_TMP/ovl1/up" "$PW_TMP/ovl2/up" "$PW_TMP/ovl3/empty"
-for n in 1 2 3 4 5; do mkdir -p "$PW_TMP/ovl$n/up" "$PW_TMP/ovl$n/work" "$PW_TMP/ovl$n/m"; done
-chown -R "$PW_TEST_USER" "$PW_TMP/ovl1" "$PW_TMP/ovl2" "$PW_TMP/ovl3" "$PW_TMP/ovl4" "$PW_TMP/ovl5"
+for n in 1 2 3 4 5 6; do mkdir -p "$PW_TMP/ovl$n/up" "$PW_TMP/ovl$n/work" "$PW_TMP/ovl$n/m"; done
+chown -R "$PW_TEST_USER" "$PW_TMP"/ovl[1-6]
+# Held open through an overlay while a chmod through it copies it up.
+cat >"$PW_TMP/ovl-chmod.sh" <<EOF2
+"$EVADE" hold "\$1" 2 >/dev/null &
+sleep 1
+chmod 600 "\$1"
+wait
+EOF2
 head -c 20600 /dev/urandom >"$W/t_overlay-up.csv"
 cat >"$PW_TMP/ovl.sh" <<'EOF2'
 set -e
@@ -80,7 +88,7 @@ chmod 1777 "$PW_TMP/other" # O_TMPFILE outside the protected tree
 chown -R "$PW_TEST_USER" "$O" "$W"
 # A copy-up in a user namespace keeps the file's owner and group: both
 # must be mapped there (unshare -r maps the user's own).
-chown "$PW_TEST_USER:" "$W/w_overlay-cow.csv"
+chown "$PW_TEST_USER:" "$W/w_overlay-cow.csv" "$W/w_overlay-chmod.csv"
 : >"$PW_TMP/ran"
 : >"$PW_TMP/moved"
 chown "$PW_TEST_USER" "$PW_TMP/ran" "$PW_TMP/moved"
@@ -249,6 +257,9 @@ wait \$core_pid || true
 (cd "$O" && ev core-child "$EVADE" core-child "$D/t_core-child.csv")
 ev overlay unshare -Urm sh "$PW_TMP/ovl.sh" "$D/ovl" "$PW_TMP/ovl1/up" "$PW_TMP/ovl1" "$EVADE" read "$PW_TMP/ovl1/m/t_overlay.csv"
 ev overlay-cow unshare -Urm sh "$PW_TMP/ovl.sh" "$W" "$PW_TMP/ovl2/up" "$PW_TMP/ovl2" "$EVADE" write "$PW_TMP/ovl2/m/w_overlay-cow.csv" 100
+ev overlay-chmod unshare -Urm sh "$PW_TMP/ovl.sh" "$W" "$PW_TMP/ovl6/up" "$PW_TMP/ovl6" \
+	sh "$PW_TMP/ovl-chmod.sh" "$PW_TMP/ovl6/m/w_overlay-chmod.csv"
+ev overlay-chmod-upper "$EVADE" read "$PW_TMP/ovl6/up/w_overlay-chmod.csv"
 ev overlay-up unshare -Urm sh "$PW_TMP/ovl.sh" "$PW_TMP/ovl3/empty" "$W" "$PW_TMP/ovl3" "$EVADE" read "$PW_TMP/ovl3/m/t_overlay-up.csv"
 # Overlays stack two deep: one over the protected directory, another over that.
 ev overlay-nested unshare -Urm sh "$PW_TMP/ovl.sh" "$D/ovl" "$PW_TMP/ovl4/up" "$PW_TMP/ovl4" \
@@ -418,6 +429,10 @@ check_eq "overlay-up: a protected file read through an overlay whose upper layer
 check_eq "overlay-cow: a protected file written through an overlay: exact bytes, flagged, by its process" \
 	"$(pw_sql "SELECT sum(bytes_written), max(flags & 512), count(*), max(audit_session), max(pid)
 		FROM accesses WHERE path = '$W/w_overlay-cow.csv'")" "100|512|1|$ses|$(pid_of overlay-cow)"
+check_eq "overlay-chmod-upper: a copy made by a chmod while the file was open through the overlay is protected from its close: exact bytes, its process" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(dataset), max(path LIKE '<protected inode %')
+		FROM accesses WHERE ino = $(stat -c %i "$PW_TMP/ovl6/up/w_overlay-chmod.csv") AND pid = $(pid_of overlay-chmod-upper)")" \
+	"1|9300|customers|1"
 check_eq "overlay-upper: its copy in the upper layer is protected, read directly: exact bytes, its process" \
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(dataset), max(audit_session), max(path LIKE '<protected inode %')
 		FROM accesses WHERE ino = $(stat -c %i "$PW_TMP/ovl2/up/w_overlay-cow.csv") AND pid = $(pid_of overlay-upper)")" \
