@@ -105,8 +105,13 @@ struct io_inflight {
 	__u64 file_out;         /* struct file * written to, or 0 */
 	__u64 clone_len;        /* a reflink: the bytes it shares if it returns 0; 0: not one */
 	__s32 stage_fd;         /* a reflink's destination to track as staging at its exit, or -1 */
+	__u32 kind;             /* PW_INF_* */
+	__u64 loop_rdev;        /* PW_INF_LOOP: the loop device given a protected backing file */
+	__u32 loop_dataset;     /* ... and that file's dataset */
 	__u32 pad;
 };
+
+enum { PW_INF_IO = 0, PW_INF_CLONE = 1, PW_INF_LOOP = 2 };
 
 /* An open record being built: too large for the stack. */
 struct walk_scratch {
@@ -958,8 +963,8 @@ static __always_inline int io_exit(long ret)
 {
 	struct io_inflight inf;
 
-	/* A reflink's entry left by a missed exit is not this call's. */
-	if (!inflight_take(&inf) || ret <= 0 || inf.clone_len)
+	/* An ioctl's entry left by a missed exit is not this call's. */
+	if (!inflight_take(&inf) || ret <= 0 || inf.kind != PW_INF_IO)
 		return 0;
 	inflight_count(&inf, ret, 0);
 	return 0;
@@ -1016,6 +1021,7 @@ static __always_inline int clone_enter(int fd_out, __u32 cmd, __u64 arg)
 		inf.clone_len = r.src_length;
 	else
 		return 0; /* past the end: refused */
+	inf.kind = PW_INF_CLONE;
 	st = n_tracked ? lookup_access(in) : NULL;
 	if (st)
 		inf.file_in = (__u64)in;
@@ -1033,12 +1039,60 @@ static __always_inline int clone_enter(int fd_out, __u32 cmd, __u64 arg)
 	return inflight_put(&inf);
 }
 
+/*
+ * A loop device set up over a protected file (or over a protected block
+ * device, by root or group disk) reads that file's blocks under a device
+ * number of its own: once the kernel has taken the backing file, that
+ * number is protected as a raw device of the file's dataset, from the
+ * kernel side, as a file moved out is.
+ */
+static __always_inline int loop_enter(int fd_loop, __u32 cmd, __u64 arg)
+{
+	struct io_inflight inf = {};
+	struct access_state *st;
+	struct file *backing, *loop;
+	__u32 fd = (__u32)arg;
+
+	if (!n_tracked)
+		return 0;
+	if (cmd == PW_LOOP_CONFIGURE && bpf_probe_read_user(&fd, sizeof(fd), (const void *)arg))
+		return 0;
+	backing = fd_to_file((int)fd);
+	st = lookup_access(backing);
+	if (!st || !pw_dataset_protected(st->dataset_id))
+		return 0;
+	loop = fd_to_file(fd_loop);
+	if (!loop || (btf_ptr(struct file, loop)->f_inode->i_mode & PW_S_IFMT) != PW_S_IFBLK)
+		return 0;
+	inf.kind = PW_INF_LOOP;
+	inf.loop_rdev = btf_ptr(struct file, loop)->f_inode->i_rdev;
+	inf.loop_dataset = st->dataset_id;
+	return inflight_put(&inf);
+}
+
+static __always_inline void loop_exit(const struct io_inflight *inf)
+{
+	struct pw_inode_key key = { .dev = PW_DEV_RAW, .ino = inf->loop_rdev };
+	struct pw_protected_val val = { .dataset_id = inf->loop_dataset, .flags = PW_PROT_MOVED };
+
+	if (protected_lookup(&key))
+		return;
+	if (protect_inode(&key, &val))
+		stat_inc(PW_STAT_MAP_FULL);
+}
+
 static __always_inline int clone_exit(long ret)
 {
 	struct io_inflight inf;
 	struct file *out;
 
-	if (!inflight_take(&inf) || ret != 0 || !inf.clone_len)
+	if (!inflight_take(&inf) || ret != 0)
+		return 0;
+	if (inf.kind == PW_INF_LOOP) {
+		loop_exit(&inf);
+		return 0;
+	}
+	if (inf.kind != PW_INF_CLONE || !inf.clone_len)
 		return 0;
 	if (inf.stage_fd >= 0) {
 		/* Still the file the clone was asked for, not one another
@@ -1104,7 +1158,11 @@ IO_SYSCALL(copy_file_range, 0, 2)
 SEC("tracepoint/syscalls/sys_enter_ioctl")
 int handle_enter_ioctl(struct trace_event_raw_sys_enter *ctx)
 {
-	return clone_enter((int)ctx->args[0], (__u32)ctx->args[1], ctx->args[2]);
+	__u32 cmd = (__u32)ctx->args[1];
+
+	if (cmd == PW_LOOP_SET_FD || cmd == PW_LOOP_CONFIGURE)
+		return loop_enter((int)ctx->args[0], cmd, ctx->args[2]);
+	return clone_enter((int)ctx->args[0], cmd, ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_ioctl")
@@ -2398,6 +2456,8 @@ int compat_ioctl_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!compat_args(ctx, &c))
 		return 0;
+	if (c.a[1] == PW_LOOP_SET_FD || c.a[1] == PW_LOOP_CONFIGURE)
+		return loop_enter((int)c.a[0], c.a[1], c.a[2]);
 	return clone_enter((int)c.a[0], c.a[1], c.a[2]);
 }
 

@@ -108,6 +108,11 @@ enum pw_change_op {
  * _IOW(0x94, 13, struct file_clone_range), the same for 32-bit callers. */
 #define PW_FICLONE 0x40049409u
 #define PW_FICLONERANGE 0x4020940du
+/* A loop device's backing file (<linux/loop.h>): LOOP_SET_FD takes the
+ * descriptor as its argument, LOOP_CONFIGURE as the first field of
+ * struct loop_config. */
+#define PW_LOOP_SET_FD 0x4C00u
+#define PW_LOOP_CONFIGURE 0x4C0Au
 
 /* Flags of struct pw_event_open. */
 #define PW_OPEN_NAME_TRUNC 0x1u  /* a component was longer than PW_NAME_LEN-1 */

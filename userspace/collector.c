@@ -489,6 +489,12 @@ static char *rebuild_path(struct pw_collector *c, uint64_t root_dev, uint64_t ro
 			o = pw_str_append(out, sizeof(out), 0, root->path);
 		else if (m)
 			o = pw_str_append(out, sizeof(out), 0, m->path);
+		else if (root_dev == PW_DEV_RAW)
+			/* A device the kernel side protected (a loop device
+			 * over a protected file): named by its number. */
+			o = (size_t)snprintf(out, sizeof(out), "/dev/block/%llu:%llu",
+					     (unsigned long long)(root_ino >> 20),
+					     (unsigned long long)(root_ino & 0xfffff));
 		else
 			o = (size_t)snprintf(out, sizeof(out), "<protected inode %llu:%llu>",
 					     (unsigned long long)root_dev,

@@ -46,6 +46,10 @@ for t in $SIMPLE $OTHERS; do
 	i=$((i + 1))
 	head -c $((20000 + i * 37)) /dev/urandom >"$D/t_$t.csv"
 done
+head -c 40960 /dev/urandom >"$D/t_loopimg.csv" # whole 512-byte sectors
+# root.sh sets up a loop device over it and detaches it; if it stops
+# half-way, the device goes here.
+on_cleanup "losetup -j '$D/t_loopimg.csv' | cut -d: -f1 | xargs -r -n1 losetup -d"
 for t in $WRITES $INTO; do
 	i=$((i + 1))
 	echo "to be overwritten" >"$W/w_$t.csv"
@@ -349,6 +353,12 @@ ev vault-read "$EVADE" read "$PW_TMP/lo/vault/v.csv"
 ev raw-dev "$EVADE" read "$loopdev"
 ev raw-img "$EVADE" read "$PW_TMP/lo.img"
 ev raw-mounted "$EVADE" read "$loopdev2"
+# A loop device set up over a protected file afterwards: its blocks are
+# the file's.
+loop3=\$(losetup -f --show "$D/t_loopimg.csv")
+echo "loop-dev \$loop3" >>"$PW_TMP/moved"
+ev raw-loop "$EVADE" read "\$loop3"
+losetup -d "\$loop3"
 cat /proc/self/sessionid
 EOF2
 ses3=$(session root bash "$PW_TMP/root.sh" 2>"$PW_TMP/root.err")
@@ -415,6 +425,11 @@ for t in raw-dev:$loopdev:vault raw-img:$PW_TMP/lo.img:vault raw-mounted:$loopde
 		"$(pw_sql "SELECT count(*), sum(bytes_read), max(dataset), max(audit_session), max(flags & 1024)
 			FROM accesses WHERE path = '$what' AND pid = $(pid_of "$name")")" "1|$((8 << 20))|$ds|$ses3|$raw"
 done
+loop_dev=$(moved loop-dev)
+check_eq "raw-loop: a loop device set up over a protected file is protected from then on: every byte, dataset, flagged raw, named by its number" \
+	"$(pw_sql "SELECT count(*), sum(bytes_read), max(dataset), max(flags & 1024), max(path)
+		FROM accesses WHERE pid = $(pid_of raw-loop)")" \
+	"1|40960|customers|1024|/dev/block/$(( $(stat -L -c %t "$loop_dev" | sed 's/^/0x/') )):$(( $(stat -L -c %T "$loop_dev" | sed 's/^/0x/') ))"
 # Through an overlay: the layer's file is named, flagged "overlay" (512).
 check_eq "overlay: a protected file read through an overlay the user made: exact bytes, its own path and inode, flagged, its process and session" \
 	"$(pw_sql "SELECT count(*), sum(bytes_read), max(ino), max(flags & 512), max(audit_session),
