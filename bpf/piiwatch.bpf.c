@@ -478,6 +478,19 @@ static __always_inline int protect_inode(const struct pw_inode_key *key,
 	return 0;
 }
 
+/* Protect key from the kernel side as dataset's, a file the policy does
+ * not name (PW_PROT_MOVED): a file moved or linked out, an overlay's upper
+ * copy, a loop device over a protected file.  A full map is counted. */
+static __always_inline void protect_added(const struct pw_inode_key *key, __u32 dataset,
+					  __u32 prot_flags)
+{
+	struct pw_protected_val v = { .dataset_id = dataset,
+				      .flags = (prot_flags & PW_PROT_HONEYTOKEN) | PW_PROT_MOVED };
+
+	if (protect_inode(key, &v))
+		stat_inc(PW_STAT_MAP_FULL);
+}
+
 /*
  * Walk from dentry d up its ancestors, and across the mounts it was reached
  * through when mnt is known, looking for a policy entry.  The dentries
@@ -629,7 +642,6 @@ static __always_inline struct dentry *overlay_real(struct file *f, bool *lower,
 static __always_inline void overlay_protect_upper(struct file *f, const struct pw_protected_val *val)
 {
 	__u64 oi = (__u64)BPF_CORE_READ(f, f_inode) - ovl_vfs_inode, upper = 0;
-	struct pw_protected_val moved;
 	struct pw_inode_key key;
 	struct inode *ui;
 
@@ -640,12 +652,7 @@ static __always_inline void overlay_protect_upper(struct file *f, const struct p
 		return;
 	key.dev = BPF_CORE_READ(ui, i_sb, s_dev);
 	key.ino = BPF_CORE_READ(ui, i_ino);
-	if (protected_lookup(&key))
-		return;
-	moved.dataset_id = val->dataset_id;
-	moved.flags = (val->flags & PW_PROT_HONEYTOKEN) | PW_PROT_MOVED;
-	if (protect_inode(&key, &moved))
-		stat_inc(PW_STAT_MAP_FULL);
+	protect_added(&key, val->dataset_id, val->flags);
 }
 
 /*
@@ -935,28 +942,28 @@ static __always_inline bool inflight_take(struct io_inflight *inf)
 	return true;
 }
 
+/* n bytes read from (is_read) or written to the open file key, if it is
+ * still tracked; io_flag marks its access. */
+static __always_inline void count_into(__u64 key, long n, __u32 io_flag, bool is_read)
+{
+	struct access_state *st;
+
+	if (!key)
+		return;
+	st = bpf_map_lookup_elem(&open_files, &key);
+	if (!st)
+		return;
+	if (io_flag)
+		st->flags |= io_flag;
+	account(st, n, is_read);
+}
+
 /* n bytes moved by the call inf: read from its input, written to its
  * output; io_flag marks the accesses. */
 static __always_inline void inflight_count(const struct io_inflight *inf, long n, __u32 io_flag)
 {
-	struct access_state *st;
-
-	if (inf->file_in) {
-		st = bpf_map_lookup_elem(&open_files, &inf->file_in);
-		if (st) {
-			if (io_flag)
-				st->flags |= io_flag;
-			account(st, n, true);
-		}
-	}
-	if (inf->file_out) {
-		st = bpf_map_lookup_elem(&open_files, &inf->file_out);
-		if (st) {
-			if (io_flag)
-				st->flags |= io_flag;
-			account(st, n, false);
-		}
-	}
+	count_into(inf->file_in, n, io_flag, true);
+	count_into(inf->file_out, n, io_flag, false);
 }
 
 static __always_inline int io_exit(long ret)
@@ -1070,17 +1077,6 @@ static __always_inline int loop_enter(int fd_loop, __u32 cmd, __u64 arg)
 	return inflight_put(&inf);
 }
 
-static __always_inline void loop_exit(const struct io_inflight *inf)
-{
-	struct pw_inode_key key = { .dev = PW_DEV_RAW, .ino = inf->loop_rdev };
-	struct pw_protected_val val = { .dataset_id = inf->loop_dataset, .flags = PW_PROT_MOVED };
-
-	if (protected_lookup(&key))
-		return;
-	if (protect_inode(&key, &val))
-		stat_inc(PW_STAT_MAP_FULL);
-}
-
 static __always_inline int clone_exit(long ret)
 {
 	struct io_inflight inf;
@@ -1089,7 +1085,9 @@ static __always_inline int clone_exit(long ret)
 	if (!inflight_take(&inf) || ret != 0)
 		return 0;
 	if (inf.kind == PW_INF_LOOP) {
-		loop_exit(&inf);
+		struct pw_inode_key key = { .dev = PW_DEV_RAW, .ino = inf.loop_rdev };
+
+		protect_added(&key, inf.loop_dataset, 0);
 		return 0;
 	}
 	if (inf.kind != PW_INF_CLONE || !inf.clone_len)
@@ -1575,8 +1573,9 @@ int handle_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 
 /*
  * The exiting process, which had read (or mapped) protected data (or
- * whose login session had), dumped core: the kernel wrote its memory to a file or a pipe (core_pattern)
- * with no write system call, so no staging file shows it.  A dump that
+ * whose login session had), dumped core: the kernel wrote its memory to
+ * a file or a pipe (core_pattern) with no write system call, so no
+ * staging file shows it.  A dump that
  * completed marks the group's exit code (0x80) before the last thread
  * exits.
  */
@@ -1880,17 +1879,13 @@ static __always_inline struct change_pending *uring_worker_change(void)
 static __always_inline void protect_moved(struct change_pending *p)
 {
 	struct pw_inode_key key;
-	struct pw_protected_val moved;
 
 	if (p->hit != 2 || (p->ev.op != PW_CH_RENAME && p->ev.op != PW_CH_LINK) ||
 	    (p->ev.flags & PW_OPEN_SELF))
 		return;
 	key.dev = p->ev.dev;
 	key.ino = p->ev.ino;
-	moved.dataset_id = p->ev.dataset_id;
-	moved.flags = (p->ev.prot_flags & PW_PROT_HONEYTOKEN) | PW_PROT_MOVED;
-	if (protect_inode(&key, &moved))
-		stat_inc(PW_STAT_MAP_FULL);
+	protect_added(&key, p->ev.dataset_id, p->ev.prot_flags);
 }
 
 /* An inode's ctime changed: part of a pending change of this thread? */
