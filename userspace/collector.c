@@ -1284,26 +1284,16 @@ static void on_mmap(struct pw_collector *c, const struct pw_event_mmap *ev)
 	ident_free(&id);
 }
 
-static void on_uring(struct pw_collector *c, const struct pw_event_uring *ev)
+/* An event that is its task, what it did and a number. */
+static void on_task_event(struct pw_collector *c, const struct pw_task_id *t, const char *kind,
+			  const char *action, int64_t result)
 {
-	struct pw_event_rec r = { .kind = "io_uring", .action = "submit" };
+	struct pw_event_rec r = { .kind = kind, .action = action };
 	struct ident id;
 
-	identify(c, &ev->task, &id);
-	fill_rec(&r, &ev->task, &id, to_realtime(c, ev->task.ts_ns));
-	r.result = ev->opcode;
-	store_event(c, &r);
-	ident_free(&id);
-}
-
-static void on_coredump(struct pw_collector *c, const struct pw_event_coredump *ev)
-{
-	struct pw_event_rec r = { .kind = "coredump", .action = "dump" };
-	struct ident id;
-
-	identify(c, &ev->task, &id);
-	fill_rec(&r, &ev->task, &id, to_realtime(c, ev->task.ts_ns));
-	r.result = ev->signal;
+	identify(c, t, &id);
+	fill_rec(&r, t, &id, to_realtime(c, t->ts_ns));
+	r.result = result;
 	store_event(c, &r);
 	ident_free(&id);
 }
@@ -1367,10 +1357,12 @@ void pw_collector_event(void *ctx, const void *data, size_t size)
 		on_connect(c, data);
 		break;
 	case PW_EV_URING:
-		on_uring(c, data);
+		on_task_event(c, t, "io_uring", "submit",
+			      ((const struct pw_event_uring *)data)->opcode);
 		break;
 	case PW_EV_COREDUMP:
-		on_coredump(c, data);
+		on_task_event(c, t, "coredump", "dump",
+			      ((const struct pw_event_coredump *)data)->signal);
 		break;
 	}
 }

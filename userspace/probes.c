@@ -161,9 +161,9 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 	return compat;
 }
 
-/* The byte offset of member name (or, failing that, alt) of struct type
- * id in btf; -1 if it has none. */
-static long member_offset(const struct btf *btf, __s32 id, const char *name, const char *alt)
+/* The byte offset of member name of struct type id in btf; -1 if it has
+ * none. */
+static long member_offset(const struct btf *btf, __s32 id, const char *name)
 {
 	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
 	const struct btf_member *m;
@@ -175,7 +175,7 @@ static long member_offset(const struct btf *btf, __s32 id, const char *name, con
 	for (i = 0; i < btf_vlen(t); i++, m++) {
 		const char *n = btf__name_by_offset(btf, m->name_off);
 
-		if (n && (strcmp(n, name) == 0 || (alt && strcmp(n, alt) == 0)))
+		if (n && strcmp(n, name) == 0)
 			return (long)(btf_member_bit_offset(t, i) / 8);
 	}
 	return -1;
@@ -197,7 +197,7 @@ static void set_overlay_layout(struct piiwatch_bpf *skel)
 	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL;
 	const struct btf *b = vmlinux;
 	long vfs_inode, upper, oe, numlower, lowerstack, dentry;
-	__s32 oi = -1;
+	__s32 oi = -1, entry;
 
 	if (vmlinux)
 		oi = btf__find_by_name_kind(vmlinux, "ovl_inode", BTF_KIND_STRUCT);
@@ -214,15 +214,13 @@ static void set_overlay_layout(struct piiwatch_bpf *skel)
 		       "resolved to their layers; load the overlay module before piiwatchd");
 		goto out;
 	}
-	vfs_inode = member_offset(b, oi, "vfs_inode", NULL);
-	upper = member_offset(b, oi, "__upperdentry", NULL);
-	oe = member_offset(b, oi, "oe", NULL);
-	numlower = member_offset(b, btf__find_by_name_kind(b, "ovl_entry", BTF_KIND_STRUCT),
-				 "__numlower", NULL);
-	lowerstack = member_offset(b, btf__find_by_name_kind(b, "ovl_entry", BTF_KIND_STRUCT),
-				   "__lowerstack", NULL);
-	dentry = member_offset(b, btf__find_by_name_kind(b, "ovl_path", BTF_KIND_STRUCT),
-			       "dentry", NULL);
+	entry = btf__find_by_name_kind(b, "ovl_entry", BTF_KIND_STRUCT);
+	vfs_inode = member_offset(b, oi, "vfs_inode");
+	upper = member_offset(b, oi, "__upperdentry");
+	oe = member_offset(b, oi, "oe");
+	numlower = member_offset(b, entry, "__numlower");
+	lowerstack = member_offset(b, entry, "__lowerstack");
+	dentry = member_offset(b, btf__find_by_name_kind(b, "ovl_path", BTF_KIND_STRUCT), "dentry");
 	if (vfs_inode < 0 || upper < 0 || oe < 0 || numlower < 0 || lowerstack < 0 || dentry < 0) {
 		pw_log(LOG_WARNING, "BLIND SPOT: this kernel's overlayfs keeps its layers in a "
 		       "layout piiwatch does not read (before Linux 6.5): files read through "
@@ -945,10 +943,31 @@ int pw_probes_flush_idle(struct pw_probes *p)
 	return bpf_prog_test_run_opts(p->flush_fd, &opts);
 }
 
+/* Append the root key, named path, to *roots. */
+static int append_root(struct pw_root **roots, size_t *n, struct pw_inode_key key,
+		       uint32_t dataset, uint32_t flags, const char *path)
+{
+	struct pw_root *nr = realloc(*roots, (*n + 1) * sizeof(*nr));
+
+	if (!nr)
+		return -ENOMEM;
+	*roots = nr;
+	nr = &nr[*n];
+	memset(nr, 0, sizeof(*nr));
+	nr->key = key;
+	nr->val.dataset_id = dataset;
+	nr->val.flags = flags;
+	nr->path = strdup(path);
+	if (!nr->path)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
 static int add_root(struct pw_root **roots, size_t *n, const char *path, uint32_t dataset,
 		    uint32_t flags, void (*warn)(const char *, const char *))
 {
-	struct pw_root *nr;
+	struct pw_inode_key key;
 	struct stat st;
 	size_t i;
 
@@ -957,9 +976,10 @@ static int add_root(struct pw_root **roots, size_t *n, const char *path, uint32_
 			warn(path, strerror(errno));
 		return 0;
 	}
+	key.dev = pw_dev_to_kernel(st.st_dev);
+	key.ino = st.st_ino;
 	for (i = 0; i < *n; i++) {
-		if ((*roots)[i].key.ino == st.st_ino &&
-		    (*roots)[i].key.dev == pw_dev_to_kernel(st.st_dev)) {
+		if ((*roots)[i].key.ino == key.ino && (*roots)[i].key.dev == key.dev) {
 			/* A honeytoken inside a dataset stays a honeytoken. */
 			(*roots)[i].val.flags |= flags;
 			if (flags)
@@ -967,21 +987,7 @@ static int add_root(struct pw_root **roots, size_t *n, const char *path, uint32_
 			return 0;
 		}
 	}
-	nr = realloc(*roots, (*n + 1) * sizeof(*nr));
-	if (!nr)
-		return -ENOMEM;
-	*roots = nr;
-	nr = &nr[*n];
-	memset(nr, 0, sizeof(*nr));
-	nr->key.dev = pw_dev_to_kernel(st.st_dev);
-	nr->key.ino = st.st_ino;
-	nr->val.dataset_id = dataset;
-	nr->val.flags = flags;
-	nr->path = strdup(path);
-	if (!nr->path)
-		return -ENOMEM;
-	(*n)++;
-	return 0;
+	return append_root(roots, n, key, dataset, flags, path);
 }
 
 /* The first line of the small file at path, without its newline; false
@@ -1006,29 +1012,54 @@ static bool first_line(const char *path, char *out, size_t size)
 static int add_raw_root(struct pw_root **roots, size_t *n, uint64_t dev, const char *path,
 			uint32_t dataset)
 {
-	struct pw_root *nr;
+	struct pw_inode_key key = { .dev = PW_DEV_RAW, .ino = dev };
 	size_t i;
 
 	for (i = 0; i < *n; i++)
-		if ((*roots)[i].key.dev == PW_DEV_RAW && (*roots)[i].key.ino == dev)
+		if ((*roots)[i].key.dev == key.dev && (*roots)[i].key.ino == key.ino)
 			return 0;
-	nr = realloc(*roots, (*n + 1) * sizeof(*nr));
-	if (!nr)
-		return -ENOMEM;
-	*roots = nr;
-	nr = &nr[*n];
-	memset(nr, 0, sizeof(*nr));
-	nr->key.dev = PW_DEV_RAW;
-	nr->key.ino = dev;
-	nr->val.dataset_id = dataset;
-	nr->path = strdup(path);
-	if (!nr->path)
-		return -ENOMEM;
-	(*n)++;
-	return 0;
+	return append_root(roots, n, key, dataset, 0, path);
 }
 
 #define PW_BLOCK_STACK_DEPTH 8
+
+/* The node of the block device at sysfs directory sys: /dev/ and its
+ * uevent's DEVNAME, or /dev/block/MAJ:MIN without one. */
+static void block_node(const char *sys, unsigned maj, unsigned min, char *out, size_t size)
+{
+	char path[PATH_MAX], l[512];
+	FILE *f;
+
+	snprintf(out, size, "/dev/block/%u:%u", maj, min);
+	snprintf(path, sizeof(path), "%s/uevent", sys);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(l, sizeof(l), f)) {
+		if (strncmp(l, "DEVNAME=", 8) == 0) {
+			l[strcspn(l, "\n")] = '\0';
+			snprintf(out, size, "/dev/%s", l + 8);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static int add_block_devices(struct pw_root **roots, size_t *n, unsigned maj, unsigned min,
+			     uint32_t dataset, int depth);
+
+/* add_block_devices() of the device whose "MAJ:MIN" the sysfs file path
+ * holds; 0 when it holds none. */
+static int add_block_device_at(struct pw_root **roots, size_t *n, const char *path,
+			       uint32_t dataset, int depth)
+{
+	char line[64];
+	unsigned maj, min;
+
+	if (!first_line(path, line, sizeof(line)) || sscanf(line, "%u:%u", &maj, &min) != 2)
+		return 0;
+	return add_block_devices(roots, n, maj, min, dataset, depth);
+}
 
 /*
  * Whoever can open the block device a protected file system is on can
@@ -1044,7 +1075,6 @@ static int add_block_devices(struct pw_root **roots, size_t *n, unsigned maj, un
 			     uint32_t dataset, int depth)
 {
 	char sys[128], path[PATH_MAX], line[PATH_MAX];
-	unsigned pmaj, pmin;
 	struct dirent *e;
 	DIR *d;
 	int rc;
@@ -1054,22 +1084,7 @@ static int add_block_devices(struct pw_root **roots, size_t *n, unsigned maj, un
 	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
 	if (access(sys, F_OK) != 0)
 		return 0;
-	snprintf(path, sizeof(path), "%s/uevent", sys);
-	snprintf(line, sizeof(line), "/dev/block/%u:%u", maj, min);
-	{
-		FILE *f = fopen(path, "re");
-		char l[512];
-
-		while (f && fgets(l, sizeof(l), f)) {
-			if (strncmp(l, "DEVNAME=", 8) == 0) {
-				l[strcspn(l, "\n")] = '\0';
-				snprintf(line, sizeof(line), "/dev/%s", l + 8);
-				break;
-			}
-		}
-		if (f)
-			fclose(f);
-	}
+	block_node(sys, maj, min, line, sizeof(line));
 	rc = add_raw_root(roots, n, pw_dev_to_kernel(makedev(maj, min)), line, dataset);
 	if (rc)
 		return rc;
@@ -1077,8 +1092,7 @@ static int add_block_devices(struct pw_root **roots, size_t *n, unsigned maj, un
 	snprintf(path, sizeof(path), "%s/partition", sys);
 	if (access(path, F_OK) == 0) {
 		snprintf(path, sizeof(path), "%s/../dev", sys);
-		if (first_line(path, line, sizeof(line)) && sscanf(line, "%u:%u", &pmaj, &pmin) == 2 &&
-		    (rc = add_block_devices(roots, n, pmaj, pmin, dataset, depth + 1)))
+		if ((rc = add_block_device_at(roots, n, path, dataset, depth + 1)))
 			return rc;
 	}
 	/* A loop device: its image file, and the devices that file is on. */
@@ -1099,8 +1113,7 @@ static int add_block_devices(struct pw_root **roots, size_t *n, unsigned maj, un
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/sys/class/block/%s/dev", e->d_name);
-		if (first_line(path, line, sizeof(line)) && sscanf(line, "%u:%u", &pmaj, &pmin) == 2 &&
-		    (rc = add_block_devices(roots, n, pmaj, pmin, dataset, depth + 1)))
+		if ((rc = add_block_device_at(roots, n, path, dataset, depth + 1)))
 			break;
 	}
 	if (d)

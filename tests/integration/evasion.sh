@@ -67,8 +67,8 @@ for n in $(seq 1 50); do echo "unprotected $n" >"$PW_TMP/other/u$n.txt"; done
 # protected directories or with one (its own) as the upper layer:
 # ovl.sh LOWER UPPER DIR PROGRAM ARG... mounts LOWER and UPPER at DIR/m,
 # with DIR/work, and runs PROGRAM there.
-mkdir -p "$PW_TMP/ovl1/up" "$PW_TMP/ovl2/up" "$PW_TMP/ovl3/empty"
 for n in 1 2 3 4 5 6; do mkdir -p "$PW_TMP/ovl$n/up" "$PW_TMP/ovl$n/work" "$PW_TMP/ovl$n/m"; done
+mkdir "$PW_TMP/ovl3/empty"
 chown -R "$PW_TEST_USER" "$PW_TMP"/ovl[1-6]
 # Held open through an overlay while a chmod through it copies it up.
 cat >"$PW_TMP/ovl-chmod.sh" <<EOF2

@@ -214,14 +214,18 @@ static void test_mountinfo_parse(void **state)
 	char l2[] = "40 30 254:0 / /srv/dms\\040data rw shared:5 - ext4 /dev/vda rw\n";
 	char l3[] = "41 30 0:35 / /srv/new\\012line rw - btrfs /dev/mapper/x\\040y rw";
 	char l4[] = "42 30 0:36 / /x\\9z\\0 rw - tmpfs tmpfs rw";
-	char bad1[] = "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 ext3 /dev/root rw";
-	char bad2[] = "36 35 98 /mnt1 /mnt2 rw - ext3 /dev/root rw";
-	char bad3[] = "36 35 x:0 /mnt1 /mnt2 rw - ext3 /dev/root rw";
-	char bad4[] = "36 35 98:0 /mnt1";
-	char bad5[] = "36 35 98:0 /mnt1 /mnt2 rw - ext3";
-	char bad6[] = "36 35 4096:0 /a /b rw - ext3 /dev/sda rw";
-	char bad7[] = "36 35 8:1048576 /a /b rw - ext3 /dev/sda rw";
-	char bad8[] = "";
+	static const char *const bad[] = {
+		"36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 ext3 /dev/root rw", /* no " - " */
+		"36 35 98 /mnt1 /mnt2 rw - ext3 /dev/root rw",
+		"36 35 x:0 /mnt1 /mnt2 rw - ext3 /dev/root rw",
+		"36 35 98:0 /mnt1",
+		"36 35 98:0 /mnt1 /mnt2 rw - ext3",
+		"36 35 4096:0 /a /b rw - ext3 /dev/sda rw",
+		"36 35 8:1048576 /a /b rw - ext3 /dev/sda rw",
+		"",
+	};
+	char buf[128];
+	size_t i;
 
 	(void)state;
 	assert_int_equal(pw_mountinfo_parse(l1, &m), 0);
@@ -239,14 +243,10 @@ static void test_mountinfo_parse(void **state)
 	/* Not an escape the kernel writes: left as it is. */
 	assert_int_equal(pw_mountinfo_parse(l4, &m), 0);
 	assert_string_equal(m.mount_point, "/x\\9z\\0");
-	assert_int_equal(pw_mountinfo_parse(bad1, &m), -1);
-	assert_int_equal(pw_mountinfo_parse(bad2, &m), -1);
-	assert_int_equal(pw_mountinfo_parse(bad3, &m), -1);
-	assert_int_equal(pw_mountinfo_parse(bad4, &m), -1);
-	assert_int_equal(pw_mountinfo_parse(bad5, &m), -1);
-	assert_int_equal(pw_mountinfo_parse(bad6, &m), -1);
-	assert_int_equal(pw_mountinfo_parse(bad7, &m), -1);
-	assert_int_equal(pw_mountinfo_parse(bad8, &m), -1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", bad[i]);
+		assert_int_equal(pw_mountinfo_parse(buf, &m), -1);
+	}
 }
 
 int main(void)
