@@ -86,6 +86,7 @@ EMPTY_SYSCALL(execve)
 EMPTY_SYSCALL(execveat)
 EMPTY_TP(sched, sched_process_exit)
 EMPTY_TP(sched, sched_process_exec)
+EMPTY_TP_BTF(sched_process_fork)
 EMPTY_TP(syscalls, sys_enter_mmap)
 
 EMPTY_TP_BTF(ctime_ns_xchg)

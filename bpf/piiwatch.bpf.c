@@ -33,6 +33,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define PW_S_IFDIR 0040000
 #define PW_S_IFREG 0100000
 #define PW_S_IFBLK 0060000
+#define PW_S_IFIFO 0010000
+#define PW_SB_NOUSER (1UL << 31)
 #define PW_PF_KTHREAD 0x00200000
 #define PW_OVERLAYFS_MAGIC 0x794c7630UL
 #define PW_WCOREFLAG 0x80
@@ -83,6 +85,10 @@ __u64 n_inflight = 0;
  */
 __u64 n_tainted = 0;
 
+/* Pipes marked in pipe_carriers since the load: while none is, a read
+ * needs no lookup to tell whether it takes protected data from a pipe. */
+__u64 n_carriers = 0;
+
 struct access_state {
 	__u64 access_id;        /* 0 once one path has ended the access */
 	__u64 inode_ptr;        /* guards against a recycled struct file */
@@ -104,11 +110,12 @@ struct io_inflight {
 	__u64 file_in;          /* struct file * read from, or 0 */
 	__u64 file_out;         /* struct file * written to, or 0 */
 	__u64 clone_len;        /* a reflink: the bytes it shares if it returns 0; 0: not one */
-	__s32 stage_fd;         /* a reflink's destination to track as staging at its exit, or -1 */
+	__s32 stage_fd;         /* a reflink's destination (a pipe reader's output) to track as staging at its exit, or -1 */
 	__u32 kind;             /* PW_INF_* */
 	__u64 loop_rdev;        /* PW_INF_LOOP: the loop device given a protected backing file */
 	__u32 loop_dataset;     /* ... and that file's dataset */
 	__u32 pad;
+	__u64 pipe_in;          /* a pipe, not marked at the entry, read by a process not marked */
 };
 
 enum { PW_INF_IO = 0, PW_INF_CLONE = 1, PW_INF_LOOP = 2 };
@@ -203,6 +210,35 @@ struct {
 	__type(key, __u32);
 	__type(value, struct taint);
 } tainted_sessions SEC(".maps");
+
+/*
+ * Pipes (anonymous and named, by their inode) that a process which had
+ * read protected data has written into: whoever reads from one is marked
+ * as having read protected data too, so that "cat data | gzip > out" makes
+ * out a staging file and "cat data | curl -T - ..." outside a login
+ * session has its connect reported.  Never removed: a dead pipe's entry
+ * matches no later pipe (pipefs numbers inodes afresh) and the LRU map
+ * drops the oldest.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pw_inode_key);
+	__type(value, __u64);
+} pipe_carriers SEC(".maps");
+
+/*
+ * Bytes each process not yet marked (by tgid) has read from marked pipes:
+ * it is marked at PW_PIPE_TAINT_BYTES, so that a shell reading a count
+ * ("$(grep -c x data)") is not marked, and with it everything it runs.
+ */
+#define PW_PIPE_TAINT_BYTES 1024
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} pipe_taken SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -534,8 +570,12 @@ walk_protected(struct dentry *dentry, struct vfsmount *vmnt, __u64 dentries[PW_W
 			if (!mnt)
 				break;
 			/* Disconnected: the mount it was reached through
-			 * still holds it, so the walk goes on above that. */
-			if (d != d->d_sb->s_root && d != mnt->mnt.mnt_root)
+			 * still holds it, so the walk goes on above that.
+			 * Not so a pseudo file system's (a pipe or socket
+			 * reopened through /proc/PID/fd): it has no names
+			 * at all, and nothing of it is stored. */
+			if (d != d->d_sb->s_root && d != mnt->mnt.mnt_root &&
+			    !(d->d_sb->s_flags & PW_SB_NOUSER))
 				*unplaced = true;
 			up = mnt->mnt_parent;
 			if (up == mnt)
@@ -882,6 +922,53 @@ static __always_inline struct access_state *track_staging(struct file *f, int fd
 	return track_file(f, fd, BPF_CORE_READ(f, f_flags), true, 0, 0, NULL);
 }
 
+static __always_inline bool pipe_key(struct file *f, struct pw_inode_key *key)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+
+	if ((BPF_CORE_READ(inode, i_mode) & PW_S_IFMT) != PW_S_IFIFO)
+		return false;
+	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key->ino = BPF_CORE_READ(inode, i_ino);
+	return true;
+}
+
+/* A write into f by a process that has read protected data: a pipe is
+ * marked as carrying them (pipe_carriers). */
+static __always_inline void mark_carrier(struct file *f)
+{
+	struct pw_inode_key key = {};
+	__u64 now;
+
+	if (!pipe_key(f, &key) || bpf_map_lookup_elem(&pipe_carriers, &key))
+		return;
+	now = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&pipe_carriers, &key, &now, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&n_carriers, 1);
+}
+
+/* Whether f is a pipe a marked process wrote into. */
+static __always_inline bool carries(struct file *f)
+{
+	struct pw_inode_key key = {};
+
+	return n_carriers && pipe_key(f, &key) && bpf_map_lookup_elem(&pipe_carriers, &key);
+}
+
+/*
+ * Whether f is a pipe read by a process not marked: its exit looks for the
+ * pipe's mark (carrier_exit), which may come while the reader waits.
+ * Every pipe read is looked at, even while no process is marked: a reader
+ * waits on a pipe before its writer has opened anything ("cat data |
+ * gzip").
+ */
+static __always_inline bool carrier_enter(struct file *f)
+{
+	struct pw_inode_key key = {};
+
+	return pipe_key(f, &key) && !is_tainted_task();
+}
+
 /* Note the calling thread's call in progress, replacing any stale one. */
 static __always_inline int inflight_put(const struct io_inflight *inf)
 {
@@ -900,26 +987,35 @@ static __always_inline int io_enter(int fd_in, int fd_out)
 	struct io_inflight inf = {};
 	bool tracking = n_tracked != 0, copies_protected = false;
 
-	if (fd_in >= 0 && tracking) {
+	inf.stage_fd = -1;
+	if (fd_in >= 0) {
 		struct file *f = fd_to_file(fd_in);
-		struct access_state *st = lookup_access(f);
+		struct access_state *st = tracking ? lookup_access(f) : NULL;
 
 		if (st) {
 			inf.file_in = (__u64)f;
 			copies_protected = pw_dataset_protected(st->dataset_id);
+		} else if (f && carrier_enter(f)) {
+			inf.pipe_in = (__u64)f;
 		}
 	}
 	if (fd_out >= 0) {
 		bool tainted = copies_protected || is_tainted_task();
-		struct file *f = tracking || tainted ? fd_to_file(fd_out) : NULL;
+		struct file *f = tracking || tainted || inf.pipe_in ? fd_to_file(fd_out) : NULL;
 
 		if (tracking && lookup_access(f)) {
 			inf.file_out = (__u64)f;
 		} else if (f && tainted && track_staging(f, fd_out)) {
 			inf.file_out = (__u64)f;
+		} else if (f && tainted) {
+			mark_carrier(f);
+		} else if (f && inf.pipe_in) {
+			/* splice from the pipe: staging if the exit finds it marked */
+			inf.file_out = (__u64)f;
+			inf.stage_fd = fd_out;
 		}
 	}
-	if (!inf.file_in && !inf.file_out)
+	if (!inf.file_in && !inf.file_out && !inf.pipe_in)
 		return 0;
 	return inflight_put(&inf);
 }
@@ -966,6 +1062,46 @@ static __always_inline void inflight_count(const struct io_inflight *inf, long n
 	count_into(inf->file_out, n, io_flag, false);
 }
 
+/*
+ * The exit of a read of ret bytes from a pipe by a process not marked:
+ * if the pipe is marked now, the data came from a marked process, and the
+ * reader is marked once it has taken PW_PIPE_TAINT_BYTES so.  A splice's
+ * output (stage_fd) then becomes a staging file, counting this call.
+ */
+static __always_inline void carrier_exit(struct io_inflight *inf, long ret)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 taken = (__u64)ret, *prev;
+	struct file *f;
+
+	if (!carries((struct file *)inf->pipe_in))
+		goto unmarked;
+	prev = bpf_map_lookup_elem(&pipe_taken, &tgid);
+	if (prev)
+		taken += *prev;
+	if (taken < PW_PIPE_TAINT_BYTES) {
+		bpf_map_update_elem(&pipe_taken, &tgid, &taken, BPF_ANY);
+		goto unmarked;
+	}
+	if (prev)
+		bpf_map_delete_elem(&pipe_taken, &tgid);
+	taint_current();
+	if (inf->stage_fd < 0)
+		return;
+	/* Still the file the splice was asked for, not one another
+	 * thread put at that descriptor since. */
+	f = fd_to_file(inf->stage_fd);
+	if (!f || (__u64)f != inf->file_out || !track_staging(f, inf->stage_fd)) {
+		if (f && (__u64)f == inf->file_out)
+			mark_carrier(f);
+		inf->file_out = 0;
+	}
+	return;
+unmarked:
+	if (inf->stage_fd >= 0)
+		inf->file_out = 0;
+}
+
 static __always_inline int io_exit(long ret)
 {
 	struct io_inflight inf;
@@ -973,6 +1109,8 @@ static __always_inline int io_exit(long ret)
 	/* An ioctl's entry left by a missed exit is not this call's. */
 	if (!inflight_take(&inf) || ret <= 0 || inf.kind != PW_INF_IO)
 		return 0;
+	if (inf.pipe_in)
+		carrier_exit(&inf, ret);
 	inflight_count(&inf, ret, 0);
 	return 0;
 }
@@ -1610,11 +1748,38 @@ int handle_process_exit(struct trace_event_raw_sched_process_exit *ctx)
 	tainted = bpf_map_delete_elem(&tainted_tasks, &tgid) == 0;
 	if (tainted)
 		__sync_fetch_and_add(&n_tainted, -1);
+	bpf_map_delete_elem(&pipe_taken, &tgid);
 	report_coredump(tainted);
 	/* A table shared with another process stays open with it. */
 	if (!files_unshared())
 		return 0;
 	sweep_fds(0, 0xffffffffU, SWEEP_EXIT, NULL);
+	return 0;
+}
+
+/*
+ * A process forked by one that has read protected data holds those data
+ * in its copy of the memory: it is marked too, from the parent's first
+ * read, so that its writes are staging and (outside a login session) its
+ * connects are reported.  A new thread shares the parent's mark.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tgid = parent->tgid, ctgid = child->tgid;
+	struct taint *t, ct;
+
+	if (!n_tainted || ctgid == tgid)
+		return 0;
+	t = bpf_map_lookup_elem(&tainted_tasks, &tgid);
+	if (!t)
+		return 0;
+	ct.first_ns = t->first_ns;
+	ct.sessionid = t->sessionid;
+	ct.uring_reported = 0;
+	__sync_fetch_and_add(&n_tainted, 1);
+	if (bpf_map_update_elem(&tainted_tasks, &ctgid, &ct, BPF_NOEXIST))
+		__sync_fetch_and_add(&n_tainted, -1);
 	return 0;
 }
 

@@ -1593,6 +1593,49 @@ int main(int argc, char **argv)
 			n += r;
 		}
 		close(out);
+	} else if (strcmp(t, "splice-out") == 0) {
+		/* FILE a pipe: spliced straight into ARG, no read(2). */
+		int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		ssize_t r;
+
+		if (out < 0)
+			die(arg);
+		while ((r = splice(fd, NULL, out, NULL, 65536, 0)) > 0)
+			n += r;
+		if (r < 0)
+			die("splice");
+		close(out);
+	} else if (strcmp(t, "fork-stage") == 0) {
+		/* Read FILE whole, then a child forked after the read writes
+		 * as many bytes to ARG; the parent prints the child's pid. */
+		char buf[CHUNK] = { 0 };
+		pid_t child;
+		int status;
+
+		n = read_all(fd);
+		child = fork();
+		if (child < 0)
+			die("fork");
+		if (child == 0) {
+			int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			long long left = n;
+
+			if (out < 0)
+				die(arg);
+			while (left > 0) {
+				size_t len = left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf);
+
+				if (write(out, buf, len) != (ssize_t)len)
+					die("write");
+				left -= (long long)len;
+			}
+			close(out);
+			_exit(0);
+		}
+		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+			die("child");
+		printf("%d\n", (int)child);
+		return 0;
 	} else if (strcmp(t, "aio-stage") == 0) {
 		/* Read plainly, the copy written by Linux AIO. */
 		int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);

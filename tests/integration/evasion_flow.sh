@@ -1,0 +1,94 @@
+#!/bin/bash
+# Protected data handed on to a process that never opened a protected
+# file: through a pipe (anonymous or named, one stage or several, read or
+# spliced), or to a child forked after the read.  The process handed them
+# is marked as having read protected data: its writes to other files are
+# staging and, outside a login session, its connects are reported.  A
+# pipeline that carries nothing protected marks nobody, and a reader
+# that takes under 1 KiB from a marked pipe is not marked.
+. "$(dirname "$0")/../lib.sh"
+pw_setup
+
+D=$PW_TMP/data/customers
+O=$PW_TMP/out
+mkdir -p "$D" "$O" "$PW_TMP/other"
+EVADE="$PW_BUILD/tests/pw-evade"
+for t in gz tr fifo connect fork splice count; do
+	# Text, so that gzip writes fewer bytes than it reads.
+	seq 1 $((4000 + ${#t} * 100)) | sed 's/$/,Yamada Taro,Tokyo/' >"$D/f_$t.csv"
+done
+seq 1 5000 >"$PW_TMP/other/plain.txt"
+mkfifo "$PW_TMP/other/fifo"
+
+pw_write_policy "$PW_TMP/policy.conf" <<EOF
+[dataset customers]
+path = $D
+EOF
+check "piiwatchd starts" pw_start_daemon "$PW_TMP/policy.conf"
+
+# All of it outside a login session, where a connect is reported only for
+# a process that has read protected data itself (in a session, the
+# session's mark covers every process of it).
+nosession() {
+	if [ "$(cat /proc/self/sessionid)" = 4294967295 ]; then
+		"$@"
+	else
+		sh -c 'echo 4294967295 >/proc/self/loginuid && exec "$@"' sh "$@"
+	fi
+}
+check_eq "the test runs outside any login session" \
+	"$(nosession cat /proc/self/sessionid)" 4294967295
+
+# staged PATH: "staging|bytes written|comm" of the access to PATH.
+staged() {
+	pw_sql "SELECT staging, bytes_written, comm FROM accesses WHERE path = '$1'"
+}
+
+nosession sh -c "cat '$D/f_gz.csv' | gzip -c >'$O/gz.gz'"
+nosession sh -c "cat '$D/f_tr.csv' | tr a-z A-Z | gzip -c >'$O/tr.gz'"
+nosession sh -c "cat '$D/f_fifo.csv' >'$PW_TMP/other/fifo' & gzip -c <'$PW_TMP/other/fifo' >'$O/fifo.gz'; wait"
+# The read end opened afresh by its name (/dev/stdin), then a connect
+# (refused: nothing listens there).
+nosession sh -c "cat '$D/f_connect.csv' | '$EVADE' connect /dev/stdin 40971" >/dev/null
+nosession sh -c "cat '$D/f_splice.csv' | '$EVADE' splice-out /dev/stdin '$O/splice.out'" >/dev/null
+# (Its output into a file: read through a pipe, it would mark this shell.)
+nosession "$EVADE" fork-stage "$D/f_fork.csv" "$O/fork.out" >"$PW_TMP/child"
+child=$(cat "$PW_TMP/child")
+# A shell that takes a count (under 1 KiB) from a marked process is not
+# marked: its own writes are not staging.
+nosession sh -c "n=\$(cat '$D/f_count.csv' | wc -l); echo \$n >'$O/count.txt'"
+# Nothing protected in the pipe: gzip is not marked.
+nosession sh -c "cat '$PW_TMP/other/plain.txt' | gzip -c >'$O/plain.gz'"
+nosession sh -c "cat '$PW_TMP/other/plain.txt' | '$EVADE' connect /dev/stdin 40972" >/dev/null
+
+pw_wait_sql "SELECT count(*) FROM accesses WHERE path = '$O/fork.out' AND closed_ns IS NOT NULL" 1 >/dev/null
+check_eq "cat data | gzip > out: out is a staging file of gzip, every byte counted" \
+	"$(staged "$O/gz.gz")" "1|$(stat -c %s "$O/gz.gz")|gzip"
+check_eq "cat data | tr | gzip > out: marked through two pipes" \
+	"$(staged "$O/tr.gz")" "1|$(stat -c %s "$O/tr.gz")|gzip"
+check_eq "cat data > fifo; gzip < fifo > out: through a named pipe" \
+	"$(staged "$O/fifo.gz")" "1|$(stat -c %s "$O/fifo.gz")|gzip"
+check_eq "cat data | splice(2) into out: out is a staging file, every byte counted" \
+	"$(staged "$O/splice.out")" "1|$(stat -c %s "$D/f_splice.csv")|pw-evade"
+check_eq "the connect of a process reading protected data from a pipe is reported" \
+	"$(pw_sql "SELECT count(*), max(comm), max(dest_ip) FROM events WHERE kind = 'connect' AND dest_port = 40971")" \
+	"1|pw-evade|127.0.0.1"
+check_eq "a child forked after a protected read: its write is staging, attributed to it" \
+	"$(pw_sql "SELECT staging, bytes_written, pid FROM accesses WHERE path = '$O/fork.out'")" \
+	"1|$(stat -c %s "$D/f_fork.csv")|$child"
+check_eq "the protected reads themselves are recorded, by cat and by pw-evade" \
+	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/f_%' AND bytes_read > 0")" 7
+check_eq "a pipe reopened through /proc/self/fd is no access of its own" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path NOT LIKE '$PW_TMP/%'")" 0
+sleep 1.5 # past a delta interval: what was to be sent has been
+check_eq "a shell reading a count from a marked pipe (under 1 KiB) is not marked: its file is no staging" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$O/count.txt'")|$(cat "$O/count.txt")" \
+	"0|$(wc -l <"$D/f_count.csv")"
+check_eq "a pipe with nothing protected in it marks nobody: no staging file" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$O/plain.gz'")" 0
+check_eq "... and no connect reported" \
+	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'connect' AND dest_port = 40972")" 0
+
+pw_stop_daemon TERM
+check_eq "piiwatchd stops cleanly" "$DAEMON_STATUS" 0
+done_testing
