@@ -216,7 +216,8 @@ struct {
  * read protected data has written into: whoever reads from one is marked
  * as having read protected data too, so that "cat data | gzip > out" makes
  * out a staging file and "cat data | curl -T - ..." outside a login
- * session has its connect reported.  Never removed: a dead pipe's entry
+ * session has its connect reported.  The value: the bytes readers not
+ * marked have taken out of it.  Never removed: a dead pipe's entry
  * matches no later pipe (pipefs numbers inodes afresh) and the LRU map
  * drops the oldest.
  */
@@ -227,18 +228,10 @@ struct {
 	__type(value, __u64);
 } pipe_carriers SEC(".maps");
 
-/*
- * Bytes each process not yet marked (by tgid) has read from marked pipes:
- * it is marked at PW_PIPE_TAINT_BYTES, so that a shell reading a count
- * ("$(grep -c x data)") is not marked, and with it everything it runs.
- */
+/* A reader is marked once it takes this much out of one marked pipe, so
+ * that a shell reading counts ("$(grep -c x data)", in a loop or not)
+ * is not marked, and with it everything it runs. */
 #define PW_PIPE_TAINT_BYTES 1024
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u64);
-} pipe_taken SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -938,21 +931,22 @@ static __always_inline bool pipe_key(struct file *f, struct pw_inode_key *key)
 static __always_inline void mark_carrier(struct file *f)
 {
 	struct pw_inode_key key = {};
-	__u64 now;
+	__u64 zero = 0;
 
 	if (!pipe_key(f, &key) || bpf_map_lookup_elem(&pipe_carriers, &key))
 		return;
-	now = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&pipe_carriers, &key, &now, BPF_NOEXIST) == 0)
+	if (bpf_map_update_elem(&pipe_carriers, &key, &zero, BPF_NOEXIST) == 0)
 		__sync_fetch_and_add(&n_carriers, 1);
 }
 
-/* Whether f is a pipe a marked process wrote into. */
-static __always_inline bool carries(struct file *f)
+/* f's entry in pipe_carriers: a pipe a marked process wrote into. */
+static __always_inline __u64 *carries(struct file *f)
 {
 	struct pw_inode_key key = {};
 
-	return n_carriers && pipe_key(f, &key) && bpf_map_lookup_elem(&pipe_carriers, &key);
+	if (!n_carriers || !pipe_key(f, &key))
+		return NULL;
+	return bpf_map_lookup_elem(&pipe_carriers, &key);
 }
 
 /*
@@ -1065,26 +1059,16 @@ static __always_inline void inflight_count(const struct io_inflight *inf, long n
 /*
  * The exit of a read of ret bytes from a pipe by a process not marked:
  * if the pipe is marked now, the data came from a marked process, and the
- * reader is marked once it has taken PW_PIPE_TAINT_BYTES so.  A splice's
+ * reader is marked once readers have taken PW_PIPE_TAINT_BYTES out of it.  A splice's
  * output (stage_fd) then becomes a staging file, counting this call.
  */
 static __always_inline void carrier_exit(struct io_inflight *inf, long ret)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 taken = (__u64)ret, *prev;
+	__u64 *taken = carries((struct file *)inf->pipe_in);
 	struct file *f;
 
-	if (!carries((struct file *)inf->pipe_in))
+	if (!taken || __sync_fetch_and_add(taken, ret) + (__u64)ret < PW_PIPE_TAINT_BYTES)
 		goto unmarked;
-	prev = bpf_map_lookup_elem(&pipe_taken, &tgid);
-	if (prev)
-		taken += *prev;
-	if (taken < PW_PIPE_TAINT_BYTES) {
-		bpf_map_update_elem(&pipe_taken, &tgid, &taken, BPF_ANY);
-		goto unmarked;
-	}
-	if (prev)
-		bpf_map_delete_elem(&pipe_taken, &tgid);
 	taint_current();
 	if (inf->stage_fd < 0)
 		return;
@@ -1748,7 +1732,6 @@ int handle_process_exit(struct trace_event_raw_sched_process_exit *ctx)
 	tainted = bpf_map_delete_elem(&tainted_tasks, &tgid) == 0;
 	if (tainted)
 		__sync_fetch_and_add(&n_tainted, -1);
-	bpf_map_delete_elem(&pipe_taken, &tgid);
 	report_coredump(tainted);
 	/* A table shared with another process stays open with it. */
 	if (!files_unshared())
