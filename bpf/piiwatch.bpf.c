@@ -115,7 +115,7 @@ struct io_inflight {
 	__u64 loop_rdev;        /* PW_INF_LOOP: the loop device given a protected backing file */
 	__u32 loop_dataset;     /* ... and that file's dataset */
 	__u32 pad;
-	__u64 pipe_in;          /* a pipe, not marked at the entry, read by a process not marked */
+	__u64 pipe_in;          /* a pipe read by a process not marked: its mark looked for at the exit */
 };
 
 enum { PW_INF_IO = 0, PW_INF_CLONE = 1, PW_INF_LOOP = 2 };
@@ -857,17 +857,22 @@ static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_fla
 	return 0;
 }
 
+/* Process tgid marked with t, unless it is already. */
+static __always_inline void taint_tgid(__u32 tgid, const struct taint *t)
+{
+	__sync_fetch_and_add(&n_tainted, 1);
+	if (bpf_map_update_elem(&tainted_tasks, &tgid, t, BPF_NOEXIST))
+		__sync_fetch_and_add(&n_tainted, -1);
+}
+
 static __always_inline void taint_current(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 ses = BPF_CORE_READ(current_task(), sessionid);
 	struct taint t = { .first_ns = bpf_ktime_get_ns(), .sessionid = ses };
 
-	if (!bpf_map_lookup_elem(&tainted_tasks, &tgid)) {
-		__sync_fetch_and_add(&n_tainted, 1);
-		if (bpf_map_update_elem(&tainted_tasks, &tgid, &t, BPF_NOEXIST))
-			__sync_fetch_and_add(&n_tainted, -1);
-	}
+	if (!bpf_map_lookup_elem(&tainted_tasks, &tgid))
+		taint_tgid(tgid, &t);
 	if (ses != (__u32)-1 && !bpf_map_lookup_elem(&tainted_sessions, &ses))
 		bpf_map_update_elem(&tainted_sessions, &ses, &t, BPF_NOEXIST);
 }
@@ -915,11 +920,16 @@ static __always_inline struct access_state *track_staging(struct file *f, int fd
 	return track_file(f, fd, BPF_CORE_READ(f, f_flags), true, 0, 0, NULL);
 }
 
+static __always_inline bool is_pipe(struct file *f)
+{
+	return (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFIFO;
+}
+
 static __always_inline bool pipe_key(struct file *f, struct pw_inode_key *key)
 {
 	struct inode *inode = BPF_CORE_READ(f, f_inode);
 
-	if ((BPF_CORE_READ(inode, i_mode) & PW_S_IFMT) != PW_S_IFIFO)
+	if (!is_pipe(f))
 		return false;
 	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	key->ino = BPF_CORE_READ(inode, i_ino);
@@ -958,9 +968,7 @@ static __always_inline __u64 *carries(struct file *f)
  */
 static __always_inline bool carrier_enter(struct file *f)
 {
-	struct pw_inode_key key = {};
-
-	return pipe_key(f, &key) && !is_tainted_task();
+	return is_pipe(f) && !is_tainted_task();
 }
 
 /* Note the calling thread's call in progress, replacing any stale one. */
@@ -1056,11 +1064,22 @@ static __always_inline void inflight_count(const struct io_inflight *inf, long n
 	count_into(inf->file_out, n, io_flag, false);
 }
 
+/* At the exit of a call whose output (stage_fd) may become a staging
+ * file: that file, if the descriptor still names the one the call was
+ * asked for, not one another thread put there since; else NULL. */
+static __always_inline struct file *same_output(const struct io_inflight *inf)
+{
+	struct file *f = fd_to_file(inf->stage_fd);
+
+	return f && (__u64)f == inf->file_out ? f : NULL;
+}
+
 /*
  * The exit of a read of ret bytes from a pipe by a process not marked:
  * if the pipe is marked now, the data came from a marked process, and the
- * reader is marked once readers have taken PW_PIPE_TAINT_BYTES out of it.  A splice's
- * output (stage_fd) then becomes a staging file, counting this call.
+ * reader is marked once readers have taken PW_PIPE_TAINT_BYTES out of
+ * it.  A splice's output (stage_fd) then becomes a staging file,
+ * counting this call.
  */
 static __always_inline void carrier_exit(struct io_inflight *inf, long ret)
 {
@@ -1072,11 +1091,9 @@ static __always_inline void carrier_exit(struct io_inflight *inf, long ret)
 	taint_current();
 	if (inf->stage_fd < 0)
 		return;
-	/* Still the file the splice was asked for, not one another
-	 * thread put at that descriptor since. */
-	f = fd_to_file(inf->stage_fd);
-	if (!f || (__u64)f != inf->file_out || !track_staging(f, inf->stage_fd)) {
-		if (f && (__u64)f == inf->file_out)
+	f = same_output(inf);
+	if (!f || !track_staging(f, inf->stage_fd)) {
+		if (f)
 			mark_carrier(f);
 		inf->file_out = 0;
 	}
@@ -1215,10 +1232,8 @@ static __always_inline int clone_exit(long ret)
 	if (inf.kind != PW_INF_CLONE || !inf.clone_len)
 		return 0;
 	if (inf.stage_fd >= 0) {
-		/* Still the file the clone was asked for, not one another
-		 * thread put at that descriptor since. */
-		out = fd_to_file(inf.stage_fd);
-		if (!out || (__u64)out != inf.file_out || !track_staging(out, inf.stage_fd))
+		out = same_output(&inf);
+		if (!out || !track_staging(out, inf.stage_fd))
 			inf.file_out = 0;
 	}
 	inflight_count(&inf, (long)inf.clone_len, PW_IO_CLONE);
@@ -1757,12 +1772,9 @@ int BPF_PROG(handle_process_fork, struct task_struct *parent, struct task_struct
 	t = bpf_map_lookup_elem(&tainted_tasks, &tgid);
 	if (!t)
 		return 0;
-	ct.first_ns = t->first_ns;
-	ct.sessionid = t->sessionid;
-	ct.uring_reported = 0;
-	__sync_fetch_and_add(&n_tainted, 1);
-	if (bpf_map_update_elem(&tainted_tasks, &ctgid, &ct, BPF_NOEXIST))
-		__sync_fetch_and_add(&n_tainted, -1);
+	ct = *t;
+	ct.uring_reported = 0; /* its own use of io_uring is its own */
+	taint_tgid(ctgid, &ct);
 	return 0;
 }
 

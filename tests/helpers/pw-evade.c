@@ -59,6 +59,16 @@ static int open_ro(const char *path, int extra)
 	return fd;
 }
 
+/* Create (or empty) path for writing. */
+static int open_out(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0)
+		die(path);
+	return fd;
+}
+
 static long long file_size(int fd)
 {
 	struct stat st;
@@ -1115,11 +1125,9 @@ static long long int80_run(const char *t, const char *path, const char *arg)
  */
 static long long clone_out(const char *t, int fd, long long size, const char *out)
 {
-	int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int o = open_out(out);
 	struct file_clone_range r = { .src_fd = fd };
 
-	if (o < 0)
-		die(out);
 	if (strcmp(t, "clone") == 0) {
 		if (ioctl(o, FICLONE, fd))
 			die("FICLONE");
@@ -1495,14 +1503,16 @@ int main(int argc, char **argv)
 			if (splice(p[0], NULL, out, NULL, (size_t)r, 0) != r)
 				die("splice out");
 		}
-	} else if (strcmp(t, "copy_file_range") == 0) {
-		int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	} else if (strcmp(t, "copy_file_range") == 0 || strcmp(t, "splice-out") == 0) {
+		/* splice-out: FILE a pipe, spliced straight into ARG, no read(2). */
+		int out = open_out(arg);
 		ssize_t r;
 
-		if (out < 0)
-			die(arg);
-		while ((r = copy_file_range(fd, NULL, out, NULL, 65536, 0)) > 0)
+		while ((r = t[0] == 'c' ? copy_file_range(fd, NULL, out, NULL, 65536, 0)
+					: splice(fd, NULL, out, NULL, 65536, 0)) > 0)
 			n += r;
+		if (r < 0)
+			die(t);
 		close(out);
 	} else if (strcmp(t, "mmap") == 0) {
 		volatile const char *m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -1581,34 +1591,19 @@ int main(int argc, char **argv)
 			usleep(10000);
 		n += pread_all(fd, size / 2, size);
 	} else if (strcmp(t, "stage") == 0) {
-		int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int out = open_out(arg);
 		char buf[CHUNK];
 		ssize_t r;
 
-		if (out < 0)
-			die(arg);
 		while ((r = read(fd, buf, sizeof(buf))) > 0) {
 			if (write(out, buf, (size_t)r) != r)
 				die("write");
 			n += r;
 		}
 		close(out);
-	} else if (strcmp(t, "splice-out") == 0) {
-		/* FILE a pipe: spliced straight into ARG, no read(2). */
-		int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		ssize_t r;
-
-		if (out < 0)
-			die(arg);
-		while ((r = splice(fd, NULL, out, NULL, 65536, 0)) > 0)
-			n += r;
-		if (r < 0)
-			die("splice");
-		close(out);
 	} else if (strcmp(t, "fork-stage") == 0) {
 		/* Read FILE whole, then a child forked after the read writes
 		 * as many bytes to ARG; the parent prints the child's pid. */
-		char buf[CHUNK] = { 0 };
 		pid_t child;
 		int status;
 
@@ -1617,18 +1612,9 @@ int main(int argc, char **argv)
 		if (child < 0)
 			die("fork");
 		if (child == 0) {
-			int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-			long long left = n;
+			int out = open_out(arg);
 
-			if (out < 0)
-				die(arg);
-			while (left > 0) {
-				size_t len = left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf);
-
-				if (write(out, buf, len) != (ssize_t)len)
-					die("write");
-				left -= (long long)len;
-			}
+			write_all("write", out, n);
 			close(out);
 			_exit(0);
 		}
@@ -1638,19 +1624,15 @@ int main(int argc, char **argv)
 		return 0;
 	} else if (strcmp(t, "aio-stage") == 0) {
 		/* Read plainly, the copy written by Linux AIO. */
-		int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int out = open_out(arg);
 
-		if (out < 0)
-			die(arg);
 		n = read_all(fd);
 		aio_rw(out, false, false, n);
 		close(out);
 	} else if (strcmp(t, "uring-stage") == 0) {
 		/* Read plainly, the copy written through io_uring. */
-		int out = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int out = open_out(arg);
 
-		if (out < 0)
-			die(arg);
 		n = read_all(fd);
 		if (uring_write(out, n, false, 0) != n)
 			die("io_uring write");

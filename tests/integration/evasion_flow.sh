@@ -5,7 +5,7 @@
 # is marked as having read protected data: its writes to other files are
 # staging and, outside a login session, its connects are reported.  A
 # pipeline that carries nothing protected marks nobody, and a reader
-# that takes under 1 KiB from a marked pipe is not marked.
+# that takes under 1 KiB out of one marked pipe is not marked.
 . "$(dirname "$0")/../lib.sh"
 pw_setup
 
