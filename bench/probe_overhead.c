@@ -29,7 +29,10 @@
  * daemon appeared on the machine is thrown away and made again.
  *
  * Then: per-program costs (kernel.bpf_stats) of piiwatch and of the empty
- * programs on both workloads, and the throughput of one reader of
+ * programs on both workloads, piiwatch's both as loaded and once a pipe
+ * has been marked as carrying protected data (after "cat PROTECTED |
+ * cat", from when on every read's exit looks at its descriptor: the state
+ * of a host after its first such pipeline), and the throughput of one reader of
  * protected files on one CPU with piiwatchd on the other, where every
  * access must reach the store and nothing may be lost.
  *
@@ -950,7 +953,73 @@ static void add_costs(struct prog_cost *c, size_t *nc, struct piiwatch_bpf *skel
 	}
 }
 
-static int profile_mode(struct bench *b, enum mode m, struct piiwatch_bpf *skel,
+/* Entries in the running daemon's map pipe_carriers (found through its
+ * programs), or -1 when it cannot be found. */
+static long count_carriers(const struct bench *b)
+{
+	__u32 ids[MAX_PROGS];
+	size_t n = daemon_progs(b, ids, NULL, MAX_PROGS), i, j;
+	long count = -1;
+
+	for (i = 0; i < n && count < 0; i++) {
+		__u32 map_ids[64], len = sizeof(struct bpf_prog_info);
+		struct bpf_prog_info info = { 0 };
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+		info.nr_map_ids = 64;
+		info.map_ids = (__u64)(unsigned long)map_ids;
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		close(fd);
+		for (j = 0; j < info.nr_map_ids && j < 64 && count < 0; j++) {
+			struct bpf_map_info mi = { 0 };
+			__u32 mlen = sizeof(mi);
+			struct pw_inode_key key, next;
+			int mfd = bpf_map_get_fd_by_id(map_ids[j]);
+
+			if (mfd < 0)
+				continue;
+			if (bpf_obj_get_info_by_fd(mfd, &mi, &mlen) == 0 &&
+			    strcmp(mi.name, "pipe_carriers") == 0) {
+				count = 0;
+				for (int r = bpf_map_get_next_key(mfd, NULL, &next); r == 0;
+				     r = bpf_map_get_next_key(mfd, &key, &next)) {
+					key = next;
+					count++;
+				}
+			}
+			close(mfd);
+		}
+	}
+	return count;
+}
+
+/* A pipe marked as carrying protected data, as after any pipeline that
+ * passed some on ("cat data | gzip"): from then on every native read's
+ * exit looks at its descriptor.  0 once the daemon's map has one. */
+static int mark_a_pipe(const struct bench *b)
+{
+	char file[PATH_MAX + 16];
+	int st = 0;
+	pid_t sh;
+
+	snprintf(file, sizeof(file), "%s/f0000", b->protected_dir);
+	sh = fork();
+	if (sh == 0) {
+		execl("/bin/sh", "sh", "-c", "cat \"$1\" | cat >/dev/null", "sh", file, (char *)NULL);
+		_exit(127);
+	}
+	if (sh < 0 || waitpid(sh, &st, 0) != sh || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	return count_carriers(b) > 0 ? 0 : -1;
+}
+
+/* The per-program costs of monitor m on both workloads; for piiwatch
+ * with marked_pipe, after a pipe was marked (mark_a_pipe). */
+static int profile_mode(struct bench *b, enum mode m, bool marked_pipe, struct piiwatch_bpf *skel,
 			struct prog_cost *c, size_t *nc)
 {
 	static struct prog_snap s0[MAX_PROGS], s1[MAX_PROGS], s2[MAX_PROGS];
@@ -963,6 +1032,10 @@ static int profile_mode(struct bench *b, enum mode m, struct piiwatch_bpf *skel,
 	if (monitor_start(b, m, why, sizeof(why)) != 0) {
 		fprintf(stderr, "probe_overhead: profile: %s: %s\n", mode_names[m], why);
 		return -1;
+	}
+	if (marked_pipe && mark_a_pipe(b) != 0) {
+		fprintf(stderr, "probe_overhead: profile: no pipe marked after cat PROTECTED | cat\n");
+		goto out;
 	}
 	bench_sleep_ns(500000000ULL);
 	n0 = m == M_EMPTY ? snap_empty(b, s0, MAX_PROGS) : snap_daemon(b, s0, MAX_PROGS);
@@ -985,45 +1058,56 @@ out:
 /*
  * With kernel.bpf_stats_enabled (through BPF_ENABLE_STATS: switched off
  * again when the descriptor closes, whatever happens to us), what each
- * program costs per access of the loop and per run of tar.
+ * program costs per access of the loop and per run of tar: the empty
+ * programs, piiwatch, and piiwatch once a pipe has been marked (the
+ * state after the first pipeline that carried protected data, which
+ * lasts until the programs are unloaded).
  */
 static int profile(struct bench *b)
 {
-	static struct prog_cost empty[MAX_PROGS], real[MAX_PROGS];
-	size_t n_empty = 0, n_real = 0, i;
+	static struct prog_cost empty[MAX_PROGS], real[MAX_PROGS], marked[MAX_PROGS];
+	size_t n_empty = 0, n_real = 0, n_marked = 0, i;
 	struct piiwatch_bpf *skel = piiwatch_bpf__open();
-	double sum[2][2] = { { 0 } };
+	double sum[3][2] = { { 0 } };
 	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME), rc = -1;
 
-	if (!skel || stats_fd < 0 || profile_mode(b, M_EMPTY, skel, empty, &n_empty) != 0 ||
-	    profile_mode(b, M_PIIWATCH, skel, real, &n_real) != 0) {
+	if (!skel || stats_fd < 0 || profile_mode(b, M_EMPTY, false, skel, empty, &n_empty) != 0 ||
+	    profile_mode(b, M_PIIWATCH, false, skel, real, &n_real) != 0 ||
+	    profile_mode(b, M_PIIWATCH, true, skel, marked, &n_marked) != 0) {
 		fprintf(stderr, "probe_overhead: profile failed: %s\n", strerror(errno));
 		goto out;
 	}
 	printf("\nper-program cost (kernel.bpf_stats: run time inside each program; one loop run "
-	       "of %llu accesses, one tar run)\n",
+	       "of %llu accesses, one tar run; \"marked\": piiwatch again after "
+	       "cat PROTECTED | cat marked a pipe)\n",
 	       (unsigned long long)b->accesses);
-	printf("%-28s %-42s %9s %9s %9s %12s %12s\n", "program", "hook", "runs/acc", "empty ns",
-	       "piiw ns", "piiw ns/acc", "tar piiw ms");
+	printf("%-28s %-42s %9s %9s %9s %12s %12s %12s %12s\n", "program", "hook", "runs/acc",
+	       "empty ns", "piiw ns", "piiw ns/acc", "marked ns/acc", "tar piiw ms", "tar mark ms");
 	for (i = 0; i < n_real; i++) {
 		struct prog_cost *r = &real[i], *e = cost_of(empty, &n_empty, r->section);
+		struct prog_cost *k = cost_of(marked, &n_marked, r->section);
 		double per_run_e = e && e->runs[0] ? (double)e->ns[0] / (double)e->runs[0] : 0;
 		double per_run_r = r->runs[0] ? (double)r->ns[0] / (double)r->runs[0] : 0;
+		double k0 = k ? (double)k->ns[0] : 0, k1 = k ? (double)k->ns[1] : 0;
 
 		sum[0][0] += e ? (double)e->ns[0] : 0;
 		sum[0][1] += e ? (double)e->ns[1] : 0;
 		sum[1][0] += (double)r->ns[0];
 		sum[1][1] += (double)r->ns[1];
-		if (!r->runs[0] && !r->runs[1])
+		sum[2][0] += k0;
+		sum[2][1] += k1;
+		if (!r->runs[0] && !r->runs[1] && (!k || (!k->runs[0] && !k->runs[1])))
 			continue;
-		printf("%-28s %-42s %9.2f %9.1f %9.1f %12.1f %12.2f\n", r->name, r->section,
-		       (double)r->runs[0] / (double)b->accesses, per_run_e, per_run_r,
-		       (double)r->ns[0] / (double)b->accesses, (double)r->ns[1] / 1e6);
+		printf("%-28s %-42s %9.2f %9.1f %9.1f %12.1f %12.1f %12.2f %12.2f\n", r->name,
+		       r->section, (double)r->runs[0] / (double)b->accesses, per_run_e, per_run_r,
+		       (double)r->ns[0] / (double)b->accesses, k0 / (double)b->accesses,
+		       (double)r->ns[1] / 1e6, k1 / 1e6);
 	}
-	printf("%-28s %-42s %9s %9s %9s %12.1f %12.2f\n", "all piiwatch programs", "", "", "", "",
-	       sum[1][0] / (double)b->accesses, sum[1][1] / 1e6);
-	printf("%-28s %-42s %9s %9s %9s %12.1f %12.2f\n", "all empty programs", "", "", "", "",
-	       sum[0][0] / (double)b->accesses, sum[0][1] / 1e6);
+	printf("%-28s %-42s %9s %9s %9s %12.1f %12.1f %12.2f %12.2f\n", "all piiwatch programs", "",
+	       "", "", "", sum[1][0] / (double)b->accesses, sum[2][0] / (double)b->accesses,
+	       sum[1][1] / 1e6, sum[2][1] / 1e6);
+	printf("%-28s %-42s %9s %9s %9s %12.1f %12s %12.2f\n", "all empty programs", "", "", "", "",
+	       sum[0][0] / (double)b->accesses, "", sum[0][1] / 1e6);
 	rc = 0;
 out:
 	if (stats_fd >= 0)

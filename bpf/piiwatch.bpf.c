@@ -422,6 +422,13 @@ static __always_inline void emit_io(struct access_state *st, __u64 id, __u32 fla
 	emit(&ev, sizeof(ev));
 }
 
+/* The type bits (PW_S_IFMT) of open file f's inode, read with plain loads:
+ * this runs on every read. */
+static __always_inline __u32 file_type(struct file *f)
+{
+	return btf_ptr(struct file, f)->f_inode->i_mode & PW_S_IFMT;
+}
+
 static __always_inline struct access_state *lookup_access(struct file *f)
 {
 	__u64 key = (__u64)f;
@@ -915,14 +922,14 @@ static __always_inline void account(struct access_state *st, long ret, bool is_r
  * reads is tracked from this write on.  Returns its entry or NULL. */
 static __always_inline struct access_state *track_staging(struct file *f, int fd)
 {
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) != PW_S_IFREG)
+	if (file_type(f) != PW_S_IFREG)
 		return NULL;
 	return track_file(f, fd, BPF_CORE_READ(f, f_flags), true, 0, 0, NULL);
 }
 
 static __always_inline bool is_pipe(struct file *f)
 {
-	return (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFIFO;
+	return file_type(f) == PW_S_IFIFO;
 }
 
 static __always_inline bool pipe_key(struct file *f, struct pw_inode_key *key)
@@ -960,11 +967,13 @@ static __always_inline __u64 *carries(struct file *f)
 }
 
 /*
- * Whether f is a pipe read by a process not marked: its exit looks for the
- * pipe's mark (carrier_exit), which may come while the reader waits.
- * Every pipe read is looked at, even while no process is marked: a reader
- * waits on a pipe before its writer has opened anything ("cat data |
- * gzip").
+ * Whether f is a pipe read by a process not marked, at the entry of a
+ * call that may move data out of it into a file (splice, sendfile), of a
+ * 32-bit read, or of a native read that another task could race
+ * (read_enter_pipe): its exit looks for the pipe's mark (carrier_exit),
+ * which may come while the reader waits ("cat data | gzip": the reader
+ * waits on the pipe before its writer has opened anything).  Other native
+ * reads of a pipe are looked at at their exit alone (pipe_read_exit).
  */
 static __always_inline bool carrier_enter(struct file *f)
 {
@@ -984,20 +993,38 @@ static __always_inline int inflight_put(const struct io_inflight *inf)
 	return 0;
 }
 
-static __always_inline int io_enter(int fd_in, int fd_out)
+/*
+ * Whether a native read entering now notes a pipe it reads at the entry:
+ * once a pipe has been marked, when the caller's descriptor table is
+ * shared (threads, CLONE_FILES, io_uring's workers), since another task
+ * could then close or replace the descriptor while the read waits, and
+ * the exit would look at the wrong file.  A table held by the reader
+ * alone cannot change until the read returns.
+ */
+static __always_inline bool read_enter_pipe(void)
+{
+	return n_carriers && bpf_get_current_task_btf()->files->count.counter > 1;
+}
+
+/*
+ * The entry of a call reading fd_in and writing fd_out (-1: none).
+ * pipe_in: whether a pipe read here is looked at for a mark at the exit
+ * (carrier_enter); for the native reads, read_enter_pipe().
+ */
+static __always_inline int io_enter(int fd_in, int fd_out, bool pipe_in)
 {
 	struct io_inflight inf = {};
 	bool tracking = n_tracked != 0, copies_protected = false;
 
 	inf.stage_fd = -1;
-	if (fd_in >= 0) {
+	if (fd_in >= 0 && (tracking || pipe_in)) {
 		struct file *f = fd_to_file(fd_in);
 		struct access_state *st = tracking ? lookup_access(f) : NULL;
 
 		if (st) {
 			inf.file_in = (__u64)f;
 			copies_protected = pw_dataset_protected(st->dataset_id);
-		} else if (f && carrier_enter(f)) {
+		} else if (f && pipe_in && carrier_enter(f)) {
 			inf.pipe_in = (__u64)f;
 		}
 	}
@@ -1103,16 +1130,64 @@ unmarked:
 		inf->file_out = 0;
 }
 
+/* The exit, returning ret, of the call whose entry left inf. */
+static __always_inline void io_done(struct io_inflight *inf, long ret)
+{
+	/* An ioctl's entry left by a missed exit is not this call's. */
+	if (ret <= 0 || inf->kind != PW_INF_IO)
+		return;
+	if (inf->pipe_in)
+		carrier_exit(inf, ret);
+	inflight_count(inf, ret, 0);
+}
+
 static __always_inline int io_exit(long ret)
 {
 	struct io_inflight inf;
 
-	/* An ioctl's entry left by a missed exit is not this call's. */
-	if (!inflight_take(&inf) || ret <= 0 || inf.kind != PW_INF_IO)
-		return 0;
-	if (inf.pipe_in)
-		carrier_exit(&inf, ret);
-	inflight_count(&inf, ret, 0);
+	if (inflight_take(&inf))
+		io_done(&inf, ret);
+	return 0;
+}
+
+/*
+ * The exit of a native read of ret bytes that its entry left nothing for:
+ * if its descriptor (the first argument, still in the caller's saved
+ * registers) is a marked pipe and the reader is not marked, the bytes
+ * count into the pipe's, and the reader is marked once readers have taken
+ * PW_PIPE_TAINT_BYTES out of it.  Looked at here, not at the entry, so
+ * that reads cost nothing while no pipe is marked.  A descriptor table
+ * shared with other tasks is looked at at the entry too (read_enter_pipe)
+ * once a pipe is marked; a read that entered before the first mark is
+ * looked at here whatever its table, where a descriptor replaced while
+ * it waited is not the one read (docs/kernel-probes.md, Known blind
+ * spots).
+ */
+static __always_inline void pipe_read_exit(long ret)
+{
+	struct pt_regs *regs;
+	struct file *f;
+	__u64 *taken;
+
+	if (ret <= 0 || !n_carriers)
+		return;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	f = fd_to_file((int)PT_REGS_PARM1_SYSCALL(regs));
+	taken = f ? carries(f) : NULL;
+	if (!taken || is_tainted_task())
+		return;
+	if (__sync_fetch_and_add(taken, ret) + (__u64)ret >= PW_PIPE_TAINT_BYTES)
+		taint_current();
+}
+
+static __always_inline int read_exit(long ret)
+{
+	struct io_inflight inf;
+
+	if (inflight_take(&inf))
+		io_done(&inf, ret);
+	else
+		pipe_read_exit(ret);
 	return 0;
 }
 
@@ -1251,21 +1326,32 @@ int handle_exit_open(struct trace_event_raw_sys_exit *ctx)
 
 /* IO_EXIT(name): the exit alone.  IO_SYSCALL(name, in, out): entry and
  * exit; in and out are the argument indexes of the descriptors read from
- * and written to, -1 for none. */
+ * and written to, -1 for none.  READ_SYSCALL(name): a read of its first
+ * argument, a pipe looked at at the exit. */
 #define IO_EXIT(name)                                                         \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
 	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
 	{                                                                     \
 		return io_exit(ctx->ret);                                     \
 	}
-#define IO_SYSCALL(name, in, out)                                             \
+#define IO_ENTER(name, in, out, pipe_in)                                      \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
 	int handle_enter_##name(struct trace_event_raw_sys_enter *ctx)        \
 	{                                                                     \
 		return io_enter((in) < 0 ? -1 : (int)ctx->args[(in) < 0 ? 0 : (in)], \
-				(out) < 0 ? -1 : (int)ctx->args[(out) < 0 ? 0 : (out)]); \
-	}                                                                     \
+				(out) < 0 ? -1 : (int)ctx->args[(out) < 0 ? 0 : (out)], \
+				pipe_in);                                     \
+	}
+#define IO_SYSCALL(name, in, out)                                             \
+	IO_ENTER(name, in, out, true)                                         \
 	IO_EXIT(name)
+#define READ_SYSCALL(name)                                                    \
+	IO_ENTER(name, 0, -1, read_enter_pipe())                              \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
+	{                                                                     \
+		return read_exit(ctx->ret);                                   \
+	}
 
 /* The entry of every plain write (PW_WRITE_ENTERS in piiwatch.h), whose
  * descriptor is the first argument: one program, attached by user space
@@ -1273,14 +1359,14 @@ int handle_exit_open(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint")
 int handle_enter_write(struct trace_event_raw_sys_enter *ctx)
 {
-	return io_enter(-1, (int)ctx->args[0]);
+	return io_enter(-1, (int)ctx->args[0], false);
 }
 
-IO_SYSCALL(read, 0, -1)
-IO_SYSCALL(pread64, 0, -1)
-IO_SYSCALL(readv, 0, -1)
-IO_SYSCALL(preadv, 0, -1)
-IO_SYSCALL(preadv2, 0, -1)
+READ_SYSCALL(read)
+READ_SYSCALL(pread64)
+READ_SYSCALL(readv)
+READ_SYSCALL(preadv)
+READ_SYSCALL(preadv2)
 IO_EXIT(write)
 IO_EXIT(pwrite64)
 IO_EXIT(writev)
@@ -2594,7 +2680,7 @@ int compat_io_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!compat_args(ctx, &c))
 		return 0;
 	return io_enter(c.d.a < 0 ? -1 : (int)compat_arg(&c, c.d.a),
-			c.d.b < 0 ? -1 : (int)compat_arg(&c, c.d.b));
+			c.d.b < 0 ? -1 : (int)compat_arg(&c, c.d.b), true);
 }
 
 SEC("raw_tp")

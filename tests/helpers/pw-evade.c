@@ -24,6 +24,7 @@
 #include <linux/openat2.h>
 #include <liburing.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -1390,6 +1391,132 @@ static void net_send(const char *t, int port)
 	close(s);
 }
 
+/* ---- a pipe's reader whose descriptor is swapped while it waits ---- */
+
+struct blocked_read {
+	int fd;
+	char buf[CHUNK];
+	ssize_t n;
+};
+
+static void *reader_thread(void *arg)
+{
+	struct blocked_read *b = arg;
+
+	b->n = read(b->fd, b->buf, sizeof(b->buf));
+	return NULL;
+}
+
+/* Whether thread tid of this process is asleep in read(2). */
+static bool waits_in_read(pid_t tid)
+{
+	char path[64], line[64];
+	FILE *f;
+	bool in_read;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		die(path);
+	in_read = fgets(line, sizeof(line), f) && strncmp(line, "0 ", 2) == 0;
+	fclose(f);
+	return in_read;
+}
+
+struct tid_arg {
+	struct blocked_read *b;
+	pid_t tid;
+};
+
+static void *reader_thread_tid(void *arg)
+{
+	struct tid_arg *t = arg;
+
+	__atomic_store_n(&t->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	return reader_thread(t->b);
+}
+
+/*
+ * pipe-handoff, pipe-handoff-swap: a child forked before anything is read
+ * takes FILE's data out of a pipe, CHUNK bytes a round, in a thread of its
+ * own, and writes them to OUT; the parent reads FILE and writes each chunk
+ * into the pipe once the child's thread waits in read(2).  -swap: before
+ * that write, the child puts /dev/null over the pipe's descriptor, so that
+ * the read's exit finds no pipe there, and puts the pipe back after it.
+ * Returns the bytes the child wrote.
+ */
+static long long pipe_handoff(int fd, const char *out, bool swap)
+{
+	int data[2], go[2], done[2];
+	long long total = 0;
+	pid_t child;
+	int status;
+
+	if (pipe(data) || pipe(go) || pipe(done))
+		die("pipe");
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		int o = open_out(out), keep = dup(data[0]), null = open("/dev/null", O_RDONLY);
+		static struct blocked_read b;
+		char c = 'g';
+
+		if (keep < 0 || null < 0)
+			die("dup");
+		close(data[1]);
+		b.fd = data[0];
+		for (;;) {
+			struct tid_arg t = { &b, 0 };
+			pthread_t th;
+
+			if (pthread_create(&th, NULL, reader_thread_tid, &t))
+				die("pthread_create");
+			while (!__atomic_load_n(&t.tid, __ATOMIC_ACQUIRE) || !waits_in_read(t.tid))
+				usleep(1000);
+			if (swap && dup2(null, data[0]) < 0)
+				die("dup2");
+			if (write(go[1], &c, 1) != 1)
+				die("write go");
+			pthread_join(th, NULL);
+			if (swap && dup2(keep, data[0]) < 0)
+				die("dup2");
+			if (b.n < 0)
+				die("read pipe");
+			if (b.n == 0)
+				break;
+			if (write(o, b.buf, (size_t)b.n) != b.n)
+				die("write out");
+			total += b.n;
+		}
+		close(o);
+		if (write(done[1], &total, sizeof(total)) != sizeof(total))
+			die("write done");
+		_exit(0);
+	}
+	close(data[0]);
+	for (;;) {
+		char buf[CHUNK], c;
+		ssize_t n;
+
+		if (read(go[0], &c, 1) != 1)
+			die("read go");
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			die("read");
+		if (n == 0)
+			break;
+		if (write(data[1], buf, (size_t)n) != n)
+			die("write pipe");
+	}
+	close(data[1]);
+	if (read(done[0], &total, sizeof(total)) != sizeof(total))
+		die("read done");
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+		die("child");
+	return total;
+}
+
 int main(int argc, char **argv)
 {
 	const char *t, *path, *arg;
@@ -1601,6 +1728,8 @@ int main(int argc, char **argv)
 			n += r;
 		}
 		close(out);
+	} else if (strcmp(t, "pipe-handoff") == 0 || strcmp(t, "pipe-handoff-swap") == 0) {
+		n = pipe_handoff(fd, arg, t[12] == '-');
 	} else if (strcmp(t, "fork-stage") == 0) {
 		/* Read FILE whole, then a child forked after the read writes
 		 * as many bytes to ARG; the parent prints the child's pid. */
