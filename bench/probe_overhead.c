@@ -54,7 +54,7 @@
  *
  * -P measures the per-program costs alone (no rounds, no throughput run,
  * no verdicts; exit status 0 when the measurement was made): the quick
- * check of a change to the programs (34 s here, against 7 min for a full
+ * check of a change to the programs (47 s here, against 7-8 min for a full
  * run).
  *
  * The workloads of every monitor but auditd run without the kernel's audit
