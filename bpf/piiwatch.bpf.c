@@ -1102,20 +1102,25 @@ static __always_inline struct file *same_output(const struct io_inflight *inf)
 }
 
 /*
- * The exit of a read of ret bytes from a pipe by a process not marked:
- * if the pipe is marked now, the data came from a marked process, and the
- * reader is marked once readers have taken PW_PIPE_TAINT_BYTES out of
- * it.  A splice's output (stage_fd) then becomes a staging file,
- * counting this call.
+ * The exit of a read of ret bytes from a pipe by a process not marked at
+ * the entry: if the pipe is marked now, the data came from a marked
+ * process, and the reader is marked once readers have taken
+ * PW_PIPE_TAINT_BYTES out of it.  A splice's output (stage_fd) of a
+ * reader marked by then becomes a staging file, counting this call.
  */
 static __always_inline void carrier_exit(struct io_inflight *inf, long ret)
 {
 	__u64 *taken = carries((struct file *)inf->pipe_in);
 	struct file *f;
 
-	if (!taken || __sync_fetch_and_add(taken, ret) + (__u64)ret < PW_PIPE_TAINT_BYTES)
-		goto unmarked;
-	taint_current();
+	/* A reader marked while it waited (by another thread's read) counts
+	 * nothing into the pipe, as in pipe_read_exit, and its output is
+	 * staging whatever the pipe carried. */
+	if (!is_tainted_task()) {
+		if (!taken || __sync_fetch_and_add(taken, ret) + (__u64)ret < PW_PIPE_TAINT_BYTES)
+			goto unmarked;
+		taint_current();
+	}
 	if (inf->stage_fd < 0)
 		return;
 	f = same_output(inf);
@@ -1128,6 +1133,20 @@ static __always_inline void carrier_exit(struct io_inflight *inf, long ret)
 unmarked:
 	if (inf->stage_fd >= 0)
 		inf->file_out = 0;
+}
+
+/* ret bytes just taken out of f by the calling process, which was not
+ * marked at the call's entry: if f is a marked pipe and the process is
+ * still not marked, they count into the pipe's, and the process is marked
+ * once readers have taken PW_PIPE_TAINT_BYTES out of it. */
+static __always_inline void pipe_taken(struct file *f, long ret)
+{
+	__u64 *taken = f ? carries(f) : NULL;
+
+	if (!taken || is_tainted_task())
+		return;
+	if (__sync_fetch_and_add(taken, ret) + (__u64)ret >= PW_PIPE_TAINT_BYTES)
+		taint_current();
 }
 
 /* The exit, returning ret, of the call whose entry left inf. */
@@ -1166,25 +1185,20 @@ static __always_inline int io_exit(long ret)
 static __always_inline void pipe_read_exit(long ret)
 {
 	struct pt_regs *regs;
-	struct file *f;
-	__u64 *taken;
 
 	if (ret <= 0 || !n_carriers)
 		return;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	f = fd_to_file((int)PT_REGS_PARM1_SYSCALL(regs));
-	taken = f ? carries(f) : NULL;
-	if (!taken || is_tainted_task())
-		return;
-	if (__sync_fetch_and_add(taken, ret) + (__u64)ret >= PW_PIPE_TAINT_BYTES)
-		taint_current();
+	pipe_taken(fd_to_file((int)PT_REGS_PARM1_SYSCALL(regs)), ret);
 }
 
 static __always_inline int read_exit(long ret)
 {
 	struct io_inflight inf;
 
-	if (inflight_take(&inf))
+	/* An entry of another kind was left by a missed exit: this read's
+	 * entry left nothing. */
+	if (inflight_take(&inf) && inf.kind == PW_INF_IO)
 		io_done(&inf, ret);
 	else
 		pipe_read_exit(ret);
@@ -1327,7 +1341,8 @@ int handle_exit_open(struct trace_event_raw_sys_exit *ctx)
 /* IO_EXIT(name): the exit alone.  IO_SYSCALL(name, in, out): entry and
  * exit; in and out are the argument indexes of the descriptors read from
  * and written to, -1 for none.  READ_SYSCALL(name): a read of its first
- * argument, a pipe looked at at the exit. */
+ * argument, a pipe looked at at the exit; pread64 and preadv, which a pipe
+ * refuses (ESPIPE), are IO_ENTER(name, 0, -1, false) and IO_EXIT. */
 #define IO_EXIT(name)                                                         \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
 	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
@@ -1363,9 +1378,11 @@ int handle_enter_write(struct trace_event_raw_sys_enter *ctx)
 }
 
 READ_SYSCALL(read)
-READ_SYSCALL(pread64)
+IO_ENTER(pread64, 0, -1, false)
+IO_EXIT(pread64)
 READ_SYSCALL(readv)
-READ_SYSCALL(preadv)
+IO_ENTER(preadv, 0, -1, false)
+IO_EXIT(preadv)
 READ_SYSCALL(preadv2)
 IO_EXIT(write)
 IO_EXIT(pwrite64)
@@ -3003,6 +3020,10 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 		if (st) {
 			st->flags |= PW_IO_URING;
 			account(st, res, true);
+		} else {
+			/* Out of a pipe: its output is staging below if
+			 * that marks the process. */
+			pipe_taken(f, res);
 		}
 		/* The output is written to, as by IORING_OP_WRITE. */
 		is_write = true;
@@ -3034,9 +3055,15 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 		st = track_file(f, fd, BPF_CORE_READ(f, f_flags), false, PW_OPEN_URING, PW_IO_URING,
 				NULL);
 	/* A write after protected reads into a file that is not protected:
-	 * staging, as by write(2). */
-	if (!st && f && is_write && is_tainted_task())
+	 * staging, as by write(2); into a pipe, the pipe is marked.  A read
+	 * out of a marked pipe may mark the reader, as read(2)'s does. */
+	if (!st && f && is_write && is_tainted_task()) {
 		st = track_staging(f, -1);
+		if (!st)
+			mark_carrier(f);
+	} else if (!st && f && is_read) {
+		pipe_taken(f, res);
+	}
 	if (!st || (!is_read && !is_write))
 		return 0;
 	st->flags |= PW_IO_URING;

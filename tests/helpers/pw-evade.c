@@ -215,6 +215,64 @@ static long long uring_read(int fd, long long size, unsigned flags)
 	return total;
 }
 
+/*
+ * Copy from in to out until in's end, one side through io_uring (offset
+ * -1: a pipe's), the other with read(2) or write(2): uring_in reads in
+ * through the ring, else writes out through it.  Returns the bytes.
+ */
+static long long uring_copy(int in, int out, bool uring_in)
+{
+	struct io_uring ring;
+	static char buf[CHUNK];
+	long long total = 0;
+
+	if (io_uring_queue_init(4, &ring, 0) < 0)
+		die("io_uring_queue_init");
+	for (;;) {
+		struct io_uring_sqe *sqe;
+		struct io_uring_cqe *cqe;
+		ssize_t n, res;
+
+		if (uring_in) {
+			sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_read(sqe, in, buf, sizeof(buf), (__u64)-1);
+			io_uring_submit(&ring);
+			if (io_uring_wait_cqe(&ring, &cqe) < 0)
+				die("io_uring_wait_cqe");
+			n = cqe->res;
+			io_uring_cqe_seen(&ring, cqe);
+			if (n < 0) {
+				errno = (int)-n;
+				die("io_uring read");
+			}
+		} else {
+			n = read(in, buf, sizeof(buf));
+			if (n < 0)
+				die("read");
+		}
+		if (n == 0)
+			break;
+		if (uring_in) {
+			res = write(out, buf, (size_t)n);
+		} else {
+			sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_write(sqe, out, buf, (unsigned)n, (__u64)-1);
+			io_uring_submit(&ring);
+			if (io_uring_wait_cqe(&ring, &cqe) < 0)
+				die("io_uring_wait_cqe");
+			res = cqe->res;
+			io_uring_cqe_seen(&ring, cqe);
+		}
+		if (res != n) {
+			errno = res < 0 ? (int)-res : EIO;
+			die("write");
+		}
+		total += n;
+	}
+	io_uring_queue_exit(&ring);
+	return total;
+}
+
 static int uring_open(const char *path)
 {
 	struct io_uring ring;
@@ -1397,43 +1455,37 @@ struct blocked_read {
 	int fd;
 	char buf[CHUNK];
 	ssize_t n;
+	pid_t tid;              /* the reader thread's, once it runs */
+	bool returned;          /* its read(2) has returned */
 };
 
 static void *reader_thread(void *arg)
 {
 	struct blocked_read *b = arg;
 
+	__atomic_store_n(&b->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	b->n = read(b->fd, b->buf, sizeof(b->buf));
+	__atomic_store_n(&b->returned, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-/* Whether thread tid of this process is asleep in read(2). */
+/* Whether thread tid of this process is asleep in read(2) (the kernel
+ * shows a system call's number there only for a task that sleeps in
+ * it); false once it has gone. */
 static bool waits_in_read(pid_t tid)
 {
-	char path[64], line[64];
-	FILE *f;
+	char path[64], line[64], want[24];
 	bool in_read;
+	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	snprintf(want, sizeof(want), "%d ", SYS_read);
 	f = fopen(path, "r");
 	if (!f)
-		die(path);
-	in_read = fgets(line, sizeof(line), f) && strncmp(line, "0 ", 2) == 0;
+		return false;
+	in_read = fgets(line, sizeof(line), f) && strncmp(line, want, strlen(want)) == 0;
 	fclose(f);
 	return in_read;
-}
-
-struct tid_arg {
-	struct blocked_read *b;
-	pid_t tid;
-};
-
-static void *reader_thread_tid(void *arg)
-{
-	struct tid_arg *t = arg;
-
-	__atomic_store_n(&t->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	return reader_thread(t->b);
 }
 
 /*
@@ -1464,16 +1516,27 @@ static long long pipe_handoff(int fd, const char *out, bool swap)
 
 		if (keep < 0 || null < 0)
 			die("dup");
+		close(fd);
 		close(data[1]);
+		close(go[0]);
+		close(done[0]);
 		b.fd = data[0];
 		for (;;) {
-			struct tid_arg t = { &b, 0 };
 			pthread_t th;
 
-			if (pthread_create(&th, NULL, reader_thread_tid, &t))
+			b.tid = 0;
+			b.returned = false;
+			if (pthread_create(&th, NULL, reader_thread, &b))
 				die("pthread_create");
-			while (!__atomic_load_n(&t.tid, __ATOMIC_ACQUIRE) || !waits_in_read(t.tid))
+			/* Until the thread sleeps in its read: the read has
+			 * entered, and found the pipe empty. */
+			while (!__atomic_load_n(&b.returned, __ATOMIC_ACQUIRE) &&
+			       (!__atomic_load_n(&b.tid, __ATOMIC_ACQUIRE) || !waits_in_read(b.tid)))
 				usleep(1000);
+			if (__atomic_load_n(&b.returned, __ATOMIC_ACQUIRE)) {
+				errno = EPROTO;
+				die("the pipe's reader did not wait");
+			}
 			if (swap && dup2(null, data[0]) < 0)
 				die("dup2");
 			if (write(go[1], &c, 1) != 1)
@@ -1494,13 +1557,19 @@ static long long pipe_handoff(int fd, const char *out, bool swap)
 			die("write done");
 		_exit(0);
 	}
+	/* Only the child holds the write ends of go and done: if it dies, the
+	 * reads of them end. */
 	close(data[0]);
+	close(go[1]);
+	close(done[1]);
 	for (;;) {
 		char buf[CHUNK], c;
 		ssize_t n;
 
-		if (read(go[0], &c, 1) != 1)
-			die("read go");
+		if (read(go[0], &c, 1) != 1) {
+			errno = EPIPE;
+			die("the pipe's reader is gone");
+		}
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0)
 			die("read");
@@ -1510,8 +1579,10 @@ static long long pipe_handoff(int fd, const char *out, bool swap)
 			die("write pipe");
 	}
 	close(data[1]);
-	if (read(done[0], &total, sizeof(total)) != sizeof(total))
-		die("read done");
+	if (read(done[0], &total, sizeof(total)) != sizeof(total)) {
+		errno = EPIPE;
+		die("the pipe's reader is gone");
+	}
 	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
 		die("child");
 	return total;
@@ -1693,6 +1764,18 @@ int main(int argc, char **argv)
 		n = uring_read(fd, size, 0);
 	} else if (strcmp(t, "uring-read-sqpoll") == 0) {
 		n = uring_read(fd, size, IORING_SETUP_SQPOLL);
+	} else if (strcmp(t, "uring-pipe-stage") == 0) {
+		/* FILE a pipe, read through io_uring, copied into ARG. */
+		int out = open_out(arg);
+
+		n = uring_copy(fd, out, true);
+		close(out);
+	} else if (strcmp(t, "uring-cat") == 0) {
+		/* FILE copied to standard output through io_uring; the count
+		 * goes to standard error, standard output being the copy. */
+		n = uring_copy(fd, STDOUT_FILENO, false);
+		fprintf(stderr, "%lld\n", n);
+		return 0;
 	} else if (strcmp(t, "uring-splice") == 0) {
 		n = uring_read_other(fd, size, OTHER_SPLICE);
 	} else if (strcmp(t, "uring-splice-fixed") == 0) {

@@ -16,7 +16,7 @@ D=$PW_TMP/data/customers
 O=$PW_TMP/out
 mkdir -p "$D" "$O" "$PW_TMP/other"
 EVADE="$PW_BUILD/tests/pw-evade"
-for t in gz tr fifo connect fork splice count hand swap; do
+for t in gz tr fifo connect fork splice count hand swap ring ringw; do
 	# Text, so that gzip writes fewer bytes than it reads.
 	seq 1 $((4000 + ${#t} * 100)) | sed 's/$/,Yamada Taro,Tokyo/' >"$D/f_$t.csv"
 done
@@ -29,8 +29,6 @@ pw_write_policy "$PW_TMP/policy.conf" <<EOF
 [dataset customers]
 path = $D
 EOF
-check "piiwatchd starts" pw_start_daemon "$PW_TMP/policy.conf"
-
 # All of it outside a login session, where a connect is reported only for
 # a process that has read protected data itself (in a session, the
 # session's mark covers every process of it).
@@ -44,17 +42,29 @@ nosession() {
 check_eq "the test runs outside any login session" \
 	"$(nosession cat /proc/self/sessionid)" 4294967295
 
-# First of all, while no pipe has been marked since the load: a reader
-# thread waits on a pipe, its descriptor is swapped for /dev/null, and all
-# the data come in that one read.
-nosession "$EVADE" pipe-handoff-swap "$D/first_swap.csv" "$O/first_swap.out" >/dev/null
-
 # staged PATH: "staging|bytes written|comm" of the access to PATH.
 staged() {
 	pw_sql "SELECT staging, bytes_written, comm FROM accesses WHERE path = '$1'"
 }
+# closed PATH...: wait until the accesses to each PATH are closed.
+closed() {
+	local f
+	for f in "$@"; do
+		pw_wait_sql "SELECT count(*) > 0 AND count(*) = count(closed_ns) FROM accesses WHERE path = '$f'" 1 >/dev/null
+	done
+}
 
+# Each of the first two runs on programs freshly loaded, before any pipe
+# was marked: cat | gzip, whose reader (one thread) is looked at at the
+# read's exit alone; then a reader thread waiting on a pipe whose
+# descriptor is swapped for /dev/null, all the data in that one read.
+check "piiwatchd starts" pw_start_daemon "$PW_TMP/policy.conf"
 nosession sh -c "cat '$D/f_gz.csv' | gzip -c >'$O/gz.gz'"
+closed "$O/gz.gz"
+pw_stop_daemon TERM
+check "piiwatchd starts again, its programs loaded afresh" pw_start_daemon "$PW_TMP/policy.conf"
+nosession "$EVADE" pipe-handoff-swap "$D/first_swap.csv" "$O/first_swap.out" >/dev/null
+
 nosession sh -c "cat '$D/f_tr.csv' | tr a-z A-Z | gzip -c >'$O/tr.gz'"
 nosession sh -c "cat '$D/f_fifo.csv' >'$PW_TMP/other/fifo' & gzip -c <'$PW_TMP/other/fifo' >'$O/fifo.gz'; wait"
 # The read end opened afresh by its name (/dev/stdin), then a connect
@@ -68,6 +78,10 @@ child=$(cat "$PW_TMP/child")
 # the same with the pipe's descriptor swapped for /dev/null meanwhile.
 nosession "$EVADE" pipe-handoff "$D/f_hand.csv" "$O/hand.out" >/dev/null
 nosession "$EVADE" pipe-handoff-swap "$D/f_swap.csv" "$O/swap.out" >/dev/null
+# Through io_uring: a pipe read by its READ requests, and one written by
+# its WRITE requests.
+nosession sh -c "cat '$D/f_ring.csv' | '$EVADE' uring-pipe-stage /dev/stdin '$O/ring.out'" >/dev/null
+nosession sh -c "'$EVADE' uring-cat '$D/f_ringw.csv' 2>/dev/null | gzip -c >'$O/ringw.gz'"
 # A shell that takes a count (under 1 KiB) from a marked process is not
 # marked: its own writes are not staging.
 nosession sh -c "n=\$(cat '$D/f_count.csv' | wc -l); echo \$n >'$O/count.txt'"
@@ -75,7 +89,7 @@ nosession sh -c "n=\$(cat '$D/f_count.csv' | wc -l); echo \$n >'$O/count.txt'"
 nosession sh -c "cat '$PW_TMP/other/plain.txt' | gzip -c >'$O/plain.gz'"
 nosession sh -c "cat '$PW_TMP/other/plain.txt' | '$EVADE' connect /dev/stdin 40972" >/dev/null
 
-pw_wait_sql "SELECT count(*) FROM accesses WHERE path = '$O/fork.out' AND closed_ns IS NOT NULL" 1 >/dev/null
+closed "$O/fork.out" "$O/hand.out" "$O/swap.out" "$O/ring.out" "$O/ringw.gz"
 check_eq "cat data | gzip > out: out is a staging file of gzip, every byte counted" \
 	"$(staged "$O/gz.gz")" "1|$(stat -c %s "$O/gz.gz")|gzip"
 check_eq "cat data | tr | gzip > out: marked through two pipes" \
@@ -91,7 +105,11 @@ check_eq "a child forked after a protected read: its write is staging, attribute
 	"$(pw_sql "SELECT staging, bytes_written, pid FROM accesses WHERE path = '$O/fork.out'")" \
 	"1|$(stat -c %s "$D/f_fork.csv")|$child"
 check_eq "the protected reads themselves are recorded, by cat and by pw-evade" \
-	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" 10
+	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" 12
+check_eq "a marked pipe read through io_uring: the reader's file is staging, every byte" \
+	"$(staged "$O/ring.out")" "1|$(stat -c %s "$D/f_ring.csv")|pw-evade"
+check_eq "a pipe written through io_uring by a marked process: gzip's file is staging" \
+	"$(staged "$O/ringw.gz")" "1|$(stat -c %s "$O/ringw.gz")|gzip"
 check_eq "a pipe read in a thread while its writer writes: the reader's file is staging" \
 	"$(staged "$O/hand.out")" "1|$(stat -c %s "$D/f_hand.csv")|pw-evade"
 check_eq "the pipe's descriptor swapped while its reader waits: the reader's file is still staging" \
