@@ -1486,7 +1486,7 @@ static long aio_one(__u64 idx, void *data)
 	struct access_state *st;
 	struct iocb cb;
 	__u64 cbp = 0, bytes;
-	bool is_read, vec;
+	bool is_read, vec, pipe;
 	struct file *f;
 	long err;
 
@@ -1511,11 +1511,21 @@ static long aio_one(__u64 idx, void *data)
 	vec = cb.aio_lio_opcode == PW_IOCB_CMD_PREADV || cb.aio_lio_opcode == PW_IOCB_CMD_PWRITEV;
 	f = fd_to_file((int)cb.aio_fildes);
 	st = lookup_access(f);
-	if (!st && f && !is_read && w->tainted)
+	if (!st && f && !is_read && w->tainted) {
 		st = track_staging(f, (int)cb.aio_fildes);
-	if (!st)
+		if (!st)
+			mark_carrier(f); /* a pipe written by a marked process */
+	}
+	/* Out of a pipe, by a process not marked: the bytes asked for
+	 * count into the pipe's (its result is not seen). */
+	pipe = !st && f && is_read && !w->tainted && n_carriers && is_pipe(f);
+	if (!st && !pipe)
 		return 0;
 	bytes = vec ? iov_bytes(cb.aio_buf, cb.aio_nbytes, w->compat) : cb.aio_nbytes;
+	if (pipe) {
+		pipe_taken(f, bytes);
+		return 0;
+	}
 	if (is_read) {
 		__s64 size = BPF_CORE_READ(f, f_inode, i_size);
 
@@ -1536,8 +1546,9 @@ static __always_inline int aio_enter(__u64 nr, __u64 iocbpp, bool compat)
 	struct aio_pending p = { .iocbpp = iocbpp, .nr = nr, .compat = compat };
 	__u32 tid;
 
-	/* Nothing tracked and no staging: the requests cannot matter. */
-	if (!n_tracked && !is_tainted_task())
+	/* Nothing tracked, no staging and no marked pipe: the requests
+	 * cannot matter. */
+	if (!n_tracked && !n_carriers && !is_tainted_task())
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	if (bpf_map_update_elem(&aio_pending, &tid, &p, BPF_ANY))

@@ -648,6 +648,56 @@ static long long uring_direct(const char *path, enum direct_use use)
  */
 #define AIO_BATCH 8
 
+/* One Linux AIO request (opcode) of n bytes at buf on fd: its result. */
+static long long aio_once(aio_context_t ctx, int fd, __u16 opcode, char *buf, size_t n)
+{
+	struct iocb cb = { .aio_fildes = (__u32)fd, .aio_lio_opcode = opcode,
+			   .aio_buf = (__u64)(uintptr_t)buf, .aio_nbytes = n };
+	struct iocb *ptr = &cb;
+	struct io_event ev;
+
+	if (syscall(SYS_io_submit, ctx, 1L, &ptr) != 1)
+		die("io_submit");
+	if (syscall(SYS_io_getevents, ctx, 1L, 1L, &ev, NULL) != 1)
+		die("io_getevents");
+	return ev.res;
+}
+
+/* As uring_copy, the one side through Linux AIO (aio_in: reads of in). */
+static long long aio_copy(int in, int out, bool aio_in)
+{
+	static char buf[CHUNK];
+	aio_context_t ctx = 0;
+	long long total = 0, n, res;
+
+	if (syscall(SYS_io_setup, 1, &ctx))
+		die("io_setup");
+	for (;;) {
+		n = aio_in ? aio_once(ctx, in, IOCB_CMD_PREAD, buf, sizeof(buf))
+			   : read(in, buf, sizeof(buf));
+		if (n < 0) {
+			if (aio_in)
+				errno = (int)-n;
+			die("read");
+		}
+		if (n == 0)
+			break;
+		res = aio_in ? write(out, buf, (size_t)n)
+			     : aio_once(ctx, out, IOCB_CMD_PWRITE, buf, (size_t)n);
+		if (res != n) {
+			/* write(2) sets errno; an AIO request returns -errno. */
+			if (res >= 0)
+				errno = EIO;
+			else if (!aio_in)
+				errno = (int)-res;
+			die("write");
+		}
+		total += n;
+	}
+	syscall(SYS_io_destroy, ctx);
+	return total;
+}
+
 static long long aio_rw(int fd, bool is_read, bool vec, long long size)
 {
 	static char bufs[AIO_BATCH][CHUNK];
@@ -1770,6 +1820,18 @@ int main(int argc, char **argv)
 
 		n = uring_copy(fd, out, true);
 		close(out);
+	} else if (strcmp(t, "aio-pipe-stage") == 0) {
+		/* FILE a pipe, read through Linux AIO, copied into ARG. */
+		int out = open_out(arg);
+
+		n = aio_copy(fd, out, true);
+		close(out);
+	} else if (strcmp(t, "aio-cat") == 0) {
+		/* FILE copied to standard output through Linux AIO; the count
+		 * to standard error. */
+		n = aio_copy(fd, STDOUT_FILENO, false);
+		fprintf(stderr, "%lld\n", n);
+		return 0;
 	} else if (strcmp(t, "uring-cat") == 0) {
 		/* FILE copied to standard output through io_uring; the count
 		 * goes to standard error, standard output being the copy. */

@@ -16,7 +16,7 @@ D=$PW_TMP/data/customers
 O=$PW_TMP/out
 mkdir -p "$D" "$O" "$PW_TMP/other"
 EVADE="$PW_BUILD/tests/pw-evade"
-for t in gz tr fifo connect fork splice count hand swap ring ringw; do
+for t in gz tr fifo connect fork splice count hand swap ring ringw aio aiow; do
 	# Text, so that gzip writes fewer bytes than it reads.
 	seq 1 $((4000 + ${#t} * 100)) | sed 's/$/,Yamada Taro,Tokyo/' >"$D/f_$t.csv"
 done
@@ -82,6 +82,9 @@ nosession "$EVADE" pipe-handoff-swap "$D/f_swap.csv" "$O/swap.out" >/dev/null
 # its WRITE requests.
 nosession sh -c "cat '$D/f_ring.csv' | '$EVADE' uring-pipe-stage /dev/stdin '$O/ring.out'" >/dev/null
 nosession sh -c "'$EVADE' uring-cat '$D/f_ringw.csv' 2>/dev/null | gzip -c >'$O/ringw.gz'"
+# Through Linux AIO, the same two.
+nosession sh -c "cat '$D/f_aio.csv' | '$EVADE' aio-pipe-stage /dev/stdin '$O/aio.out'" >/dev/null
+nosession sh -c "'$EVADE' aio-cat '$D/f_aiow.csv' 2>/dev/null | gzip -c >'$O/aiow.gz'"
 # A shell that takes a count (under 1 KiB) from a marked process is not
 # marked: its own writes are not staging.
 nosession sh -c "n=\$(cat '$D/f_count.csv' | wc -l); echo \$n >'$O/count.txt'"
@@ -89,7 +92,7 @@ nosession sh -c "n=\$(cat '$D/f_count.csv' | wc -l); echo \$n >'$O/count.txt'"
 nosession sh -c "cat '$PW_TMP/other/plain.txt' | gzip -c >'$O/plain.gz'"
 nosession sh -c "cat '$PW_TMP/other/plain.txt' | '$EVADE' connect /dev/stdin 40972" >/dev/null
 
-closed "$O/fork.out" "$O/hand.out" "$O/swap.out" "$O/ring.out" "$O/ringw.gz"
+closed "$O/fork.out" "$O/hand.out" "$O/swap.out" "$O/ring.out" "$O/ringw.gz" "$O/aio.out" "$O/aiow.gz"
 check_eq "cat data | gzip > out: out is a staging file of gzip, every byte counted" \
 	"$(staged "$O/gz.gz")" "1|$(stat -c %s "$O/gz.gz")|gzip"
 check_eq "cat data | tr | gzip > out: marked through two pipes" \
@@ -105,11 +108,15 @@ check_eq "a child forked after a protected read: its write is staging, attribute
 	"$(pw_sql "SELECT staging, bytes_written, pid FROM accesses WHERE path = '$O/fork.out'")" \
 	"1|$(stat -c %s "$D/f_fork.csv")|$child"
 check_eq "the protected reads themselves are recorded, by cat and by pw-evade" \
-	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" 12
+	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" 14
 check_eq "a marked pipe read through io_uring: the reader's file is staging, every byte" \
 	"$(staged "$O/ring.out")" "1|$(stat -c %s "$D/f_ring.csv")|pw-evade"
 check_eq "a pipe written through io_uring by a marked process: gzip's file is staging" \
 	"$(staged "$O/ringw.gz")" "1|$(stat -c %s "$O/ringw.gz")|gzip"
+check_eq "a marked pipe read through Linux AIO: the reader's file is staging, every byte" \
+	"$(staged "$O/aio.out")" "1|$(stat -c %s "$D/f_aio.csv")|pw-evade"
+check_eq "a pipe written through Linux AIO by a marked process: gzip's file is staging" \
+	"$(staged "$O/aiow.gz")" "1|$(stat -c %s "$O/aiow.gz")|gzip"
 check_eq "a pipe read in a thread while its writer writes: the reader's file is staging" \
 	"$(staged "$O/hand.out")" "1|$(stat -c %s "$D/f_hand.csv")|pw-evade"
 check_eq "the pipe's descriptor swapped while its reader waits: the reader's file is still staging" \
