@@ -993,6 +993,14 @@ static __always_inline int inflight_put(const struct io_inflight *inf)
 	return 0;
 }
 
+/* Whether the calling task's descriptor table is its alone. */
+static __always_inline bool files_unshared(void)
+{
+	struct files_struct *files = bpf_get_current_task_btf()->files;
+
+	return files && files->count.counter == 1;
+}
+
 /*
  * Whether a native read entering now notes a pipe it reads at the entry:
  * once a pipe has been marked, when the caller's descriptor table is
@@ -1003,7 +1011,7 @@ static __always_inline int inflight_put(const struct io_inflight *inf)
  */
 static __always_inline bool read_enter_pipe(void)
 {
-	return n_carriers && bpf_get_current_task_btf()->files->count.counter > 1;
+	return n_carriers && !files_unshared();
 }
 
 /*
@@ -1730,13 +1738,6 @@ static __always_inline void sweep_fds(__u32 first, __u32 last, __u32 mode,
 	bpf_loop(last - first + 1, sweep_slot, &c, 0);
 	c.pass = 1;
 	bpf_loop(last - first + 1, sweep_slot, &c, 0);
-}
-
-static __always_inline bool files_unshared(void)
-{
-	struct files_struct *files = BPF_CORE_READ(current_task(), files);
-
-	return files && BPF_CORE_READ(files, count.counter) == 1;
 }
 
 static __always_inline int close_range_enter(__u64 first, __u64 last, __u64 flags)
