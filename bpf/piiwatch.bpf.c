@@ -1110,6 +1110,28 @@ static __always_inline struct file *same_output(const struct io_inflight *inf)
 }
 
 /*
+ * ret bytes just taken out of f by the calling process, which was not
+ * marked at the call's entry: if f is a marked pipe and the process is
+ * still not marked, they count into the pipe's, and the process is marked
+ * once readers have taken PW_PIPE_TAINT_BYTES out of it.  True when f is
+ * a marked pipe and the process is marked now.  (The mark is looked up
+ * only for a marked pipe: this runs at every read's exit.)
+ */
+static __always_inline bool pipe_taken(struct file *f, long ret)
+{
+	__u64 *taken = f ? carries(f) : NULL;
+
+	if (!taken)
+		return false;
+	if (is_tainted_task())
+		return true;
+	if (__sync_fetch_and_add(taken, ret) + (__u64)ret < PW_PIPE_TAINT_BYTES)
+		return false;
+	taint_current();
+	return true;
+}
+
+/*
  * The exit of a read of ret bytes from a pipe by a process not marked at
  * the entry: if the pipe is marked now, the data came from a marked
  * process, and the reader is marked once readers have taken
@@ -1118,17 +1140,13 @@ static __always_inline struct file *same_output(const struct io_inflight *inf)
  */
 static __always_inline void carrier_exit(struct io_inflight *inf, long ret)
 {
-	__u64 *taken = carries((struct file *)inf->pipe_in);
 	struct file *f;
 
 	/* A reader marked while it waited (by another thread's read) counts
-	 * nothing into the pipe, as in pipe_read_exit, and its output is
-	 * staging whatever the pipe carried. */
-	if (!is_tainted_task()) {
-		if (!taken || __sync_fetch_and_add(taken, ret) + (__u64)ret < PW_PIPE_TAINT_BYTES)
-			goto unmarked;
-		taint_current();
-	}
+	 * nothing into the pipe, and its output is staging whatever the
+	 * pipe carried. */
+	if (!pipe_taken((struct file *)inf->pipe_in, ret) && !is_tainted_task())
+		goto unmarked;
 	if (inf->stage_fd < 0)
 		return;
 	f = same_output(inf);
@@ -1143,19 +1161,6 @@ unmarked:
 		inf->file_out = 0;
 }
 
-/* ret bytes just taken out of f by the calling process, which was not
- * marked at the call's entry: if f is a marked pipe and the process is
- * still not marked, they count into the pipe's, and the process is marked
- * once readers have taken PW_PIPE_TAINT_BYTES out of it. */
-static __always_inline void pipe_taken(struct file *f, long ret)
-{
-	__u64 *taken = f ? carries(f) : NULL;
-
-	if (!taken || is_tainted_task())
-		return;
-	if (__sync_fetch_and_add(taken, ret) + (__u64)ret >= PW_PIPE_TAINT_BYTES)
-		taint_current();
-}
 
 /* The exit, returning ret, of the call whose entry left inf. */
 static __always_inline void io_done(struct io_inflight *inf, long ret)
