@@ -422,8 +422,8 @@ static __always_inline void emit_io(struct access_state *st, __u64 id, __u32 fla
 	emit(&ev, sizeof(ev));
 }
 
-/* The type bits (PW_S_IFMT) of open file f's inode, read with plain loads:
- * this runs on every read. */
+/* The type bits (PW_S_IFMT) of open file f's inode, read with plain loads
+ * (every open and, once a pipe is marked, every read asks). */
 static __always_inline __u32 file_type(struct file *f)
 {
 	return btf_ptr(struct file, f)->f_inode->i_mode & PW_S_IFMT;
@@ -858,7 +858,7 @@ static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_fla
 	oflags = btf_ptr(struct file, f)->f_flags;
 	/* O_PATH opens read nothing; directory listings are not file access. */
 	if ((oflags & PW_O_PATH) ||
-	    (btf_ptr(struct file, f)->f_inode->i_mode & PW_S_IFMT) == PW_S_IFDIR)
+	    file_type(f) == PW_S_IFDIR)
 		return 0;
 	track_file(f, (__s32)ret, oflags, false, ev_flags, io_flags, NULL);
 	return 0;
@@ -934,12 +934,12 @@ static __always_inline bool is_pipe(struct file *f)
 
 static __always_inline bool pipe_key(struct file *f, struct pw_inode_key *key)
 {
-	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	struct inode *inode = btf_ptr(struct file, f)->f_inode;
 
-	if (!is_pipe(f))
+	if ((inode->i_mode & PW_S_IFMT) != PW_S_IFIFO)
 		return false;
-	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	key->ino = BPF_CORE_READ(inode, i_ino);
+	key->dev = inode->i_sb->s_dev;
+	key->ino = inode->i_ino;
 	return true;
 }
 
@@ -954,6 +954,18 @@ static __always_inline void mark_carrier(struct file *f)
 		return;
 	if (bpf_map_update_elem(&pipe_carriers, &key, &zero, BPF_NOEXIST) == 0)
 		__sync_fetch_and_add(&n_carriers, 1);
+}
+
+/* A write into f by a process that has read protected data: a regular
+ * file is tracked as staging from it on (its entry returned), a pipe is
+ * marked; NULL for anything else. */
+static __always_inline struct access_state *stage_write(struct file *f, int fd)
+{
+	struct access_state *st = track_staging(f, fd);
+
+	if (!st)
+		mark_carrier(f);
+	return st;
 }
 
 /* f's entry in pipe_carriers: a pipe a marked process wrote into. */
@@ -1042,10 +1054,9 @@ static __always_inline int io_enter(int fd_in, int fd_out, bool pipe_in)
 
 		if (tracking && lookup_access(f)) {
 			inf.file_out = (__u64)f;
-		} else if (f && tainted && track_staging(f, fd_out)) {
-			inf.file_out = (__u64)f;
 		} else if (f && tainted) {
-			mark_carrier(f);
+			if (stage_write(f, fd_out))
+				inf.file_out = (__u64)f;
 		} else if (f && inf.pipe_in) {
 			/* splice from the pipe: staging if the exit finds it marked */
 			inf.file_out = (__u64)f;
@@ -1150,17 +1161,13 @@ static __always_inline void carrier_exit(struct io_inflight *inf, long ret)
 	if (inf->stage_fd < 0)
 		return;
 	f = same_output(inf);
-	if (!f || !track_staging(f, inf->stage_fd)) {
-		if (f)
-			mark_carrier(f);
+	if (!f || !stage_write(f, inf->stage_fd))
 		inf->file_out = 0;
-	}
 	return;
 unmarked:
 	if (inf->stage_fd >= 0)
 		inf->file_out = 0;
 }
-
 
 /* The exit, returning ret, of the call whose entry left inf. */
 static __always_inline void io_done(struct io_inflight *inf, long ret)
@@ -1310,7 +1317,7 @@ static __always_inline int loop_enter(int fd_loop, __u32 cmd, __u64 arg)
 	if (!st || !pw_dataset_protected(st->dataset_id))
 		return 0;
 	loop = fd_to_file(fd_loop);
-	if (!loop || (btf_ptr(struct file, loop)->f_inode->i_mode & PW_S_IFMT) != PW_S_IFBLK)
+	if (!loop || file_type(loop) != PW_S_IFBLK)
 		return 0;
 	inf.kind = PW_INF_LOOP;
 	inf.loop_rdev = btf_ptr(struct file, loop)->f_inode->i_rdev;
@@ -1524,11 +1531,8 @@ static long aio_one(__u64 idx, void *data)
 	vec = cb.aio_lio_opcode == PW_IOCB_CMD_PREADV || cb.aio_lio_opcode == PW_IOCB_CMD_PWRITEV;
 	f = fd_to_file((int)cb.aio_fildes);
 	st = lookup_access(f);
-	if (!st && f && !is_read && w->tainted) {
-		st = track_staging(f, (int)cb.aio_fildes);
-		if (!st)
-			mark_carrier(f); /* a pipe written by a marked process */
-	}
+	if (!st && f && !is_read && w->tainted)
+		st = stage_write(f, (int)cb.aio_fildes);
 	/* Out of a pipe, by a process not marked: the bytes asked for
 	 * count into the pipe's (its result is not seen). */
 	pipe = !st && f && is_read && !w->tainted && n_carriers && is_pipe(f);
@@ -2038,7 +2042,7 @@ static __always_inline struct file *link_source(int dfd, const char name[PW_PROC
 		if (fd >= 0)
 			f = fd_to_file(fd);
 	}
-	if (f && ((BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) != PW_S_IFREG ||
+	if (f && (file_type(f) != PW_S_IFREG ||
 		  (BPF_CORE_READ(f, f_flags) & PW_O_PATH)))
 		return NULL;
 	return f;
@@ -3067,20 +3071,17 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	/* A file no open of ours saw (a fixed-file slot's, where its open
 	 * could not be resolved) is checked at its first I/O or install
 	 * instead: the access starts there, with every byte from then on. */
-	if (!st && f && (BPF_CORE_READ(f, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFREG &&
+	if (!st && f && file_type(f) == PW_S_IFREG &&
 	    !(BPF_CORE_READ(f, f_flags) & PW_O_PATH)) /* O_PATH reads nothing */
 		st = track_file(f, fd, BPF_CORE_READ(f, f_flags), false, PW_OPEN_URING, PW_IO_URING,
 				NULL);
 	/* A write after protected reads into a file that is not protected:
 	 * staging, as by write(2); into a pipe, the pipe is marked.  A read
 	 * out of a marked pipe may mark the reader, as read(2)'s does. */
-	if (!st && f && is_write && is_tainted_task()) {
-		st = track_staging(f, -1);
-		if (!st)
-			mark_carrier(f);
-	} else if (!st && f && is_read) {
+	if (!st && f && is_write && is_tainted_task())
+		st = stage_write(f, -1);
+	else if (!st && f && is_read)
 		pipe_taken(f, res);
-	}
 	if (!st || (!is_read && !is_write))
 		return 0;
 	st->flags |= PW_IO_URING;
@@ -3241,7 +3242,7 @@ int BPF_PROG(handle_lsm_file_open, struct file *file)
 	__u32 oflags;
 
 	oflags = BPF_CORE_READ(file, f_flags);
-	if ((oflags & PW_O_PATH) || (BPF_CORE_READ(file, f_inode, i_mode) & PW_S_IFMT) == PW_S_IFDIR)
+	if ((oflags & PW_O_PATH) || file_type(file) == PW_S_IFDIR)
 		return 0;
 	track_file(file, -1, oflags, false, 0, 0, NULL);
 	return 0;
