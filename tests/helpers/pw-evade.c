@@ -215,64 +215,6 @@ static long long uring_read(int fd, long long size, unsigned flags)
 	return total;
 }
 
-/*
- * Copy from in to out until in's end, one side through io_uring (offset
- * -1: a pipe's), the other with read(2) or write(2): uring_in reads in
- * through the ring, else writes out through it.  Returns the bytes.
- */
-static long long uring_copy(int in, int out, bool uring_in)
-{
-	struct io_uring ring;
-	static char buf[CHUNK];
-	long long total = 0;
-
-	if (io_uring_queue_init(4, &ring, 0) < 0)
-		die("io_uring_queue_init");
-	for (;;) {
-		struct io_uring_sqe *sqe;
-		struct io_uring_cqe *cqe;
-		ssize_t n, res;
-
-		if (uring_in) {
-			sqe = io_uring_get_sqe(&ring);
-			io_uring_prep_read(sqe, in, buf, sizeof(buf), (__u64)-1);
-			io_uring_submit(&ring);
-			if (io_uring_wait_cqe(&ring, &cqe) < 0)
-				die("io_uring_wait_cqe");
-			n = cqe->res;
-			io_uring_cqe_seen(&ring, cqe);
-			if (n < 0) {
-				errno = (int)-n;
-				die("io_uring read");
-			}
-		} else {
-			n = read(in, buf, sizeof(buf));
-			if (n < 0)
-				die("read");
-		}
-		if (n == 0)
-			break;
-		if (uring_in) {
-			res = write(out, buf, (size_t)n);
-		} else {
-			sqe = io_uring_get_sqe(&ring);
-			io_uring_prep_write(sqe, out, buf, (unsigned)n, (__u64)-1);
-			io_uring_submit(&ring);
-			if (io_uring_wait_cqe(&ring, &cqe) < 0)
-				die("io_uring_wait_cqe");
-			res = cqe->res;
-			io_uring_cqe_seen(&ring, cqe);
-		}
-		if (res != n) {
-			errno = res < 0 ? (int)-res : EIO;
-			die("write");
-		}
-		total += n;
-	}
-	io_uring_queue_exit(&ring);
-	return total;
-}
-
 static int uring_open(const char *path)
 {
 	struct io_uring ring;
@@ -648,53 +590,96 @@ static long long uring_direct(const char *path, enum direct_use use)
  */
 #define AIO_BATCH 8
 
-/* One Linux AIO request (opcode) of n bytes at buf on fd: its result. */
-static long long aio_once(aio_context_t ctx, int fd, __u16 opcode, char *buf, size_t n)
-{
-	struct iocb cb = { .aio_fildes = (__u32)fd, .aio_lio_opcode = opcode,
-			   .aio_buf = (__u64)(uintptr_t)buf, .aio_nbytes = n };
-	struct iocb *ptr = &cb;
-	struct io_event ev;
+/* A queue of requests, io_uring's or Linux AIO's, one at a time. */
+struct queue {
+	bool aio;
+	struct io_uring ring;
+	aio_context_t ctx;
+};
 
-	if (syscall(SYS_io_submit, ctx, 1L, &ptr) != 1)
-		die("io_submit");
-	if (syscall(SYS_io_getevents, ctx, 1L, 1L, &ev, NULL) != 1)
-		die("io_getevents");
-	return ev.res;
+static void queue_init(struct queue *q, bool aio)
+{
+	q->aio = aio;
+	q->ctx = 0;
+	if (aio ? syscall(SYS_io_setup, 1, &q->ctx) != 0 : io_uring_queue_init(4, &q->ring, 0) < 0)
+		die(aio ? "io_setup" : "io_uring_queue_init");
 }
 
-/* As uring_copy, the one side through Linux AIO (aio_in: reads of in). */
-static long long aio_copy(int in, int out, bool aio_in)
+static void queue_exit(struct queue *q)
+{
+	if (q->aio)
+		syscall(SYS_io_destroy, q->ctx);
+	else
+		io_uring_queue_exit(&q->ring);
+}
+
+/* One read (is_read) or write of n bytes at buf on fd, at the file's
+ * position (a pipe's), through q: its result, -errno on an error. */
+static long long queue_rw(struct queue *q, bool is_read, int fd, char *buf, size_t n)
+{
+	if (q->aio) {
+		struct iocb cb = { .aio_fildes = (__u32)fd,
+				   .aio_lio_opcode = is_read ? IOCB_CMD_PREAD : IOCB_CMD_PWRITE,
+				   .aio_buf = (__u64)(uintptr_t)buf, .aio_nbytes = n };
+		struct iocb *ptr = &cb;
+		struct io_event ev;
+
+		if (syscall(SYS_io_submit, q->ctx, 1L, &ptr) != 1)
+			die("io_submit");
+		if (syscall(SYS_io_getevents, q->ctx, 1L, 1L, &ev, NULL) != 1)
+			die("io_getevents");
+		return ev.res;
+	} else {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+		struct io_uring_cqe *cqe;
+		long long res;
+
+		if (is_read)
+			io_uring_prep_read(sqe, fd, buf, (unsigned)n, (__u64)-1);
+		else
+			io_uring_prep_write(sqe, fd, buf, (unsigned)n, (__u64)-1);
+		io_uring_submit(&q->ring);
+		if (io_uring_wait_cqe(&q->ring, &cqe) < 0)
+			die("io_uring_wait_cqe");
+		res = cqe->res;
+		io_uring_cqe_seen(&q->ring, cqe);
+		return res;
+	}
+}
+
+/*
+ * Copy from in to out until in's end, one side through io_uring or (aio)
+ * Linux AIO, the other with read(2) or write(2): queued_in reads in
+ * through the queue, else writes out through it.  Returns the bytes.
+ */
+static long long queue_copy(int in, int out, bool aio, bool queued_in)
 {
 	static char buf[CHUNK];
-	aio_context_t ctx = 0;
 	long long total = 0, n, res;
+	struct queue q;
 
-	if (syscall(SYS_io_setup, 1, &ctx))
-		die("io_setup");
+	queue_init(&q, aio);
 	for (;;) {
-		n = aio_in ? aio_once(ctx, in, IOCB_CMD_PREAD, buf, sizeof(buf))
-			   : read(in, buf, sizeof(buf));
+		n = queued_in ? queue_rw(&q, true, in, buf, sizeof(buf)) : read(in, buf, sizeof(buf));
 		if (n < 0) {
-			if (aio_in)
+			if (queued_in)
 				errno = (int)-n;
 			die("read");
 		}
 		if (n == 0)
 			break;
-		res = aio_in ? write(out, buf, (size_t)n)
-			     : aio_once(ctx, out, IOCB_CMD_PWRITE, buf, (size_t)n);
+		res = queued_in ? write(out, buf, (size_t)n) : queue_rw(&q, false, out, buf, (size_t)n);
 		if (res != n) {
-			/* write(2) sets errno; an AIO request returns -errno. */
+			/* write(2) sets errno; a queued request returns -errno. */
 			if (res >= 0)
 				errno = EIO;
-			else if (!aio_in)
+			else if (!queued_in)
 				errno = (int)-res;
 			die("write");
 		}
 		total += n;
 	}
-	syscall(SYS_io_destroy, ctx);
+	queue_exit(&q);
 	return total;
 }
 
@@ -1818,24 +1803,24 @@ int main(int argc, char **argv)
 		/* FILE a pipe, read through io_uring, copied into ARG. */
 		int out = open_out(arg);
 
-		n = uring_copy(fd, out, true);
+		n = queue_copy(fd, out, false, true);
 		close(out);
 	} else if (strcmp(t, "aio-pipe-stage") == 0) {
 		/* FILE a pipe, read through Linux AIO, copied into ARG. */
 		int out = open_out(arg);
 
-		n = aio_copy(fd, out, true);
+		n = queue_copy(fd, out, true, true);
 		close(out);
 	} else if (strcmp(t, "aio-cat") == 0) {
 		/* FILE copied to standard output through Linux AIO; the count
 		 * to standard error. */
-		n = aio_copy(fd, STDOUT_FILENO, false);
+		n = queue_copy(fd, STDOUT_FILENO, true, false);
 		fprintf(stderr, "%lld\n", n);
 		return 0;
 	} else if (strcmp(t, "uring-cat") == 0) {
 		/* FILE copied to standard output through io_uring; the count
 		 * goes to standard error, standard output being the copy. */
-		n = uring_copy(fd, STDOUT_FILENO, false);
+		n = queue_copy(fd, STDOUT_FILENO, false, false);
 		fprintf(stderr, "%lld\n", n);
 		return 0;
 	} else if (strcmp(t, "uring-splice") == 0) {

@@ -42,9 +42,12 @@ nosession() {
 check_eq "the test runs outside any login session" \
 	"$(nosession cat /proc/self/sessionid)" 4294967295
 
-# staged PATH: "staging|bytes written|comm" of the access to PATH.
-staged() {
-	pw_sql "SELECT staging, bytes_written, comm FROM accesses WHERE path = '$1'"
+# check_staged DESCRIPTION PATH SIZED COMM: the access to PATH is a
+# staging one, of COMM, with as many bytes written as file SIZED has.
+check_staged() {
+	check_eq "$1" \
+		"$(pw_sql "SELECT staging, bytes_written, comm FROM accesses WHERE path = '$2'")" \
+		"1|$(stat -c %s "$3")|$4"
 }
 # closed PATH...: wait until the accesses to each PATH are closed.
 closed() {
@@ -93,14 +96,14 @@ nosession sh -c "cat '$PW_TMP/other/plain.txt' | gzip -c >'$O/plain.gz'"
 nosession sh -c "cat '$PW_TMP/other/plain.txt' | '$EVADE' connect /dev/stdin 40972" >/dev/null
 
 closed "$O/fork.out" "$O/hand.out" "$O/swap.out" "$O/ring.out" "$O/ringw.gz" "$O/aio.out" "$O/aiow.gz"
-check_eq "cat data | gzip > out: out is a staging file of gzip, every byte counted" \
-	"$(staged "$O/gz.gz")" "1|$(stat -c %s "$O/gz.gz")|gzip"
-check_eq "cat data | tr | gzip > out: marked through two pipes" \
-	"$(staged "$O/tr.gz")" "1|$(stat -c %s "$O/tr.gz")|gzip"
-check_eq "cat data > fifo; gzip < fifo > out: through a named pipe" \
-	"$(staged "$O/fifo.gz")" "1|$(stat -c %s "$O/fifo.gz")|gzip"
-check_eq "cat data | splice(2) into out: out is a staging file, every byte counted" \
-	"$(staged "$O/splice.out")" "1|$(stat -c %s "$D/f_splice.csv")|pw-evade"
+check_staged "cat data | gzip > out: out is a staging file of gzip, every byte counted" \
+	"$O/gz.gz" "$O/gz.gz" gzip
+check_staged "cat data | tr | gzip > out: marked through two pipes" \
+	"$O/tr.gz" "$O/tr.gz" gzip
+check_staged "cat data > fifo; gzip < fifo > out: through a named pipe" \
+	"$O/fifo.gz" "$O/fifo.gz" gzip
+check_staged "cat data | splice(2) into out: out is a staging file, every byte counted" \
+	"$O/splice.out" "$D/f_splice.csv" pw-evade
 check_eq "the connect of a process reading protected data from a pipe is reported" \
 	"$(pw_sql "SELECT count(*), max(comm), max(dest_ip) FROM events WHERE kind = 'connect' AND dest_port = 40971")" \
 	"1|pw-evade|127.0.0.1"
@@ -109,18 +112,18 @@ check_eq "a child forked after a protected read: its write is staging, attribute
 	"1|$(stat -c %s "$D/f_fork.csv")|$child"
 check_eq "the protected reads themselves are recorded, by cat and by pw-evade" \
 	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" 14
-check_eq "a marked pipe read through io_uring: the reader's file is staging, every byte" \
-	"$(staged "$O/ring.out")" "1|$(stat -c %s "$D/f_ring.csv")|pw-evade"
-check_eq "a pipe written through io_uring by a marked process: gzip's file is staging" \
-	"$(staged "$O/ringw.gz")" "1|$(stat -c %s "$O/ringw.gz")|gzip"
-check_eq "a marked pipe read through Linux AIO: the reader's file is staging, every byte" \
-	"$(staged "$O/aio.out")" "1|$(stat -c %s "$D/f_aio.csv")|pw-evade"
-check_eq "a pipe written through Linux AIO by a marked process: gzip's file is staging" \
-	"$(staged "$O/aiow.gz")" "1|$(stat -c %s "$O/aiow.gz")|gzip"
-check_eq "a pipe read in a thread while its writer writes: the reader's file is staging" \
-	"$(staged "$O/hand.out")" "1|$(stat -c %s "$D/f_hand.csv")|pw-evade"
-check_eq "the pipe's descriptor swapped while its reader waits: the reader's file is still staging" \
-	"$(staged "$O/swap.out")" "1|$(stat -c %s "$D/f_swap.csv")|pw-evade"
+check_staged "a marked pipe read through io_uring: the reader's file is staging, every byte" \
+	"$O/ring.out" "$D/f_ring.csv" pw-evade
+check_staged "a pipe written through io_uring by a marked process: gzip's file is staging" \
+	"$O/ringw.gz" "$O/ringw.gz" gzip
+check_staged "a marked pipe read through Linux AIO: the reader's file is staging, every byte" \
+	"$O/aio.out" "$D/f_aio.csv" pw-evade
+check_staged "a pipe written through Linux AIO by a marked process: gzip's file is staging" \
+	"$O/aiow.gz" "$O/aiow.gz" gzip
+check_staged "a pipe read in a thread while its writer writes: the reader's file is staging" \
+	"$O/hand.out" "$D/f_hand.csv" pw-evade
+check_staged "the pipe's descriptor swapped while its reader waits: the reader's file is still staging" \
+	"$O/swap.out" "$D/f_swap.csv" pw-evade
 check_eq "blind spot: swapped so while no pipe was yet marked since the load, the reader is not marked" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$O/first_swap.out'")|$(stat -c %s "$O/first_swap.out")" \
 	"0|3000"
