@@ -335,6 +335,12 @@ static __always_inline struct task_struct *current_task(void)
 	return (struct task_struct *)bpf_get_current_task();
 }
 
+/* The calling task's saved user registers: the system call's arguments. */
+static __always_inline struct pt_regs *call_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
 static __always_inline void fill_task(struct pw_task_id *t, __u32 type)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -844,26 +850,6 @@ static __always_inline void end_reused(struct file *f)
 		finish_access(key, old, PW_IO_REUSED, true);
 }
 
-static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_flags)
-{
-	struct file *f;
-	__u32 oflags;
-
-	if (ret < 0)
-		return 0;
-	f = fd_to_file((int)ret);
-	if (!f)
-		return 0;
-	end_reused(f);
-	oflags = btf_ptr(struct file, f)->f_flags;
-	/* O_PATH opens read nothing; directory listings are not file access. */
-	if ((oflags & PW_O_PATH) ||
-	    file_type(f) == PW_S_IFDIR)
-		return 0;
-	track_file(f, (__s32)ret, oflags, false, ev_flags, io_flags, NULL);
-	return 0;
-}
-
 /* Process tgid marked with t, unless it is already. */
 static __always_inline void taint_tgid(__u32 tgid, const struct taint *t)
 {
@@ -892,6 +878,70 @@ static __always_inline bool is_tainted_task(void)
 		return false;
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	return bpf_map_lookup_elem(&tainted_tasks, &tgid) != NULL;
+}
+
+/*
+ * /proc/PID/mem (or /proc/PID/task/TID/mem) of a marked process, opened:
+ * the opener may read all of that process's memory, and is marked, as a
+ * tracer attaching to it is (the opener needs the same right).  Only
+ * while some process is marked does an open look at its file system's
+ * magic number; only a procfs file named "mem" further.
+ */
+#define PW_PROC_SUPER_MAGIC 0x9fa0
+
+static __always_inline void proc_mem_opened(struct file *f)
+{
+	struct file *bf = btf_ptr(struct file, f);
+	struct inode *inode;
+	struct dentry *d;
+	struct pid *pid;
+	__u64 first;
+	__u32 tgid;
+	char name[4];
+
+	if (!n_tainted)
+		return;
+	inode = bf->f_inode;
+	if (inode->i_sb->s_magic != PW_PROC_SUPER_MAGIC)
+		return;
+	d = bf->f_path.dentry;
+	if (d->d_name.len != 3 || bpf_probe_read_kernel(name, 3, d->d_name.name) ||
+	    name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || is_tainted_task())
+		return;
+	/* Every inode of procfs is a proc_inode; pid is the process's or
+	 * thread's of a per-process file. */
+	pid = btf_ptr(struct proc_inode,
+		      (__u64)inode - bpf_core_field_offset(struct proc_inode, vfs_inode))->pid;
+	if (!pid)
+		return;
+	first = (__u64)btf_ptr(struct pid, pid)->tasks[PIDTYPE_PID].first;
+	if (!first)
+		return;
+	tgid = btf_ptr(struct task_struct,
+		       first - bpf_core_field_offset(struct task_struct, pid_links))->tgid;
+	if (bpf_map_lookup_elem(&tainted_tasks, &tgid))
+		taint_current();
+}
+
+static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_flags)
+{
+	struct file *f;
+	__u32 oflags;
+
+	if (ret < 0)
+		return 0;
+	f = fd_to_file((int)ret);
+	if (!f)
+		return 0;
+	end_reused(f);
+	oflags = btf_ptr(struct file, f)->f_flags;
+	/* O_PATH opens read nothing; directory listings are not file access. */
+	if ((oflags & PW_O_PATH) ||
+	    file_type(f) == PW_S_IFDIR)
+		return 0;
+	proc_mem_opened(f);
+	track_file(f, (__s32)ret, oflags, false, ev_flags, io_flags, NULL);
+	return 0;
 }
 
 static __always_inline void account(struct access_state *st, long ret, bool is_read)
@@ -1204,12 +1254,9 @@ static __always_inline int io_exit(long ret)
  */
 static __always_inline void pipe_read_exit(long ret)
 {
-	struct pt_regs *regs;
-
 	if (ret <= 0 || !n_carriers)
 		return;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	pipe_taken(fd_to_file((int)PT_REGS_PARM1_SYSCALL(regs)), ret);
+	pipe_taken(fd_to_file((int)PT_REGS_PARM1_SYSCALL(call_regs())), ret);
 }
 
 static __always_inline int read_exit(long ret)
@@ -1899,6 +1946,115 @@ int BPF_PROG(handle_process_fork, struct task_struct *parent, struct task_struct
 	ct = *t;
 	ct.uring_reported = 0; /* its own use of io_uring is its own */
 	taint_tgid(ctgid, &ct);
+	return 0;
+}
+
+/*
+ * Another process's memory, read or written: process_vm_readv(2),
+ * process_vm_writev(2) and ptrace(2) name the other process by a process
+ * or thread id in the caller's pid namespace, which bpf_task_from_vpid
+ * resolves as those calls do (kernels from 6.13; the programs are not
+ * loaded where it is missing, see userspace/probes.c).  A process that
+ * takes any of a marked process's memory is marked, as a forked child
+ * is: process_vm_readv returning bytes, ptrace's PEEKTEXT or PEEKDATA,
+ * and PTRACE_ATTACH or PTRACE_SEIZE, after which the tracer may read all
+ * of it (strace's output of what its tracee read is a copy).  A marked
+ * process that writes into another's memory (process_vm_writev, POKETEXT
+ * or POKEDATA) marks it.  Only when some process is marked does any of it
+ * look further than the call's result.
+ */
+extern struct task_struct *bpf_task_from_vpid(__s32 vpid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+
+#define PW_PTRACE_PEEKTEXT 1
+#define PW_PTRACE_PEEKDATA 2
+#define PW_PTRACE_POKETEXT 4
+#define PW_PTRACE_POKEDATA 5
+#define PW_PTRACE_ATTACH 16
+#define PW_PTRACE_SEIZE 0x4206
+
+/* The thread group of the task the caller names vpid; 0 for none. */
+static __always_inline __u32 vpid_tgid(__s32 vpid)
+{
+	struct task_struct *t = bpf_task_from_vpid(vpid);
+	__u32 tgid;
+
+	if (!t)
+		return 0;
+	tgid = t->tgid;
+	bpf_task_release(t);
+	return tgid;
+}
+
+/* The caller took memory of the process it names vpid. */
+static __always_inline void memory_taken(__s32 vpid)
+{
+	__u32 tgid;
+
+	if (!n_tainted || is_tainted_task())
+		return;
+	tgid = vpid_tgid(vpid);
+	if (tgid && bpf_map_lookup_elem(&tainted_tasks, &tgid))
+		taint_current();
+}
+
+/* The caller put some of its memory into the process it names vpid. */
+static __always_inline void memory_given(__s32 vpid)
+{
+	__u32 tgid, to;
+	struct taint *t, ct;
+
+	if (!n_tainted)
+		return;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	t = bpf_map_lookup_elem(&tainted_tasks, &tgid);
+	if (!t)
+		return;
+	ct = *t;
+	ct.uring_reported = 0;
+	to = vpid_tgid(vpid);
+	if (to && to != tgid)
+		taint_tgid(to, &ct);
+}
+
+SEC("tracepoint/syscalls/sys_exit_process_vm_readv")
+int handle_exit_vm_readv(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret > 0 && n_tainted)
+		memory_taken((__s32)PT_REGS_PARM1_SYSCALL(call_regs()));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_process_vm_writev")
+int handle_exit_vm_writev(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret > 0 && n_tainted)
+		memory_given((__s32)PT_REGS_PARM1_SYSCALL(call_regs()));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_ptrace")
+int handle_exit_ptrace(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+	__s32 vpid;
+
+	if (ctx->ret < 0 || !n_tainted)
+		return 0;
+	regs = call_regs();
+	vpid = (__s32)PT_REGS_PARM2_SYSCALL(regs);
+	switch (PT_REGS_PARM1_SYSCALL(regs)) {
+	case PW_PTRACE_PEEKTEXT:
+	case PW_PTRACE_PEEKDATA:
+	case PW_PTRACE_ATTACH:
+	case PW_PTRACE_SEIZE:
+		memory_taken(vpid);
+		break;
+	case PW_PTRACE_POKETEXT:
+	case PW_PTRACE_POKEDATA:
+		memory_given(vpid);
+		break;
+	}
 	return 0;
 }
 
@@ -3244,6 +3400,7 @@ int BPF_PROG(handle_lsm_file_open, struct file *file)
 	oflags = BPF_CORE_READ(file, f_flags);
 	if ((oflags & PW_O_PATH) || file_type(file) == PW_S_IFDIR)
 		return 0;
+	proc_mem_opened(file);
 	track_file(file, -1, oflags, false, 0, 0, NULL);
 	return 0;
 }

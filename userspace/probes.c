@@ -28,6 +28,7 @@
 #define PW_VMLINUX_BTF "/sys/kernel/btf/vmlinux"
 
 #define PW_MAX_LINKED_SCAN 100000
+#define PW_N(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * Everything attached is pinned under one directory the daemon owns, so
@@ -121,6 +122,22 @@ static bool have_syscall_tracepoint(const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* The programs that call kfunc bpf_task_from_vpid (Linux 6.13), to follow
+ * another process's memory read or written (process_vm_readv,
+ * process_vm_writev, ptrace). */
+static const char *const vpid_progs[] = { "handle_exit_vm_readv", "handle_exit_vm_writev",
+					  "handle_exit_ptrace" };
+
+static bool needs_vpid_kfunc(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < PW_N(vpid_progs); i++)
+		if (strcmp(name, vpid_progs[i]) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Switch off programs whose hook this kernel lacks; they are refinements,
  * and the daemon reports what runs without them.  A kernel built without
@@ -133,6 +150,7 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	char why[200];
 	bool compat = pw_compat_entry_open(vmlinux, why, sizeof(why));
+	bool vpid = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_task_from_vpid", BTF_KIND_FUNC) > 0;
 	struct bpf_program *prog;
 
 	if (compat)
@@ -148,6 +166,13 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 		else if (strncmp(name, "compat_", 7) == 0 || strncmp(name, "handle_compat_", 14) == 0) {
 			present = compat;
 			is_compat = true;
+		}
+		if (present && !vpid && needs_vpid_kfunc(name)) {
+			pw_log(LOG_INFO,
+			       "kernel has no kfunc bpf_task_from_vpid (Linux 6.13): %s not loaded, a process that reads a marked process's memory is not marked",
+			       name);
+			bpf_program__set_autoload(prog, false);
+			continue;
 		}
 		if (!present) {
 			if (!is_compat)
@@ -397,7 +422,6 @@ static int hold_link(struct pw_probes *p, const char *name, int fd)
 static const char *const open_exits[] = { PW_OPEN_EXITS(PW_SYS_EXIT_NAME) };
 static const char *const change_exits[] = { PW_CHANGE_EXITS(PW_SYS_EXIT_NAME) };
 static const char *const write_enters[] = { PW_WRITE_ENTERS(PW_SYS_ENTER_NAME) };
-#define PW_N(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * One program shared by several syscall tracepoints (the opens' exits, the

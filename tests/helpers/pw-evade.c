@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
@@ -1623,6 +1624,208 @@ static long long pipe_handoff(int fd, const char *out, bool swap)
 	return total;
 }
 
+/* Read exactly size bytes of fd into buf. */
+static void read_into(int fd, char *buf, long long size)
+{
+	long long got = 0;
+
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, (size_t)(size - got));
+
+		if (n <= 0)
+			die("read");
+		got += n;
+	}
+}
+
+static void write_exact(int fd, const void *buf, size_t n)
+{
+	if (write(fd, buf, n) != (ssize_t)n)
+		die("write");
+}
+
+/* One byte through p, or the end of the other side. */
+static void signal_one(int p)
+{
+	write_exact(p, "g", 1);
+}
+
+static void await_one(int p)
+{
+	char c;
+
+	if (read(p, &c, 1) != 1) {
+		errno = EPIPE;
+		die("the other process is gone");
+	}
+}
+
+/* A thread that only exists, for vm-read-thread to name by its id. */
+static void *idle_thread(void *arg)
+{
+	int *tid = arg;
+
+	__atomic_store_n(tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* The word-by-word copy of size bytes at buf in process pid, stopped
+ * under ptrace by the caller, into out. */
+static void peek_out(pid_t pid, const char *buf, long long size, int out)
+{
+	long long at;
+
+	for (at = 0; at < size; at += (long long)sizeof(long)) {
+		long w;
+		size_t n = size - at < (long long)sizeof(w) ? (size_t)(size - at) : sizeof(w);
+
+		errno = 0;
+		w = ptrace(PTRACE_PEEKDATA, pid, buf + at, NULL);
+		if (errno)
+			die("PTRACE_PEEKDATA");
+		write_exact(out, &w, n);
+	}
+}
+
+static void wait_stopped(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, __WALL) != pid || !WIFSTOPPED(status))
+		die("waitpid (ptrace stop)");
+}
+
+/*
+ * FILE (fd, size bytes) read whole into memory by one process, and the
+ * copy written to out by another that never opens FILE, forked before the
+ * read (a child forked after it would be marked by the fork):
+ *   vm-read          the child takes it out of the parent's memory with
+ *                    process_vm_readv, naming the parent by its pid;
+ *   vm-read-thread   the same, naming a thread of the parent by its id;
+ *   vm-write         the parent puts it into the child's memory with
+ *                    process_vm_writev;
+ *   ptrace-peek      the child attaches to the parent after the read
+ *                    (PTRACE_ATTACH) and copies it by PTRACE_PEEKDATA;
+ *   ptrace-attach    the child attaches to the parent after the read and
+ *                    detaches, reading nothing, then writes as many
+ *                    bytes of its own (a tracer such as strace, whose
+ *                    output may copy what its tracee read);
+ *   ptrace-early     the child attaches before the read, and copies it
+ *                    by PTRACE_PEEKDATA once the parent stops itself;
+ *   proc-mem         the child opens /proc/PPID/mem after the read and
+ *                    reads it there;
+ *   proc-mem-early   the child opens it before the read, and reads it
+ *                    there after.
+ * The two sides signal each other with single bytes through pipes.
+ * Returns the bytes written to out.
+ */
+static long long memory_copy(const char *t, int fd, long long size, const char *out)
+{
+	char *buf = malloc(size ? (size_t)size : 1);
+	int down[2], up[2], tid = 0;
+	bool early = strcmp(t, "ptrace-early") == 0;
+	bool proc_mem = strncmp(t, "proc-mem", 8) == 0, mem_early = strcmp(t, "proc-mem-early") == 0;
+	pid_t parent = getpid(), child;
+	int status, mem = -1;
+	char mem_path[64];
+
+	if (!buf)
+		die("malloc");
+	memset(buf, 0, (size_t)size);
+	if (strcmp(t, "vm-read-thread") == 0) {
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, idle_thread, &tid))
+			die("pthread_create");
+		while (!__atomic_load_n(&tid, __ATOMIC_ACQUIRE))
+			usleep(1000);
+	}
+	if (pipe(down) || pipe(up))
+		die("pipe");
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		int o = open_out(out);
+		struct iovec local = { buf, (size_t)size }, remote = { buf, (size_t)size };
+
+		close(fd);
+		close(down[1]);
+		close(up[0]);
+		snprintf(mem_path, sizeof(mem_path), "/proc/%d/mem", (int)parent);
+		if (mem_early) {
+			mem = open_ro(mem_path, 0);
+			signal_one(up[1]);
+		}
+		if (early) {
+			if (ptrace(PTRACE_ATTACH, parent, NULL, NULL))
+				die("PTRACE_ATTACH");
+			wait_stopped(parent);
+			if (ptrace(PTRACE_CONT, parent, NULL, NULL))
+				die("PTRACE_CONT");
+			signal_one(up[1]);
+			/* The parent stops itself (SIGSTOP) after its read. */
+			wait_stopped(parent);
+			peek_out(parent, buf, size, o);
+			if (ptrace(PTRACE_DETACH, parent, NULL, NULL))
+				die("PTRACE_DETACH");
+			_exit(0);
+		}
+		await_one(down[0]);
+		if (strcmp(t, "vm-write") == 0) {
+			write_exact(o, buf, (size_t)size);
+		} else if (strncmp(t, "ptrace-", 7) == 0) {
+			if (ptrace(PTRACE_ATTACH, parent, NULL, NULL))
+				die("PTRACE_ATTACH");
+			wait_stopped(parent);
+			if (strcmp(t, "ptrace-peek") == 0)
+				peek_out(parent, buf, size, o);
+			if (ptrace(PTRACE_DETACH, parent, NULL, NULL))
+				die("PTRACE_DETACH");
+			if (strcmp(t, "ptrace-attach") == 0)
+				write_exact(o, buf, (size_t)size);
+		} else if (proc_mem) {
+			if (mem < 0)
+				mem = open_ro(mem_path, 0);
+			if (pread(mem, buf, (size_t)size, (off_t)(uintptr_t)buf) != size)
+				die("pread /proc/PPID/mem");
+			write_exact(o, buf, (size_t)size);
+		} else {
+			pid_t from = tid ? tid : parent;
+
+			if (process_vm_readv(from, &local, 1, &remote, 1, 0) != size)
+				die("process_vm_readv");
+			write_exact(o, buf, (size_t)size);
+		}
+		close(o);
+		signal_one(up[1]);
+		_exit(0);
+	}
+	close(down[0]);
+	close(up[1]);
+	if (early || mem_early)
+		await_one(up[0]);
+	read_into(fd, buf, size);
+	if (early) {
+		raise(SIGSTOP);
+	} else {
+		if (strcmp(t, "vm-write") == 0) {
+			struct iovec local = { buf, (size_t)size }, remote = { buf, (size_t)size };
+
+			if (process_vm_writev(child, &local, 1, &remote, 1, 0) != size)
+				die("process_vm_writev");
+		}
+		signal_one(down[1]);
+		await_one(up[0]);
+	}
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+		die("child");
+	free(buf);
+	return size;
+}
+
 int main(int argc, char **argv)
 {
 	const char *t, *path, *arg;
@@ -1860,6 +2063,11 @@ int main(int argc, char **argv)
 		close(out);
 	} else if (strcmp(t, "pipe-handoff") == 0 || strcmp(t, "pipe-handoff-swap") == 0) {
 		n = pipe_handoff(fd, arg, t[12] == '-');
+	} else if (strncmp(t, "vm-", 3) == 0 || strncmp(t, "ptrace-", 7) == 0 ||
+		   strncmp(t, "proc-mem", 8) == 0) {
+		if (!arg)
+			die("an output file is needed");
+		n = memory_copy(t, fd, size, arg);
 	} else if (strcmp(t, "fork-stage") == 0) {
 		/* Read FILE whole, then a child forked after the read writes
 		 * as many bytes to ARG; the parent prints the child's pid. */

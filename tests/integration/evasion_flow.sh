@@ -9,6 +9,9 @@
 # descriptor that another thread replaces while its reader waits in
 # read(2) does not hide the read, except (a blind spot, shown) for a read
 # that entered before any pipe was marked since the programs were loaded.
+# Memory taken out of a marked process (process_vm_readv, ptrace,
+# /proc/PID/mem) marks the taker; memory a marked process puts into
+# another (process_vm_writev) marks the receiver.
 . "$(dirname "$0")/../lib.sh"
 pw_setup
 
@@ -16,7 +19,8 @@ D=$PW_TMP/data/customers
 O=$PW_TMP/out
 mkdir -p "$D" "$O" "$PW_TMP/other"
 EVADE="$PW_BUILD/tests/pw-evade"
-for t in gz tr fifo connect fork splice count hand swap ring ringw aio aiow; do
+for t in gz tr fifo connect fork splice count hand swap ring ringw aio aiow \
+	vm-read vm-read-thread vm-write ptrace-peek ptrace-attach ptrace-early proc-mem proc-mem-early; do
 	# Text, so that gzip writes fewer bytes than it reads.
 	seq 1 $((4000 + ${#t} * 100)) | sed 's/$/,Yamada Taro,Tokyo/' >"$D/f_$t.csv"
 done
@@ -88,6 +92,17 @@ nosession sh -c "'$EVADE' uring-cat '$D/f_ringw.csv' 2>/dev/null | gzip -c >'$O/
 # Through Linux AIO, the same two.
 nosession sh -c "cat '$D/f_aio.csv' | '$EVADE' aio-pipe-stage /dev/stdin '$O/aio.out'" >/dev/null
 nosession sh -c "'$EVADE' aio-cat '$D/f_aiow.csv' 2>/dev/null | gzip -c >'$O/aiow.gz'"
+# Another process's memory: a copy taken out of a marked process by one
+# forked before its read (process_vm_readv by its pid or a thread's id;
+# ptrace attached after the read, with peeks or none, or attached before
+# it; /proc/PPID/mem opened
+# after the read, or, a blind spot, before it), or put into such a one by
+# the marked process (process_vm_writev).
+for m in vm-read vm-read-thread vm-write ptrace-peek ptrace-attach ptrace-early proc-mem proc-mem-early; do
+	nosession "$EVADE" $m "$D/f_$m.csv" "$O/$m.out" >/dev/null
+done
+# The memory of a process that read nothing protected marks nobody.
+nosession "$EVADE" vm-read "$PW_TMP/other/plain.txt" "$O/plain-vm.out" >/dev/null
 # A shell that takes a count (under 1 KiB) from a marked process is not
 # marked: its own writes are not staging.
 nosession sh -c "n=\$(cat '$D/f_count.csv' | wc -l); echo \$n >'$O/count.txt'"
@@ -95,7 +110,9 @@ nosession sh -c "n=\$(cat '$D/f_count.csv' | wc -l); echo \$n >'$O/count.txt'"
 nosession sh -c "cat '$PW_TMP/other/plain.txt' | gzip -c >'$O/plain.gz'"
 nosession sh -c "cat '$PW_TMP/other/plain.txt' | '$EVADE' connect /dev/stdin 40972" >/dev/null
 
-closed "$O/fork.out" "$O/hand.out" "$O/swap.out" "$O/ring.out" "$O/ringw.gz" "$O/aio.out" "$O/aiow.gz"
+closed "$O/fork.out" "$O/hand.out" "$O/swap.out" "$O/ring.out" "$O/ringw.gz" "$O/aio.out" "$O/aiow.gz" \
+	"$O/vm-read.out" "$O/vm-read-thread.out" "$O/vm-write.out" "$O/ptrace-peek.out" "$O/ptrace-attach.out" "$O/ptrace-early.out" \
+	"$O/proc-mem.out"
 check_staged "cat data | gzip > out: out is a staging file of gzip, every byte counted" \
 	"$O/gz.gz" "$O/gz.gz" gzip
 check_staged "cat data | tr | gzip > out: marked through two pipes" \
@@ -111,7 +128,7 @@ check_eq "a child forked after a protected read: its write is staging, attribute
 	"$(pw_sql "SELECT staging, bytes_written, pid FROM accesses WHERE path = '$O/fork.out'")" \
 	"1|$(stat -c %s "$D/f_fork.csv")|$child"
 check_eq "the protected reads themselves are recorded, by cat and by pw-evade" \
-	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" 14
+	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" 22
 check_staged "a marked pipe read through io_uring: the reader's file is staging, every byte" \
 	"$O/ring.out" "$D/f_ring.csv" pw-evade
 check_staged "a pipe written through io_uring by a marked process: gzip's file is staging" \
@@ -124,6 +141,23 @@ check_staged "a pipe read in a thread while its writer writes: the reader's file
 	"$O/hand.out" "$D/f_hand.csv" pw-evade
 check_staged "the pipe's descriptor swapped while its reader waits: the reader's file is still staging" \
 	"$O/swap.out" "$D/f_swap.csv" pw-evade
+check_staged "process_vm_readv of a marked process: the reader's copy is a staging file" \
+	"$O/vm-read.out" "$D/f_vm-read.csv" pw-evade
+check_staged "... naming one of its threads by its id: the same" \
+	"$O/vm-read-thread.out" "$D/f_vm-read-thread.csv" pw-evade
+check_staged "process_vm_writev by a marked process: the receiver's copy is a staging file" \
+	"$O/vm-write.out" "$D/f_vm-write.csv" pw-evade
+check_staged "ptrace attached to a marked process and PEEKDATA: the tracer's copy is a staging file" \
+	"$O/ptrace-peek.out" "$D/f_ptrace-peek.csv" pw-evade
+check_staged "ptrace attached to a marked process, nothing peeked: the tracer's writes are staging" \
+	"$O/ptrace-attach.out" "$D/f_ptrace-attach.csv" pw-evade
+check_staged "ptrace attached before the tracee's read, PEEKDATA after it: the same" \
+	"$O/ptrace-early.out" "$D/f_ptrace-early.csv" pw-evade
+check_staged "/proc/PID/mem of a marked process opened and read: the reader's copy is a staging file" \
+	"$O/proc-mem.out" "$D/f_proc-mem.csv" pw-evade
+check_eq "blind spot: /proc/PID/mem opened before its process was marked, read after: the copy is no staging file" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$O/proc-mem-early.out'")|$(cmp -s "$O/proc-mem-early.out" "$D/f_proc-mem-early.csv" && echo same)" \
+	"0|same"
 check_eq "blind spot: swapped so while no pipe was yet marked since the load, the reader is not marked" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$O/first_swap.out'")|$(stat -c %s "$O/first_swap.out")" \
 	"0|3000"
@@ -137,6 +171,9 @@ check_eq "a pipe with nothing protected in it marks nobody: no staging file" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$O/plain.gz'")" 0
 check_eq "... and no connect reported" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'connect' AND dest_port = 40972")" 0
+check_eq "process_vm_readv of a process that read nothing protected marks nobody" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path = '$O/plain-vm.out'")|$(cmp -s "$O/plain-vm.out" "$PW_TMP/other/plain.txt" && echo same)" \
+	"0|same"
 
 pw_stop_daemon TERM
 check_eq "piiwatchd stops cleanly" "$DAEMON_STATUS" 0
