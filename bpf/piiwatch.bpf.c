@@ -858,16 +858,40 @@ static __always_inline void taint_tgid(__u32 tgid, const struct taint *t)
 		__sync_fetch_and_add(&n_tainted, -1);
 }
 
-static __always_inline void taint_current(void)
+/* Process tgid, of login session ses, marked from now on, and its
+ * session with it. */
+static __always_inline void taint_ids(__u32 tgid, __u32 ses)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 ses = BPF_CORE_READ(current_task(), sessionid);
 	struct taint t = { .first_ns = bpf_ktime_get_ns(), .sessionid = ses };
 
 	if (!bpf_map_lookup_elem(&tainted_tasks, &tgid))
 		taint_tgid(tgid, &t);
 	if (ses != (__u32)-1 && !bpf_map_lookup_elem(&tainted_sessions, &ses))
 		bpf_map_update_elem(&tainted_sessions, &ses, &t, BPF_NOEXIST);
+}
+
+static __always_inline void taint_current(void)
+{
+	taint_ids(bpf_get_current_pid_tgid() >> 32, BPF_CORE_READ(current_task(), sessionid));
+}
+
+/*
+ * Another process, of task t, handed memory of the calling marked one:
+ * marked, with its login session.  A process whose last thread is past
+ * its exit hook (which removes its mark) by then would keep the mark
+ * for good, and a later process given its pid with it: it is unmarked
+ * again.  (Its threads' count of the living drops before that hook.)
+ */
+static __always_inline void taint_other(struct task_struct *t)
+{
+	__u32 tgid = BPF_CORE_READ(t, tgid);
+
+	if (tgid == bpf_get_current_pid_tgid() >> 32)
+		return;
+	taint_ids(tgid, BPF_CORE_READ(t, sessionid));
+	if (BPF_CORE_READ(t, signal, live.counter) <= 0 &&
+	    bpf_map_delete_elem(&tainted_tasks, &tgid) == 0)
+		__sync_fetch_and_add(&n_tainted, -1);
 }
 
 static __always_inline bool is_tainted_task(void)
@@ -881,32 +905,43 @@ static __always_inline bool is_tainted_task(void)
 }
 
 /*
- * /proc/PID/mem (or /proc/PID/task/TID/mem) of a marked process, opened:
- * the opener may read all of that process's memory, and is marked, as a
- * tracer attaching to it is (the opener needs the same right).  Only
- * while some process is marked does an open look at its file system's
- * magic number; only a procfs file named "mem" further.
+ * /proc/PID/mem (or /proc/PID/task/TID/mem) opened: for reading, of a
+ * marked process, the opener may read all of that process's memory, and
+ * is marked, as a tracer attaching to it is (the opener needs the same
+ * right); for writing, by a marked process, the other process is marked,
+ * as one it writes into with process_vm_writev is.  Called only while
+ * some process is marked, to look at the file system's magic number, and
+ * only for a procfs file named "mem" further.  A function of its own:
+ * inlined, its spilled registers cost every open some 20 ns while nothing
+ * is marked (bench/RESULTS.md, "Eighteenth round").  (The LSM hook runs
+ * before procfs checks that right: an open it refuses there marks too.)
  */
 #define PW_PROC_SUPER_MAGIC 0x9fa0
+#define PW_FMODE_READ 0x1
+#define PW_FMODE_WRITE 0x2
 
-static __always_inline void proc_mem_opened(struct file *f)
+static __noinline void proc_mem_opened(struct file *f)
 {
 	struct file *bf = btf_ptr(struct file, f);
 	struct inode *inode;
 	struct dentry *d;
 	struct pid *pid;
+	struct task_struct *t;
 	__u64 first;
-	__u32 tgid;
+	__u32 tgid, mode;
+	bool marked;
 	char name[4];
 
-	if (!n_tainted)
-		return;
 	inode = bf->f_inode;
 	if (inode->i_sb->s_magic != PW_PROC_SUPER_MAGIC)
 		return;
 	d = bf->f_path.dentry;
 	if (d->d_name.len != 3 || bpf_probe_read_kernel(name, 3, d->d_name.name) ||
-	    name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || is_tainted_task())
+	    name[0] != 'm' || name[1] != 'e' || name[2] != 'm')
+		return;
+	mode = bf->f_mode;
+	marked = is_tainted_task();
+	if (!(mode & PW_FMODE_READ && !marked) && !(mode & PW_FMODE_WRITE && marked))
 		return;
 	/* Every inode of procfs is a proc_inode; pid is the process's or
 	 * thread's of a per-process file. */
@@ -917,8 +952,12 @@ static __always_inline void proc_mem_opened(struct file *f)
 	first = (__u64)btf_ptr(struct pid, pid)->tasks[PIDTYPE_PID].first;
 	if (!first)
 		return;
-	tgid = btf_ptr(struct task_struct,
-		       first - bpf_core_field_offset(struct task_struct, pid_links))->tgid;
+	t = btf_ptr(struct task_struct, first - bpf_core_field_offset(struct task_struct, pid_links));
+	if (marked) {
+		taint_other(t);
+		return;
+	}
+	tgid = t->tgid;
 	if (bpf_map_lookup_elem(&tainted_tasks, &tgid))
 		taint_current();
 }
@@ -939,7 +978,8 @@ static __always_inline int handle_open_fd(long ret, __u32 ev_flags, __u32 io_fla
 	if ((oflags & PW_O_PATH) ||
 	    file_type(f) == PW_S_IFDIR)
 		return 0;
-	proc_mem_opened(f);
+	if (n_tainted)
+		proc_mem_opened(f);
 	track_file(f, (__s32)ret, oflags, false, ev_flags, io_flags, NULL);
 	return 0;
 }
@@ -1954,23 +1994,33 @@ int BPF_PROG(handle_process_fork, struct task_struct *parent, struct task_struct
  * process_vm_writev(2) and ptrace(2) name the other process by a process
  * or thread id in the caller's pid namespace, which bpf_task_from_vpid
  * resolves as those calls do (kernels from 6.13; the programs are not
- * loaded where it is missing, see userspace/probes.c).  A process that
- * takes any of a marked process's memory is marked, as a forked child
- * is: process_vm_readv returning bytes, ptrace's PEEKTEXT or PEEKDATA,
- * and PTRACE_ATTACH or PTRACE_SEIZE, after which the tracer may read all
- * of it (strace's output of what its tracee read is a copy).  A marked
- * process that writes into another's memory (process_vm_writev, POKETEXT
- * or POKEDATA) marks it.  Only when some process is marked does any of it
- * look further than the call's result.
+ * loaded where it cannot be called, see userspace/probes.c).  A process
+ * that takes any of a marked process's memory is marked, as a forked
+ * child is: process_vm_readv returning bytes; ptrace's PEEKTEXT,
+ * PEEKDATA, PEEKUSR and its register reads; and PTRACE_ATTACH or
+ * PTRACE_SEIZE, after which the tracer may read all of it (strace's
+ * output of what its tracee read is a copy).  A marked process that
+ * writes into another's memory or registers (process_vm_writev, POKETEXT,
+ * POKEDATA, POKEUSR, the register writes) marks it, with its login
+ * session.  Only when some process is marked does any of it look further
+ * than the call's result.
  */
 extern struct task_struct *bpf_task_from_vpid(__s32 vpid) __ksym __weak;
 extern void bpf_task_release(struct task_struct *p) __ksym __weak;
 
 #define PW_PTRACE_PEEKTEXT 1
 #define PW_PTRACE_PEEKDATA 2
+#define PW_PTRACE_PEEKUSR 3
 #define PW_PTRACE_POKETEXT 4
 #define PW_PTRACE_POKEDATA 5
+#define PW_PTRACE_POKEUSR 6
+#define PW_PTRACE_GETREGS 12
+#define PW_PTRACE_SETREGS 13
+#define PW_PTRACE_GETFPREGS 14
+#define PW_PTRACE_SETFPREGS 15
 #define PW_PTRACE_ATTACH 16
+#define PW_PTRACE_GETREGSET 0x4204
+#define PW_PTRACE_SETREGSET 0x4205
 #define PW_PTRACE_SEIZE 0x4206
 
 /* The thread group of the task the caller names vpid; 0 for none. */
@@ -2001,20 +2051,15 @@ static __always_inline void memory_taken(__s32 vpid)
 /* The caller put some of its memory into the process it names vpid. */
 static __always_inline void memory_given(__s32 vpid)
 {
-	__u32 tgid, to;
-	struct taint *t, ct;
+	struct task_struct *t;
 
-	if (!n_tainted)
+	if (!is_tainted_task())
 		return;
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	t = bpf_map_lookup_elem(&tainted_tasks, &tgid);
+	t = bpf_task_from_vpid(vpid);
 	if (!t)
 		return;
-	ct = *t;
-	ct.uring_reported = 0;
-	to = vpid_tgid(vpid);
-	if (to && to != tgid)
-		taint_tgid(to, &ct);
+	taint_other(t);
+	bpf_task_release(t);
 }
 
 SEC("tracepoint/syscalls/sys_exit_process_vm_readv")
@@ -2046,12 +2091,20 @@ int handle_exit_ptrace(struct trace_event_raw_sys_exit *ctx)
 	switch (PT_REGS_PARM1_SYSCALL(regs)) {
 	case PW_PTRACE_PEEKTEXT:
 	case PW_PTRACE_PEEKDATA:
+	case PW_PTRACE_PEEKUSR:
+	case PW_PTRACE_GETREGS:
+	case PW_PTRACE_GETFPREGS:
+	case PW_PTRACE_GETREGSET:
 	case PW_PTRACE_ATTACH:
 	case PW_PTRACE_SEIZE:
 		memory_taken(vpid);
 		break;
 	case PW_PTRACE_POKETEXT:
 	case PW_PTRACE_POKEDATA:
+	case PW_PTRACE_POKEUSR:
+	case PW_PTRACE_SETREGS:
+	case PW_PTRACE_SETFPREGS:
+	case PW_PTRACE_SETREGSET:
 		memory_given(vpid);
 		break;
 	}
@@ -3171,6 +3224,8 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 			return handle_open_fd(res, PW_OPEN_URING, PW_IO_URING);
 		/* Into a fixed-file slot: no descriptor names the file. */
 		f = uring_direct_file(r, res);
+		if (f && n_tainted)
+			proc_mem_opened(f);
 	} else if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_FIXED_FD_INSTALL) &&
 		   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_FIXED_FD_INSTALL)) {
 		/* A slot's file given a descriptor: the same open file, now
@@ -3400,7 +3455,8 @@ int BPF_PROG(handle_lsm_file_open, struct file *file)
 	oflags = BPF_CORE_READ(file, f_flags);
 	if ((oflags & PW_O_PATH) || file_type(file) == PW_S_IFDIR)
 		return 0;
-	proc_mem_opened(file);
+	if (n_tainted)
+		proc_mem_opened(file);
 	track_file(file, -1, oflags, false, 0, 0, NULL);
 	return 0;
 }

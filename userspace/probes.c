@@ -138,23 +138,76 @@ static bool needs_vpid_kfunc(const char *name)
 	return false;
 }
 
+static struct piiwatch_bpf *open_object(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+
+	if (access(PW_VMLINUX_BTF, R_OK) == 0)
+		oo.btf_custom_path = PW_VMLINUX_BTF;
+	return piiwatch_bpf__open_opts(&oo);
+}
+
+/* Whether the programs called names[0..n) load by themselves on this
+ * kernel: a fresh object with only them to load, its refusal unprinted
+ * (the expected answer on many kernels, not a warning). */
+static bool loads_alone(const char *const *names, size_t n)
+{
+	struct piiwatch_bpf *skel = open_object();
+	struct bpf_program *prog;
+	libbpf_print_fn_t saved;
+	bool ok;
+	size_t i;
+	int err;
+
+	if (!skel)
+		return false;
+	bpf_object__for_each_program(prog, skel->obj) {
+		bool wanted = false;
+
+		for (i = 0; i < n && !wanted; i++)
+			wanted = strcmp(bpf_program__name(prog), names[i]) == 0;
+		bpf_program__set_autoload(prog, wanted);
+	}
+	saved = libbpf_set_print(NULL);
+	ok = piiwatch_bpf__load(skel) == 0;
+	err = errno;
+	libbpf_set_print(saved);
+	piiwatch_bpf__destroy(skel);
+	errno = err; /* the refusal's */
+	return ok;
+}
+
+/* The kernel has kfunc bpf_task_from_vpid and lets tracepoint programs
+ * call it: the BTF alone does not say the second. */
+static bool vpid_kfunc_callable(const struct btf *vmlinux)
+{
+	return vmlinux && btf__find_by_name_kind(vmlinux, "bpf_task_from_vpid", BTF_KIND_FUNC) > 0 &&
+	       loads_alone(vpid_progs, PW_N(vpid_progs));
+}
+
 /*
  * Switch off programs whose hook this kernel lacks; they are refinements,
  * and the daemon reports what runs without them.  A kernel built without
  * the 32-bit entry makes no compat system call: the compat dispatchers
  * would only cost every system call, and they and their programs are left
- * out too (without BTF to tell, they stay).  Returns whether they stay.
+ * out too (without BTF to tell, they stay).  So are the programs that
+ * follow another process's memory where tracepoint programs cannot call
+ * the kfunc they need (a BLIND SPOT, logged).  Returns whether the
+ * compat ones stay.
  */
 static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	char why[200];
 	bool compat = pw_compat_entry_open(vmlinux, why, sizeof(why));
-	bool vpid = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_task_from_vpid", BTF_KIND_FUNC) > 0;
+	bool vpid = vpid_kfunc_callable(vmlinux);
 	struct bpf_program *prog;
 
 	if (compat)
 		pw_log(LOG_DEBUG, "%s", why);
+	if (!vpid)
+		pw_log(LOG_WARNING,
+		       "BLIND SPOT: tracepoint programs cannot call kfunc bpf_task_from_vpid on this kernel (Linux 6.13 has it): memory taken out of a marked process with process_vm_readv or ptrace, or put into another with process_vm_writev or ptrace, does not mark the other process");
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *sec = bpf_program__section_name(prog), *name = bpf_program__name(prog);
 		bool present = true, is_compat = false;
@@ -168,9 +221,6 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 			is_compat = true;
 		}
 		if (present && !vpid && needs_vpid_kfunc(name)) {
-			pw_log(LOG_INFO,
-			       "kernel has no kfunc bpf_task_from_vpid (Linux 6.13): %s not loaded, a process that reads a marked process's memory is not marked",
-			       name);
 			bpf_program__set_autoload(prog, false);
 			continue;
 		}
@@ -270,14 +320,6 @@ out:
  * search the modules' BTF, which needs CAP_SYS_ADMIN (not in the unit's
  * set) and fails the whole load.  The programs use no module's types.
  */
-static struct piiwatch_bpf *open_object(void)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, oo);
-
-	if (access(PW_VMLINUX_BTF, R_OK) == 0)
-		oo.btf_custom_path = PW_VMLINUX_BTF;
-	return piiwatch_bpf__open_opts(&oo);
-}
 
 /*
  * BPF trampolines (fentry/fexit, BPF LSM) cost less and see opens that
@@ -286,24 +328,12 @@ static struct piiwatch_bpf *open_object(void)
  */
 static bool probe_trampoline(void)
 {
-	struct piiwatch_bpf *skel = open_object();
-	struct bpf_program *prog;
-	bool ok;
+	static const char *const lsm[] = { "handle_lsm_file_open" };
+	bool ok = loads_alone(lsm, PW_N(lsm));
 
-	if (!skel)
-		return false;
-	libbpf_print_fn_t saved;
-
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, prog == skel->progs.handle_lsm_file_open);
-	/* A refusal is the expected answer on many kernels, not a warning. */
-	saved = libbpf_set_print(NULL);
-	ok = piiwatch_bpf__load(skel) == 0;
-	libbpf_set_print(saved);
 	if (!ok)
 		pw_log(LOG_INFO, "BPF trampolines refused by this kernel (%s): using syscall tracepoints",
 		       strerror(errno));
-	piiwatch_bpf__destroy(skel);
 	return ok;
 }
 

@@ -1697,6 +1697,58 @@ static void wait_stopped(pid_t pid)
 		die("waitpid (ptrace stop)");
 }
 
+/* pid attached and stopped; if the caller dies before it detaches, the
+ * kernel kills pid rather than leave it stopped for good. */
+static void attach_stopped(pid_t pid)
+{
+	if (ptrace(PTRACE_ATTACH, pid, NULL, NULL))
+		die("PTRACE_ATTACH");
+	wait_stopped(pid);
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)PTRACE_O_EXITKILL))
+		die("PTRACE_SETOPTIONS");
+}
+
+static void detach(pid_t pid)
+{
+	if (ptrace(PTRACE_DETACH, pid, NULL, NULL))
+		die("PTRACE_DETACH");
+}
+
+/* The word-by-word copy of size bytes at buf, from our memory into that
+ * of process pid, stopped under ptrace by us. */
+static void poke_in(pid_t pid, char *buf, long long size)
+{
+	long long at;
+
+	for (at = 0; at < size; at += (long long)sizeof(long)) {
+		long w;
+
+		if (size - at < (long long)sizeof(w)) {
+			/* The tail: what follows it stays. */
+			errno = 0;
+			w = ptrace(PTRACE_PEEKDATA, pid, buf + at, NULL);
+			if (errno)
+				die("PTRACE_PEEKDATA");
+			memcpy(&w, buf + at, (size_t)(size - at));
+		} else {
+			memcpy(&w, buf + at, sizeof(w));
+		}
+		if (ptrace(PTRACE_POKEDATA, pid, buf + at, (void *)w))
+			die("PTRACE_POKEDATA");
+	}
+}
+
+/* A new login session for the calling process (root may set its
+ * loginuid again; each setting opens a session). */
+static void new_session(void)
+{
+	int f = open("/proc/self/loginuid", O_WRONLY);
+
+	if (f < 0 || write(f, "0", 1) != 1)
+		die("/proc/self/loginuid");
+	close(f);
+}
+
 /*
  * FILE (fd, size bytes) read whole into memory by one process, and the
  * copy written to out by another that never opens FILE, forked before the
@@ -1706,29 +1758,41 @@ static void wait_stopped(pid_t pid)
  *   vm-read-thread   the same, naming a thread of the parent by its id;
  *   vm-write         the parent puts it into the child's memory with
  *                    process_vm_writev;
+ *   vm-write-session the same, the child in a login session of its own,
+ *                    and out a port: once given the copy, the child lets
+ *                    a process of its session that it forked before
+ *                    connect to it on 127.0.0.1 (refused is fine);
  *   ptrace-peek      the child attaches to the parent after the read
  *                    (PTRACE_ATTACH) and copies it by PTRACE_PEEKDATA;
  *   ptrace-attach    the child attaches to the parent after the read and
  *                    detaches, reading nothing, then writes as many
  *                    bytes of its own (a tracer such as strace, whose
  *                    output may copy what its tracee read);
+ *   ptrace-seize     the same with PTRACE_SEIZE and PTRACE_INTERRUPT;
  *   ptrace-early     the child attaches before the read, and copies it
  *                    by PTRACE_PEEKDATA once the parent stops itself;
+ *   ptrace-poke      the parent attaches to the child after the read and
+ *                    puts it into the child's memory by PTRACE_POKEDATA;
  *   proc-mem         the child opens /proc/PPID/mem after the read and
  *                    reads it there;
  *   proc-mem-early   the child opens it before the read, and reads it
- *                    there after.
- * The two sides signal each other with single bytes through pipes.
+ *                    there after;
+ *   proc-mem-write   the parent opens /proc/CHILD/mem after the read and
+ *                    writes it into the child's memory there.
+ * The two sides signal each other with single bytes through pipes; a
+ * tracer that dies takes its stopped tracee with it (PTRACE_O_EXITKILL).
  * Returns the bytes written to out.
  */
 static long long memory_copy(const char *t, int fd, long long size, const char *out)
 {
 	char *buf = malloc(size ? (size_t)size : 1);
 	int down[2], up[2], tid = 0;
-	bool early = strcmp(t, "ptrace-early") == 0;
+	bool early = strcmp(t, "ptrace-early") == 0, session = strcmp(t, "vm-write-session") == 0;
 	bool proc_mem = strncmp(t, "proc-mem", 8) == 0, mem_early = strcmp(t, "proc-mem-early") == 0;
+	bool given = strncmp(t, "vm-write", 8) == 0 || strcmp(t, "ptrace-poke") == 0 ||
+		     strcmp(t, "proc-mem-write") == 0;
 	pid_t parent = getpid(), child;
-	int status, mem = -1;
+	int mem = -1;
 	char mem_path[64];
 
 	if (!buf)
@@ -1748,45 +1812,73 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 	if (child < 0)
 		die("fork");
 	if (child == 0) {
-		int o = open_out(out);
+		int o = session ? -1 : open_out(out), go[2];
 		struct iovec local = { buf, (size_t)size }, remote = { buf, (size_t)size };
+		pid_t other = -1;
 
 		close(fd);
 		close(down[1]);
 		close(up[0]);
 		snprintf(mem_path, sizeof(mem_path), "/proc/%d/mem", (int)parent);
-		if (mem_early) {
-			mem = open_ro(mem_path, 0);
-			signal_one(up[1]);
+		if (session) {
+			new_session();
+			if (pipe(go))
+				die("pipe");
+			other = fork();
+			if (other < 0)
+				die("fork");
+			if (other == 0) {
+				struct sockaddr_in sa = { .sin_family = AF_INET,
+							  .sin_port = htons((uint16_t)atoi(out)) };
+				int sk = socket(AF_INET, SOCK_STREAM, 0);
+
+				close(go[1]);
+				await_one(go[0]);
+				inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+				if (connect(sk, (struct sockaddr *)&sa, sizeof(sa)) && errno != ECONNREFUSED)
+					die("connect");
+				_exit(0);
+			}
+			close(go[0]);
 		}
+		if (mem_early)
+			mem = open_ro(mem_path, 0);
 		if (early) {
-			if (ptrace(PTRACE_ATTACH, parent, NULL, NULL))
-				die("PTRACE_ATTACH");
-			wait_stopped(parent);
+			attach_stopped(parent);
 			if (ptrace(PTRACE_CONT, parent, NULL, NULL))
 				die("PTRACE_CONT");
+		}
+		if (early || mem_early || session)
 			signal_one(up[1]);
+		if (early) {
 			/* The parent stops itself (SIGSTOP) after its read. */
 			wait_stopped(parent);
 			peek_out(parent, buf, size, o);
-			if (ptrace(PTRACE_DETACH, parent, NULL, NULL))
-				die("PTRACE_DETACH");
+			detach(parent);
 			_exit(0);
 		}
 		await_one(down[0]);
-		if (strcmp(t, "vm-write") == 0) {
+		if (session) {
+			signal_one(go[1]);
+			if (wait_child(other))
+				die("the session's other process");
+		} else if (given) {
+			write_exact(o, buf, (size_t)size);
+		} else if (strcmp(t, "ptrace-seize") == 0) {
+			if (ptrace(PTRACE_SEIZE, parent, NULL, (void *)(long)PTRACE_O_EXITKILL) ||
+			    ptrace(PTRACE_INTERRUPT, parent, NULL, NULL))
+				die("PTRACE_SEIZE");
+			wait_stopped(parent);
+			detach(parent);
 			write_exact(o, buf, (size_t)size);
 		} else if (strncmp(t, "ptrace-", 7) == 0) {
-			if (ptrace(PTRACE_ATTACH, parent, NULL, NULL))
-				die("PTRACE_ATTACH");
-			wait_stopped(parent);
+			attach_stopped(parent);
 			if (strcmp(t, "ptrace-peek") == 0)
 				peek_out(parent, buf, size, o);
-			if (ptrace(PTRACE_DETACH, parent, NULL, NULL))
-				die("PTRACE_DETACH");
+			detach(parent);
 			if (strcmp(t, "ptrace-attach") == 0)
 				write_exact(o, buf, (size_t)size);
-		} else if (proc_mem) {
+		} else if (proc_mem) { /* the reads */
 			if (mem < 0)
 				mem = open_ro(mem_path, 0);
 			if (pread(mem, buf, (size_t)size, (off_t)(uintptr_t)buf) != size)
@@ -1799,28 +1891,39 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 				die("process_vm_readv");
 			write_exact(o, buf, (size_t)size);
 		}
-		close(o);
+		if (o >= 0)
+			close(o);
 		signal_one(up[1]);
 		_exit(0);
 	}
 	close(down[0]);
 	close(up[1]);
-	if (early || mem_early)
+	if (early || mem_early || session)
 		await_one(up[0]);
 	read_into(fd, buf, size);
 	if (early) {
 		raise(SIGSTOP);
 	} else {
-		if (strcmp(t, "vm-write") == 0) {
+		if (strncmp(t, "vm-write", 8) == 0) {
 			struct iovec local = { buf, (size_t)size }, remote = { buf, (size_t)size };
 
 			if (process_vm_writev(child, &local, 1, &remote, 1, 0) != size)
 				die("process_vm_writev");
+		} else if (strcmp(t, "ptrace-poke") == 0) {
+			attach_stopped(child);
+			poke_in(child, buf, size);
+			detach(child);
+		} else if (strcmp(t, "proc-mem-write") == 0) {
+			snprintf(mem_path, sizeof(mem_path), "/proc/%d/mem", (int)child);
+			mem = open(mem_path, O_WRONLY);
+			if (mem < 0 || pwrite(mem, buf, (size_t)size, (off_t)(uintptr_t)buf) != size)
+				die("pwrite /proc/CHILD/mem");
+			close(mem);
 		}
 		signal_one(down[1]);
 		await_one(up[0]);
 	}
-	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+	if (wait_child(child))
 		die("child");
 	free(buf);
 	return size;
@@ -1921,6 +2024,38 @@ int main(int argc, char **argv)
 		if (wait_child(pid))
 			die("child");
 		n = size;
+	} else if (strcmp(t, "pidfd") == 0) {
+		/* The descriptor taken out of a child that holds it with
+		 * pidfd_getfd(2), after closing our own. */
+		int go[2], pidfd, got;
+		pid_t pid;
+
+		if (pipe(go))
+			die("pipe");
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			char c;
+
+			close(go[1]);
+			_exit(read(go[0], &c, 1) < 0);
+		}
+		close(go[0]);
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd < 0)
+			die("pidfd_open");
+		got = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+		if (got < 0)
+			die("pidfd_getfd");
+		close(fd);
+		fd = -1;
+		n = read_all(got);
+		close(got);
+		close(pidfd);
+		close(go[1]);
+		if (wait_child(pid))
+			die("child");
 	} else if (strcmp(t, "sendfile") == 0) {
 		int out = open("/dev/null", O_WRONLY);
 		ssize_t r;
@@ -2066,7 +2201,7 @@ int main(int argc, char **argv)
 	} else if (strncmp(t, "vm-", 3) == 0 || strncmp(t, "ptrace-", 7) == 0 ||
 		   strncmp(t, "proc-mem", 8) == 0) {
 		if (!arg)
-			die("an output file is needed");
+			die("an output file (vm-write-session: a port) is needed");
 		n = memory_copy(t, fd, size, arg);
 	} else if (strcmp(t, "fork-stage") == 0) {
 		/* Read FILE whole, then a child forked after the read writes

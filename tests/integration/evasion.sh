@@ -12,7 +12,7 @@ O=$PW_TMP/out
 mkdir -p "$D" "$W" "$PW_TMP/other" "$O" "$PW_TMP/bind" "$PW_TMP/lo"
 EVADE="$PW_BUILD/tests/pw-evade"
 # Each read FILE whole: the opens by each syscall among them.
-SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm sendfile splice
+SIMPLE="read pread readv preadv preadv2 dup dup2 dup3 fcntl dup2-over fork scm pidfd sendfile splice
 	mmap exit-no-close exec-cloexec close-range uring-read uring-read-sqpoll uring-splice uring-splice-fixed uring-readv-fixed
 	uring-open uring-use aio aio-v
 	open-sys open-at open-at2 open-opath int80 int80-exec int80-mmap int80-mmap2 int80-aio"
