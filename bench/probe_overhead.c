@@ -32,7 +32,9 @@
  * programs on both workloads, piiwatch's both as loaded and once a pipe
  * has been marked as carrying protected data (after "cat PROTECTED |
  * cat", from when on every read's exit looks at its descriptor: the state
- * of a host after its first such pipeline), and the throughput of one reader of
+ * of a host after its first such pipeline) while a process that read
+ * protected data runs (a DMS: every write looks its writer up, every open
+ * looks at its file system), and the throughput of one reader of
  * protected files on one CPU with piiwatchd on the other, where every
  * access must reach the store and nothing may be lost.
  *
@@ -953,9 +955,9 @@ static void add_costs(struct prog_cost *c, size_t *nc, struct piiwatch_bpf *skel
 	}
 }
 
-/* Entries in the running daemon's map pipe_carriers (found through its
+/* Entries in the running daemon's map called name (found through its
  * programs), or -1 when it cannot be found. */
-static long count_carriers(const struct bench *b)
+static long map_entries(const struct bench *b, const char *name)
 {
 	__u32 ids[MAX_PROGS];
 	size_t n = daemon_progs(b, ids, NULL, MAX_PROGS), i, j;
@@ -977,17 +979,17 @@ static long count_carriers(const struct bench *b)
 		for (j = 0; j < info.nr_map_ids && j < 64 && count < 0; j++) {
 			struct bpf_map_info mi = { 0 };
 			__u32 mlen = sizeof(mi);
-			struct pw_inode_key key, next;
+			unsigned char key[64], next[64];
 			int mfd = bpf_map_get_fd_by_id(map_ids[j]);
 
 			if (mfd < 0)
 				continue;
-			if (bpf_obj_get_info_by_fd(mfd, &mi, &mlen) == 0 &&
-			    strcmp(mi.name, "pipe_carriers") == 0) {
+			if (bpf_obj_get_info_by_fd(mfd, &mi, &mlen) == 0 && strcmp(mi.name, name) == 0 &&
+			    mi.key_size <= sizeof(key)) {
 				count = 0;
-				for (int r = bpf_map_get_next_key(mfd, NULL, &next); r == 0;
-				     r = bpf_map_get_next_key(mfd, &key, &next)) {
-					key = next;
+				for (int r = bpf_map_get_next_key(mfd, NULL, next); r == 0;
+				     r = bpf_map_get_next_key(mfd, key, next)) {
+					memcpy(key, next, mi.key_size);
 					count++;
 				}
 			}
@@ -997,15 +999,23 @@ static long count_carriers(const struct bench *b)
 	return count;
 }
 
-/* A pipe marked as carrying protected data, as after any pipeline that
- * passed some on ("cat data | gzip"): from then on every native read's
- * exit looks at its descriptor.  0 once the daemon's map has one. */
-static int mark_a_pipe(const struct bench *b)
+/*
+ * The state of a host after its first pipeline that passed protected
+ * data on ("cat data | gzip"), with a process that read them still
+ * running (a DMS holding its database): a pipe marked, from when on every
+ * native read's exit looks at its descriptor, and a process marked, from
+ * when on every write looks the writer up and every open looks at its
+ * file system's magic number.  The process (a shell that read a line of
+ * a protected file, then sleeps) is put in *holder.  0 once the daemon's
+ * maps have both.
+ */
+static int mark_host(const struct bench *b, pid_t *holder)
 {
 	char file[PATH_MAX + 16];
-	int st = 0;
+	int st = 0, i;
 	pid_t sh;
 
+	*holder = -1;
 	snprintf(file, sizeof(file), "%s/f0000", b->protected_dir);
 	sh = fork();
 	if (sh == 0) {
@@ -1014,18 +1024,37 @@ static int mark_a_pipe(const struct bench *b)
 	}
 	if (sh < 0 || waitpid(sh, &st, 0) != sh || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return -1;
-	return count_carriers(b) > 0 ? 0 : -1;
+	*holder = fork();
+	if (*holder == 0) {
+		execl("/bin/sh", "sh", "-c", "read x <\"$1\"; exec sleep 3600", "sh", file,
+		      (char *)NULL);
+		_exit(127);
+	}
+	if (*holder < 0)
+		return -1;
+	for (i = 0; i < 200 && map_entries(b, "tainted_tasks") < 1; i++)
+		bench_sleep_ns(10000000ULL);
+	return map_entries(b, "pipe_carriers") > 0 && map_entries(b, "tainted_tasks") > 0 ? 0 : -1;
+}
+
+static void stop_holder(pid_t holder)
+{
+	if (holder <= 0)
+		return;
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
 }
 
 /* The per-program costs of monitor m on both workloads; for piiwatch
- * with marked_pipe, after a pipe was marked (mark_a_pipe). */
-static int profile_mode(struct bench *b, enum mode m, bool marked_pipe, struct piiwatch_bpf *skel,
+ * with marked, with a pipe and a process marked (mark_host). */
+static int profile_mode(struct bench *b, enum mode m, bool marked, struct piiwatch_bpf *skel,
 			struct prog_cost *c, size_t *nc)
 {
 	static struct prog_snap s0[MAX_PROGS], s1[MAX_PROGS], s2[MAX_PROGS];
 	char why[512];
 	double wall, cpu;
 	size_t n0, n1, n2;
+	pid_t holder = -1;
 	int rc = -1;
 
 	wait_quiet(b);
@@ -1033,8 +1062,9 @@ static int profile_mode(struct bench *b, enum mode m, bool marked_pipe, struct p
 		fprintf(stderr, "probe_overhead: profile: %s: %s\n", mode_names[m], why);
 		return -1;
 	}
-	if (marked_pipe && mark_a_pipe(b) != 0) {
-		fprintf(stderr, "probe_overhead: profile: no pipe marked after cat PROTECTED | cat\n");
+	if (marked && mark_host(b, &holder) != 0) {
+		fprintf(stderr, "probe_overhead: profile: no pipe and process marked after "
+				"cat PROTECTED | cat and a read of it\n");
 		goto out;
 	}
 	bench_sleep_ns(500000000ULL);
@@ -1051,6 +1081,7 @@ static int profile_mode(struct bench *b, enum mode m, bool marked_pipe, struct p
 	add_costs(c, nc, skel, s1, s2, n2, 1, m == M_PIIWATCH);
 	rc = 0;
 out:
+	stop_holder(holder);
 	monitor_stop(b, m);
 	return rc;
 }
@@ -1061,7 +1092,7 @@ out:
  * program costs per access of the loop and per run of tar: the empty
  * programs, piiwatch, and piiwatch once a pipe has been marked (the
  * state after the first pipeline that carried protected data, which
- * lasts until the programs are unloaded).
+ * lasts until the programs are unloaded) while a marked process runs.
  */
 static int profile(struct bench *b)
 {
@@ -1079,7 +1110,7 @@ static int profile(struct bench *b)
 	}
 	printf("\nper-program cost (kernel.bpf_stats: run time inside each program; one loop run "
 	       "of %llu accesses, one tar run; \"marked\": piiwatch again after "
-	       "cat PROTECTED | cat marked a pipe)\n",
+	       "cat PROTECTED | cat marked a pipe, and a process that read PROTECTED runs)\n",
 	       (unsigned long long)b->accesses);
 	printf("%-28s %-42s %9s %9s %9s %12s %12s %12s %12s\n", "program", "hook", "runs/acc",
 	       "empty ns", "piiw ns", "piiw ns/acc", "marked ns/acc", "tar piiw ms", "tar mark ms");
