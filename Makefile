@@ -112,6 +112,8 @@ TEST_BINS += $(OUT)/tests/pw-native-only
 
 # The CLI's tests load a fixed store from ECS JSON Lines.
 TEST_BINS += $(OUT)/tests/pw-load-store
+# Has the kernel verify every BPF program, those this machine leaves out too.
+TEST_BINS += $(OUT)/tests/pw-load-all
 
 TEST_BINS += $(OUT)/tests/test_detector
 # The collector's session join, with the outputs and probes stubbed.
@@ -226,6 +228,12 @@ $(OUT)/tests/pw-syslog-send: tests/helpers/pw-syslog-send.c $(LIB_OBJS) $(wildca
 $(OUT)/tests/pw-load-store: tests/helpers/pw-load-store.c $(LIB_OBJS) $(wildcard userspace/*.h) | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -lsqlite3 $(LDLIBS_COMMON)
+
+$(OUT)/tests/pw-load-all: tests/helpers/pw-load-all.c $(OUT)/probes.o $(OUT)/log.o \
+		$(OUT)/compat_entry.o $(OUT)/ringbuf.o $(LIB_OBJS) $(wildcard userspace/*.h) | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(filter %.c %.o,$^) -o $@ -lbpf -lelf -lz \
+		-lsqlite3 $(LDLIBS_COMMON)
 
 $(OUT)/bench/pam_session_bench: bench/pam_session_bench.c $(OUT)/session_record.o $(OUT)/util.o \
 		$(wildcard userspace/*.h) | $(OUT)/bench

@@ -120,7 +120,8 @@ EMPTY_SYSCALL(connect)
 EMPTY_TP(syscalls, sys_enter_sendto)
 EMPTY_TP(syscalls, sys_enter_sendmsg)
 EMPTY_TP(syscalls, sys_enter_sendmmsg)
-/* handle_compat_enter and handle_compat_exit: every system call. */
+/* handle_compat_enter and handle_compat_exit: every system call (the
+ * exit's is a tp_btf program: the same run of the tracepoint's programs). */
 EMPTY_RAW_TP(sys_enter)
 EMPTY_RAW_TP(sys_exit)
 

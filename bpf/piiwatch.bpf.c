@@ -912,8 +912,8 @@ static __always_inline bool is_tainted_task(void)
  * as one it writes into with process_vm_writev is.  Called only while
  * some process is marked, to look at the file system's magic number, and
  * only for a procfs file named "mem" further.  A function of its own:
- * inlined, its spilled registers cost every open some 20 ns while nothing
- * is marked (bench/RESULTS.md, "Eighteenth round").  (The LSM hook runs
+ * inlined, it made the compiler spill registers on every open's path,
+ * marked or not (bench/RESULTS.md, "Eighteenth round").  (The LSM hook runs
  * before procfs checks that right: an open it refuses there marks too.)
  */
 #define PW_PROC_SUPER_MAGIC 0x9fa0
@@ -2078,17 +2078,10 @@ int handle_exit_vm_writev(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_ptrace")
-int handle_exit_ptrace(struct trace_event_raw_sys_exit *ctx)
+/* A ptrace request that succeeded on the process the caller names vpid. */
+static __always_inline void ptrace_memory(long request, __s32 vpid)
 {
-	struct pt_regs *regs;
-	__s32 vpid;
-
-	if (ctx->ret < 0 || !n_tainted)
-		return 0;
-	regs = call_regs();
-	vpid = (__s32)PT_REGS_PARM2_SYSCALL(regs);
-	switch (PT_REGS_PARM1_SYSCALL(regs)) {
+	switch (request) {
 	case PW_PTRACE_PEEKTEXT:
 	case PW_PTRACE_PEEKDATA:
 	case PW_PTRACE_PEEKUSR:
@@ -2108,6 +2101,17 @@ int handle_exit_ptrace(struct trace_event_raw_sys_exit *ctx)
 		memory_given(vpid);
 		break;
 	}
+}
+
+SEC("tracepoint/syscalls/sys_exit_ptrace")
+int handle_exit_ptrace(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+
+	if (ctx->ret < 0 || !n_tainted)
+		return 0;
+	regs = call_regs();
+	ptrace_memory(PT_REGS_PARM1_SYSCALL(regs), (__s32)PT_REGS_PARM2_SYSCALL(regs));
 	return 0;
 }
 
@@ -2802,7 +2806,10 @@ int handle_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
  * the call's pw_compat_desc says its arguments are.  Raw tracepoints
  * reach a program without building a trace record, which is most of what
  * a syscall tracepoint costs; their programs cannot tail-call the
- * syscalls:* ones (another program type).
+ * syscalls:* ones (another program type).  The exit side is a tp_btf
+ * program (the same tracepoint and dispatch, with BTF), tail-calling
+ * tp_btf programs: those may call kfuncs, which the memory calls need
+ * (compat_memory_exit); raw_tp programs may not.
  */
 #define PW_TS_COMPAT 0x0002 /* x86 thread_info.status: in a compat syscall */
 
@@ -2834,8 +2841,8 @@ static __always_inline bool in_compat_syscall_now(void)
 	return bpf_get_current_task_btf()->thread_info.status & PW_TS_COMPAT;
 }
 
-/* raw_tp sys_enter: args[0] the registers, args[1] the call's number;
- * sys_exit: args[0] the registers, args[1] the result. */
+/* sys_enter (raw_tp): args[0] the registers, args[1] the call's number;
+ * sys_exit (tp_btf): args[0] the registers, args[1] the result. */
 SEC("raw_tp/sys_enter")
 int handle_compat_enter(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -2849,7 +2856,7 @@ int handle_compat_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
+SEC("tp_btf/sys_exit")
 int handle_compat_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs;
@@ -2918,7 +2925,8 @@ static __always_inline long compat_ret(struct bpf_raw_tracepoint_args *ctx)
 	return (long)(int)ctx->args[1];
 }
 
-/* The program of each kind, tail-called, never attached. */
+/* The program of each kind, tail-called, never attached (the exits'
+ * tp_btf section names their tracepoint, for the verifier). */
 SEC("raw_tp")
 int compat_io_enter(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -2930,7 +2938,7 @@ int compat_io_enter(struct bpf_raw_tracepoint_args *ctx)
 			c.d.b < 0 ? -1 : (int)compat_arg(&c, c.d.b), true);
 }
 
-SEC("raw_tp")
+SEC("tp_btf/sys_exit")
 int compat_io_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	return io_exit(compat_ret(ctx));
@@ -2949,13 +2957,13 @@ int compat_ioctl_enter(struct bpf_raw_tracepoint_args *ctx)
 	return clone_enter((int)c.a[0], c.a[1], c.a[2]);
 }
 
-SEC("raw_tp")
+SEC("tp_btf/sys_exit")
 int compat_ioctl_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	return clone_exit(compat_ret(ctx));
 }
 
-SEC("raw_tp")
+SEC("tp_btf/sys_exit")
 int compat_open_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	return handle_open_fd(compat_ret(ctx), 0, 0);
@@ -3033,7 +3041,7 @@ int compat_linkat_enter(struct bpf_raw_tracepoint_args *ctx)
 			    c.a[4]);
 }
 
-SEC("raw_tp")
+SEC("tp_btf/sys_exit")
 int compat_change_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	return change_exit(compat_ret(ctx));
@@ -3046,7 +3054,7 @@ int compat_exec_enter(struct bpf_raw_tracepoint_args *ctx)
 	return exec_enter();
 }
 
-SEC("raw_tp")
+SEC("tp_btf/sys_exit")
 int compat_exec_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	return exec_exit(compat_ret(ctx));
@@ -3062,7 +3070,7 @@ int compat_io_submit_enter(struct bpf_raw_tracepoint_args *ctx)
 	return aio_enter(c.a[1], c.a[2], true);
 }
 
-SEC("raw_tp")
+SEC("tp_btf/sys_exit")
 int compat_io_submit_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	return aio_exit(compat_ret(ctx));
@@ -3134,10 +3142,43 @@ int compat_socketcall_enter(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* connect, and socketcall: a connect's pending record, if any. */
-SEC("raw_tp")
+SEC("tp_btf/sys_exit")
 int compat_net_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	return connect_exit(compat_ret(ctx));
+}
+
+/* process_vm_readv, process_vm_writev and ptrace, as the native ones
+ * (their descriptor's variant says which); the first arguments are the
+ * other process's id, or ptrace's request and then the id. */
+SEC("tp_btf/sys_exit")
+int compat_memory_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *r = (struct pt_regs *)ctx->args[0];
+	long ret = compat_ret(ctx);
+	struct pw_compat_desc *d;
+	__u32 nr;
+
+	if (ret < 0 || !n_tainted)
+		return 0;
+	nr = (__u32)BPF_CORE_READ(r, orig_ax);
+	d = bpf_map_lookup_elem(&compat_desc, &nr);
+	if (!d)
+		return 0;
+	switch (d->variant) {
+	case PW_COMPAT_VM_READ:
+		if (ret > 0)
+			memory_taken((__s32)BPF_CORE_READ(r, bx));
+		break;
+	case PW_COMPAT_VM_WRITE:
+		if (ret > 0)
+			memory_given((__s32)BPF_CORE_READ(r, bx));
+		break;
+	case PW_COMPAT_PTRACE:
+		ptrace_memory((__u32)BPF_CORE_READ(r, bx), (__s32)BPF_CORE_READ(r, cx));
+		break;
+	}
+	return 0;
 }
 
 /* ---- io_uring ---- */

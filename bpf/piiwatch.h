@@ -48,9 +48,10 @@ enum pw_event_type {
 	X(chmod) X(fchmod) X(fchmodat) X(fchmodat2) X(chown) X(lchown)        \
 	X(fchown) X(fchownat)
 
-/* Bumped whenever maps or records change shape: a daemon finding pinned
- * objects of another version replaces them instead of reusing them. */
-#define PW_ABI_VERSION 7
+/* Bumped whenever maps or records change shape, or programs are added or
+ * change type: a daemon finding pinned objects of another version
+ * replaces them instead of reusing them. */
+#define PW_ABI_VERSION 8
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {
@@ -319,6 +320,9 @@ struct pw_event_connect {
 enum pw_compat_variant {
 	PW_COMPAT_MMAP2 = 0,       /* mmap2: the offset in 4096-byte pages */
 	PW_COMPAT_OLD_MMAP = 1,    /* old_mmap: the arguments in a struct */
+	PW_COMPAT_VM_READ = 2,     /* compat_memory_exit: process_vm_readv */
+	PW_COMPAT_VM_WRITE = 3,    /* process_vm_writev */
+	PW_COMPAT_PTRACE = 4,      /* ptrace */
 };
 
 struct pw_compat_desc {
@@ -326,7 +330,7 @@ struct pw_compat_desc {
 			* read from; compat_change_enter: the path's; -1 none */
 	__s8 b;        /* the descriptor written to; the second path */
 	__u8 op;       /* compat_change_enter: enum pw_change_op */
-	__u8 variant;  /* compat_mmap_enter: enum pw_compat_variant;
+	__u8 variant;  /* compat_mmap_enter, compat_memory_exit: enum pw_compat_variant;
 			* compat_net_enter: the call's socketcall number */
 };
 

@@ -126,7 +126,7 @@ static bool have_syscall_tracepoint(const char *name)
  * another process's memory read or written (process_vm_readv,
  * process_vm_writev, ptrace). */
 static const char *const vpid_progs[] = { "handle_exit_vm_readv", "handle_exit_vm_writev",
-					  "handle_exit_ptrace" };
+					  "handle_exit_ptrace", "compat_memory_exit" };
 
 static bool needs_vpid_kfunc(const char *name)
 {
@@ -212,13 +212,17 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 		const char *sec = bpf_program__section_name(prog), *name = bpf_program__name(prog);
 		bool present = true, is_compat = false;
 
-		if (strncmp(sec, "tp_btf/", 7) == 0)
-			present = have_btf_tracepoint(vmlinux, sec + 7);
-		else if (strncmp(sec, "tracepoint/syscalls/", 20) == 0)
-			present = have_syscall_tracepoint(sec + 20);
-		else if (strncmp(name, "compat_", 7) == 0 || strncmp(name, "handle_compat_", 14) == 0) {
+		if (strncmp(name, "compat_", 7) == 0 || strncmp(name, "handle_compat_", 14) == 0) {
 			present = compat;
 			is_compat = true;
+			/* The tail-called ones are never attached; the exits'
+			 * tp_btf section only names their tracepoint. */
+			if (name[0] == 'c')
+				bpf_program__set_autoattach(prog, false);
+		} else if (strncmp(sec, "tp_btf/", 7) == 0) {
+			present = have_btf_tracepoint(vmlinux, sec + 7);
+		} else if (strncmp(sec, "tracepoint/syscalls/", 20) == 0) {
+			present = have_syscall_tracepoint(sec + 20);
 		}
 		if (present && !vpid && needs_vpid_kfunc(name)) {
 			bpf_program__set_autoload(prog, false);
@@ -227,7 +231,7 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 		if (!present) {
 			if (!is_compat)
 				pw_log(LOG_INFO, "kernel has no %s: %s not loaded", sec, name);
-			else if (strcmp(sec, "raw_tp") != 0) /* the tail-called kinds go unsaid */
+			else if (strncmp(name, "compat_", 7) != 0) /* the tail-called kinds go unsaid */
 				pw_log(LOG_INFO, "%s: %s not loaded", why, name);
 			bpf_program__set_autoload(prog, false);
 		}
@@ -579,6 +583,10 @@ static const struct compat_call compat_calls[] = {
 	NET(370, 16, NULL),                     /* sendmsg */
 	NET(345, 20, NULL),                     /* sendmmsg */
 	{ 102, "compat_socketcall_enter", "compat_net_exit", { -1, -1, 0, 0 } },
+	/* Another process's memory (where the kfunc they need can be called). */
+	{ 347, NULL, "compat_memory_exit", { -1, -1, 0, PW_COMPAT_VM_READ } },
+	{ 348, NULL, "compat_memory_exit", { -1, -1, 0, PW_COMPAT_VM_WRITE } },
+	{ 26, NULL, "compat_memory_exit", { -1, -1, 0, PW_COMPAT_PTRACE } },
 };
 
 /* The opens' exits, in tracepoint mode only (the LSM hook sees them
@@ -591,14 +599,13 @@ static const struct compat_call compat_opens[] = {
 	{ 437, NULL, "compat_open_exit", { -1, -1, 0, 0 } },
 };
 
-/* Route each of calls to its programs in the tables, with its
- * descriptor. */
-static int fill_compat(struct pw_probes *p, const struct compat_call *calls, size_t n, char *err,
-		       size_t err_size)
+/* Route each of calls to its programs in skel's tables, with its
+ * descriptor.  Returns the routes made, or -1. */
+static int fill_compat(struct piiwatch_bpf *skel, const struct compat_call *calls, size_t n,
+		       char *err, size_t err_size)
 {
-	int maps[2] = { bpf_map__fd(p->skel->maps.compat_enter),
-			bpf_map__fd(p->skel->maps.compat_exit) };
-	int desc_fd = bpf_map__fd(p->skel->maps.compat_desc);
+	int maps[2] = { bpf_map__fd(skel->maps.compat_enter), bpf_map__fd(skel->maps.compat_exit) };
+	int desc_fd = bpf_map__fd(skel->maps.compat_desc), routed = 0;
 	size_t i, side;
 
 	for (i = 0; i < n; i++) {
@@ -610,11 +617,11 @@ static int fill_compat(struct pw_probes *p, const struct compat_call *calls, siz
 		for (side = 0; side < 2; side++) {
 			const char *name = side ? calls[i].exit : calls[i].enter;
 			struct bpf_program *prog =
-				name ? bpf_object__find_program_by_name(p->skel->obj, name) : NULL;
+				name ? bpf_object__find_program_by_name(skel->obj, name) : NULL;
 			int fd = prog ? bpf_program__fd(prog) : -1;
 
-			if (!name)
-				continue;
+			if (!name || (prog && !bpf_program__autoload(prog)))
+				continue; /* none, or not loaded on this kernel */
 			if (fd < 0) {
 				pw_set_err(err, err_size, "no BPF program %s for compat syscall %u",
 					   name, calls[i].nr);
@@ -625,9 +632,46 @@ static int fill_compat(struct pw_probes *p, const struct compat_call *calls, siz
 					   calls[i].nr, name, strerror(errno));
 				return -1;
 			}
+			routed++;
 		}
 	}
-	return 0;
+	return routed;
+}
+
+int pw_probes_verify_all(int *loaded, int *routed, char *err, size_t err_size)
+{
+	struct piiwatch_bpf *skel = open_object();
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool vpid = vpid_kfunc_callable(vmlinux);
+	struct bpf_program *prog;
+	int rc = -1, r1, r2;
+
+	btf__free(vmlinux);
+	if (!skel) {
+		pw_set_err(err, err_size, "cannot open BPF object: %s", strerror(errno));
+		return -1;
+	}
+	*loaded = 0;
+	bpf_object__for_each_program(prog, skel->obj) {
+		bool on = prog != skel->progs.handle_lsm_file_open &&
+			  (vpid || !needs_vpid_kfunc(bpf_program__name(prog)));
+
+		bpf_program__set_autoload(prog, on);
+		*loaded += on;
+	}
+	rc = piiwatch_bpf__load(skel);
+	if (rc) {
+		pw_set_err(err, err_size, "cannot load BPF programs: %s", strerror(-rc));
+		rc = -1;
+		goto out;
+	}
+	r1 = fill_compat(skel, compat_calls, PW_N(compat_calls), err, err_size);
+	r2 = r1 < 0 ? -1 : fill_compat(skel, compat_opens, PW_N(compat_opens), err, err_size);
+	rc = r2 < 0 ? -1 : 0;
+	*routed = r1 + r2;
+out:
+	piiwatch_bpf__destroy(skel);
+	return rc;
 }
 
 static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
@@ -677,9 +721,9 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 			strerror(-rc));
 		return -1;
 	}
-	if (compat && (fill_compat(p, compat_calls, PW_N(compat_calls), err, err_size) ||
+	if (compat && (fill_compat(p->skel, compat_calls, PW_N(compat_calls), err, err_size) < 0 ||
 		       (!p->trampoline &&
-			fill_compat(p, compat_opens, PW_N(compat_opens), err, err_size))))
+			fill_compat(p->skel, compat_opens, PW_N(compat_opens), err, err_size) < 0)))
 		return -1;
 	/* The exits before their entries, so that no entry leaves a pending
 	 * change or open behind for want of its exit. */

@@ -45,6 +45,18 @@ int pw_probes_detach(const char *pin_dir, char *err, size_t err_size);
 /* True when the programs were taken over from an earlier daemon. */
 bool pw_probes_reused(const struct pw_probes *p);
 
+/*
+ * For the tests: load every program of the BPF object on this kernel,
+ * those its daemon would leave out included (the 32-bit dispatchers and
+ * their programs where the kernel has no 32-bit entry), route the
+ * tail-called 32-bit programs as the daemon does, and unload.  Left out:
+ * the LSM program (trampoline mode has its own trial at start-up) and,
+ * where tracepoint programs cannot call bpf_task_from_vpid, the programs
+ * that do.  *loaded: the programs loaded; *routed: the routes made.
+ * Returns 0, or -1 with err filled.
+ */
+int pw_probes_verify_all(int *loaded, int *routed, char *err, size_t err_size);
+
 /* Make sure bpffs is mounted and pin_dir exists. */
 int pw_ensure_bpffs(const char *pin_dir, char *err, size_t err_size);
 

@@ -80,6 +80,12 @@ static long long file_size(int fd)
 	return st.st_size;
 }
 
+static void write_exact(int fd, const void *buf, size_t n)
+{
+	if (write(fd, buf, n) != (ssize_t)n)
+		die("write");
+}
+
 static long long read_all(int fd)
 {
 	char buf[CHUNK];
@@ -972,6 +978,39 @@ static char *low_memory(void)
 	return low;
 }
 
+#define I386_PTRACE 26
+#define I386_PROCESS_VM_READV 347
+#define I386_PROCESS_VM_WRITEV 348
+
+/* process_vm_readv (write: process_vm_writev) of size bytes at buf, in
+ * low memory, between us and pid, at the same address in both, through
+ * int $0x80; iov: low memory for the two 32-bit iovecs. */
+static long vm_rw_int80(bool write, pid_t pid, char *buf, long long size, struct iovec32 *iov)
+{
+	iov[0].base = iov[1].base = (uint32_t)(uintptr_t)buf;
+	iov[0].len = iov[1].len = (uint32_t)size;
+	return int80_6(write ? I386_PROCESS_VM_WRITEV : I386_PROCESS_VM_READV, pid, (long)&iov[0], 1,
+		       (long)&iov[1], 1, 0);
+}
+
+/* The copy of size bytes at buf (low memory) in process pid, stopped
+ * under ptrace by us, into out, by 32-bit PTRACE_PEEKDATA (a 4-byte word
+ * each, stored at word, low memory too). */
+static void peek_out_int80(pid_t pid, const char *buf, long long size, int out, uint32_t *word)
+{
+	long long at;
+
+	for (at = 0; at < size; at += 4) {
+		long r = int80_6(I386_PTRACE, PTRACE_PEEKDATA, pid, (long)(buf + at), (long)word, 0, 0);
+
+		if (r < 0) {
+			errno = (int)-r;
+			die("32-bit PTRACE_PEEKDATA");
+		}
+		write_exact(out, word, size - at < 4 ? (size_t)(size - at) : 4);
+	}
+}
+
 /* The three datagrams of mm by io_uring SENDMSG, each on a ring of its own
  * set up by a 32-bit io_uring_setup, which makes the kernel read its
  * message headers in the 32-bit layout (the ring is then mapped and
@@ -1638,12 +1677,6 @@ static void read_into(int fd, char *buf, long long size)
 	}
 }
 
-static void write_exact(int fd, const void *buf, size_t n)
-{
-	if (write(fd, buf, n) != (ssize_t)n)
-		die("write");
-}
-
 /* One byte through p, or the end of the other side. */
 static void signal_one(int p)
 {
@@ -1696,6 +1729,30 @@ static void wait_stopped(pid_t pid)
 	if (waitpid(pid, &status, __WALL) != pid || !WIFSTOPPED(status))
 		die("waitpid (ptrace stop)");
 }
+
+/* Memory below 4 GiB for a 32-bit call's copy of size bytes (and 64 of
+ * its own past the first MiB less 64), and the 32-bit calls on it: only
+ * on x86-64. */
+#ifdef __x86_64__
+static char *low_area(long long size)
+{
+	if (size > (1 << 20) - 64) {
+		errno = EFBIG;
+		die("a 32-bit copy");
+	}
+	return low_memory();
+}
+#else
+static char *low_area(long long size)
+{
+	(void)size;
+	errno = ENOSYS;
+	die("int $0x80 (x86-64 only)");
+	return NULL;
+}
+#define vm_rw_int80(w, p, b, s, l) (-1)
+#define peek_out_int80(p, b, s, o, l) ((void)0)
+#endif
 
 /* pid attached and stopped; if the caller dies before it detaches, the
  * kernel kills pid rather than leave it stopped for good. */
@@ -1778,16 +1835,24 @@ static void new_session(void)
  *   proc-mem-early   the child opens it before the read, and reads it
  *                    there after;
  *   proc-mem-write   the parent opens /proc/CHILD/mem after the read and
- *                    writes it into the child's memory there.
+ *                    writes it into the child's memory there;
+ *   vm-read-int80, vm-write-int80, ptrace-early-int80
+ *                    vm-read, vm-write and ptrace-early with the copying
+ *                    calls made through int $0x80 (32-bit
+ *                    process_vm_readv, process_vm_writev and
+ *                    PTRACE_PEEKDATA), FILE at most 1 MiB less 64 bytes.
  * The two sides signal each other with single bytes through pipes; a
  * tracer that dies takes its stopped tracee with it (PTRACE_O_EXITKILL).
  * Returns the bytes written to out.
  */
 static long long memory_copy(const char *t, int fd, long long size, const char *out)
 {
-	char *buf = malloc(size ? (size_t)size : 1);
+	size_t tl = strlen(t);
+	bool i32 = tl > 6 && strcmp(t + tl - 6, "-int80") == 0;
+	char *buf = i32 ? low_area(size) : malloc(size ? (size_t)size : 1);
+	void *low32 = i32 ? buf + (1 << 20) - 64 : NULL; /* the 32-bit calls' own structures */
 	int down[2], up[2], tid = 0;
-	bool early = strcmp(t, "ptrace-early") == 0, session = strcmp(t, "vm-write-session") == 0;
+	bool early = strncmp(t, "ptrace-early", 12) == 0, session = strcmp(t, "vm-write-session") == 0;
 	bool proc_mem = strncmp(t, "proc-mem", 8) == 0, mem_early = strcmp(t, "proc-mem-early") == 0;
 	bool given = strncmp(t, "vm-write", 8) == 0 || strcmp(t, "ptrace-poke") == 0 ||
 		     strcmp(t, "proc-mem-write") == 0;
@@ -1853,7 +1918,10 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 		if (early) {
 			/* The parent stops itself (SIGSTOP) after its read. */
 			wait_stopped(parent);
-			peek_out(parent, buf, size, o);
+			if (i32)
+				peek_out_int80(parent, buf, size, o, low32);
+			else
+				peek_out(parent, buf, size, o);
 			detach(parent);
 			_exit(0);
 		}
@@ -1887,7 +1955,8 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 		} else {
 			pid_t from = tid ? tid : parent;
 
-			if (process_vm_readv(from, &local, 1, &remote, 1, 0) != size)
+			if (i32 ? vm_rw_int80(false, from, buf, size, low32) != size
+				: process_vm_readv(from, &local, 1, &remote, 1, 0) != size)
 				die("process_vm_readv");
 			write_exact(o, buf, (size_t)size);
 		}
@@ -1907,7 +1976,8 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 		if (strncmp(t, "vm-write", 8) == 0) {
 			struct iovec local = { buf, (size_t)size }, remote = { buf, (size_t)size };
 
-			if (process_vm_writev(child, &local, 1, &remote, 1, 0) != size)
+			if (i32 ? vm_rw_int80(true, child, buf, size, low32) != size
+				: process_vm_writev(child, &local, 1, &remote, 1, 0) != size)
 				die("process_vm_writev");
 		} else if (strcmp(t, "ptrace-poke") == 0) {
 			attach_stopped(child);
@@ -1925,7 +1995,8 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 	}
 	if (wait_child(child))
 		die("child");
-	free(buf);
+	if (!i32)
+		free(buf);
 	return size;
 }
 

@@ -1,0 +1,33 @@
+#!/bin/bash
+# Every BPF program of piiwatch's object passes this kernel's verifier,
+# and every 32-bit program is taken by the table the daemon routes it
+# into, the programs the daemon leaves out on this machine included: on a
+# kernel without the 32-bit entry (as this build machine's) no other test
+# loads the 32-bit dispatchers or the programs they tail-call.  The LSM
+# program is left to the daemon's own trial (docs/kernel-probes.md, "Hook
+# modes"), and so are, where tracepoint programs cannot call the kfunc
+# bpf_task_from_vpid, the programs that call it.  Nothing stays loaded.
+. "$(dirname "$0")/../lib.sh"
+pw_setup
+
+BEFORE=$(pw_bpf_prog_ids)
+out=$("$PW_BUILD/tests/pw-load-all" 2>"$PW_TMP/err")
+rc=$?
+check_eq "the kernel takes every program, and every 32-bit one into its table" \
+	"$rc $(cat "$PW_TMP/err")" "0 "
+# The object's programs are its global functions.
+all=$(bpftool btf dump file "$PW_BUILD/piiwatch.bpf.o" | grep -c "^\[[0-9]*\] FUNC '.*linkage=global")
+vpid=$(bpftool btf dump file "$PW_BUILD/piiwatch.bpf.o" |
+	grep -c "^\[[0-9]*\] FUNC '\(handle_exit_vm_readv\|handle_exit_vm_writev\|handle_exit_ptrace\|compat_memory_exit\)'")
+check_eq "the four programs that call bpf_task_from_vpid are in the object" "$vpid" 4
+loaded=$(echo "$out" | awk '{ print $2 }')
+if [ "$loaded" = $((all - 1)) ]; then
+	ok "all $all programs but the LSM one were loaded"
+else
+	check_eq "all programs but the LSM one, and the four if their kfunc cannot be called" \
+		"$loaded" $((all - 1 - vpid))
+fi
+routed=$(echo "$out" | awk '{ print $4 }')
+check "the 32-bit calls' programs were routed ($routed routes)" test "${routed:-0}" -gt 100
+check_eq "nothing is left loaded" "$(pw_bpf_prog_ids)" "$BEFORE"
+done_testing
