@@ -86,6 +86,19 @@ static void write_exact(int fd, const void *buf, size_t n)
 		die("write");
 }
 
+/* A TCP connect to 127.0.0.1:port.  Refused is fine: the attempt is
+ * what must be seen. */
+static void connect_local(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (s < 0 || (connect(s, (struct sockaddr *)&sa, sizeof(sa)) && errno != ECONNREFUSED))
+		die("connect");
+	close(s);
+}
+
 static long long read_all(int fd)
 {
 	char buf[CHUNK];
@@ -1893,15 +1906,9 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 			if (other < 0)
 				die("fork");
 			if (other == 0) {
-				struct sockaddr_in sa = { .sin_family = AF_INET,
-							  .sin_port = htons((uint16_t)atoi(out)) };
-				int sk = socket(AF_INET, SOCK_STREAM, 0);
-
 				close(go[1]);
 				await_one(go[0]);
-				inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-				if (connect(sk, (struct sockaddr *)&sa, sizeof(sa)) && errno != ECONNREFUSED)
-					die("connect");
+				connect_local(atoi(out));
 				_exit(0);
 			}
 			close(go[0]);
@@ -2353,15 +2360,8 @@ int main(int argc, char **argv)
 			die("a destination is needed");
 		n = clone_out(t, fd, size, arg);
 	} else if (strcmp(t, "connect") == 0) {
-		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(arg)) };
-		int s = socket(AF_INET, SOCK_STREAM, 0);
-
 		n = read_all(fd);
-		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-		/* Refused is fine: the attempt is what must be seen. */
-		if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) && errno != ECONNREFUSED)
-			die("connect");
-		close(s);
+		connect_local(atoi(arg));
 	} else {
 		fprintf(stderr, "pw-evade: unknown technique %s\n", t);
 		return 2;
