@@ -182,6 +182,20 @@ pw_wait_sql() {
 	return 1
 }
 
+# This kernel should let tracepoint programs call kfunc bpf_task_from_vpid
+# (it is Linux 6.13 or later and its BTF has the kfunc): the daemon's
+# blind spot for another process's memory must then not be taken.
+pw_vpid_expected() {
+	local v maj min
+	v=$(uname -r)
+	maj=${v%%.*}
+	v=${v#*.}
+	min=${v%%[!0-9]*}
+	{ [ "$maj" -gt 6 ] || { [ "$maj" -eq 6 ] && [ "${min:-0}" -ge 13 ]; }; } &&
+		bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null |
+		grep -q "^\[[0-9]*\] FUNC 'bpf_task_from_vpid'"
+}
+
 # IDs of loaded BPF programs and links, to tell what a test left behind.
 # Sorted as text: comm(1) compares them so.
 pw_bpf_prog_ids() {

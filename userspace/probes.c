@@ -122,6 +122,17 @@ static bool have_syscall_tracepoint(const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* The hook of a program in section sec is in this kernel: a tp_btf
+ * tracepoint or a syscall tracepoint may not be (the others are). */
+static bool hook_present(const struct btf *vmlinux, const char *sec)
+{
+	if (strncmp(sec, "tp_btf/", 7) == 0)
+		return have_btf_tracepoint(vmlinux, sec + 7);
+	if (strncmp(sec, "tracepoint/syscalls/", 20) == 0)
+		return have_syscall_tracepoint(sec + 20);
+	return true;
+}
+
 /* The programs that call kfunc bpf_task_from_vpid (Linux 6.13), to follow
  * another process's memory read or written (process_vm_readv,
  * process_vm_writev, ptrace). */
@@ -177,12 +188,26 @@ static bool loads_alone(const char *const *names, size_t n)
 	return ok;
 }
 
-/* The kernel has kfunc bpf_task_from_vpid and lets tracepoint programs
- * call it: the BTF alone does not say the second. */
-static bool vpid_kfunc_callable(const struct btf *vmlinux)
+/*
+ * The kernel has kfunc bpf_task_from_vpid and lets tracepoint programs
+ * call it: the BTF alone does not say the second.  One native program is
+ * tried, so that a refusal here says nothing but that; the others, the
+ * 32-bit one included, are then loaded with the rest, and a refusal of
+ * any of them is a load error, not a blind spot.  If not, why says why.
+ */
+static bool vpid_kfunc_callable(const struct btf *vmlinux, char *why, size_t n)
 {
-	return vmlinux && btf__find_by_name_kind(vmlinux, "bpf_task_from_vpid", BTF_KIND_FUNC) > 0 &&
-	       loads_alone(vpid_progs, PW_N(vpid_progs));
+	static const char *const trial[] = { "handle_exit_vm_readv" };
+
+	if (!vmlinux || btf__find_by_name_kind(vmlinux, "bpf_task_from_vpid", BTF_KIND_FUNC) <= 0) {
+		snprintf(why, n, "the kernel has no such kfunc; Linux 6.13 has it");
+		return false;
+	}
+	if (!loads_alone(trial, PW_N(trial))) {
+		snprintf(why, n, "it has the kfunc, but refused %s: %s", trial[0], strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -200,14 +225,16 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	char why[200];
 	bool compat = pw_compat_entry_open(vmlinux, why, sizeof(why));
-	bool vpid = vpid_kfunc_callable(vmlinux);
+	char why_vpid[200];
+	bool vpid = vpid_kfunc_callable(vmlinux, why_vpid, sizeof(why_vpid));
 	struct bpf_program *prog;
 
 	if (compat)
 		pw_log(LOG_DEBUG, "%s", why);
 	if (!vpid)
 		pw_log(LOG_WARNING,
-		       "BLIND SPOT: tracepoint programs cannot call kfunc bpf_task_from_vpid on this kernel (Linux 6.13 has it): memory taken out of a marked process with process_vm_readv or ptrace, or put into another with process_vm_writev or ptrace, does not mark the other process");
+		       "BLIND SPOT: tracepoint programs cannot call kfunc bpf_task_from_vpid on this kernel (%s): memory taken out of a marked process with process_vm_readv or ptrace, or put into another with process_vm_writev or ptrace, does not mark the other process",
+		       why_vpid);
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *sec = bpf_program__section_name(prog), *name = bpf_program__name(prog);
 		bool present = true, is_compat = false;
@@ -219,10 +246,8 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 			 * tp_btf section only names their tracepoint. */
 			if (name[0] == 'c')
 				bpf_program__set_autoattach(prog, false);
-		} else if (strncmp(sec, "tp_btf/", 7) == 0) {
-			present = have_btf_tracepoint(vmlinux, sec + 7);
-		} else if (strncmp(sec, "tracepoint/syscalls/", 20) == 0) {
-			present = have_syscall_tracepoint(sec + 20);
+		} else {
+			present = hook_present(vmlinux, sec);
 		}
 		if (present && !vpid && needs_vpid_kfunc(name)) {
 			bpf_program__set_autoload(prog, false);
@@ -638,26 +663,40 @@ static int fill_compat(struct piiwatch_bpf *skel, const struct compat_call *call
 	return routed;
 }
 
-int pw_probes_verify_all(int *loaded, int *routed, char *err, size_t err_size)
+int pw_probes_verify_all(int *loaded, int *absent, bool *vpid, int *routed, char *err,
+			 size_t err_size)
 {
 	struct piiwatch_bpf *skel = open_object();
 	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool vpid = vpid_kfunc_callable(vmlinux);
 	struct bpf_program *prog;
+	char why[200];
 	int rc = -1, r1, r2;
 
-	btf__free(vmlinux);
+	*loaded = *absent = *routed = 0;
+	*vpid = vpid_kfunc_callable(vmlinux, why, sizeof(why));
 	if (!skel) {
 		pw_set_err(err, err_size, "cannot open BPF object: %s", strerror(errno));
-		return -1;
+		goto out;
 	}
-	*loaded = 0;
+	/* Nothing is attached or run: the overlay's reads are
+	 * bpf_probe_read_kernel at offsets the verifier does not judge, so
+	 * any layout keeps that branch from being pruned. */
+	skel->rodata->ovl_known = 1;
+	skel->rodata->ovl_vfs_inode = 64;
+	skel->rodata->ovl_upper = 8;
+	skel->rodata->ovl_oe = 16;
+	skel->rodata->ovl_numlower = 4;
+	skel->rodata->ovl_lowerdentry = 24;
 	bpf_object__for_each_program(prog, skel->obj) {
-		bool on = prog != skel->progs.handle_lsm_file_open &&
-			  (vpid || !needs_vpid_kfunc(bpf_program__name(prog)));
+		const char *name = bpf_program__name(prog);
+		bool is_compat = strncmp(name, "compat_", 7) == 0 ||
+				 strncmp(name, "handle_compat_", 14) == 0;
+		bool here = is_compat || hook_present(vmlinux, bpf_program__section_name(prog));
+		bool on = prog != skel->progs.handle_lsm_file_open && (*vpid || !needs_vpid_kfunc(name));
 
-		bpf_program__set_autoload(prog, on);
-		*loaded += on;
+		bpf_program__set_autoload(prog, on && here);
+		*loaded += on && here;
+		*absent += on && !here;
 	}
 	rc = piiwatch_bpf__load(skel);
 	if (rc) {
@@ -671,6 +710,7 @@ int pw_probes_verify_all(int *loaded, int *routed, char *err, size_t err_size)
 	*routed = r1 + r2;
 out:
 	piiwatch_bpf__destroy(skel);
+	btf__free(vmlinux);
 	return rc;
 }
 

@@ -52,10 +52,14 @@ bool pw_probes_reused(const struct pw_probes *p);
  * tail-called 32-bit programs as the daemon does, and unload.  Left out:
  * the LSM program (trampoline mode has its own trial at start-up) and,
  * where tracepoint programs cannot call bpf_task_from_vpid, the programs
- * that do.  *loaded: the programs loaded; *routed: the routes made.
- * Returns 0, or -1 with err filled.
+ * that do (*vpid false), and those whose hook this kernel lacks (as the
+ * daemon leaves them out; counted in *absent).  The overlay branch is
+ * verified whether or not overlayfs's BTF is at hand.  *loaded: the
+ * programs loaded; *routed: the routes made.  Returns 0, or -1 with err
+ * filled.
  */
-int pw_probes_verify_all(int *loaded, int *routed, char *err, size_t err_size);
+int pw_probes_verify_all(int *loaded, int *absent, bool *vpid, int *routed, char *err,
+			 size_t err_size);
 
 /* Make sure bpffs is mounted and pin_dir exists. */
 int pw_ensure_bpffs(const char *pin_dir, char *err, size_t err_size);

@@ -6,7 +6,9 @@
  * route the tail-called 32-bit programs into their tables as the daemon
  * does, and unload (pw_probes_verify_all).  A machine that attaches only
  * some programs would otherwise never have the verifier look at the
- * others.  Prints "loaded N routed M"; exits 1 with the reason if the
+ * others.  Prints "loaded N absent A vpid yes|no routed M" (A: programs
+ * whose hook this kernel lacks, left out; vpid: whether the programs that
+ * call bpf_task_from_vpid were loaded); exits 1 with the reason if the
  * kernel refuses any.
  */
 #include <stdio.h>
@@ -17,12 +19,14 @@
 int main(void)
 {
 	char err[512];
-	int loaded = 0, routed = 0;
+	int loaded = 0, absent = 0, routed = 0;
+	bool vpid = false;
 
-	if (pw_probes_verify_all(&loaded, &routed, err, sizeof(err))) {
+	if (pw_probes_verify_all(&loaded, &absent, &vpid, &routed, err, sizeof(err))) {
 		fprintf(stderr, "pw-load-all: %s\n", err);
 		return 1;
 	}
-	printf("loaded %d routed %d\n", loaded, routed);
+	printf("loaded %d absent %d vpid %s routed %d\n", loaded, absent, vpid ? "yes" : "no",
+	       routed);
 	return 0;
 }

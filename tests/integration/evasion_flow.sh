@@ -124,6 +124,10 @@ closed "$O/fork.out" "$O/hand.out" "$O/swap.out" "$O/ring.out" "$O/ringw.gz" "$O
 # 6.13), the daemon says so and the system calls are a blind spot.
 VPID=yes
 grep -q "cannot call kfunc bpf_task_from_vpid" "$PW_TMP/daemon.err" && VPID=no
+# Where the kernel has it, a refusal is a regression, not that blind spot.
+if pw_vpid_expected; then
+	check_eq "the daemon follows another process's memory (Linux 6.13+, kfunc in BTF)" $VPID yes
+fi
 # check_memory DESCRIPTION TECHNIQUE: TECHNIQUE's copy is a staging file
 # of pw-evade, every byte counted (or, without the kfunc, no access).
 check_memory() {
