@@ -2019,6 +2019,8 @@ extern void bpf_task_release(struct task_struct *p) __ksym __weak;
 #define PW_PTRACE_GETFPREGS 14
 #define PW_PTRACE_SETFPREGS 15
 #define PW_PTRACE_ATTACH 16
+#define PW_PTRACE_GETFPXREGS 18 /* i386 only: native callers get -EIO */
+#define PW_PTRACE_SETFPXREGS 19
 #define PW_PTRACE_GETREGSET 0x4204
 #define PW_PTRACE_SETREGSET 0x4205
 #define PW_PTRACE_SEIZE 0x4206
@@ -2087,6 +2089,7 @@ static __always_inline void ptrace_memory(long request, __s32 vpid)
 	case PW_PTRACE_PEEKUSR:
 	case PW_PTRACE_GETREGS:
 	case PW_PTRACE_GETFPREGS:
+	case PW_PTRACE_GETFPXREGS:
 	case PW_PTRACE_GETREGSET:
 	case PW_PTRACE_ATTACH:
 	case PW_PTRACE_SEIZE:
@@ -2097,6 +2100,7 @@ static __always_inline void ptrace_memory(long request, __s32 vpid)
 	case PW_PTRACE_POKEUSR:
 	case PW_PTRACE_SETREGS:
 	case PW_PTRACE_SETFPREGS:
+	case PW_PTRACE_SETFPXREGS:
 	case PW_PTRACE_SETREGSET:
 		memory_given(vpid);
 		break;
