@@ -875,7 +875,9 @@ static size_t snap_daemon(const struct bench *b, struct prog_snap *out, size_t m
  * What a program's costs are filed under: its hook, and for a program
  * shared by several exits (SEC("tracepoint"), attached by hand) the part
  * of its name after the prefix, so that handle_exit_open and
- * empty_exit_open meet as "shared: exit_open".
+ * empty_exit_open meet as "shared: exit_open".  "raw_tp/X" and
+ * "tp_btf/X" are one hook, the raw tracepoint X (as bench_empty.c has
+ * them), so a program and its twin meet whichever of the two each is.
  */
 static void hook_key(char *out, size_t size, const char *name, const char *section,
 		     const char *prefix)
@@ -885,6 +887,8 @@ static void hook_key(char *out, size_t size, const char *name, const char *secti
 	if (strcmp(section, "tracepoint") == 0)
 		snprintf(out, size, "shared: %s",
 			 strncmp(name, prefix, len) == 0 ? name + len : name);
+	else if (strncmp(section, "tp_btf/", 7) == 0)
+		snprintf(out, size, "raw_tp/%s", section + 7);
 	else
 		snprintf(out, size, "%s", section);
 }
@@ -939,6 +943,10 @@ static void add_costs(struct prog_cost *c, size_t *nc, struct piiwatch_bpf *skel
 		char key[128];
 		struct prog_cost *pc;
 
+		/* The 32-bit programs are only tail-called: their runs and
+		 * time are their dispatcher's, and they share its hook. */
+		if (piiwatch && strncmp(after[i].name, "compat_", 7) == 0)
+			continue;
 		if (piiwatch)
 			hook_key(key, sizeof(key), after[i].name, section_of(skel, after[i].name),
 				 "handle_");
