@@ -997,13 +997,21 @@ static char *low_memory(void)
 
 /* process_vm_readv (write: process_vm_writev) of size bytes at buf, in
  * low memory, between us and pid, at the same address in both, through
- * int $0x80; iov: low memory for the two 32-bit iovecs. */
+ * int $0x80; iov: low memory for the two 32-bit iovecs.  As the libc
+ * call: the bytes copied, or -1 with errno set. */
 static long vm_rw_int80(bool write, pid_t pid, char *buf, long long size, struct iovec32 *iov)
 {
+	long r;
+
 	iov[0].base = iov[1].base = (uint32_t)(uintptr_t)buf;
 	iov[0].len = iov[1].len = (uint32_t)size;
-	return int80_6(write ? I386_PROCESS_VM_WRITEV : I386_PROCESS_VM_READV, pid, (long)&iov[0], 1,
-		       (long)&iov[1], 1, 0);
+	r = int80_6(write ? I386_PROCESS_VM_WRITEV : I386_PROCESS_VM_READV, pid, (long)&iov[0], 1,
+		    (long)&iov[1], 1, 0);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
 }
 
 /* The copy of size bytes at buf (low memory) in process pid, stopped
@@ -1763,7 +1771,7 @@ static char *low_area(long long size)
 	die("int $0x80 (x86-64 only)");
 	return NULL;
 }
-#define vm_rw_int80(w, p, b, s, l) (-1)
+#define vm_rw_int80(w, p, b, s, l) (errno = ENOSYS, -1L)
 #define peek_out_int80(p, b, s, o, l) ((void)0)
 #endif
 
