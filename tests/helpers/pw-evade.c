@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1032,6 +1033,19 @@ static void peek_out_int80(pid_t pid, const char *buf, long long size, int out, 
 	}
 }
 
+/* The x87/SSE registers of pid, stopped under ptrace by us, into out (512
+ * bytes, low memory) by 32-bit PTRACE_GETFPXREGS, which only the 32-bit
+ * ptrace has. */
+static void fpxregs_int80(pid_t pid, void *out)
+{
+	long r = int80_6(I386_PTRACE, 18 /* PTRACE_GETFPXREGS */, pid, 0, (long)out, 0, 0);
+
+	if (r < 0) {
+		errno = (int)-r;
+		die("32-bit PTRACE_GETFPXREGS");
+	}
+}
+
 /* The three datagrams of mm by io_uring SENDMSG, each on a ring of its own
  * set up by a 32-bit io_uring_setup, which makes the kernel read its
  * message headers in the 32-bit layout (the ring is then mapped and
@@ -1773,6 +1787,7 @@ static char *low_area(long long size)
 }
 #define vm_rw_int80(w, p, b, s, l) (errno = ENOSYS, -1L)
 #define peek_out_int80(p, b, s, o, l) ((void)0)
+#define fpxregs_int80(p, o) ((void)0)
 #endif
 
 /* pid attached and stopped; if the caller dies before it detaches, the
@@ -1857,11 +1872,18 @@ static void new_session(void)
  *                    there after;
  *   proc-mem-write   the parent opens /proc/CHILD/mem after the read and
  *                    writes it into the child's memory there;
+ *   ptrace-early-regs
+ *                    the child attaches before the read, reads the
+ *                    parent's registers (PTRACE_GETREGSET) once it stops
+ *                    itself, and writes as many bytes of its own;
  *   vm-read-int80, vm-write-int80, ptrace-early-int80
  *                    vm-read, vm-write and ptrace-early with the copying
  *                    calls made through int $0x80 (32-bit
  *                    process_vm_readv, process_vm_writev and
- *                    PTRACE_PEEKDATA), FILE at most 1 MiB less 64 bytes.
+ *                    PTRACE_PEEKDATA), FILE at most 1 MiB less 64 bytes;
+ *   ptrace-early-fpx-int80
+ *                    ptrace-early-regs with 32-bit PTRACE_GETFPXREGS, FILE
+ *                    at least 512 bytes.
  * The two sides signal each other with single bytes through pipes; a
  * tracer that dies takes its stopped tracee with it (PTRACE_O_EXITKILL).
  * Returns the bytes written to out.
@@ -1874,6 +1896,7 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 	void *low32 = i32 ? buf + (1 << 20) - 64 : NULL; /* the 32-bit calls' own structures */
 	int down[2], up[2], tid = 0;
 	bool early = strncmp(t, "ptrace-early", 12) == 0, session = strcmp(t, "vm-write-session") == 0;
+	bool regs = strcmp(t, "ptrace-early-regs") == 0 || strcmp(t, "ptrace-early-fpx-int80") == 0;
 	bool proc_mem = strncmp(t, "proc-mem", 8) == 0, mem_early = strcmp(t, "proc-mem-early") == 0;
 	bool given = strncmp(t, "vm-write", 8) == 0 || strcmp(t, "ptrace-poke") == 0 ||
 		     strcmp(t, "proc-mem-write") == 0;
@@ -1933,10 +1956,27 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 		if (early) {
 			/* The parent stops itself (SIGSTOP) after its read. */
 			wait_stopped(parent);
-			if (i32)
+			if (regs) {
+				/* Registers only; then bytes of its own. */
+				if (i32) {
+					if (size < 512) {
+						errno = EINVAL;
+						die("ptrace-early-fpx-int80: FILE under 512 bytes");
+					}
+					fpxregs_int80(parent, buf);
+				} else {
+					struct user_regs_struct ur;
+					struct iovec r = { &ur, sizeof(ur) };
+
+					if (ptrace(PTRACE_GETREGSET, parent, (void *)1 /* NT_PRSTATUS */, &r))
+						die("PTRACE_GETREGSET");
+				}
+				write_exact(o, buf, (size_t)size);
+			} else if (i32) {
 				peek_out_int80(parent, buf, size, o, low32);
-			else
+			} else {
 				peek_out(parent, buf, size, o);
+			}
 			detach(parent);
 			_exit(0);
 		}

@@ -21,7 +21,8 @@ mkdir -p "$D" "$O" "$PW_TMP/other"
 EVADE="$PW_BUILD/tests/pw-evade"
 for t in gz tr fifo connect fork splice count hand swap ring ringw aio aiow \
 	vm-read vm-read-thread vm-write vm-write-session ptrace-peek ptrace-attach ptrace-seize ptrace-early \
-	ptrace-poke proc-mem proc-mem-early proc-mem-write vm-read-int80 vm-write-int80 ptrace-early-int80; do
+	ptrace-early-regs ptrace-poke proc-mem proc-mem-early proc-mem-write vm-read-int80 vm-write-int80 \
+	ptrace-early-int80 ptrace-early-fpx-int80; do
 	# Text, so that gzip writes fewer bytes than it reads.
 	seq 1 $((4000 + ${#t} * 100)) | sed 's/$/,Yamada Taro,Tokyo/' >"$D/f_$t.csv"
 done
@@ -100,11 +101,12 @@ nosession sh -c "'$EVADE' aio-cat '$D/f_aiow.csv' 2>/dev/null | gzip -c >'$O/aio
 # or put into such a one by the marked process (process_vm_writev,
 # PTRACE_POKEDATA, /proc/CHILD/mem; into a process of a login session of
 # its own, whose other process then connects).
-MEMORY="vm-read vm-read-thread vm-write ptrace-peek ptrace-attach ptrace-seize ptrace-early ptrace-poke"
+MEMORY="vm-read vm-read-thread vm-write ptrace-peek ptrace-attach ptrace-seize ptrace-early ptrace-early-regs
+	ptrace-poke"
 # The same calls made 32-bit (int $0x80), where the kernel has that entry.
 INT80=yes
 "$EVADE" int80 /etc/hostname >/dev/null 2>&1 || INT80=no
-[ $INT80 = yes ] && MEMORY="$MEMORY vm-read-int80 vm-write-int80 ptrace-early-int80"
+[ $INT80 = yes ] && MEMORY="$MEMORY vm-read-int80 vm-write-int80 ptrace-early-int80 ptrace-early-fpx-int80"
 for m in $MEMORY proc-mem proc-mem-early proc-mem-write; do
 	nosession "$EVADE" $m "$D/f_$m.csv" "$O/$m.out" >/dev/null
 done
@@ -154,7 +156,7 @@ check_eq "a child forked after a protected read: its write is staging, attribute
 	"$(pw_sql "SELECT staging, bytes_written, pid FROM accesses WHERE path = '$O/fork.out'")" \
 	"1|$(stat -c %s "$D/f_fork.csv")|$child"
 check_eq "the protected reads themselves are recorded, by cat and by pw-evade" \
-	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" $([ $INT80 = yes ] && echo 29 || echo 26)
+	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" $([ $INT80 = yes ] && echo 31 || echo 27)
 check_staged "a marked pipe read through io_uring: the reader's file is staging, every byte" \
 	"$O/ring.out" "$D/f_ring.csv" pw-evade
 check_staged "a pipe written through io_uring by a marked process: gzip's file is staging" \
@@ -174,11 +176,15 @@ check_memory "ptrace attached to a marked process and PEEKDATA: the tracer's cop
 check_memory "ptrace attached to a marked process, nothing peeked: the tracer's writes are staging" ptrace-attach
 check_memory "... seized (PTRACE_SEIZE, PTRACE_INTERRUPT): the same" ptrace-seize
 check_memory "ptrace attached before the tracee's read, PEEKDATA after it: the same" ptrace-early
+check_memory "... its registers read after it (GETREGSET), nothing peeked: the tracer's writes are staging" \
+	ptrace-early-regs
 check_memory "PTRACE_POKEDATA by a marked process: the tracee's copy is a staging file" ptrace-poke
 if [ $INT80 = yes ]; then
 	check_memory "32-bit process_vm_readv of a marked process: the same" vm-read-int80
 	check_memory "32-bit process_vm_writev by a marked process: the same" vm-write-int80
 	check_memory "32-bit PTRACE_PEEKDATA of a marked process: the same" ptrace-early-int80
+	check_memory "32-bit PTRACE_GETFPXREGS of a marked process, nothing peeked: the tracer's writes are staging" \
+		ptrace-early-fpx-int80
 else
 	echo "# this kernel (or machine) has no 32-bit system call entry: the int80 memory checks left out"
 fi
