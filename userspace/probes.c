@@ -133,6 +133,13 @@ static bool hook_present(const struct btf *vmlinux, const char *sec)
 	return true;
 }
 
+/* A 32-bit dispatcher (handle_compat_*) or a program it tail-calls
+ * (compat_*). */
+static bool is_compat_prog(const char *name)
+{
+	return strncmp(name, "compat_", 7) == 0 || strncmp(name, "handle_compat_", 14) == 0;
+}
+
 /* The programs that call kfunc bpf_task_from_vpid (Linux 6.13), to follow
  * another process's memory read or written (process_vm_readv,
  * process_vm_writev, ptrace). */
@@ -239,7 +246,7 @@ static bool disable_missing_hooks(struct piiwatch_bpf *skel)
 		const char *sec = bpf_program__section_name(prog), *name = bpf_program__name(prog);
 		bool present = true, is_compat = false;
 
-		if (strncmp(name, "compat_", 7) == 0 || strncmp(name, "handle_compat_", 14) == 0) {
+		if (is_compat_prog(name)) {
 			present = compat;
 			is_compat = true;
 			/* The tail-called ones are never attached; the exits'
@@ -689,9 +696,8 @@ int pw_probes_verify_all(int *loaded, int *absent, bool *vpid, int *routed, char
 	skel->rodata->ovl_lowerdentry = 24;
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *name = bpf_program__name(prog);
-		bool is_compat = strncmp(name, "compat_", 7) == 0 ||
-				 strncmp(name, "handle_compat_", 14) == 0;
-		bool here = is_compat || hook_present(vmlinux, bpf_program__section_name(prog));
+		bool here = is_compat_prog(name) ||
+			    hook_present(vmlinux, bpf_program__section_name(prog));
 		bool on = prog != skel->progs.handle_lsm_file_open && (*vpid || !needs_vpid_kfunc(name));
 
 		bpf_program__set_autoload(prog, on && here);
