@@ -1790,6 +1790,20 @@ static char *low_area(long long size)
 #define fpxregs_int80(p, o) ((void)0)
 #endif
 
+/* Registers of pid, stopped under ptrace by us: its general registers
+ * (PTRACE_GETREGSET), or with i32 its x87/SSE ones by 32-bit
+ * PTRACE_GETFPXREGS into buf (low memory, at least 512 bytes). */
+static void regs_of(pid_t pid, bool i32, char *buf)
+{
+	struct user_regs_struct ur;
+	struct iovec r = { &ur, sizeof(ur) };
+
+	if (i32)
+		fpxregs_int80(pid, buf);
+	else if (ptrace(PTRACE_GETREGSET, pid, (void *)1 /* NT_PRSTATUS */, &r))
+		die("PTRACE_GETREGSET");
+}
+
 /* pid attached and stopped; if the caller dies before it detaches, the
  * kernel kills pid rather than leave it stopped for good. */
 static void attach_stopped(pid_t pid)
@@ -1906,6 +1920,10 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 
 	if (!buf)
 		die("malloc");
+	if (regs && i32 && size < 512) { /* before any process is traced */
+		errno = EINVAL;
+		die("ptrace-early-fpx-int80: FILE under 512 bytes");
+	}
 	memset(buf, 0, (size_t)size);
 	if (strcmp(t, "vm-read-thread") == 0) {
 		pthread_t th;
@@ -1956,21 +1974,8 @@ static long long memory_copy(const char *t, int fd, long long size, const char *
 		if (early) {
 			/* The parent stops itself (SIGSTOP) after its read. */
 			wait_stopped(parent);
-			if (regs) {
-				/* Registers only; then bytes of its own. */
-				if (i32) {
-					if (size < 512) {
-						errno = EINVAL;
-						die("ptrace-early-fpx-int80: FILE under 512 bytes");
-					}
-					fpxregs_int80(parent, buf);
-				} else {
-					struct user_regs_struct ur;
-					struct iovec r = { &ur, sizeof(ur) };
-
-					if (ptrace(PTRACE_GETREGSET, parent, (void *)1 /* NT_PRSTATUS */, &r))
-						die("PTRACE_GETREGSET");
-				}
+			if (regs) { /* registers only; then bytes of its own */
+				regs_of(parent, i32, buf);
 				write_exact(o, buf, (size_t)size);
 			} else if (i32) {
 				peek_out_int80(parent, buf, size, o, low32);
