@@ -3,6 +3,7 @@
 #
 #   make [V=1] [SANITIZE=1]   build (SANITIZE=1 builds into build/san)
 #   make check                install deps, build, run the suite (sanitized)
+#                             (its builds use JOBS=$(nproc) jobs, or make's own -j)
 #   make check-plain          the suite against the unsanitized build
 #   make demo                 the main job: daemon in the foreground on the demo data
 #   make bench-pam            time what pam_piiwatch adds to a session (BENCH_ARGS=)
@@ -349,21 +350,26 @@ vmlinux:
 deps:
 	@./scripts/install-deps.sh
 
+# The builds of check, check-plain and demo use every core (JOBS), unless
+# make was given -j itself.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+SUBMAKE = $(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
+
 # The suite's sanitized build, plus the plain build whose PAM module is
 # loaded by programs that are not sanitized themselves (sshd, pamtester).
 check: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all
-	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)$(SUBMAKE) all
+	$(Q)$(SUBMAKE) SANITIZE=1 all
+	$(Q)$(SUBMAKE) fuzz-build
 	./tests/run build/san
 
 check-plain: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)$(SUBMAKE) all
+	$(Q)$(SUBMAKE) fuzz-build
 	./tests/run build
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(SUBMAKE) all
 	./scripts/demo.sh
 
 install: $(PROGRAMS)

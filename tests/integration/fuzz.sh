@@ -1,7 +1,8 @@
 #!/bin/bash
 # Every libFuzzer target (fuzz/) for a short while: the seeds, regression
 # inputs of fixed crashes among them, then PW_FUZZ_SECONDS (default 20) of
-# new inputs each.  One TAP line per target; `make fuzz` runs them longer.
+# new inputs each, as many targets at once as there are CPUs (fuzz/run.sh).
+# One TAP line per target; `make fuzz` runs them longer.
 set -u
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d /tmp/pwtest-fuzz.XXXXXX)
