@@ -267,7 +267,7 @@ $(OUT)/bench/bench_reader: bench/bench_reader.c bench/bench_reader.h | $(OUT)/be
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< -o $@
 
 $(OUT)/bench/bench_empty: bench/bench_empty.c $(OUT)/bench_empty.skel.h $(OUT)/piiwatch.skel.h \
-		bpf/piiwatch.h $(OUT)/compat_entry.o $(OUT)/util.o | $(OUT)/bench
+		bpf/piiwatch.h userspace/shared_progs.h $(OUT)/compat_entry.o $(OUT)/util.o | $(OUT)/bench
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(OUT)/compat_entry.o $(OUT)/util.o -o $@ \
 		-lbpf -lelf -lz $(LDLIBS_COMMON)

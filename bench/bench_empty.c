@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,13 +39,9 @@
 #include "compat_entry.h"
 #include "piiwatch.h"
 #include "piiwatch.skel.h"
+#include "shared_progs.h"
 
-/* The tracepoints of piiwatchd's shared programs (piiwatch.h). */
-static const char *const open_exits[] = { PW_OPEN_EXITS(PW_SYS_EXIT_NAME) };
-static const char *const change_exits[] = { PW_CHANGE_EXITS(PW_SYS_EXIT_NAME) };
-static const char *const write_enters[] = { PW_WRITE_ENTERS(PW_SYS_ENTER_NAME) };
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
-#define N_SHARED (N_OF(open_exits) + N_OF(change_exits) + N_OF(write_enters))
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -70,13 +67,34 @@ static bool has_section(struct bpf_object *obj, const char *sec)
 	return false;
 }
 
+/* The shared program NAME of obj (prefix handle_ or empty_). */
+static struct bpf_program *shared_prog(struct bpf_object *obj, const char *prefix,
+				       const char *name)
+{
+	char full[64];
+
+	snprintf(full, sizeof(full), "%s%s", prefix, name);
+	return bpf_object__find_program_by_name(obj, full);
+}
+
 /* Every hook of one object is a hook of the other.  A bare "raw_tp"
  * program hooks nothing, and piiwatch's compat_* ones are only
- * tail-called (its exit side's section names their tracepoint). */
+ * tail-called (its exit side's section names their tracepoint).  The
+ * bare "tracepoint" ones are the shared programs: both objects have each
+ * of shared_progs.h. */
 static bool same_hooks(struct bpf_object *a, struct bpf_object *b, const char *b_name)
 {
 	struct bpf_program *p;
 	bool same = true;
+	size_t i;
+
+	for (i = 0; i < PW_N_SHARED_PROGS; i++)
+		if (!shared_prog(b, strcmp(b_name, "piiwatch.bpf.c") == 0 ? "handle_" : "empty_",
+				 pw_shared_progs[i].name)) {
+			fprintf(stderr, "bench_empty: %s has no shared program %s\n", b_name,
+				pw_shared_progs[i].name);
+			same = false;
+		}
 
 	bpf_object__for_each_program(p, a) {
 		if (strcmp(bpf_program__section_name(p), "raw_tp") == 0 ||
@@ -195,7 +213,7 @@ static int dispatch_one(struct bench_empty_bpf *s, const char *tp, int *n)
 static int fill_dispatch(struct bench_empty_bpf *s, struct bpf_object *real, int *n)
 {
 	struct bpf_program *p;
-	size_t i;
+	size_t i, j;
 
 	bpf_object__for_each_program(p, real) {
 		const char *sec = bpf_program__section_name(p);
@@ -203,15 +221,10 @@ static int fill_dispatch(struct bench_empty_bpf *s, struct bpf_object *real, int
 		if (strncmp(sec, "tracepoint/syscalls/", 20) == 0 && dispatch_one(s, sec + 20, n))
 			return -1;
 	}
-	for (i = 0; i < N_OF(open_exits); i++)
-		if (dispatch_one(s, open_exits[i], n))
-			return -1;
-	for (i = 0; i < N_OF(change_exits); i++)
-		if (dispatch_one(s, change_exits[i], n))
-			return -1;
-	for (i = 0; i < N_OF(write_enters); i++)
-		if (dispatch_one(s, write_enters[i], n))
-			return -1;
+	for (i = 0; i < PW_N_SHARED_PROGS; i++)
+		for (j = 0; j < pw_shared_progs[i].n; j++)
+			if (dispatch_one(s, pw_shared_progs[i].tps[j], n))
+				return -1;
 	return 0;
 }
 
@@ -245,8 +258,8 @@ int main(int argc, char **argv)
 	struct bench_empty_bpf *skel = NULL;
 	struct piiwatch_bpf *real = NULL;
 	struct btf *vmlinux = NULL;
-	struct bpf_link *links[N_SHARED] = { NULL };
-	size_t i, j, n_links = 0;
+	struct bpf_link **links = NULL;
+	size_t i, j, n_links = 0, max_links = 0;
 	struct bpf_program *p;
 	bool trampoline, compat, raw_only = false, raw_dispatch = false;
 	char why[200];
@@ -311,25 +324,25 @@ int main(int argc, char **argv)
 	}
 	/* bench_empty_bpf__attach() leaves the programs without a target
 	 * alone: each goes on its tracepoints, as piiwatchd's do (the opens'
-	 * only in tracepoint mode). */
-	const struct {
-		struct bpf_program *prog;
-		const char *const *tps;
-		size_t n;
-	} shared[] = {
-		{ trampoline ? NULL : skel->progs.empty_exit_open, open_exits, N_OF(open_exits) },
-		{ skel->progs.empty_exit_change, change_exits, N_OF(change_exits) },
-		{ skel->progs.empty_enter_write, write_enters, N_OF(write_enters) },
-	};
-	for (i = 0; !raw_only && !raw_dispatch && i < N_OF(shared); i++) {
-		for (j = 0; shared[i].prog && j < shared[i].n; j++) {
-			const char *tp = shared[i].tps[j];
+	 * only in tracepoint mode, where empty_exit_open is loaded). */
+	for (i = 0; i < PW_N_SHARED_PROGS; i++)
+		max_links += pw_shared_progs[i].n;
+	links = calloc(max_links, sizeof(*links));
+	if (!links) {
+		fprintf(stderr, "bench_empty: out of memory\n");
+		goto cleanup;
+	}
+	for (i = 0; !raw_only && !raw_dispatch && i < PW_N_SHARED_PROGS; i++) {
+		struct bpf_program *prog = shared_prog(skel->obj, "empty_", pw_shared_progs[i].name);
+
+		for (j = 0; bpf_program__autoload(prog) && j < pw_shared_progs[i].n; j++) {
+			const char *tp = pw_shared_progs[i].tps[j];
 			char sec[128];
 
 			snprintf(sec, sizeof(sec), "tracepoint/syscalls/%s", tp);
 			if (!have_hook(vmlinux, sec))
 				continue;
-			links[n_links] = bpf_program__attach_tracepoint(shared[i].prog, "syscalls", tp);
+			links[n_links] = bpf_program__attach_tracepoint(prog, "syscalls", tp);
 			if (!links[n_links]) {
 				fprintf(stderr, "bench_empty: cannot attach to syscalls/%s: %s\n", tp,
 					strerror(errno));
@@ -357,6 +370,7 @@ int main(int argc, char **argv)
 cleanup:
 	for (i = 0; i < n_links; i++)
 		bpf_link__destroy(links[i]);
+	free(links);
 	btf__free(vmlinux);
 	piiwatch_bpf__destroy(real);
 	bench_empty_bpf__destroy(skel);

@@ -40,41 +40,25 @@ char LICENSE[] SEC("license") = "GPL";
 	EMPTY_TP(syscalls, sys_enter_##name)                                  \
 	EMPTY_TP(syscalls, sys_exit_##name)
 
-/* As handle_exit_open, handle_exit_change and handle_enter_write: one
- * program on the exits of the opens (PW_OPEN_EXITS), one on the changes'
- * (PW_CHANGE_EXITS), one on the entries of the writes (PW_WRITE_ENTERS),
- * each attached to every one of them by bench_empty.c. */
-SEC("tracepoint")
-int empty_exit_open(void *ctx)
-{
-	return 0;
-}
+/* As piiwatch.bpf.c's shared programs: one program on each list of
+ * userspace/shared_progs.h (the opens' exits, the changes', ...),
+ * attached to every tracepoint of it by bench_empty.c. */
+#define EMPTY_SHARED(name)                                                    \
+	SEC("tracepoint")                                                     \
+	int empty_##name(void *ctx)                                           \
+	{                                                                     \
+		return 0;                                                     \
+	}
 
-SEC("tracepoint")
-int empty_exit_change(void *ctx)
-{
-	return 0;
-}
-
-SEC("tracepoint")
-int empty_enter_write(void *ctx)
-{
-	return 0;
-}
-
-EMPTY_SYSCALL(read)
-EMPTY_SYSCALL(pread64)
-EMPTY_SYSCALL(readv)
-EMPTY_SYSCALL(preadv)
-EMPTY_SYSCALL(preadv2)
-EMPTY_TP(syscalls, sys_exit_write)
-EMPTY_TP(syscalls, sys_exit_pwrite64)
-EMPTY_TP(syscalls, sys_exit_writev)
-EMPTY_TP(syscalls, sys_exit_pwritev)
-EMPTY_TP(syscalls, sys_exit_pwritev2)
-EMPTY_SYSCALL(sendfile64)
-EMPTY_SYSCALL(splice)
-EMPTY_SYSCALL(copy_file_range)
+EMPTY_SHARED(exit_open)
+EMPTY_SHARED(exit_change)
+EMPTY_SHARED(exit_read)
+EMPTY_SHARED(exit_rw)
+EMPTY_SHARED(enter_read)
+EMPTY_SHARED(enter_pread)
+EMPTY_SHARED(enter_write)
+EMPTY_SHARED(enter_splice)
+EMPTY_TP(syscalls, sys_enter_sendfile64)
 EMPTY_SYSCALL(ioctl)
 EMPTY_SYSCALL(io_submit)
 

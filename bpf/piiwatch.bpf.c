@@ -1445,60 +1445,57 @@ int handle_exit_open(struct trace_event_raw_sys_exit *ctx)
 	return handle_open_fd(ctx->ret, 0, 0);
 }
 
-/* IO_EXIT(name): the exit alone.  IO_SYSCALL(name, in, out): entry and
- * exit; in and out are the argument indexes of the descriptors read from
- * and written to, -1 for none.  READ_SYSCALL(name): a read of its first
- * argument, a pipe looked at at the exit; pread64 and preadv, which a pipe
- * refuses (ESPIPE), are IO_ENTER(name, 0, -1, false) and IO_EXIT. */
-#define IO_EXIT(name)                                                         \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
-	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
-	{                                                                     \
-		return io_exit(ctx->ret);                                     \
-	}
-#define IO_ENTER(name, in, out, pipe_in)                                      \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
-	int handle_enter_##name(struct trace_event_raw_sys_enter *ctx)        \
-	{                                                                     \
-		return io_enter((in) < 0 ? -1 : (int)ctx->args[(in) < 0 ? 0 : (in)], \
-				(out) < 0 ? -1 : (int)ctx->args[(out) < 0 ? 0 : (out)], \
-				pipe_in);                                     \
-	}
-#define IO_SYSCALL(name, in, out)                                             \
-	IO_ENTER(name, in, out, true)                                         \
-	IO_EXIT(name)
-#define READ_SYSCALL(name)                                                    \
-	IO_ENTER(name, 0, -1, read_enter_pipe())                              \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
-	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)          \
-	{                                                                     \
-		return read_exit(ctx->ret);                                   \
-	}
+/* The exits of the reads (PW_READ_EXITS in piiwatch.h), which look at a
+ * pipe, and of every other read and write (PW_RW_EXITS): one program
+ * each, attached by user space to each. */
+SEC("tracepoint")
+int handle_exit_read(struct trace_event_raw_sys_exit *ctx)
+{
+	return read_exit(ctx->ret);
+}
 
-/* The entry of every plain write (PW_WRITE_ENTERS in piiwatch.h), whose
- * descriptor is the first argument: one program, attached by user space
- * to each. */
+SEC("tracepoint")
+int handle_exit_rw(struct trace_event_raw_sys_exit *ctx)
+{
+	return io_exit(ctx->ret);
+}
+
+/* The entries, one program for each list of piiwatch.h, attached by user
+ * space to each of its syscalls: the reads of the first argument that a
+ * pipe can feed (PW_READ_ENTERS) and that it refuses (PW_PREAD_ENTERS,
+ * ESPIPE), the plain writes of the first argument (PW_WRITE_ENTERS), and
+ * splice and copy_file_range from argument 0 into argument 2
+ * (PW_SPLICE_ENTERS). */
+SEC("tracepoint")
+int handle_enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return io_enter((int)ctx->args[0], -1, read_enter_pipe());
+}
+
+SEC("tracepoint")
+int handle_enter_pread(struct trace_event_raw_sys_enter *ctx)
+{
+	return io_enter((int)ctx->args[0], -1, false);
+}
+
 SEC("tracepoint")
 int handle_enter_write(struct trace_event_raw_sys_enter *ctx)
 {
 	return io_enter(-1, (int)ctx->args[0], false);
 }
 
-READ_SYSCALL(read)
-IO_ENTER(pread64, 0, -1, false)
-IO_EXIT(pread64)
-READ_SYSCALL(readv)
-IO_ENTER(preadv, 0, -1, false)
-IO_EXIT(preadv)
-READ_SYSCALL(preadv2)
-IO_EXIT(write)
-IO_EXIT(pwrite64)
-IO_EXIT(writev)
-IO_EXIT(pwritev)
-IO_EXIT(pwritev2)
-IO_SYSCALL(sendfile64, 1, 0)
-IO_SYSCALL(splice, 0, 2)
-IO_SYSCALL(copy_file_range, 0, 2)
+SEC("tracepoint")
+int handle_enter_splice(struct trace_event_raw_sys_enter *ctx)
+{
+	return io_enter((int)ctx->args[0], (int)ctx->args[2], true);
+}
+
+/* sendfile reads argument 1 into argument 0; its exit is handle_exit_rw. */
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int handle_enter_sendfile64(struct trace_event_raw_sys_enter *ctx)
+{
+	return io_enter((int)ctx->args[1], (int)ctx->args[0], true);
+}
 
 SEC("tracepoint/syscalls/sys_enter_ioctl")
 int handle_enter_ioctl(struct trace_event_raw_sys_enter *ctx)

@@ -30,17 +30,30 @@ enum pw_event_type {
 };
 
 /*
- * Syscalls whose entries or exits run one program each, which user space
- * attaches to every "sys_enter_NAME" or "sys_exit_NAME" this kernel has
- * (and bench_empty attaches its empty twins to the same):
- * handle_exit_open on the opens' exits (in tracepoint mode),
- * handle_exit_change on the changes' exits, handle_enter_write on the
- * plain writes' entries.  Their other ends are programs of their own.
- * PW_OPEN_EXITS(PW_SYS_EXIT_NAME) makes the list's tracepoint names.
+ * Syscalls whose entries or exits run the same code share one program,
+ * which user space attaches to every "sys_enter_NAME" or "sys_exit_NAME"
+ * of its list this kernel has (userspace/shared_progs.h; bench_empty
+ * attaches its empty twins to the same), so that the verifier sees that
+ * code once and not once per syscall:
+ * handle_exit_open on the opens' exits (in tracepoint mode only),
+ * handle_exit_change on the changes' exits, handle_exit_read on the plain
+ * reads' exits, handle_exit_rw on the exits of the other reads and of the
+ * writes, sendfile, splice and copy_file_range; handle_enter_read,
+ * handle_enter_pread, handle_enter_write and handle_enter_splice on the
+ * entries.  The other ends of the changes and of sendfile have programs
+ * of their own.  PW_OPEN_EXITS(PW_SYS_EXIT_NAME) makes the list's
+ * tracepoint names.
  */
 #define PW_SYS_EXIT_NAME(name) "sys_exit_" #name,
 #define PW_SYS_ENTER_NAME(name) "sys_enter_" #name,
 #define PW_WRITE_ENTERS(X) X(write) X(pwrite64) X(writev) X(pwritev) X(pwritev2)
+/* The reads a pipe can feed, and those it refuses (ESPIPE). */
+#define PW_READ_ENTERS(X) X(read) X(readv) X(preadv2)
+#define PW_PREAD_ENTERS(X) X(pread64) X(preadv)
+#define PW_READ_EXITS(X) PW_READ_ENTERS(X)
+/* Both descriptors are arguments 0 and 2. */
+#define PW_SPLICE_ENTERS(X) X(splice) X(copy_file_range)
+#define PW_RW_EXITS(X) PW_PREAD_ENTERS(X) PW_WRITE_ENTERS(X) X(sendfile64) PW_SPLICE_ENTERS(X)
 #define PW_OPEN_EXITS(X) X(open) X(openat) X(openat2) X(creat) X(open_by_handle_at)
 #define PW_CHANGE_EXITS(X)                                                    \
 	X(unlink) X(unlinkat) X(rmdir) X(rename) X(renameat) X(renameat2)     \
@@ -51,7 +64,7 @@ enum pw_event_type {
 /* Bumped whenever maps or records change shape, or programs are added or
  * change type: a daemon finding pinned objects of another version
  * replaces them instead of reusing them. */
-#define PW_ABI_VERSION 8
+#define PW_ABI_VERSION 9
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {

@@ -126,9 +126,9 @@ pw_start_daemon() {
 		>>"$PW_TMP/daemon.out" 2>>"$PW_TMP/daemon.err" &
 	DAEMON_PID=$!
 	local i
-	# Loading takes the verifier a few seconds (3 s here; 12 s before
-	# syscall exits shared programs): see docs/kernel-probes.md,
-	# "Start-up".  The margin is for slow machines.
+	# Loading takes the verifier a few seconds (3-7 s on the machines
+	# seen so far): see docs/kernel-probes.md, "Start-up".  The margin
+	# is for slow machines.
 	for i in $(seq 1 300); do
 		if [ -S "$PW_TMP/pam.sock" ] &&
 			[ "$(grep -c "watching" "$PW_TMP/daemon.err")" -gt "${started:-0}" ]; then

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "probes.h"
 #include "compat_entry.h"
+#include "shared_progs.h"
 #include "ringbuf.h"
 #include "log.h"
 #include "util.h"
@@ -485,13 +486,9 @@ static int hold_link(struct pw_probes *p, const char *name, int fd)
 	return 0;
 }
 
-static const char *const open_exits[] = { PW_OPEN_EXITS(PW_SYS_EXIT_NAME) };
-static const char *const change_exits[] = { PW_CHANGE_EXITS(PW_SYS_EXIT_NAME) };
-static const char *const write_enters[] = { PW_WRITE_ENTERS(PW_SYS_ENTER_NAME) };
-
 /*
- * One program shared by several syscall tracepoints (the opens' exits, the
- * changes' exits, the writes' entries), attached to each the kernel has.
+ * One program shared by several syscall tracepoints (shared_progs.h),
+ * attached to each the kernel has.
  * Each link is pinned as links/PROGRAM-TRACEPOINT (bpffs refuses dots in
  * names) and held like the skeleton's; libbpf's handle on it is kept in
  * p->shared for pw_probes_stop(), as the skeleton keeps its own.
@@ -534,6 +531,32 @@ static int attach_shared(struct pw_probes *p, struct bpf_program *prog,
 			pw_set_err(err, err_size, "cannot hold the BPF links: %s", strerror(errno));
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* Every shared program of one side (the exits, or the entries) that is
+ * loaded: handle_exit_open is not in trampoline mode. */
+static int attach_shared_side(struct pw_probes *p, bool exits, char *err, size_t err_size)
+{
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < PW_N_SHARED_PROGS; i++) {
+		const struct pw_shared_prog *s = &pw_shared_progs[i];
+		struct bpf_program *prog;
+
+		if (s->exits != exits)
+			continue;
+		snprintf(name, sizeof(name), "handle_%s", s->name);
+		prog = bpf_object__find_program_by_name(p->skel->obj, name);
+		if (!prog) {
+			pw_set_err(err, err_size, "the BPF object has no program %s", name);
+			return -1;
+		}
+		if (bpf_program__autoload(prog) &&
+		    attach_shared(p, prog, s->tps, s->n, err, err_size))
+			return -1;
 	}
 	return 0;
 }
@@ -772,22 +795,15 @@ static int load_fresh(struct pw_probes *p, char *err, size_t err_size)
 			fill_compat(p->skel, compat_opens, PW_N(compat_opens), err, err_size) < 0)))
 		return -1;
 	/* The exits before their entries, so that no entry leaves a pending
-	 * change or open behind for want of its exit. */
-	if (!p->trampoline &&
-	    attach_shared(p, p->skel->progs.handle_exit_open, open_exits, PW_N(open_exits), err,
-			  err_size))
-		return -1;
-	if (attach_shared(p, p->skel->progs.handle_exit_change, change_exits, PW_N(change_exits),
-			  err, err_size))
+	 * change, open or transfer behind for want of its exit. */
+	if (attach_shared_side(p, true, err, err_size))
 		return -1;
 	rc = piiwatch_bpf__attach(p->skel);
 	if (rc) {
 		pw_set_err(err, err_size, "cannot attach BPF programs: %s", strerror(-rc));
 		return -1;
 	}
-	if (attach_shared(p, p->skel->progs.handle_enter_write, write_enters, PW_N(write_enters),
-			  err, err_size) ||
-	    pin_fresh(p, err, err_size))
+	if (attach_shared_side(p, false, err, err_size) || pin_fresh(p, err, err_size))
 		return -1;
 	p->protected_fd = dup(bpf_map__fd(p->skel->maps.protected_inodes));
 	p->filter_fd = dup(bpf_program__fd(p->skel->progs.filter_add));
