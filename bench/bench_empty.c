@@ -41,8 +41,6 @@
 #include "piiwatch.skel.h"
 #include "shared_progs.h"
 
-#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
-
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
@@ -67,30 +65,20 @@ static bool has_section(struct bpf_object *obj, const char *sec)
 	return false;
 }
 
-/* The shared program NAME of obj (prefix handle_ or empty_). */
-static struct bpf_program *shared_prog(struct bpf_object *obj, const char *prefix,
-				       const char *name)
-{
-	char full[64];
-
-	snprintf(full, sizeof(full), "%s%s", prefix, name);
-	return bpf_object__find_program_by_name(obj, full);
-}
-
 /* Every hook of one object is a hook of the other.  A bare "raw_tp"
  * program hooks nothing, and piiwatch's compat_* ones are only
  * tail-called (its exit side's section names their tracepoint).  The
  * bare "tracepoint" ones are the shared programs: both objects have each
  * of shared_progs.h. */
-static bool same_hooks(struct bpf_object *a, struct bpf_object *b, const char *b_name)
+static bool same_hooks(struct bpf_object *a, struct bpf_object *b, const char *b_name,
+		       const char *b_prefix)
 {
 	struct bpf_program *p;
 	bool same = true;
 	size_t i;
 
 	for (i = 0; i < PW_N_SHARED_PROGS; i++)
-		if (!shared_prog(b, strcmp(b_name, "piiwatch.bpf.c") == 0 ? "handle_" : "empty_",
-				 pw_shared_progs[i].name)) {
+		if (!pw_shared_find(b, b_prefix, &pw_shared_progs[i])) {
 			fprintf(stderr, "bench_empty: %s has no shared program %s\n", b_name,
 				pw_shared_progs[i].name);
 			same = false;
@@ -289,8 +277,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_empty: cannot open the BPF objects: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	if (!same_hooks(real->obj, skel->obj, "bench_empty.bpf.c") ||
-	    !same_hooks(skel->obj, real->obj, "piiwatch.bpf.c"))
+	if (!same_hooks(real->obj, skel->obj, "bench_empty.bpf.c", "empty_") ||
+	    !same_hooks(skel->obj, real->obj, "piiwatch.bpf.c", "handle_"))
 		goto cleanup;
 	trampoline = lsm_loads();
 	vmlinux = btf__load_vmlinux_btf();
@@ -333,7 +321,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	for (i = 0; !raw_only && !raw_dispatch && i < PW_N_SHARED_PROGS; i++) {
-		struct bpf_program *prog = shared_prog(skel->obj, "empty_", pw_shared_progs[i].name);
+		struct bpf_program *prog = pw_shared_find(skel->obj, "empty_", &pw_shared_progs[i]);
 
 		for (j = 0; bpf_program__autoload(prog) && j < pw_shared_progs[i].n; j++) {
 			const char *tp = pw_shared_progs[i].tps[j];

@@ -539,7 +539,6 @@ static int attach_shared(struct pw_probes *p, struct bpf_program *prog,
  * loaded: handle_exit_open is not in trampoline mode. */
 static int attach_shared_side(struct pw_probes *p, bool exits, char *err, size_t err_size)
 {
-	char name[64];
 	size_t i;
 
 	for (i = 0; i < PW_N_SHARED_PROGS; i++) {
@@ -548,10 +547,9 @@ static int attach_shared_side(struct pw_probes *p, bool exits, char *err, size_t
 
 		if (s->exits != exits)
 			continue;
-		snprintf(name, sizeof(name), "handle_%s", s->name);
-		prog = bpf_object__find_program_by_name(p->skel->obj, name);
+		prog = pw_shared_find(p->skel->obj, "handle_", s);
 		if (!prog) {
-			pw_set_err(err, err_size, "the BPF object has no program %s", name);
+			pw_set_err(err, err_size, "the BPF object has no program handle_%s", s->name);
 			return -1;
 		}
 		if (bpf_program__autoload(prog) &&

@@ -11,8 +11,10 @@
 #ifndef PIIWATCH_SHARED_PROGS_H
 #define PIIWATCH_SHARED_PROGS_H
 
+#include <bpf/libbpf.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "piiwatch.h"
 
@@ -46,5 +48,15 @@ static const struct pw_shared_prog pw_shared_progs[] = {
 #undef PW_SHARED
 
 #define PW_N_SHARED_PROGS (sizeof(pw_shared_progs) / sizeof(pw_shared_progs[0]))
+
+/* s's program in obj, whose names start with prefix; NULL if none. */
+static inline struct bpf_program *pw_shared_find(struct bpf_object *obj, const char *prefix,
+						 const struct pw_shared_prog *s)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s%s", prefix, s->name);
+	return bpf_object__find_program_by_name(obj, name);
+}
 
 #endif
