@@ -14,8 +14,9 @@
  * close of its last descriptor, dup2/dup3 over it, close_range, exec of a
  * close-on-exec descriptor, or exit of its last holder.
  *
- * Changes by path (unlink, rename, link, chmod, chown, truncate) cannot be
- * resolved to inodes on syscall tracepoints: the syscall is remembered per
+ * Changes (unlink, rename, link, chmod, chown, truncate, a hole punched
+ * by fallocate) cannot be resolved to inodes on syscall tracepoints when
+ * they name paths: the syscall is remembered per
  * thread, and the ctime update every such change makes on the inodes it
  * touches (tp_btf inode ctime tracepoints) says whether a protected inode
  * was among them.
@@ -2282,7 +2283,7 @@ static __always_inline void *uring_cmd(struct io_kiocb *r)
 
 /*
  * Changes submitted through io_uring (rename, unlink, link, symlink,
- * ftruncate) pass no syscall tracepoint either.  The kernel runs them in
+ * ftruncate, fallocate) pass no syscall tracepoint either.  The kernel runs them in
  * an io-wq worker of the process; the ctime hooks find the request the
  * worker is running, and its completion, wherever it runs, reports it.
  * Keyed by the request.
@@ -2311,6 +2312,9 @@ static __always_inline __u32 uring_change_op(struct io_kiocb *r)
 	if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_FTRUNCATE) &&
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_FTRUNCATE))
 		return PW_CH_TRUNCATE;
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_FALLOCATE) &&
+	    pw_falloc_changes(BPF_CORE_READ((struct io_sync *)uring_cmd(r), mode)))
+		return PW_CH_FALLOCATE;
 	return 0;
 }
 
@@ -2364,6 +2368,12 @@ static __always_inline struct change_pending *uring_worker_change(void)
 		if (op == PW_CH_LINK)
 			p->link_file = (__u64)link_source(BPF_CORE_READ(x, old_dfd), p->ev.path,
 							  BPF_CORE_READ(x, flags));
+	} else if (op == PW_CH_FALLOCATE) {
+		struct io_sync *x = uring_cmd(r);
+
+		p->ev.mode = BPF_CORE_READ(x, mode);
+		p->ev.offset = BPF_CORE_READ(x, off);
+		p->ev.len = BPF_CORE_READ(x, len);
 	} else if (op != PW_CH_TRUNCATE) {
 		struct io_unlink *x = uring_cmd(r);
 
@@ -2515,6 +2525,33 @@ CHANGE_SYSCALL(chown, PW_CH_CHOWN, 0, -1)
 CHANGE_SYSCALL(lchown, PW_CH_CHOWN, 0, -1)
 CHANGE_SYSCALL(fchown, PW_CH_CHOWN, -1, -1)
 CHANGE_SYSCALL(fchownat, PW_CH_CHOWN, 1, -1)
+
+/* fallocate(fd, mode, offset, len): a change only in a mode that removes,
+ * zeroes or moves data (a hole punched through a customer table destroys
+ * it as a truncation does); the allocating modes are left alone, since a
+ * database preallocates its files all day. */
+static __always_inline int fallocate_enter(__u32 mode, __s64 offset, __s64 len)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct change_pending *p;
+
+	if (!pw_falloc_changes(mode))
+		return 0;
+	change_enter(PW_CH_FALLOCATE, NULL, NULL, NULL);
+	p = bpf_map_lookup_elem(&change_pending, &tid);
+	if (p) {
+		p->ev.mode = mode;
+		p->ev.offset = offset;
+		p->ev.len = len;
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_fallocate")
+int handle_enter_fallocate(struct trace_event_raw_sys_enter *ctx)
+{
+	return fallocate_enter((__u32)ctx->args[1], (__s64)ctx->args[2], (__s64)ctx->args[3]);
+}
 
 /* linkat(olddfd, oldname, newdfd, newname, flags) */
 static __always_inline int linkat_enter(int olddfd, const char *oldname, const char *newname,
@@ -3026,6 +3063,9 @@ int compat_change_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!compat_args(ctx, &c))
 		return 0;
+	if (c.d.op == PW_CH_FALLOCATE) /* fd, mode, then the offset and length in halves */
+		return fallocate_enter(c.a[1], (__s64)((__u64)c.a[3] << 32 | c.a[2]),
+				       (__s64)((__u64)c.a[5] << 32 | c.a[4]));
 	return change_enter(c.d.op,
 			    c.d.a < 0 ? NULL : (const char *)(__u64)compat_arg(&c, c.d.a),
 			    c.d.b < 0 ? NULL : (const char *)(__u64)compat_arg(&c, c.d.b), NULL);

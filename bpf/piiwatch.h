@@ -59,12 +59,12 @@ enum pw_event_type {
 	X(unlink) X(unlinkat) X(rmdir) X(rename) X(renameat) X(renameat2)     \
 	X(link) X(linkat) X(symlink) X(symlinkat) X(truncate) X(ftruncate)    \
 	X(chmod) X(fchmod) X(fchmodat) X(fchmodat2) X(chown) X(lchown)        \
-	X(fchown) X(fchownat)
+	X(fchown) X(fchownat) X(fallocate)
 
 /* Bumped whenever maps or records change shape, or programs are added or
  * change type: a daemon finding pinned objects of another version
  * replaces them instead of reusing them. */
-#define PW_ABI_VERSION 9
+#define PW_ABI_VERSION 10
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {
@@ -99,7 +99,23 @@ enum pw_change_op {
 	PW_CH_TRUNCATE = 6,
 	PW_CH_CHMOD = 7,
 	PW_CH_CHOWN = 8,
+	PW_CH_FALLOCATE = 9,    /* a fallocate(2) mode that removes, zeroes or moves data */
 };
+
+/* fallocate(2) modes (linux/falloc.h; WRITE_ZEROES is 6.17's).  Only the
+ * allocating ones (no mode, KEEP_SIZE, UNSHARE_RANGE) leave every byte
+ * where it was: any other mode, unknown ones included, is a change. */
+#define PW_FALLOC_KEEP_SIZE 0x01u
+#define PW_FALLOC_PUNCH_HOLE 0x02u
+#define PW_FALLOC_COLLAPSE_RANGE 0x08u
+#define PW_FALLOC_ZERO_RANGE 0x10u
+#define PW_FALLOC_INSERT_RANGE 0x20u
+#define PW_FALLOC_UNSHARE_RANGE 0x40u
+#define PW_FALLOC_WRITE_ZEROES 0x80u
+static inline int pw_falloc_changes(__u32 mode)
+{
+	return (mode & ~(PW_FALLOC_KEEP_SIZE | PW_FALLOC_UNSHARE_RANGE)) != 0;
+}
 
 /* Flags of struct pw_protected_val. */
 #define PW_PROT_HONEYTOKEN 0x1u
@@ -288,7 +304,9 @@ struct pw_event_change {
 	__u32 prot_flags;
 	__u32 flags;            /* PW_OPEN_* naming flags */
 	__u32 depth;
-	__u32 pad;
+	__u32 mode;             /* PW_CH_FALLOCATE: the fallocate mode; else 0 */
+	__s64 offset;           /* PW_CH_FALLOCATE: the range it asked for */
+	__s64 len;
 	char names[PW_NAME_SLOTS][PW_NAME_LEN];
 	char path[PW_USER_PATH_LEN];     /* as passed: the (old) path */
 	char path2[PW_USER_PATH_LEN];    /* as passed: the new path (rename, link) */

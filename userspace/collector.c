@@ -1127,7 +1127,24 @@ static void format_who(const struct pw_event_rec *r, const struct ident *id, cha
 			 r->pid);
 }
 
-static const char *change_name(uint32_t op)
+/* A fallocate's action names what its mode does to the data; a mode this
+ * build does not know is still a change. */
+static const char *fallocate_name(uint32_t mode)
+{
+	if (mode & PW_FALLOC_PUNCH_HOLE)
+		return "punch-hole";
+	if (mode & PW_FALLOC_COLLAPSE_RANGE)
+		return "collapse-range";
+	if (mode & PW_FALLOC_ZERO_RANGE)
+		return "zero-range";
+	if (mode & PW_FALLOC_INSERT_RANGE)
+		return "insert-range";
+	if (mode & PW_FALLOC_WRITE_ZEROES)
+		return "write-zeroes";
+	return "fallocate";
+}
+
+static const char *change_name(const struct pw_event_change *ev)
 {
 	static const char *const names[] = {
 		[PW_CH_UNLINK] = "unlink", [PW_CH_RMDIR] = "rmdir", [PW_CH_RENAME] = "rename",
@@ -1135,7 +1152,9 @@ static const char *change_name(uint32_t op)
 		[PW_CH_CHMOD] = "chmod", [PW_CH_CHOWN] = "chown",
 	};
 
-	return op < sizeof(names) / sizeof(names[0]) && names[op] ? names[op] : "change";
+	if (ev->op == PW_CH_FALLOCATE)
+		return fallocate_name(ev->mode);
+	return ev->op < sizeof(names) / sizeof(names[0]) && names[ev->op] ? names[ev->op] : "change";
 }
 
 /* The absolute form of a path a process passed, from its working
@@ -1195,12 +1214,17 @@ static void on_change(struct pw_collector *c, const struct pw_event_change *ev)
 	path = rebuild_path(c, ev->root_dev, ev->root_ino, ev->flags, ev->depth, ev->names);
 	pw_escape_untrusted(ev->path, strnlen(ev->path, sizeof(ev->path)), p1, sizeof(p1));
 	pw_escape_untrusted(ev->path2, strnlen(ev->path2, sizeof(ev->path2)), p2, sizeof(p2));
-	r.action = change_name(ev->op);
+	r.action = change_name(ev);
 	r.dataset = dataset_name(c, ev->dataset_id);
 	/* The protected path the kernel saw change, and what the program
 	 * asked for: the new name for renames and links. */
 	r.path = path;
-	snprintf(asked, sizeof(asked), "%s%s%s", p1[0] ? p1 : "(open file)", p2[0] ? " -> " : "", p2);
+	if (ev->op == PW_CH_FALLOCATE)
+		snprintf(asked, sizeof(asked), "(open file) %lld bytes at %lld, mode 0x%x",
+			 (long long)ev->len, (long long)ev->offset, ev->mode);
+	else
+		snprintf(asked, sizeof(asked), "%s%s%s", p1[0] ? p1 : "(open file)",
+			 p2[0] ? " -> " : "", p2);
 	r.path2 = asked;
 	r.result = ev->ret;
 	r.honeytoken = ev->prot_flags & PW_PROT_HONEYTOKEN;

@@ -1894,7 +1894,9 @@ static void on_connect(struct pw_detector *d, struct actor *a, const struct pw_e
 
 static void on_change(struct pw_detector *d, struct actor *a, const struct pw_event_rec *e)
 {
-	static const char *const destructive[] = { "unlink", "rmdir", "rename", "truncate" };
+	static const char *const destructive[] = { "unlink", "rmdir", "rename", "truncate",
+						   "punch-hole", "collapse-range", "zero-range",
+						   "insert-range", "write-zeroes", "fallocate" };
 	const char *prog = e->exe ? e->exe : e->comm ? e->comm : "?";
 	const char *path = e->path ? e->path : "?";
 	char who_s[1200];

@@ -55,8 +55,8 @@ void pw_detector_session(struct pw_detector *d, const struct pw_session_record *
 void pw_detector_access(struct pw_detector *d, const struct pw_access *a);
 
 /*
- * Anything else, by kind: "change" (unlink, rename, truncate, ... of
- * protected files), "connect" (after protected reads), "exec" (in a login
+ * Anything else, by kind: "change" (unlink, rename, truncate, punch-hole,
+ * ... of protected files), "connect" (after protected reads), "exec" (in a login
  * session), "mmap" (count: bytes mapped), "io_uring", and "loss" (blind
  * spots: action "ring-full", "untracked-opens" or "unfollowed-changes" with
  * count events lost, "unwatched" with count seconds since the last record

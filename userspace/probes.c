@@ -630,6 +630,7 @@ static const struct compat_call compat_calls[] = {
 	CHANGE(95, PW_CH_CHOWN, -1, -1),        /* fchown */
 	CHANGE(207, PW_CH_CHOWN, -1, -1),       /* fchown32 */
 	CHANGE(298, PW_CH_CHOWN, 1, -1),        /* fchownat */
+	CHANGE(324, PW_CH_FALLOCATE, -1, -1),   /* fallocate: compat_change_enter reads the mode */
 	/* The socket calls by their socketcall numbers (net/socket.c). */
 	NET(362, 3, "compat_net_exit"),         /* connect */
 	NET(369, 11, NULL),                     /* sendto */

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <liburing.h>
@@ -796,6 +797,9 @@ static void uring_change_run(const struct uring_change *c, unsigned flags)
 		io_uring_prep_symlinkat(sqe, c->path, AT_FDCWD, c->path2);
 	else if (strcmp(c->t, "uring-truncate") == 0)
 		io_uring_prep_rw(PW_IORING_OP_FTRUNCATE, sqe, c->dfd, NULL, 0, (__u64)c->len);
+	else if (strcmp(c->t, "uring-punch") == 0)
+		io_uring_prep_fallocate(sqe, c->dfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+					c->len);
 	else if (strcmp(c->t, "uring-rmdir") == 0)
 		io_uring_prep_unlinkat(sqe, AT_FDCWD, c->path, AT_REMOVEDIR);
 	else /* uring-mv-defer */
@@ -816,7 +820,8 @@ static int uring_linkat(int dfd, const char *path, const char *dst, int flags)
 /*
  * The change techniques run through io_uring: uring-ln links FILE as ARG,
  * uring-symlink makes ARG a symbolic link to FILE, uring-truncate cuts
- * FILE to ARG bytes (IORING_OP_FTRUNCATE), uring-rmdir removes directory
+ * FILE to ARG bytes (IORING_OP_FTRUNCATE), uring-punch punches a hole
+ * through FILE's first ARG bytes (IORING_OP_FALLOCATE), uring-rmdir removes directory
  * FILE, uring-mv-defer renames FILE to ARG on a ring whose completions
  * run only when this task asks for them (DEFER_TASKRUN).
  */
@@ -830,7 +835,7 @@ static void uring_change(const char *t, const char *path, const char *arg)
 		fprintf(stderr, "pw-evade: %s needs a second argument\n", t);
 		exit(2);
 	}
-	if (strcmp(t, "uring-truncate") == 0) {
+	if (strcmp(t, "uring-truncate") == 0 || strcmp(t, "uring-punch") == 0) {
 		fd = open(path, O_WRONLY);
 		if (fd < 0)
 			die(path);
@@ -948,6 +953,7 @@ static long int80_6(long nr, long a, long b, long c, long d, long e, long f)
 #define I386_SENDTO 369
 #define I386_SENDMSG 370
 #define I386_IO_URING_SETUP 425
+#define I386_FALLOCATE 324
 
 /* The 32-bit layouts of the structures those calls take. */
 struct msghdr32 {
@@ -1189,7 +1195,8 @@ static long long int80_aio(int fd, char *low)
 
 /*
  * int80 reads FILE whole by 32-bit open, read and close; int80-mv renames
- * FILE to ARG by 32-bit rename.  The others open and read FILE the same
+ * FILE to ARG by 32-bit rename; int80-punch punches a hole through
+ * FILE's first ARG bytes by 32-bit fallocate.  The others open and read FILE the same
  * way, then: int80-exec (opened close-on-exec) execs /bin/sleep 1 by a
  * 32-bit execve; int80-mmap and int80-mmap2 map it whole by old_mmap and
  * mmap2 (and read the mapping), int80-aio reads it by 32-bit io_submit
@@ -1212,6 +1219,19 @@ static long long int80_run(const char *t, const char *path, const char *arg)
 			die("int80-mv needs a destination");
 		snprintf(low + 4096, 4096, "%s", arg);
 		int80_check(int80(I386_RENAME, (long)low, (long)(low + 4096), 0), "32-bit rename");
+		return 0;
+	}
+	if (strcmp(t, "int80-punch") == 0) {
+		long long len = arg ? atoll(arg) : 0;
+		int w = open(path, O_WRONLY);
+
+		if (w < 0 || len <= 0)
+			die("int80-punch needs a file to write and a length");
+		/* fd, mode, then the 64-bit offset and length in halves */
+		int80_check(int80_6(I386_FALLOCATE, w, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				    0, (long)(uint32_t)len, (long)(len >> 32)),
+			    "32-bit fallocate");
+		close(w);
 		return 0;
 	}
 	fd = int80_check(int80(I386_OPEN, (long)low,
@@ -1426,7 +1446,8 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 		io_uring_queue_exit(&ring);
 		*n = 0;
 	} else if (strcmp(t, "uring-ln") == 0 || strcmp(t, "uring-symlink") == 0 ||
-		   strcmp(t, "uring-truncate") == 0 || strcmp(t, "uring-rmdir") == 0 ||
+		   strcmp(t, "uring-truncate") == 0 || strcmp(t, "uring-punch") == 0 ||
+		   strcmp(t, "uring-rmdir") == 0 ||
 		   strcmp(t, "uring-mv-defer") == 0) {
 		uring_change(t, path, arg);
 		*n = 0;

@@ -26,7 +26,8 @@ NETS="sendto sendmsg sendmmsg uring-send uring-sendmsg uring-connect sendto6 uri
 NETS="$NETS int80-sendmsg int80-sendmmsg int80-sendto int80-socketcall int80-uring-sendmsg" # one line: reads.sh has it
 OTHERS="core core-child int80-mv int80-connect int80-prog32 copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
 	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
-	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc"
+	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc
+	punch zero collapse alloc alloc-keep uring-punch int80-punch"
 # 32-bit system calls (int $0x80) of a 64-bit process: where the kernel
 # has the 32-bit entry.
 INT80=yes
@@ -193,7 +194,7 @@ PW_WRITE_ENTERS handle_enter_write sys_enter_
 EOF2
 check_eq "each of the $shared_seen tracepoints of a shared program has its link" \
 	"${shared_missing:-none missing}" "none missing"
-check_eq "the lists of bpf/piiwatch.h name 30 syscalls" "$shared_named" 30
+check_eq "the lists of bpf/piiwatch.h name 31 syscalls" "$shared_named" 31
 
 mount --bind "$D" "$PW_TMP/bind"
 on_cleanup "umount '$PW_TMP/bind'"
@@ -320,6 +321,14 @@ cat "$PW_TMP/other/uring-moved-defer.csv" >/dev/null
 "$EVADE" uring-ln "$D/t_uring-ln.csv" "$PW_TMP/other/uring-linked.csv" >/dev/null
 cat "$PW_TMP/other/uring-linked.csv" >/dev/null
 "$EVADE" uring-truncate "$D/t_uring-trunc.csv" 10 >/dev/null
+# fallocate(1): the modes that take data away, and the allocating ones
+fallocate --punch-hole --offset 4096 --length 8192 "$D/t_punch.csv"
+fallocate --zero-range --offset 0 --length 4096 "$D/t_zero.csv"
+fallocate --collapse-range --offset 0 --length 4096 "$D/t_collapse.csv"
+fallocate --length 1048576 "$D/t_alloc.csv"
+fallocate --keep-size --offset 0 --length 1048576 "$D/t_alloc-keep.csv"
+"$EVADE" uring-punch "$D/t_uring-punch.csv" 8192 >/dev/null
+[ $INT80 = no ] || "$EVADE" int80-punch "$D/t_int80-punch.csv" 8192 >/dev/null
 ln -s "$PW_TMP/other/u1.txt" "$D/sym-sys"
 "$EVADE" uring-symlink "$PW_TMP/other/u2.txt" "$D/sym-uring" >/dev/null
 rmdir "$D/rmdir-sys"
@@ -701,6 +710,27 @@ check_eq "reads through the hard link made through io_uring are recorded" \
 check_eq "truncate through io_uring (FTRUNCATE) is recorded, named by its program" \
 	"$(pw_sql "SELECT count(*), max(path2), max(result), max(comm) FROM events WHERE kind = 'change' AND action = 'truncate' AND path = '$D/t_uring-trunc.csv' AND audit_session = $ses2")|$(size uring-trunc)" \
 	"1|(open file)|0|pw-evade|10"
+check_eq "a hole punched by fallocate is recorded as punch-hole, with its range and mode" \
+	"$(pw_sql "SELECT count(*), max(path2), max(result), max(comm) FROM events WHERE kind = 'change' AND action = 'punch-hole' AND path = '$D/t_punch.csv' AND audit_session = $ses2")" \
+	"1|(open file) 8192 bytes at 4096, mode 0x3|0|fallocate"
+check_eq "fallocate --zero-range is recorded as zero-range" \
+	"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'zero-range' AND path = '$D/t_zero.csv' AND audit_session = $ses2")" \
+	"1|(open file) 4096 bytes at 0, mode 0x10"
+check_eq "fallocate --collapse-range is recorded as collapse-range" \
+	"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'collapse-range' AND path = '$D/t_collapse.csv' AND audit_session = $ses2")" \
+	"1|(open file) 4096 bytes at 0, mode 0x8"
+check_eq "fallocate that only allocates (no mode, --keep-size) is no change" \
+	"$(pw_sql "SELECT count(*) FROM events WHERE kind = 'change' AND path IN ('$D/t_alloc.csv', '$D/t_alloc-keep.csv')")" 0
+check_eq "... though its opens for writing are recorded" \
+	"$(pw_sql "SELECT count(*) FROM accesses WHERE path IN ('$D/t_alloc.csv', '$D/t_alloc-keep.csv') AND audit_session = $ses2")" 2
+check_eq "a hole punched through io_uring (FALLOCATE) is recorded, named by its program" \
+	"$(pw_sql "SELECT count(*), max(path2), max(result), max(comm) FROM events WHERE kind = 'change' AND action = 'punch-hole' AND path = '$D/t_uring-punch.csv' AND audit_session = $ses2")" \
+	"1|(open file) 8192 bytes at 0, mode 0x3|0|pw-evade"
+if [ $INT80 = yes ]; then
+	check_eq "a hole punched by a 32-bit fallocate is recorded, with its 64-bit range" \
+		"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'punch-hole' AND path = '$D/t_int80-punch.csv' AND audit_session = $ses2")" \
+		"1|(open file) 8192 bytes at 0, mode 0x3"
+fi
 for how in sys uring; do
 	n=1
 	[ $how = uring ] && n=2

@@ -726,8 +726,10 @@ static void test_destruction(void **state)
 
 	for (i = 0; i < 20; i++) {
 		snprintf(path, sizeof(path), "/srv/dms/customers/c%llu.csv", (unsigned long long)i);
-		change(f, 1, "unlink", path, 0, t + S(i));
+		/* A hole punched through a file destroys it as an unlink does. */
+		change(f, 1, i % 2 ? "punch-hole" : "unlink", path, 0, t + S(i));
 		change(f, 1, "chmod", path, 0, t + S(i));
+		change(f, 1, "fallocate", path, -95, t + S(i)); /* refused */
 		change(f, 1, "unlink", path, -13, t + S(i)); /* refused: nothing destroyed */
 	}
 	assert_int_equal(count(f, "destruction"), 0);
