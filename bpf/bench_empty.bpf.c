@@ -59,6 +59,8 @@ EMPTY_SHARED(enter_pread)
 EMPTY_SHARED(enter_write)
 EMPTY_SHARED(enter_splice)
 EMPTY_TP(syscalls, sys_enter_sendfile64)
+EMPTY_TP(syscalls, sys_enter_tee)
+EMPTY_TP(syscalls, sys_enter_vmsplice)
 EMPTY_SYSCALL(ioctl)
 EMPTY_SYSCALL(io_submit)
 

@@ -1149,7 +1149,12 @@ static __always_inline int io_enter(int fd_in, int fd_out, bool pipe_in)
 			if (stage_write(f, fd_out))
 				inf.file_out = (__u64)f;
 		} else if (f && inf.pipe_in) {
-			/* splice from the pipe: staging if the exit finds it marked */
+			/* splice from the pipe: staging if the exit finds it
+			 * marked.  Into another pipe (splice, tee) from one
+			 * marked already, the mark goes with the data at once,
+			 * before that pipe's reader can take any of it. */
+			if (is_pipe(f) && carries((struct file *)inf.pipe_in))
+				mark_carrier(f);
 			inf.file_out = (__u64)f;
 			inf.stage_fd = fd_out;
 		}
@@ -1489,6 +1494,35 @@ SEC("tracepoint")
 int handle_enter_splice(struct trace_event_raw_sys_enter *ctx)
 {
 	return io_enter((int)ctx->args[0], (int)ctx->args[2], true);
+}
+
+/* tee(fd_in, fd_out, len, flags) copies what one pipe holds into another,
+ * as a splice between them would move it; its exit is handle_exit_rw. */
+SEC("tracepoint/syscalls/sys_enter_tee")
+int handle_enter_tee(struct trace_event_raw_sys_enter *ctx)
+{
+	return io_enter((int)ctx->args[0], (int)ctx->args[1], true);
+}
+
+/* vmsplice(fd, iov, nr, flags) moves the caller's memory into a pipe
+ * through its write end, as write(2) would, or what the pipe holds into
+ * that memory through its read end, as read(2) would (the kernel looks
+ * at FMODE_WRITE first, so does this). */
+static __always_inline int vmsplice_enter(int fd)
+{
+	struct file *f = fd_to_file(fd);
+
+	if (!f)
+		return 0;
+	if (btf_ptr(struct file, f)->f_mode & PW_FMODE_WRITE)
+		return io_enter(-1, fd, false);
+	return io_enter(fd, -1, true);
+}
+
+SEC("tracepoint/syscalls/sys_enter_vmsplice")
+int handle_enter_vmsplice(struct trace_event_raw_sys_enter *ctx)
+{
+	return vmsplice_enter((int)ctx->args[0]);
 }
 
 /* sendfile reads argument 1 into argument 0; its exit is handle_exit_rw. */
@@ -2972,6 +3006,8 @@ int compat_io_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!compat_args(ctx, &c))
 		return 0;
+	if (c.d.variant == PW_COMPAT_VMSPLICE)
+		return vmsplice_enter((int)c.a[0]);
 	return io_enter(c.d.a < 0 ? -1 : (int)compat_arg(&c, c.d.a),
 			c.d.b < 0 ? -1 : (int)compat_arg(&c, c.d.b), true);
 }
@@ -3314,10 +3350,12 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 		 * also reachable by read(2) and mmap(2). */
 		fd = res;
 		f = res >= 0 ? BPF_CORE_READ(r, file) : NULL; /* the slot's file, held */
-	} else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_SPLICE)) {
-		/* From a file into a pipe (or the reverse): the request's
-		 * file is the output; the input is named by descriptor or
-		 * fixed slot, resolved again here. */
+	} else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_SPLICE) ||
+		   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_TEE)) {
+		/* From a file into a pipe (or the reverse), or a pipe's
+		 * contents copied into another (TEE): the request's file is
+		 * the output; the input is named by descriptor or fixed
+		 * slot, resolved again here. */
 		struct io_splice *sp = uring_cmd(r);
 		__s32 in = BPF_CORE_READ(sp, splice_fd_in);
 

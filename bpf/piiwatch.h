@@ -38,10 +38,10 @@ enum pw_event_type {
  * handle_exit_open on the opens' exits (in tracepoint mode only),
  * handle_exit_change on the changes' exits, handle_exit_read on the plain
  * reads' exits, handle_exit_rw on the exits of the other reads and of the
- * writes, sendfile, splice and copy_file_range; handle_enter_read,
- * handle_enter_pread, handle_enter_write and handle_enter_splice on the
- * entries.  The other ends of the changes and of sendfile have programs
- * of their own.  PW_OPEN_EXITS(PW_SYS_EXIT_NAME) makes the list's
+ * writes, sendfile, splice, copy_file_range, tee and vmsplice;
+ * handle_enter_read, handle_enter_pread, handle_enter_write and
+ * handle_enter_splice on the entries.  The other ends of the changes and
+ * of sendfile, tee and vmsplice have programs of their own.  PW_OPEN_EXITS(PW_SYS_EXIT_NAME) makes the list's
  * tracepoint names.
  */
 #define PW_SYS_EXIT_NAME(name) "sys_exit_" #name,
@@ -53,7 +53,9 @@ enum pw_event_type {
 #define PW_READ_EXITS(X) PW_READ_ENTERS(X)
 /* Both descriptors are arguments 0 and 2. */
 #define PW_SPLICE_ENTERS(X) X(splice) X(copy_file_range)
-#define PW_RW_EXITS(X) PW_PREAD_ENTERS(X) PW_WRITE_ENTERS(X) X(sendfile64) PW_SPLICE_ENTERS(X)
+#define PW_RW_EXITS(X)                                                        \
+	PW_PREAD_ENTERS(X) PW_WRITE_ENTERS(X) X(sendfile64) PW_SPLICE_ENTERS(X) \
+	X(tee) X(vmsplice)
 #define PW_OPEN_EXITS(X) X(open) X(openat) X(openat2) X(creat) X(open_by_handle_at)
 #define PW_CHANGE_EXITS(X)                                                    \
 	X(unlink) X(unlinkat) X(rmdir) X(rename) X(renameat) X(renameat2)     \
@@ -354,6 +356,7 @@ enum pw_compat_variant {
 	PW_COMPAT_VM_READ = 2,     /* compat_memory_exit: process_vm_readv */
 	PW_COMPAT_VM_WRITE = 3,    /* process_vm_writev */
 	PW_COMPAT_PTRACE = 4,      /* ptrace */
+	PW_COMPAT_VMSPLICE = 5,    /* compat_io_enter: vmsplice, its direction the pipe end's */
 };
 
 struct pw_compat_desc {

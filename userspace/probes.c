@@ -595,6 +595,8 @@ static const struct compat_call compat_calls[] = {
 	IO_BOTH(239, 1, 0),     /* sendfile64 */
 	IO_BOTH(313, 0, 2),     /* splice(fd_in, off_in, fd_out, ...) */
 	IO_BOTH(377, 0, 2),     /* copy_file_range */
+	IO_BOTH(315, 0, 1),     /* tee(fd_in, fd_out, ...) */
+	{ 316, "compat_io_enter", "compat_io_exit", { 0, -1, 0, PW_COMPAT_VMSPLICE } },
 	{ 54, "compat_ioctl_enter", "compat_ioctl_exit", { -1, -1, 0, 0 } }, /* the reflinks */
 	ENTER(6, "compat_close_enter", 0),
 	ENTER(63, "compat_dup_enter", 0),          /* dup2 */

@@ -25,6 +25,7 @@
 #include <linux/openat2.h>
 #include <liburing.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <arpa/inet.h>
 #include <signal.h>
@@ -954,6 +955,7 @@ static long int80_6(long nr, long a, long b, long c, long d, long e, long f)
 #define I386_SENDMSG 370
 #define I386_IO_URING_SETUP 425
 #define I386_FALLOCATE 324
+#define I386_VMSPLICE 316
 
 /* The 32-bit layouts of the structures those calls take. */
 struct msghdr32 {
@@ -1196,7 +1198,9 @@ static long long int80_aio(int fd, char *low)
 /*
  * int80 reads FILE whole by 32-bit open, read and close; int80-mv renames
  * FILE to ARG by 32-bit rename; int80-punch punches a hole through
- * FILE's first ARG bytes by 32-bit fallocate.  The others open and read FILE the same
+ * FILE's first ARG bytes by 32-bit fallocate; int80-vmsplice takes the
+ * data of FILE, a pipe, into memory by 32-bit vmsplice and writes it to
+ * ARG.  The others open and read FILE the same
  * way, then: int80-exec (opened close-on-exec) execs /bin/sleep 1 by a
  * 32-bit execve; int80-mmap and int80-mmap2 map it whole by old_mmap and
  * mmap2 (and read the mapping), int80-aio reads it by 32-bit io_submit
@@ -1220,6 +1224,27 @@ static long long int80_run(const char *t, const char *path, const char *arg)
 		snprintf(low + 4096, 4096, "%s", arg);
 		int80_check(int80(I386_RENAME, (long)low, (long)(low + 4096), 0), "32-bit rename");
 		return 0;
+	}
+	if (strcmp(t, "int80-vmsplice") == 0) {
+		int in = open(path, O_RDONLY), out = arg ? open_out(arg) : -1;
+		uint32_t *iov = (uint32_t *)(low + 8192); /* a compat iovec: base, length */
+
+		if (in < 0 || out < 0)
+			die("int80-vmsplice needs a pipe to read and an output file");
+		for (;;) {
+			iov[0] = (uint32_t)(uintptr_t)(low + 16384);
+			iov[1] = 32768;
+			r = int80_6(I386_VMSPLICE, in, (long)iov, 1, 0, 0, 0);
+			if (r <= 0)
+				break;
+			if (write(out, low + 16384, (size_t)r) != r)
+				die("write");
+			total += r;
+		}
+		int80_check(r, "32-bit vmsplice");
+		close(in);
+		close(out);
+		return total;
 	}
 	if (strcmp(t, "int80-punch") == 0) {
 		long long len = arg ? atoll(arg) : 0;
@@ -1617,6 +1642,141 @@ static bool waits_in_read(pid_t tid)
 	in_read = fgets(line, sizeof(line), f) && strncmp(line, want, strlen(want)) == 0;
 	fclose(f);
 	return in_read;
+}
+
+/*
+ * The pipe techniques that neither read(2) nor write(2) the data, fd a
+ * pipe's read end (FILE /dev/stdin, say) but for vmsplice-cat:
+ * vmsplice-stage takes fd's data into memory by vmsplice(2) and writes it
+ * to out; vmsplice-cat (fd the file) moves its copy of the file into
+ * standard output, a pipe, by vmsplice(2); tee-cat copies fd's data into
+ * standard output by tee(2), waiting for some before each round, and
+ * splices what it copied to /dev/null, so that nothing of it enters its
+ * memory.  Returns the bytes moved.
+ */
+static long long pipe_moves(const char *t, int fd, long long size, const char *out)
+{
+	long long n = 0;
+	ssize_t r = 0;
+
+	if (strcmp(t, "vmsplice-stage") == 0) {
+		int o = open_out(out);
+		char buf[CHUNK];
+		struct iovec v;
+
+		for (;;) {
+			v.iov_base = buf;
+			v.iov_len = sizeof(buf);
+			if ((r = vmsplice(fd, &v, 1, 0)) <= 0)
+				break;
+			if (write(o, buf, (size_t)r) != r)
+				die("write");
+			n += r;
+		}
+		close(o);
+	} else if (strcmp(t, "vmsplice-cat") == 0) {
+		/* The pipe holds the pages themselves: the copy is not freed
+		 * nor reused before the process exits. */
+		char *buf = malloc(size > 0 ? (size_t)size : 1);
+		long long got = 0;
+		struct iovec v;
+
+		if (!buf)
+			die("malloc");
+		while (got < size && (r = read(fd, buf + got, (size_t)(size - got))) > 0)
+			got += r;
+		if (r < 0)
+			die("read");
+		while (n < got) {
+			v.iov_base = buf + n;
+			v.iov_len = (size_t)(got - n);
+			if ((r = vmsplice(STDOUT_FILENO, &v, 1, 0)) <= 0)
+				break;
+			n += r;
+		}
+	} else { /* tee-cat */
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null < 0)
+			die("/dev/null");
+		for (;;) {
+			if (poll(&p, 1, -1) < 0)
+				die("poll");
+			if ((r = tee(fd, STDOUT_FILENO, 1 << 20, 0)) <= 0)
+				break;
+			if (splice(fd, NULL, null, NULL, (size_t)r, 0) != r)
+				die("splice to /dev/null");
+			n += r;
+		}
+		close(null);
+	}
+	if (r < 0)
+		die(t);
+	return n;
+}
+
+/*
+ * uring-tee: fd a pipe's read end; its data is copied by io_uring TEE
+ * requests into a pipe of our own, and spliced to /dev/null.  A child
+ * forked first, before anything was read, copies that pipe into out, but
+ * only once the first request has completed, so that what it reads is
+ * there by then.  Returns the bytes the child wrote.
+ */
+static long long uring_tee(int fd, const char *out)
+{
+	struct io_uring ring;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int mid[2], go[2], null = open("/dev/null", O_WRONLY), res;
+	long long total = 0;
+	pid_t child;
+	bool told = false;
+
+	if (null < 0 || pipe(mid) || pipe(go))
+		die("uring-tee set-up");
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		int o = open_out(out);
+		char buf[CHUNK], c;
+		ssize_t r;
+
+		close(mid[1]);
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		while ((r = read(mid[0], buf, sizeof(buf))) > 0)
+			if (write(o, buf, (size_t)r) != r)
+				die("write");
+		_exit(r < 0);
+	}
+	close(mid[0]);
+	close(go[0]);
+	if (io_uring_queue_init(4, &ring, 0) < 0)
+		die("io_uring_queue_init");
+	for (;;) {
+		if (poll(&p, 1, -1) < 0)
+			die("poll");
+		io_uring_prep_tee(io_uring_get_sqe(&ring), fd, mid[1], 1 << 16, 0);
+		uring_wait_ok(&ring, "io_uring TEE", &res);
+		if (res == 0)
+			break;
+		if (splice(fd, NULL, null, NULL, (size_t)res, 0) != res)
+			die("splice to /dev/null");
+		total += res;
+		if (!told && write(go[1], "g", 1) != 1)
+			die("write go");
+		told = true;
+	}
+	io_uring_queue_exit(&ring);
+	close(mid[1]);
+	if (!told && write(go[1], "g", 1) != 1)
+		die("write go");
+	close(go[1]);
+	if (wait_child(child))
+		die("child");
+	return total;
 }
 
 /*
@@ -2348,6 +2508,21 @@ int main(int argc, char **argv)
 			n += r;
 		}
 		close(out);
+	} else if (strcmp(t, "vmsplice-stage") == 0 || strcmp(t, "vmsplice-cat") == 0 ||
+		   strcmp(t, "tee-cat") == 0) {
+		bool staged = strcmp(t, "vmsplice-stage") == 0;
+
+		if (staged && !arg)
+			die("vmsplice-stage needs an output file");
+		n = pipe_moves(t, fd, size, arg);
+		if (!staged) { /* standard output is the copy: the count to standard error */
+			fprintf(stderr, "%lld\n", n);
+			return 0;
+		}
+	} else if (strcmp(t, "uring-tee") == 0) {
+		if (!arg)
+			die("uring-tee needs an output file");
+		n = uring_tee(fd, arg);
 	} else if (strcmp(t, "pipe-handoff") == 0 || strcmp(t, "pipe-handoff-swap") == 0) {
 		n = pipe_handoff(fd, arg, t[12] == '-');
 	} else if (strncmp(t, "vm-", 3) == 0 || strncmp(t, "ptrace-", 7) == 0 ||

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Protected data handed on to a process that never opened a protected
-# file: through a pipe (anonymous or named, one stage or several, read or
-# spliced), or to a child forked after the read.  The process handed them
+# file: through a pipe (anonymous or named, one stage or several, read,
+# spliced, taken or fed by vmsplice, copied into another by tee), or to
+# a child forked after the read.  The process handed them
 # is marked as having read protected data: its writes to other files are
 # staging and, outside a login session, its connects are reported.  A
 # pipeline that carries nothing protected marks nobody, and a reader
@@ -22,7 +23,7 @@ EVADE="$PW_BUILD/tests/pw-evade"
 for t in gz tr fifo connect fork splice count hand swap ring ringw aio aiow \
 	vm-read vm-read-thread vm-write vm-write-session ptrace-peek ptrace-attach ptrace-seize ptrace-early \
 	ptrace-early-regs ptrace-poke proc-mem proc-mem-early proc-mem-write vm-read-int80 vm-write-int80 \
-	ptrace-early-int80 ptrace-early-fpx-int80; do
+	ptrace-early-int80 ptrace-early-fpx-int80 vms vmsw tee utee vms32; do
 	# Text, so that gzip writes fewer bytes than it reads.
 	seq 1 $((4000 + ${#t} * 100)) | sed 's/$/,Yamada Taro,Tokyo/' >"$D/f_$t.csv"
 done
@@ -111,6 +112,16 @@ for m in $MEMORY proc-mem proc-mem-early proc-mem-write; do
 	nosession "$EVADE" $m "$D/f_$m.csv" "$O/$m.out" >/dev/null
 done
 nosession "$EVADE" vm-write-session "$D/f_vm-write-session.csv" 40973 >/dev/null
+# Neither read(2) nor write(2): a marked pipe's data taken into memory by
+# vmsplice(2) (and by a 32-bit one), a marked process's copy moved into a
+# pipe by it, and a marked pipe's data copied into another pipe by tee(2)
+# and by io_uring TEE.
+nosession sh -c "cat '$D/f_vms.csv' | '$EVADE' vmsplice-stage /dev/stdin '$O/vms.out'" >/dev/null
+nosession sh -c "'$EVADE' vmsplice-cat '$D/f_vmsw.csv' 2>/dev/null | gzip -c >'$O/vmsw.gz'"
+nosession sh -c "cat '$D/f_tee.csv' | '$EVADE' tee-cat /dev/stdin 2>/dev/null | gzip -c >'$O/tee.gz'"
+nosession sh -c "cat '$D/f_utee.csv' | '$EVADE' uring-tee /dev/stdin '$O/utee.out'" >/dev/null
+[ $INT80 = no ] ||
+	nosession sh -c "cat '$D/f_vms32.csv' | '$EVADE' int80-vmsplice /dev/stdin '$O/vms32.out'" >/dev/null
 # The memory of a process that read nothing protected marks nobody.
 nosession "$EVADE" vm-read "$PW_TMP/other/plain.txt" "$O/plain-vm.out" >/dev/null
 # A shell that takes a count (under 1 KiB) from a marked process is not
@@ -121,6 +132,7 @@ nosession sh -c "cat '$PW_TMP/other/plain.txt' | gzip -c >'$O/plain.gz'"
 nosession sh -c "cat '$PW_TMP/other/plain.txt' | '$EVADE' connect /dev/stdin 40972" >/dev/null
 
 closed "$O/fork.out" "$O/hand.out" "$O/swap.out" "$O/ring.out" "$O/ringw.gz" "$O/aio.out" "$O/aiow.gz" \
+	"$O/vms.out" "$O/vmsw.gz" "$O/tee.gz" "$O/utee.out" \
 	"$O/proc-mem.out" "$O/proc-mem-write.out"
 # Where tracepoint programs cannot call bpf_task_from_vpid (before Linux
 # 6.13), the daemon says so and the system calls are a blind spot.
@@ -156,7 +168,7 @@ check_eq "a child forked after a protected read: its write is staging, attribute
 	"$(pw_sql "SELECT staging, bytes_written, pid FROM accesses WHERE path = '$O/fork.out'")" \
 	"1|$(stat -c %s "$D/f_fork.csv")|$child"
 check_eq "the protected reads themselves are recorded, by cat and by pw-evade" \
-	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" $([ $INT80 = yes ] && echo 31 || echo 27)
+	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" $([ $INT80 = yes ] && echo 36 || echo 31)
 check_staged "a marked pipe read through io_uring: the reader's file is staging, every byte" \
 	"$O/ring.out" "$D/f_ring.csv" pw-evade
 check_staged "a pipe written through io_uring by a marked process: gzip's file is staging" \
@@ -169,6 +181,19 @@ check_staged "a pipe read in a thread while its writer writes: the reader's file
 	"$O/hand.out" "$D/f_hand.csv" pw-evade
 check_staged "the pipe's descriptor swapped while its reader waits: the reader's file is still staging" \
 	"$O/swap.out" "$D/f_swap.csv" pw-evade
+check_staged "a marked pipe taken into memory by vmsplice(2): the reader's file is staging, every byte" \
+	"$O/vms.out" "$D/f_vms.csv" pw-evade
+check_staged "a pipe fed by vmsplice(2) from a marked process: gzip's file is staging" \
+	"$O/vmsw.gz" "$O/vmsw.gz" gzip
+check_staged "a marked pipe copied into another by tee(2): gzip's file is staging" \
+	"$O/tee.gz" "$O/tee.gz" gzip
+check_staged "a marked pipe copied into another by io_uring TEE: its reader's file is staging, every byte" \
+	"$O/utee.out" "$D/f_utee.csv" pw-evade
+if [ $INT80 = yes ]; then
+	closed "$O/vms32.out"
+	check_staged "a marked pipe taken into memory by a 32-bit vmsplice: the same" \
+		"$O/vms32.out" "$D/f_vms32.csv" pw-evade
+fi
 check_memory "process_vm_readv of a marked process: the reader's copy is a staging file" vm-read
 check_memory "... naming one of its threads by its id: the same" vm-read-thread
 check_memory "process_vm_writev by a marked process: the receiver's copy is a staging file" vm-write
