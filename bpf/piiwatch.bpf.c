@@ -2346,6 +2346,9 @@ static __always_inline __u32 uring_change_op(struct io_kiocb *r)
 	if (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_FTRUNCATE) &&
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_FTRUNCATE))
 		return PW_CH_TRUNCATE;
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_SETXATTR) ||
+	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_FSETXATTR))
+		return PW_CH_SETXATTR;
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_FALLOCATE) &&
 	    pw_falloc_changes(BPF_CORE_READ((struct io_sync *)uring_cmd(r), mode)))
 		return PW_CH_FALLOCATE;
@@ -2402,6 +2405,16 @@ static __always_inline struct change_pending *uring_worker_change(void)
 		if (op == PW_CH_LINK)
 			p->link_file = (__u64)link_source(BPF_CORE_READ(x, old_dfd), p->ev.path,
 							  BPF_CORE_READ(x, flags));
+	} else if (op == PW_CH_SETXATTR) {
+		struct io_xattr *x = uring_cmd(r);
+
+		/* FSETXATTR names a file, SETXATTR a path. */
+		if (BPF_CORE_READ(r, opcode) ==
+		    bpf_core_enum_value(enum io_uring_op, IORING_OP_SETXATTR))
+			bpf_probe_read_kernel_str(p->ev.path, sizeof(p->ev.path),
+						  BPF_CORE_READ(x, filename, name));
+		bpf_probe_read_kernel_str(p->ev.path2, sizeof(p->ev.path2),
+					  BPF_CORE_READ(x, ctx.kname, name));
 	} else if (op == PW_CH_FALLOCATE) {
 		struct io_sync *x = uring_cmd(r);
 
@@ -2559,6 +2572,18 @@ CHANGE_SYSCALL(chown, PW_CH_CHOWN, 0, -1)
 CHANGE_SYSCALL(lchown, PW_CH_CHOWN, 0, -1)
 CHANGE_SYSCALL(fchown, PW_CH_CHOWN, -1, -1)
 CHANGE_SYSCALL(fchownat, PW_CH_CHOWN, 1, -1)
+/* Extended attributes: an ACL entry grants a read as chmod does
+ * (setfacl), and security.* holds labels and file capabilities.  The
+ * second "path" is the attribute's name.  setxattrat and removexattrat
+ * (6.13) take (dfd, path, at_flags, name, ...). */
+CHANGE_SYSCALL(setxattr, PW_CH_SETXATTR, 0, 1)
+CHANGE_SYSCALL(lsetxattr, PW_CH_SETXATTR, 0, 1)
+CHANGE_SYSCALL(fsetxattr, PW_CH_SETXATTR, -1, 1)
+CHANGE_SYSCALL(setxattrat, PW_CH_SETXATTR, 1, 3)
+CHANGE_SYSCALL(removexattr, PW_CH_REMOVEXATTR, 0, 1)
+CHANGE_SYSCALL(lremovexattr, PW_CH_REMOVEXATTR, 0, 1)
+CHANGE_SYSCALL(fremovexattr, PW_CH_REMOVEXATTR, -1, 1)
+CHANGE_SYSCALL(removexattrat, PW_CH_REMOVEXATTR, 1, 3)
 
 /* fallocate(fd, mode, offset, len): a change only in a mode that removes,
  * zeroes or moves data (a hole punched through a customer table destroys

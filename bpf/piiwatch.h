@@ -61,7 +61,9 @@ enum pw_event_type {
 	X(unlink) X(unlinkat) X(rmdir) X(rename) X(renameat) X(renameat2)     \
 	X(link) X(linkat) X(symlink) X(symlinkat) X(truncate) X(ftruncate)    \
 	X(chmod) X(fchmod) X(fchmodat) X(fchmodat2) X(chown) X(lchown)        \
-	X(fchown) X(fchownat) X(fallocate)
+	X(fchown) X(fchownat) X(fallocate) X(setxattr) X(lsetxattr)          \
+	X(fsetxattr) X(setxattrat) X(removexattr) X(lremovexattr)             \
+	X(fremovexattr) X(removexattrat)
 
 /* Bumped whenever maps or records change shape, or programs are added or
  * change type: a daemon finding pinned objects of another version
@@ -102,6 +104,8 @@ enum pw_change_op {
 	PW_CH_CHMOD = 7,
 	PW_CH_CHOWN = 8,
 	PW_CH_FALLOCATE = 9,    /* a fallocate(2) mode that removes, zeroes or moves data */
+	PW_CH_SETXATTR = 10,    /* an extended attribute set: an ACL, a label, a capability */
+	PW_CH_REMOVEXATTR = 11,
 };
 
 /* fallocate(2) modes (linux/falloc.h; WRITE_ZEROES is 6.17's).  Only the

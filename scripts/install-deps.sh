@@ -11,7 +11,7 @@ PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 libpam0g-dev libpam-modules libaudit-dev libsqlite3-dev sqlite3 libjson-c-dev
 libsystemd-dev libcmocka-dev uthash-dev liburing-dev libpam-wrapper libpamtest0-dev pamtester
 libclang-rt-14-dev openssh-server openssh-client auditd rsyslog passwd
-util-linux procps xfsprogs
+util-linux procps xfsprogs acl attr
 debhelper dpkg-dev fakeroot lintian
 bsdutils jq chromium fonts-ipafont-gothic"
 

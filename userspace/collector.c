@@ -1149,7 +1149,8 @@ static const char *change_name(const struct pw_event_change *ev)
 	static const char *const names[] = {
 		[PW_CH_UNLINK] = "unlink", [PW_CH_RMDIR] = "rmdir", [PW_CH_RENAME] = "rename",
 		[PW_CH_LINK] = "link", [PW_CH_SYMLINK] = "symlink", [PW_CH_TRUNCATE] = "truncate",
-		[PW_CH_CHMOD] = "chmod", [PW_CH_CHOWN] = "chown",
+		[PW_CH_CHMOD] = "chmod", [PW_CH_CHOWN] = "chown", [PW_CH_SETXATTR] = "setxattr",
+		[PW_CH_REMOVEXATTR] = "removexattr",
 	};
 
 	if (ev->op == PW_CH_FALLOCATE)
@@ -1222,6 +1223,8 @@ static void on_change(struct pw_collector *c, const struct pw_event_change *ev)
 	if (ev->op == PW_CH_FALLOCATE)
 		snprintf(asked, sizeof(asked), "(open file) %lld bytes at %lld, mode 0x%x",
 			 (long long)ev->len, (long long)ev->offset, ev->mode);
+	else if (ev->op == PW_CH_SETXATTR || ev->op == PW_CH_REMOVEXATTR)
+		snprintf(asked, sizeof(asked), "%s, attribute %s", p1[0] ? p1 : "(open file)", p2);
 	else
 		snprintf(asked, sizeof(asked), "%s%s%s", p1[0] ? p1 : "(open file)",
 			 p2[0] ? " -> " : "", p2);

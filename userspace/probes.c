@@ -633,6 +633,14 @@ static const struct compat_call compat_calls[] = {
 	CHANGE(207, PW_CH_CHOWN, -1, -1),       /* fchown32 */
 	CHANGE(298, PW_CH_CHOWN, 1, -1),        /* fchownat */
 	CHANGE(324, PW_CH_FALLOCATE, -1, -1),   /* fallocate: compat_change_enter reads the mode */
+	CHANGE(226, PW_CH_SETXATTR, 0, 1),
+	CHANGE(227, PW_CH_SETXATTR, 0, 1),      /* lsetxattr */
+	CHANGE(228, PW_CH_SETXATTR, -1, 1),     /* fsetxattr */
+	CHANGE(463, PW_CH_SETXATTR, 1, 3),      /* setxattrat */
+	CHANGE(235, PW_CH_REMOVEXATTR, 0, 1),
+	CHANGE(236, PW_CH_REMOVEXATTR, 0, 1),   /* lremovexattr */
+	CHANGE(237, PW_CH_REMOVEXATTR, -1, 1),  /* fremovexattr */
+	CHANGE(466, PW_CH_REMOVEXATTR, 1, 3),   /* removexattrat */
 	/* The socket calls by their socketcall numbers (net/socket.c). */
 	NET(362, 3, "compat_net_exit"),         /* connect */
 	NET(369, 11, NULL),                     /* sendto */

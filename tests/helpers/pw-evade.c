@@ -45,6 +45,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define CHUNK 4096
@@ -809,6 +810,54 @@ static void uring_change_run(const struct uring_change *c, unsigned flags)
 	io_uring_queue_exit(&ring);
 }
 
+#define PW_SYS_SETXATTRAT 463 /* 6.13; glibc 2.36 has no wrappers */
+#define PW_SYS_REMOVEXATTRAT 466
+
+/*
+ * Extended attribute "user.pw_" TECHNIQUE set on FILE, with no
+ * setfattr(1): xattr-fd sets and removes it through a descriptor
+ * (fsetxattr, fremovexattr), xattr-at by the 6.13 calls (setxattrat,
+ * removexattrat), xattr-uring and xattr-uring-fd set it through io_uring
+ * (SETXATTR by the path, FSETXATTR by a descriptor).  Dies if one fails.
+ */
+static void xattr_change(const char *t, const char *path)
+{
+	char name[64];
+	int fd = -1, res;
+
+	snprintf(name, sizeof(name), "user.pw_%s", t);
+	if (strcmp(t, "xattr-fd") == 0 || strcmp(t, "xattr-uring-fd") == 0) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			die(path);
+	}
+	if (strcmp(t, "xattr-fd") == 0) {
+		if (fsetxattr(fd, name, "1", 1, 0) || fremovexattr(fd, name))
+			die("fsetxattr, fremovexattr");
+	} else if (strcmp(t, "xattr-at") == 0) {
+		struct { uint64_t value; uint32_t size, flags; } args = { (uintptr_t)"1", 1, 0 };
+
+		if (syscall(PW_SYS_SETXATTRAT, AT_FDCWD, path, 0, name, &args, sizeof(args)) ||
+		    syscall(PW_SYS_REMOVEXATTRAT, AT_FDCWD, path, 0, name))
+			die("setxattrat, removexattrat");
+	} else {
+		struct io_uring ring;
+		struct io_uring_sqe *sqe;
+
+		if (io_uring_queue_init(4, &ring, 0) < 0)
+			die("io_uring_queue_init");
+		sqe = io_uring_get_sqe(&ring);
+		if (fd >= 0)
+			io_uring_prep_fsetxattr(sqe, fd, name, "1", 0, 1);
+		else
+			io_uring_prep_setxattr(sqe, name, "1", path, 0, 1);
+		uring_wait_ok(&ring, t, &res);
+		io_uring_queue_exit(&ring);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* linkat(2) through io_uring; dies if it fails. */
 static int uring_linkat(int dfd, const char *path, const char *dst, int flags)
 {
@@ -956,6 +1005,7 @@ static long int80_6(long nr, long a, long b, long c, long d, long e, long f)
 #define I386_IO_URING_SETUP 425
 #define I386_FALLOCATE 324
 #define I386_VMSPLICE 316
+#define I386_SETXATTR 226
 
 /* The 32-bit layouts of the structures those calls take. */
 struct msghdr32 {
@@ -1200,7 +1250,8 @@ static long long int80_aio(int fd, char *low)
  * FILE to ARG by 32-bit rename; int80-punch punches a hole through
  * FILE's first ARG bytes by 32-bit fallocate; int80-vmsplice takes the
  * data of FILE, a pipe, into memory by 32-bit vmsplice and writes it to
- * ARG.  The others open and read FILE the same
+ * ARG; int80-xattr sets attribute user.pw_int80 on FILE by 32-bit
+ * setxattr.  The others open and read FILE the same
  * way, then: int80-exec (opened close-on-exec) execs /bin/sleep 1 by a
  * 32-bit execve; int80-mmap and int80-mmap2 map it whole by old_mmap and
  * mmap2 (and read the mapping), int80-aio reads it by 32-bit io_submit
@@ -1223,6 +1274,14 @@ static long long int80_run(const char *t, const char *path, const char *arg)
 			die("int80-mv needs a destination");
 		snprintf(low + 4096, 4096, "%s", arg);
 		int80_check(int80(I386_RENAME, (long)low, (long)(low + 4096), 0), "32-bit rename");
+		return 0;
+	}
+	if (strcmp(t, "int80-xattr") == 0) {
+		snprintf(low + 4096, 4096, "user.pw_int80");
+		low[8192] = '1'; /* the value: every pointer in low memory */
+		int80_check(int80_6(I386_SETXATTR, (long)low, (long)(low + 4096), (long)(low + 8192), 1,
+				    0, 0),
+			    "32-bit setxattr");
 		return 0;
 	}
 	if (strcmp(t, "int80-vmsplice") == 0) {
@@ -1475,6 +1534,9 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 		   strcmp(t, "uring-rmdir") == 0 ||
 		   strcmp(t, "uring-mv-defer") == 0) {
 		uring_change(t, path, arg);
+		*n = 0;
+	} else if (strncmp(t, "xattr-", 6) == 0) {
+		xattr_change(t, path);
 		*n = 0;
 #ifdef __x86_64__
 	} else if (strncmp(t, "int80", 5) == 0) {

@@ -27,7 +27,8 @@ NETS="$NETS int80-sendmsg int80-sendmmsg int80-sendto int80-socketcall int80-uri
 OTHERS="core core-child int80-mv int80-connect int80-prog32 copy stage aio-stage uring-stage hardlink symlink relative bind connect $NETS hold chg mv ln rm handle
 	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
 	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc
-	punch zero collapse alloc alloc-keep uring-punch int80-punch"
+	punch zero collapse alloc alloc-keep uring-punch int80-punch
+	acl xattr xattr-fd xattr-at xattr-uring xattr-uring-fd int80-xattr"
 # 32-bit system calls (int $0x80) of a 64-bit process: where the kernel
 # has the 32-bit entry.
 INT80=yes
@@ -194,7 +195,7 @@ PW_WRITE_ENTERS handle_enter_write sys_enter_
 EOF2
 check_eq "each of the $shared_seen tracepoints of a shared program has its link" \
 	"${shared_missing:-none missing}" "none missing"
-check_eq "the lists of bpf/piiwatch.h name 31 syscalls" "$shared_named" 31
+check_eq "the lists of bpf/piiwatch.h name 39 syscalls" "$shared_named" 39
 
 mount --bind "$D" "$PW_TMP/bind"
 on_cleanup "umount '$PW_TMP/bind'"
@@ -329,6 +330,14 @@ fallocate --length 1048576 "$D/t_alloc.csv"
 fallocate --keep-size --offset 0 --length 1048576 "$D/t_alloc-keep.csv"
 "$EVADE" uring-punch "$D/t_uring-punch.csv" 8192 >/dev/null
 [ $INT80 = no ] || "$EVADE" int80-punch "$D/t_int80-punch.csv" 8192 >/dev/null
+# Extended attributes: an ACL entry that lets another user read, and one
+# of the user's own set and removed, by setfacl(1), setfattr(1) and the
+# other calls and io_uring.
+setfacl -m u:nobody:r "$D/t_acl.csv"
+setfattr -n user.pw_note -v 1 "$D/t_xattr.csv"
+setfattr -x user.pw_note "$D/t_xattr.csv"
+for t in xattr-fd xattr-at xattr-uring xattr-uring-fd; do "$EVADE" \$t "$D/t_\$t.csv" >/dev/null; done
+[ $INT80 = no ] || "$EVADE" int80-xattr "$D/t_int80-xattr.csv" >/dev/null
 ln -s "$PW_TMP/other/u1.txt" "$D/sym-sys"
 "$EVADE" uring-symlink "$PW_TMP/other/u2.txt" "$D/sym-uring" >/dev/null
 rmdir "$D/rmdir-sys"
@@ -730,6 +739,29 @@ if [ $INT80 = yes ]; then
 	check_eq "a hole punched by a 32-bit fallocate is recorded, with its 64-bit range" \
 		"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'punch-hole' AND path = '$D/t_int80-punch.csv' AND audit_session = $ses2")" \
 		"1|(open file) 8192 bytes at 0, mode 0x3"
+fi
+xattr_changes() { # FILE ACTION: its changes of that kind, attribute and program
+	pw_sql "SELECT count(*), max(path2), max(comm) FROM events WHERE kind = 'change' AND action = '$2' AND path = '$1' AND audit_session = $ses2"
+}
+check_eq "an ACL entry added to a protected file (setfacl) is recorded as setxattr, with the attribute" \
+	"$(xattr_changes "$D/t_acl.csv" setxattr)" "1|$D/t_acl.csv, attribute system.posix_acl_access|setfacl"
+check_eq "an extended attribute set on a protected file (setfattr) is recorded" \
+	"$(xattr_changes "$D/t_xattr.csv" setxattr)" "1|$D/t_xattr.csv, attribute user.pw_note|setfattr"
+check_eq "... and its removal (setfattr -x)" \
+	"$(xattr_changes "$D/t_xattr.csv" removexattr)" "1|$D/t_xattr.csv, attribute user.pw_note|setfattr"
+check_eq "fsetxattr and fremovexattr through a descriptor are recorded" \
+	"$(xattr_changes "$D/t_xattr-fd.csv" setxattr) $(xattr_changes "$D/t_xattr-fd.csv" removexattr)" \
+	"1|(open file), attribute user.pw_xattr-fd|pw-evade 1|(open file), attribute user.pw_xattr-fd|pw-evade"
+check_eq "setxattrat and removexattrat are recorded" \
+	"$(xattr_changes "$D/t_xattr-at.csv" setxattr) $(xattr_changes "$D/t_xattr-at.csv" removexattr)" \
+	"1|$D/t_xattr-at.csv, attribute user.pw_xattr-at|pw-evade 1|$D/t_xattr-at.csv, attribute user.pw_xattr-at|pw-evade"
+check_eq "an extended attribute set through io_uring (SETXATTR) is recorded, named by its program" \
+	"$(xattr_changes "$D/t_xattr-uring.csv" setxattr)" "1|$D/t_xattr-uring.csv, attribute user.pw_xattr-uring|pw-evade"
+check_eq "... and through a descriptor (FSETXATTR)" \
+	"$(xattr_changes "$D/t_xattr-uring-fd.csv" setxattr)" "1|(open file), attribute user.pw_xattr-uring-fd|pw-evade"
+if [ $INT80 = yes ]; then
+	check_eq "an extended attribute set by a 32-bit setxattr is recorded" \
+		"$(xattr_changes "$D/t_int80-xattr.csv" setxattr)" "1|$D/t_int80-xattr.csv, attribute user.pw_int80|pw-evade"
 fi
 for how in sys uring; do
 	n=1
