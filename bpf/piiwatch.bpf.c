@@ -14,12 +14,13 @@
  * close of its last descriptor, dup2/dup3 over it, close_range, exec of a
  * close-on-exec descriptor, or exit of its last holder.
  *
- * Changes (unlink, rename, link, chmod, chown, truncate, a hole punched
- * by fallocate) cannot be resolved to inodes on syscall tracepoints when
- * they name paths: the syscall is remembered per
- * thread, and the ctime update every such change makes on the inodes it
- * touches (tp_btf inode ctime tracepoints) says whether a protected inode
- * was among them.
+ * Changes (unlink, rename, link, chmod, chown, truncate, extended
+ * attributes, a hole punched by fallocate) cannot be resolved to inodes on
+ * syscall tracepoints when they name paths: the ctime update every such
+ * change makes on the inodes it touches (tp_btf inode ctime tracepoints)
+ * says whether a protected inode was among them, and the caller's saved
+ * registers which call it is (native_changes); the change is remembered
+ * per thread and reported at the call's exit.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -133,6 +134,7 @@ struct change_pending {
 	__u64 link_file;        /* linkat(fd, "", ..., AT_EMPTY_PATH): the file */
 	__u32 hit;              /* 1: a directory matched, 2: a non-directory */
 	__u32 uring;            /* submitted through io_uring (uring_change) */
+	__u64 nr;               /* the system call's number (orig_ax), to tell a stale one */
 };
 
 struct exec_pending {
@@ -340,6 +342,15 @@ static __always_inline struct task_struct *current_task(void)
 static __always_inline struct pt_regs *call_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+#define PW_TS_COMPAT 0x0002 /* x86 thread_info.status: in a compat syscall */
+
+static __always_inline bool in_compat_syscall_now(void)
+{
+	if (!bpf_core_field_exists(struct thread_info, status))
+		return false;
+	return bpf_get_current_task_btf()->thread_info.status & PW_TS_COMPAT;
 }
 
 static __always_inline void fill_task(struct pw_task_id *t, __u32 type)
@@ -2236,6 +2247,7 @@ static __always_inline int change_enter(__u32 op, const char *path, const char *
 	p->path_ptr = (__u64)path;
 	p->path2_ptr = (__u64)path2;
 	p->link_file = (__u64)link_file;
+	p->nr = call_regs()->orig_ax;
 	return 0;
 }
 
@@ -2429,6 +2441,119 @@ static __always_inline struct change_pending *uring_worker_change(void)
 	return p;
 }
 
+/*
+ * The native change system calls (x86-64 numbers) have no entry hook: the
+ * first ctime update of a protected inode in one of them names the call
+ * from the caller's saved registers (orig_ax), where its arguments are
+ * too.  Each entry tracepoint cost the daemon's stop one of the kernel's
+ * grace periods (about 60 ms on the build machine) and its start an
+ * attach, and the entry did nothing this cannot.  linkat keeps its entry
+ * (what an empty name links is resolved there); 32-bit calls come through
+ * compat_change_enter.  path and path2: the arguments holding user paths
+ * (path2 is an extended attribute's name), PW_NO_ARG for none.
+ */
+#define PW_NO_ARG 0xff
+#define PW_NATIVE_CHANGE_NR 467
+
+struct change_call {
+	__u8 op;
+	__u8 path;
+	__u8 path2;
+};
+
+static const struct change_call native_changes[PW_NATIVE_CHANGE_NR] = {
+	[87] = { PW_CH_UNLINK, 0, PW_NO_ARG },          /* unlink */
+	[263] = { PW_CH_UNLINK, 1, PW_NO_ARG },         /* unlinkat */
+	[84] = { PW_CH_RMDIR, 0, PW_NO_ARG },           /* rmdir */
+	[82] = { PW_CH_RENAME, 0, 1 },                  /* rename */
+	[264] = { PW_CH_RENAME, 1, 3 },                 /* renameat */
+	[316] = { PW_CH_RENAME, 1, 3 },                 /* renameat2 */
+	[86] = { PW_CH_LINK, 0, 1 },                    /* link */
+	[88] = { PW_CH_SYMLINK, 0, 1 },                 /* symlink */
+	[266] = { PW_CH_SYMLINK, 0, 2 },                /* symlinkat */
+	[76] = { PW_CH_TRUNCATE, 0, PW_NO_ARG },        /* truncate */
+	[77] = { PW_CH_TRUNCATE, PW_NO_ARG, PW_NO_ARG }, /* ftruncate */
+	[90] = { PW_CH_CHMOD, 0, PW_NO_ARG },           /* chmod */
+	[91] = { PW_CH_CHMOD, PW_NO_ARG, PW_NO_ARG },   /* fchmod */
+	[268] = { PW_CH_CHMOD, 1, PW_NO_ARG },          /* fchmodat */
+	[452] = { PW_CH_CHMOD, 1, PW_NO_ARG },          /* fchmodat2 */
+	[92] = { PW_CH_CHOWN, 0, PW_NO_ARG },           /* chown */
+	[94] = { PW_CH_CHOWN, 0, PW_NO_ARG },           /* lchown */
+	[93] = { PW_CH_CHOWN, PW_NO_ARG, PW_NO_ARG },   /* fchown */
+	[260] = { PW_CH_CHOWN, 1, PW_NO_ARG },          /* fchownat */
+	/* fallocate(fd, mode, offset, len), only in a mode that removes,
+	 * zeroes or moves data: a hole punched through a customer table
+	 * destroys it as a truncation does, while databases preallocate
+	 * their files all day. */
+	[285] = { PW_CH_FALLOCATE, PW_NO_ARG, PW_NO_ARG },
+	/* Extended attributes: an ACL entry grants a read as chmod does
+	 * (setfacl), and security.* holds labels and file capabilities.
+	 * setxattrat and removexattrat (6.13) take (dfd, path, at_flags,
+	 * name, ...). */
+	[188] = { PW_CH_SETXATTR, 0, 1 },               /* setxattr */
+	[189] = { PW_CH_SETXATTR, 0, 1 },               /* lsetxattr */
+	[190] = { PW_CH_SETXATTR, PW_NO_ARG, 1 },       /* fsetxattr */
+	[463] = { PW_CH_SETXATTR, 1, 3 },               /* setxattrat */
+	[197] = { PW_CH_REMOVEXATTR, 0, 1 },            /* removexattr */
+	[198] = { PW_CH_REMOVEXATTR, 0, 1 },            /* lremovexattr */
+	[199] = { PW_CH_REMOVEXATTR, PW_NO_ARG, 1 },    /* fremovexattr */
+	[466] = { PW_CH_REMOVEXATTR, 1, 3 },            /* removexattrat */
+};
+
+/* Argument i (0-3) of the native system call whose registers r holds. */
+static __always_inline __u64 native_arg(struct pt_regs *r, __u32 i)
+{
+	if (i == 0)
+		return r->di;
+	if (i == 1)
+		return r->si;
+	if (i == 2)
+		return r->dx;
+	if (i == 3)
+		return r->r10;
+	return 0;
+}
+
+/* The change made by the native system call the calling task is in (its
+ * registers into *regs), or NULL: none of the table's, a fallocate that
+ * only allocates, a kernel or io_uring thread, a 32-bit call. */
+static __always_inline const struct change_call *native_change(struct pt_regs **regs)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	const struct change_call *c;
+	__u64 nr;
+
+	if ((t->flags & (PW_PF_KTHREAD | PW_PF_IO_WORKER)) || in_compat_syscall_now())
+		return NULL;
+	*regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	nr = (*regs)->orig_ax;
+	if (nr >= PW_NATIVE_CHANGE_NR)
+		return NULL;
+	c = &native_changes[nr];
+	if (!c->op || (c->op == PW_CH_FALLOCATE && !pw_falloc_changes((__u32)(*regs)->si)))
+		return NULL;
+	return c;
+}
+
+/* The pending change of native call c (registers r), made at its first
+ * protected inode. */
+static __always_inline struct change_pending *native_change_start(const struct change_call *c,
+								   struct pt_regs *r)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct change_pending *p;
+
+	change_enter(c->op, c->path == PW_NO_ARG ? NULL : (const char *)native_arg(r, c->path),
+		     c->path2 == PW_NO_ARG ? NULL : (const char *)native_arg(r, c->path2), NULL);
+	p = bpf_map_lookup_elem(&change_pending, &tid);
+	if (p && c->op == PW_CH_FALLOCATE) {
+		p->ev.mode = (__u32)r->si;
+		p->ev.offset = (__s64)r->dx;
+		p->ev.len = (__s64)r->r10;
+	}
+	return p;
+}
+
 /* A protected file renamed or linked elsewhere (as p) stays protected
  * there: its inode joins the map.  Harmless if the change then fails. */
 static __always_inline void protect_moved(struct change_pending *p)
@@ -2450,23 +2575,40 @@ static __always_inline int change_inode(struct inode *inode)
 	struct pw_inode_key root = {};
 	struct pw_protected_val *val;
 	__u64 dentries[PW_WALK_DEPTH] = {};
+	const struct change_call *call = NULL;
+	struct pt_regs *regs = NULL;
 	struct change_pending *p;
 	struct dentry *d;
 	bool is_dir, unplaced = false;
 
 	p = bpf_map_lookup_elem(&change_pending, &tid);
+	/* One whose exit was missed (the exit hooks detached first) is not
+	 * this call's. */
+	if (p && p->nr != call_regs()->orig_ax) {
+		bpf_map_delete_elem(&change_pending, &tid);
+		p = NULL;
+	}
 	if (!p)
 		p = uring_worker_change();
-	if (!p || p->hit == 2)
+	if (!p) {
+		call = native_change(&regs);
+		if (!call || !regs)
+			return 0;
+	} else if (p->hit == 2) {
 		return 0;
+	}
 	is_dir = (BPF_CORE_READ(inode, i_mode) & PW_S_IFMT) == PW_S_IFDIR;
-	if (p->hit && is_dir)
+	if (p && p->hit && is_dir)
 		return 0; /* prefer the file itself over its directory */
 	d = inode_alias(inode);
 	if (!d)
 		return 0;
 	val = walk_protected(d, NULL, dentries, &level, &root, &unplaced);
 	if (!val)
+		return 0;
+	if (!p && call && regs)
+		p = native_change_start(call, regs);
+	if (!p)
 		return 0;
 	p->hit = is_dir ? 1 : 2;
 	p->ev.dev = BPF_CORE_READ(inode, i_sb, s_dev);
@@ -2543,52 +2685,8 @@ static __always_inline int change_exit(long ret)
 	return 0;
 }
 
-/* Only the entries differ; every exit is handle_exit_change. */
-#define CHANGE_SYSCALL(name, op, path_arg, path2_arg)                         \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
-	int handle_enter_##name(struct trace_event_raw_sys_enter *ctx)        \
-	{                                                                     \
-		return change_enter(op,                                       \
-			(path_arg) < 0 ? NULL : (const char *)ctx->args[(path_arg) < 0 ? 0 : (path_arg)], \
-			(path2_arg) < 0 ? NULL : (const char *)ctx->args[(path2_arg) < 0 ? 0 : (path2_arg)], \
-			NULL);                                                \
-	}
-
-CHANGE_SYSCALL(unlink, PW_CH_UNLINK, 0, -1)
-CHANGE_SYSCALL(unlinkat, PW_CH_UNLINK, 1, -1)
-CHANGE_SYSCALL(rmdir, PW_CH_RMDIR, 0, -1)
-CHANGE_SYSCALL(rename, PW_CH_RENAME, 0, 1)
-CHANGE_SYSCALL(renameat, PW_CH_RENAME, 1, 3)
-CHANGE_SYSCALL(renameat2, PW_CH_RENAME, 1, 3)
-CHANGE_SYSCALL(link, PW_CH_LINK, 0, 1)
-CHANGE_SYSCALL(symlink, PW_CH_SYMLINK, 0, 1)
-CHANGE_SYSCALL(symlinkat, PW_CH_SYMLINK, 0, 2)
-CHANGE_SYSCALL(truncate, PW_CH_TRUNCATE, 0, -1)
-CHANGE_SYSCALL(ftruncate, PW_CH_TRUNCATE, -1, -1)
-CHANGE_SYSCALL(chmod, PW_CH_CHMOD, 0, -1)
-CHANGE_SYSCALL(fchmod, PW_CH_CHMOD, -1, -1)
-CHANGE_SYSCALL(fchmodat, PW_CH_CHMOD, 1, -1)
-CHANGE_SYSCALL(chown, PW_CH_CHOWN, 0, -1)
-CHANGE_SYSCALL(lchown, PW_CH_CHOWN, 0, -1)
-CHANGE_SYSCALL(fchown, PW_CH_CHOWN, -1, -1)
-CHANGE_SYSCALL(fchownat, PW_CH_CHOWN, 1, -1)
-/* Extended attributes: an ACL entry grants a read as chmod does
- * (setfacl), and security.* holds labels and file capabilities.  The
- * second "path" is the attribute's name.  setxattrat and removexattrat
- * (6.13) take (dfd, path, at_flags, name, ...). */
-CHANGE_SYSCALL(setxattr, PW_CH_SETXATTR, 0, 1)
-CHANGE_SYSCALL(lsetxattr, PW_CH_SETXATTR, 0, 1)
-CHANGE_SYSCALL(fsetxattr, PW_CH_SETXATTR, -1, 1)
-CHANGE_SYSCALL(setxattrat, PW_CH_SETXATTR, 1, 3)
-CHANGE_SYSCALL(removexattr, PW_CH_REMOVEXATTR, 0, 1)
-CHANGE_SYSCALL(lremovexattr, PW_CH_REMOVEXATTR, 0, 1)
-CHANGE_SYSCALL(fremovexattr, PW_CH_REMOVEXATTR, -1, 1)
-CHANGE_SYSCALL(removexattrat, PW_CH_REMOVEXATTR, 1, 3)
-
-/* fallocate(fd, mode, offset, len): a change only in a mode that removes,
- * zeroes or moves data (a hole punched through a customer table destroys
- * it as a truncation does); the allocating modes are left alone, since a
- * database preallocates its files all day. */
+/* fallocate's 32-bit entry (compat_change_enter): a change only in a mode
+ * that removes, zeroes or moves data (see native_change). */
 static __always_inline int fallocate_enter(__u32 mode, __s64 offset, __s64 len)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -2604,12 +2702,6 @@ static __always_inline int fallocate_enter(__u32 mode, __s64 offset, __s64 len)
 		p->ev.len = len;
 	}
 	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_fallocate")
-int handle_enter_fallocate(struct trace_event_raw_sys_enter *ctx)
-{
-	return fallocate_enter((__u32)ctx->args[1], (__s64)ctx->args[2], (__s64)ctx->args[3]);
 }
 
 /* linkat(olddfd, oldname, newdfd, newname, flags) */
@@ -2631,13 +2723,6 @@ int handle_enter_linkat(struct trace_event_raw_sys_enter *ctx)
 {
 	return linkat_enter((int)ctx->args[0], (const char *)ctx->args[1],
 			    (const char *)ctx->args[3], ctx->args[4]);
-}
-
-/* fchmodat2 is newer than some kernels: loaded only where it exists. */
-SEC("tracepoint/syscalls/sys_enter_fchmodat2")
-int handle_enter_fchmodat2(struct trace_event_raw_sys_enter *ctx)
-{
-	return change_enter(PW_CH_CHMOD, (const char *)ctx->args[1], NULL, NULL);
 }
 
 /*
@@ -2908,7 +2993,6 @@ int handle_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
  * tp_btf programs: those may call kfuncs, which the memory calls need
  * (compat_memory_exit); raw_tp programs may not.
  */
-#define PW_TS_COMPAT 0x0002 /* x86 thread_info.status: in a compat syscall */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -2930,13 +3014,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pw_compat_desc);
 } compat_desc SEC(".maps");
-
-static __always_inline bool in_compat_syscall_now(void)
-{
-	if (!bpf_core_field_exists(struct thread_info, status))
-		return false;
-	return bpf_get_current_task_btf()->thread_info.status & PW_TS_COMPAT;
-}
 
 /* sys_enter (raw_tp): args[0] the registers, args[1] the call's number;
  * sys_exit (tp_btf): args[0] the registers, args[1] the result. */

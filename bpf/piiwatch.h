@@ -40,8 +40,9 @@ enum pw_event_type {
  * reads' exits, handle_exit_rw on the exits of the other reads and of the
  * writes, sendfile, splice, copy_file_range, tee and vmsplice;
  * handle_enter_read, handle_enter_pread, handle_enter_write and
- * handle_enter_splice on the entries.  The other ends of the changes and
- * of sendfile, tee and vmsplice have programs of their own.  PW_OPEN_EXITS(PW_SYS_EXIT_NAME) makes the list's
+ * handle_enter_splice on the entries.  The entries of sendfile, tee,
+ * vmsplice and linkat have programs of their own; the other changes have
+ * none (the ctime hooks find them, bpf/piiwatch.bpf.c native_changes).  PW_OPEN_EXITS(PW_SYS_EXIT_NAME) makes the list's
  * tracepoint names.
  */
 #define PW_SYS_EXIT_NAME(name) "sys_exit_" #name,
