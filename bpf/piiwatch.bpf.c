@@ -2441,6 +2441,25 @@ static __always_inline struct change_pending *uring_worker_change(void)
 	return p;
 }
 
+/* fallocate(fd, mode, offset, len), native or 32-bit: a change only in a
+ * mode that removes, zeroes or moves data (see native_changes). */
+static __always_inline int fallocate_enter(__u32 mode, __s64 offset, __s64 len)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct change_pending *p;
+
+	if (!pw_falloc_changes(mode))
+		return 0;
+	change_enter(PW_CH_FALLOCATE, NULL, NULL, NULL);
+	p = bpf_map_lookup_elem(&change_pending, &tid);
+	if (p) {
+		p->ev.mode = mode;
+		p->ev.offset = offset;
+		p->ev.len = len;
+	}
+	return 0;
+}
+
 /*
  * The native change system calls (x86-64 numbers) have no entry hook: the
  * first ctime update of a protected inode in one of them names the call
@@ -2541,17 +2560,14 @@ static __always_inline struct change_pending *native_change_start(const struct c
 								   struct pt_regs *r)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct change_pending *p;
 
-	change_enter(c->op, c->path == PW_NO_ARG ? NULL : (const char *)native_arg(r, c->path),
-		     c->path2 == PW_NO_ARG ? NULL : (const char *)native_arg(r, c->path2), NULL);
-	p = bpf_map_lookup_elem(&change_pending, &tid);
-	if (p && c->op == PW_CH_FALLOCATE) {
-		p->ev.mode = (__u32)r->si;
-		p->ev.offset = (__s64)r->dx;
-		p->ev.len = (__s64)r->r10;
-	}
-	return p;
+	if (c->op == PW_CH_FALLOCATE)
+		fallocate_enter((__u32)r->si, (__s64)r->dx, (__s64)r->r10);
+	else
+		change_enter(c->op, c->path == PW_NO_ARG ? NULL : (const char *)native_arg(r, c->path),
+			     c->path2 == PW_NO_ARG ? NULL : (const char *)native_arg(r, c->path2),
+			     NULL);
+	return bpf_map_lookup_elem(&change_pending, &tid);
 }
 
 /* A protected file renamed or linked elsewhere (as p) stays protected
@@ -2682,25 +2698,6 @@ static __always_inline int change_exit(long ret)
 		return 0;
 	change_finish(p, ret);
 	bpf_map_delete_elem(&change_pending, &tid);
-	return 0;
-}
-
-/* fallocate's 32-bit entry (compat_change_enter): a change only in a mode
- * that removes, zeroes or moves data (see native_change). */
-static __always_inline int fallocate_enter(__u32 mode, __s64 offset, __s64 len)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct change_pending *p;
-
-	if (!pw_falloc_changes(mode))
-		return 0;
-	change_enter(PW_CH_FALLOCATE, NULL, NULL, NULL);
-	p = bpf_map_lookup_elem(&change_pending, &tid);
-	if (p) {
-		p->ev.mode = mode;
-		p->ev.offset = offset;
-		p->ev.len = len;
-	}
 	return 0;
 }
 

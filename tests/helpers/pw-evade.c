@@ -1502,6 +1502,13 @@ static bool run_other_open(const char *t, const char *path, const char *arg, lon
 		 * those read from standard input after it. */
 		uring_direct(path, DIRECT_READ);
 		*n = read_all(0);
+	} else if (strcmp(t, "mv-exchange") == 0) {
+		/* FILE and ARG swap places in one renameat2(RENAME_EXCHANGE). */
+		if (!arg)
+			die("mv-exchange needs the file to swap with");
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, arg, RENAME_EXCHANGE))
+			die("renameat2");
+		*n = 0;
 	} else if (strcmp(t, "uring-mv") == 0 || strcmp(t, "uring-mv-skip") == 0 ||
 		   strcmp(t, "uring-rm") == 0) {
 		/* Rename FILE to ARG, or unlink it, through io_uring: no

@@ -28,7 +28,7 @@ OTHERS="core core-child int80-mv int80-connect int80-prog32 copy stage aio-stage
 	direct direct-first direct-only direct-stdin direct-none direct-install direct-opath
 	uring-mv uring-mv-skip uring-mv-defer uring-rm uring-ln uring-trunc
 	punch zero collapse alloc alloc-keep uring-punch int80-punch
-	acl xattr xattr-fd xattr-at xattr-uring xattr-uring-fd int80-xattr"
+	acl xattr xattr-fd xattr-at xattr-uring xattr-uring-fd int80-xattr mv-exchange"
 # 32-bit system calls (int $0x80) of a 64-bit process: where the kernel
 # has the 32-bit entry.
 INT80=yes
@@ -309,6 +309,10 @@ cat "$PW_TMP/other/linked.csv" >/dev/null
 rm "$D/t_rm.csv"
 mv "$PW_TMP/other/in.csv" "$D/in.csv"
 "$EVADE" uring-mv "$D/t_uring-mv.csv" "$PW_TMP/other/uring-moved.csv" >/dev/null
+# A protected file swapped with one outside in one call (RENAME_EXCHANGE).
+echo "a decoy" >"$PW_TMP/other/decoy.csv"
+"$EVADE" mv-exchange "$D/t_mv-exchange.csv" "$PW_TMP/other/decoy.csv" >/dev/null
+cat "$PW_TMP/other/decoy.csv" >/dev/null
 cat "$PW_TMP/other/uring-moved.csv" >/dev/null
 "$EVADE" uring-mv-skip "$D/t_uring-mv-skip.csv" "$PW_TMP/other/uring-moved-skip.csv" >/dev/null
 cat "$PW_TMP/other/uring-moved-skip.csv" >/dev/null
@@ -686,6 +690,12 @@ check_eq "reads through the new hard link are recorded" \
 	"$ln_size"
 check_eq "unlink is recorded" \
 	"$(pw_sql "SELECT count(*) FROM events WHERE action = 'unlink' AND path = '$D/t_rm.csv'")" 1
+check_eq "a protected file swapped out by renameat2(RENAME_EXCHANGE) is recorded as a rename" \
+	"$(pw_sql "SELECT count(*), max(path2) FROM events WHERE kind = 'change' AND action = 'rename' AND path = '$D/t_mv-exchange.csv' AND audit_session = $ses2")" \
+	"1|$D/t_mv-exchange.csv -> $PW_TMP/other/decoy.csv"
+check_eq "... and stays protected at its new place" \
+	"$(pw_sql "SELECT sum(bytes_read), min(dataset) FROM accesses WHERE path = '$PW_TMP/other/decoy.csv'")" \
+	"$(stat -c %s "$PW_TMP/other/decoy.csv")|customers"
 check_eq "rename through io_uring out of the protected directory is recorded, with both names and its program" \
 	"$(pw_sql "SELECT count(*), max(path2), max(comm), max(exe) FROM events WHERE kind = 'change' AND action = 'rename' AND path = '$D/t_uring-mv.csv' AND audit_session = $ses2")" \
 	"1|$D/t_uring-mv.csv -> $PW_TMP/other/uring-moved.csv|pw-evade|$EVADE"
