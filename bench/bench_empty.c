@@ -163,6 +163,10 @@ static long syscall_nr(const char *name)
 	/* Newer than the headers of the distribution. */
 	if (nr < 0 && strcmp(name, "fchmodat2") == 0)
 		nr = 452;
+	if (nr < 0 && strcmp(name, "setxattrat") == 0)
+		nr = 463;
+	if (nr < 0 && strcmp(name, "removexattrat") == 0)
+		nr = 466;
 	return nr;
 }
 
