@@ -1785,6 +1785,93 @@ static long long pipe_moves(const char *t, int fd, long long size, const char *o
 	return n;
 }
 
+#define PW_IORING_OP_READ_MULTISHOT 49 /* 6.7 on; liburing 2.3 has no name for it */
+
+/*
+ * uring-read-mshot: fd a pipe's read end (a pollable file: regular files
+ * cannot be read so), read by one io_uring READ_MULTISHOT request into
+ * buffers the ring provides, each given back once written to out; the
+ * request is armed again when it ends short of the end (no buffer free).
+ * The request does not end at the pipe's end on 6.18: that is when the
+ * pipe hangs up with nothing left in it and no completion is waiting.
+ * Returns the bytes written.
+ */
+static long long uring_read_mshot(int fd, const char *out)
+{
+	enum { NBUF = 8, BUFSZ = 4096, BGID = 7, PROVIDE = 1, READ = 2 };
+	static char bufs[NBUF][BUFSZ];
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int o = open_out(out), res;
+	long long total = 0;
+	bool armed = false;
+
+	if (io_uring_queue_init(16, &ring, 0) < 0)
+		die("io_uring_queue_init");
+	io_uring_prep_provide_buffers(io_uring_get_sqe(&ring), bufs, BUFSZ, NBUF, BGID, 0);
+	uring_wait_ok(&ring, "io_uring PROVIDE_BUFFERS", &res);
+	for (;;) {
+		unsigned flags;
+		__u64 what;
+
+		if (!armed) {
+			sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_rw(PW_IORING_OP_READ_MULTISHOT, sqe, fd, NULL, 0, 0);
+			sqe->flags |= IOSQE_BUFFER_SELECT;
+			sqe->buf_group = BGID;
+			sqe->user_data = READ;
+			io_uring_submit(&ring);
+			armed = true;
+		}
+		struct __kernel_timespec wait = { .tv_nsec = 100000000 };
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		res = io_uring_wait_cqe_timeout(&ring, &cqe, &wait);
+		if (res == -ETIME) {
+			if (poll(&p, 1, 0) == 1 && !(p.revents & POLLIN) && (p.revents & POLLHUP))
+				break;
+			continue;
+		}
+		if (res < 0)
+			die("io_uring_wait_cqe");
+		res = cqe->res;
+		flags = cqe->flags;
+		what = cqe->user_data;
+		io_uring_cqe_seen(&ring, cqe);
+		if (what == PROVIDE) {
+			if (res < 0) {
+				errno = -res;
+				die("io_uring PROVIDE_BUFFERS");
+			}
+			continue;
+		}
+		if (!(flags & IORING_CQE_F_MORE))
+			armed = false;
+		if (res == -ENOBUFS)
+			continue;
+		if (res < 0) {
+			errno = -res;
+			die("io_uring READ_MULTISHOT");
+		}
+		if (res == 0)
+			break;
+		if (!(flags & IORING_CQE_F_BUFFER) || (flags >> IORING_CQE_BUFFER_SHIFT) >= NBUF)
+			die("io_uring READ_MULTISHOT: no buffer");
+		if (write(o, bufs[flags >> IORING_CQE_BUFFER_SHIFT], (size_t)res) != res)
+			die("write");
+		total += res;
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_provide_buffers(sqe, bufs[flags >> IORING_CQE_BUFFER_SHIFT], BUFSZ, 1,
+					      BGID, (int)(flags >> IORING_CQE_BUFFER_SHIFT));
+		sqe->user_data = PROVIDE;
+		io_uring_submit(&ring);
+	}
+	io_uring_queue_exit(&ring);
+	close(o);
+	return total;
+}
+
 /*
  * uring-tee: fd a pipe's read end; its data is copied by io_uring TEE
  * requests into a pipe of our own, and spliced to /dev/null.  A child
@@ -2588,6 +2675,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%lld\n", n);
 			return 0;
 		}
+	} else if (strcmp(t, "uring-read-mshot") == 0) {
+		if (!arg)
+			die("uring-read-mshot needs an output file");
+		n = uring_read_mshot(fd, arg);
 	} else if (strcmp(t, "uring-tee") == 0) {
 		if (!arg)
 			die("uring-tee needs an output file");
