@@ -3411,6 +3411,41 @@ static __always_inline struct file *uring_direct_file(struct io_kiocb *r, __s32 
 }
 
 /*
+ * io_uring READ_MULTISHOT requests (6.7 on) on a pipe, by ring and
+ * user_data: the kernel traces their completions but the last without
+ * the request, so the pipe each read is noted at submission (by its
+ * descriptor; a fixed-file slot's is not looked at).
+ */
+struct mshot_key {
+	__u64 ring;
+	__u64 user_data;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mshot_key);
+	__type(value, __u64);
+} uring_mshot SEC(".maps");
+
+static __always_inline bool uring_is_mshot_read(__u8 op)
+{
+	return bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_READ_MULTISHOT) &&
+	       op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_MULTISHOT);
+}
+
+/* At the submission of req, a READ_MULTISHOT: the pipe it reads, if any. */
+static __always_inline void uring_mshot_note(struct io_kiocb *req)
+{
+	struct mshot_key k = { (__u64)BPF_CORE_READ(req, ctx), BPF_CORE_READ(req, cqe.user_data) };
+	struct file *f = fd_to_file(BPF_CORE_READ(req, cqe.fd));
+	__u64 v = (__u64)f;
+
+	if (f && is_pipe(f))
+		bpf_map_update_elem(&uring_mshot, &k, &v, BPF_ANY);
+}
+
+/*
  * Requests submitted through io_uring never pass the syscall tracepoints.
  * Their completion carries the request (opcode, file) and the result, so
  * reads, writes and opens are counted here, in tracepoint mode too.
@@ -3427,6 +3462,15 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	__u64 rkey = (__u64)r;
 	struct change_pending *ch;
 
+	/* A completion of a multishot read before its last: no request. */
+	if (!r) {
+		struct mshot_key k = { (__u64)ring, BPF_CORE_READ(cqe, user_data) };
+		__u64 *pipe = res > 0 ? bpf_map_lookup_elem(&uring_mshot, &k) : NULL;
+
+		if (pipe)
+			pipe_taken((struct file *)*pipe, res);
+		return 0;
+	}
 	if (uring_change_op(r)) {
 		ch = bpf_map_lookup_elem(&uring_change, &rkey);
 		if (ch) {
@@ -3480,8 +3524,14 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 		is_write = true;
 		f = BPF_CORE_READ(r, file);
 	} else {
+		if (uring_is_mshot_read(op)) {
+			struct mshot_key k = { (__u64)ring, BPF_CORE_READ(cqe, user_data) };
+
+			bpf_map_delete_elem(&uring_mshot, &k);
+		}
 		is_read = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
 			  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
+			  uring_is_mshot_read(op) ||
 			  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED) ||
 			  (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_READV_FIXED) &&
 			   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV_FIXED));
@@ -3589,6 +3639,8 @@ int BPF_PROG(handle_uring_submit, struct io_kiocb *req)
 	 * change of one whose completion was never seen. */
 	if (uring_change_op(req))
 		bpf_map_delete_elem(&uring_change, &rkey);
+	if (uring_is_mshot_read(BPF_CORE_READ(req, opcode)))
+		uring_mshot_note(req);
 	uring_net_submit(req);
 	t = bpf_map_lookup_elem(&tainted_tasks, &tgid);
 	if (!t || t->uring_reported)
