@@ -3462,15 +3462,10 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 	__u64 rkey = (__u64)r;
 	struct change_pending *ch;
 
-	/* A completion of a multishot read before its last: no request. */
-	if (!r) {
-		struct mshot_key k = { (__u64)ring, BPF_CORE_READ(cqe, user_data) };
-		__u64 *pipe = res > 0 ? bpf_map_lookup_elem(&uring_mshot, &k) : NULL;
-
-		if (pipe)
-			pipe_taken((struct file *)*pipe, res);
+	/* A completion with no request (a multishot one's before its last):
+	 * handle_uring_mshot's. */
+	if (!r)
 		return 0;
-	}
 	if (uring_change_op(r)) {
 		ch = bpf_map_lookup_elem(&uring_change, &rkey);
 		if (ch) {
@@ -3524,14 +3519,8 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 		is_write = true;
 		f = BPF_CORE_READ(r, file);
 	} else {
-		if (uring_is_mshot_read(op)) {
-			struct mshot_key k = { (__u64)ring, BPF_CORE_READ(cqe, user_data) };
-
-			bpf_map_delete_elem(&uring_mshot, &k);
-		}
 		is_read = op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
 			  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
-			  uring_is_mshot_read(op) ||
 			  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED) ||
 			  (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_READV_FIXED) &&
 			   op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV_FIXED));
@@ -3566,6 +3555,35 @@ int BPF_PROG(handle_uring_complete, void *ring, void *req, struct io_uring_cqe *
 		return 0;
 	st->flags |= PW_IO_URING;
 	account(st, res, is_read);
+	return 0;
+}
+
+/*
+ * The completions of READ_MULTISHOT requests, on the same tracepoint: a
+ * program of its own, since in handle_uring_complete these few lines cost
+ * the verifier (and the daemon's start) over two seconds here.  Each
+ * completion but the last comes with no request, and names its pipe only
+ * by ring and user_data (uring_mshot); the last has the request and ends
+ * the entry.  Bytes taken out of a marked pipe mark the reader, as a
+ * read's do.
+ */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(handle_uring_mshot, void *ring, void *req, struct io_uring_cqe *cqe)
+{
+	struct mshot_key k = { (__u64)ring, BPF_CORE_READ(cqe, user_data) };
+	struct io_kiocb *r = req;
+	__s32 res = BPF_CORE_READ(cqe, res);
+	__u64 *pipe;
+
+	if (r && !uring_is_mshot_read(BPF_CORE_READ(r, opcode)))
+		return 0;
+	pipe = bpf_map_lookup_elem(&uring_mshot, &k);
+	if (!pipe)
+		return 0;
+	if (res > 0)
+		pipe_taken((struct file *)*pipe, res);
+	if (r)
+		bpf_map_delete_elem(&uring_mshot, &k);
 	return 0;
 }
 
