@@ -69,7 +69,7 @@ enum pw_event_type {
 /* Bumped whenever maps or records change shape, or programs are added or
  * change type: a daemon finding pinned objects of another version
  * replaces them instead of reusing them. */
-#define PW_ABI_VERSION 12
+#define PW_ABI_VERSION 13
 
 /* The pinned "meta" map's only value. */
 struct pw_meta {
