@@ -2227,28 +2227,31 @@ int handle_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 
 /* ---- changes by path ---- */
 
-static __always_inline int change_enter(__u32 op, const char *path, const char *path2,
-					struct file *link_file)
+/* The calling thread's pending change, made afresh (op, the user paths,
+ * the file a link names), or NULL if the map is full. */
+static __always_inline struct change_pending *change_enter(__u32 op, const char *path,
+							   const char *path2,
+							   struct file *link_file)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
 	struct change_pending *z, *p;
 
 	z = bpf_map_lookup_elem(&change_zero, &zero);
 	if (!z)
-		return 0;
+		return NULL;
 	if (bpf_map_update_elem(&change_pending, &tid, z, BPF_ANY)) {
 		stat_inc(PW_STAT_PENDING_FULL);
-		return 0;
+		return NULL;
 	}
 	p = bpf_map_lookup_elem(&change_pending, &tid);
 	if (!p)
-		return 0;
+		return NULL;
 	p->ev.op = op;
 	p->path_ptr = (__u64)path;
 	p->path2_ptr = (__u64)path2;
 	p->link_file = (__u64)link_file;
 	p->nr = call_regs()->orig_ax;
-	return 0;
+	return p;
 }
 
 /* The descriptor a path "/proc/self/fd/N" or "/dev/fd/N" (buf, its first
@@ -2443,21 +2446,20 @@ static __always_inline struct change_pending *uring_worker_change(void)
 
 /* fallocate(fd, mode, offset, len), native or 32-bit: a change only in a
  * mode that removes, zeroes or moves data (see native_changes). */
-static __always_inline int fallocate_enter(__u32 mode, __s64 offset, __s64 len)
+static __always_inline struct change_pending *fallocate_enter(__u32 mode, __s64 offset,
+							      __s64 len)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct change_pending *p;
 
 	if (!pw_falloc_changes(mode))
-		return 0;
-	change_enter(PW_CH_FALLOCATE, NULL, NULL, NULL);
-	p = bpf_map_lookup_elem(&change_pending, &tid);
+		return NULL;
+	p = change_enter(PW_CH_FALLOCATE, NULL, NULL, NULL);
 	if (p) {
 		p->ev.mode = mode;
 		p->ev.offset = offset;
 		p->ev.len = len;
 	}
-	return 0;
+	return p;
 }
 
 /*
@@ -2559,15 +2561,11 @@ static __always_inline const struct change_call *native_change(struct pt_regs **
 static __always_inline struct change_pending *native_change_start(const struct change_call *c,
 								   struct pt_regs *r)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
 	if (c->op == PW_CH_FALLOCATE)
-		fallocate_enter((__u32)r->si, (__s64)r->dx, (__s64)r->r10);
-	else
-		change_enter(c->op, c->path == PW_NO_ARG ? NULL : (const char *)native_arg(r, c->path),
-			     c->path2 == PW_NO_ARG ? NULL : (const char *)native_arg(r, c->path2),
-			     NULL);
-	return bpf_map_lookup_elem(&change_pending, &tid);
+		return fallocate_enter((__u32)r->si, (__s64)r->dx, (__s64)r->r10);
+	return change_enter(c->op, c->path == PW_NO_ARG ? NULL : (const char *)native_arg(r, c->path),
+			    c->path2 == PW_NO_ARG ? NULL : (const char *)native_arg(r, c->path2),
+			    NULL);
 }
 
 /* A protected file renamed or linked elsewhere (as p) stays protected
@@ -2622,7 +2620,7 @@ static __always_inline int change_inode(struct inode *inode)
 	val = walk_protected(d, NULL, dentries, &level, &root, &unplaced);
 	if (!val)
 		return 0;
-	if (!p && call && regs)
+	if (!p)
 		p = native_change_start(call, regs);
 	if (!p)
 		return 0;
@@ -2712,7 +2710,8 @@ static __always_inline int linkat_enter(int olddfd, const char *oldname, const c
 	 * read; the regular-file test still applies. */
 	if (bpf_probe_read_user_str(name, sizeof(name), oldname) < 0)
 		name[0] = '\0';
-	return change_enter(PW_CH_LINK, oldname, newname, link_source(olddfd, name, flags));
+	change_enter(PW_CH_LINK, oldname, newname, link_source(olddfd, name, flags));
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_linkat")
@@ -3199,11 +3198,12 @@ int compat_change_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (!compat_args(ctx, &c))
 		return 0;
 	if (c.d.op == PW_CH_FALLOCATE) /* fd, mode, then the offset and length in halves */
-		return fallocate_enter(c.a[1], (__s64)((__u64)c.a[3] << 32 | c.a[2]),
-				       (__s64)((__u64)c.a[5] << 32 | c.a[4]));
-	return change_enter(c.d.op,
-			    c.d.a < 0 ? NULL : (const char *)(__u64)compat_arg(&c, c.d.a),
-			    c.d.b < 0 ? NULL : (const char *)(__u64)compat_arg(&c, c.d.b), NULL);
+		fallocate_enter(c.a[1], (__s64)((__u64)c.a[3] << 32 | c.a[2]),
+				(__s64)((__u64)c.a[5] << 32 | c.a[4]));
+	else
+		change_enter(c.d.op, c.d.a < 0 ? NULL : (const char *)(__u64)compat_arg(&c, c.d.a),
+			     c.d.b < 0 ? NULL : (const char *)(__u64)compat_arg(&c, c.d.b), NULL);
+	return 0;
 }
 
 SEC("raw_tp")
