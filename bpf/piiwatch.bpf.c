@@ -3413,8 +3413,8 @@ static __always_inline struct file *uring_direct_file(struct io_kiocb *r, __s32 
 /*
  * io_uring READ_MULTISHOT requests (6.7 on) on a pipe, by ring and
  * user_data: the kernel traces their completions but the last without
- * the request, so the pipe each read is noted at submission (by its
- * descriptor; a fixed-file slot's is not looked at).
+ * the request, so the pipe each read is noted at submission, by its
+ * descriptor or its fixed-file slot.
  */
 struct mshot_key {
 	__u64 ring;
@@ -3434,11 +3434,17 @@ static __always_inline bool uring_is_mshot_read(__u8 op)
 	       op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_MULTISHOT);
 }
 
-/* At the submission of req, a READ_MULTISHOT: the pipe it reads, if any. */
+#define PW_REQ_F_FIXED_FILE 0x1ull /* IOSQE_FIXED_FILE, the first of the request's flags */
+
+/* At the submission of req, a READ_MULTISHOT: the pipe it reads, if any.
+ * Its file is not assigned yet: the sqe's fd is a descriptor, or with
+ * IOSQE_FIXED_FILE a slot of the ring's table. */
 static __always_inline void uring_mshot_note(struct io_kiocb *req)
 {
 	struct mshot_key k = { (__u64)BPF_CORE_READ(req, ctx), BPF_CORE_READ(req, cqe.user_data) };
-	struct file *f = fd_to_file(BPF_CORE_READ(req, cqe.fd));
+	__s32 fd = BPF_CORE_READ(req, cqe.fd);
+	struct file *f = BPF_CORE_READ(req, flags) & PW_REQ_F_FIXED_FILE ? uring_slot_file(req, fd)
+									  : fd_to_file(fd);
 	__u64 v = (__u64)f;
 
 	if (f && is_pipe(f))

@@ -1789,14 +1789,15 @@ static long long pipe_moves(const char *t, int fd, long long size, const char *o
 
 /*
  * uring-read-mshot: fd a pipe's read end (a pollable file: regular files
- * cannot be read so), read by one io_uring READ_MULTISHOT request into
+ * cannot be read so), read by one io_uring READ_MULTISHOT request (-fixed:
+ * naming it by a slot of the ring's registered files) into
  * buffers the ring provides, each given back once written to out; the
  * request is armed again when it ends short of the end (no buffer free).
  * The request does not end at the pipe's end on 6.18: that is when the
  * pipe hangs up with nothing left in it and no completion is waiting.
  * Returns the bytes written.
  */
-static long long uring_read_mshot(int fd, const char *out)
+static long long uring_read_mshot(int fd, const char *out, bool fixed)
 {
 	enum { NBUF = 8, BUFSZ = 4096, BGID = 7, PROVIDE = 1, READ = 2 };
 	static char bufs[NBUF][BUFSZ];
@@ -1809,6 +1810,15 @@ static long long uring_read_mshot(int fd, const char *out)
 
 	if (io_uring_queue_init(16, &ring, 0) < 0)
 		die("io_uring_queue_init");
+	if (fixed) {
+		/* Slot 0, while descriptor 0 names something else: the slot
+		 * is not taken for the descriptor of its number. */
+		int null = open("/dev/null", O_RDONLY);
+
+		if (fd == 0 || null < 0 || dup2(null, 0) < 0 || io_uring_register_files(&ring, &fd, 1) < 0)
+			die("io_uring_register_files");
+		close(null);
+	}
 	io_uring_prep_provide_buffers(io_uring_get_sqe(&ring), bufs, BUFSZ, NBUF, BGID, 0);
 	uring_wait_ok(&ring, "io_uring PROVIDE_BUFFERS", &res);
 	for (;;) {
@@ -1817,8 +1827,8 @@ static long long uring_read_mshot(int fd, const char *out)
 
 		if (!armed) {
 			sqe = io_uring_get_sqe(&ring);
-			io_uring_prep_rw(PW_IORING_OP_READ_MULTISHOT, sqe, fd, NULL, 0, 0);
-			sqe->flags |= IOSQE_BUFFER_SELECT;
+			io_uring_prep_rw(PW_IORING_OP_READ_MULTISHOT, sqe, fixed ? 0 : fd, NULL, 0, 0);
+			sqe->flags |= IOSQE_BUFFER_SELECT | (fixed ? IOSQE_FIXED_FILE : 0);
 			sqe->buf_group = BGID;
 			sqe->user_data = READ;
 			io_uring_submit(&ring);
@@ -2675,10 +2685,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%lld\n", n);
 			return 0;
 		}
-	} else if (strcmp(t, "uring-read-mshot") == 0) {
+	} else if (strcmp(t, "uring-read-mshot") == 0 || strcmp(t, "uring-read-mshot-fixed") == 0) {
 		if (!arg)
 			die("uring-read-mshot needs an output file");
-		n = uring_read_mshot(fd, arg);
+		n = uring_read_mshot(fd, arg, t[16] == '-');
 	} else if (strcmp(t, "uring-tee") == 0) {
 		if (!arg)
 			die("uring-tee needs an output file");

@@ -23,7 +23,7 @@ EVADE="$PW_BUILD/tests/pw-evade"
 for t in gz tr fifo connect fork splice count hand swap ring ringw aio aiow \
 	vm-read vm-read-thread vm-write vm-write-session ptrace-peek ptrace-attach ptrace-seize ptrace-early \
 	ptrace-early-regs ptrace-poke proc-mem proc-mem-early proc-mem-write vm-read-int80 vm-write-int80 \
-	ptrace-early-int80 ptrace-early-fpx-int80 vms vmsw tee utee vms32 mshot; do
+	ptrace-early-int80 ptrace-early-fpx-int80 vms vmsw tee utee vms32 mshot mshotf; do
 	# Text, so that gzip writes fewer bytes than it reads.
 	seq 1 $((4000 + ${#t} * 100)) | sed 's/$/,Yamada Taro,Tokyo/' >"$D/f_$t.csv"
 done
@@ -123,11 +123,13 @@ nosession sh -c "cat '$D/f_utee.csv' | '$EVADE' uring-tee /dev/stdin '$O/utee.ou
 [ $INT80 = no ] ||
 	nosession sh -c "cat '$D/f_vms32.csv' | '$EVADE' int80-vmsplice /dev/stdin '$O/vms32.out'" >/dev/null
 # A marked pipe read by one io_uring READ_MULTISHOT request (6.7 on),
-# whose completions but the last the kernel traces without the request.
+# whose completions but the last the kernel traces without the request,
+# by its descriptor and by a registered file's slot.
 MSHOT=no
 if [ "$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')" -ge 6007 ]; then
 	MSHOT=yes
 	nosession sh -c "cat '$D/f_mshot.csv' | '$EVADE' uring-read-mshot /dev/stdin '$O/mshot.out'" >/dev/null
+	nosession sh -c "cat '$D/f_mshotf.csv' | '$EVADE' uring-read-mshot-fixed /dev/stdin '$O/mshotf.out'" >/dev/null
 fi
 # The memory of a process that read nothing protected marks nobody.
 nosession "$EVADE" vm-read "$PW_TMP/other/plain.txt" "$O/plain-vm.out" >/dev/null
@@ -176,7 +178,7 @@ check_eq "a child forked after a protected read: its write is staging, attribute
 	"1|$(stat -c %s "$D/f_fork.csv")|$child"
 check_eq "the protected reads themselves are recorded, by cat and by pw-evade" \
 	"$(pw_sql "SELECT count(DISTINCT path) FROM accesses WHERE path LIKE '$D/%' AND bytes_read > 0")" \
-	$(($([ $INT80 = yes ] && echo 36 || echo 31) + $([ $MSHOT = yes ] && echo 1 || echo 0)))
+	$(($([ $INT80 = yes ] && echo 36 || echo 31) + $([ $MSHOT = yes ] && echo 2 || echo 0)))
 check_staged "a marked pipe read through io_uring: the reader's file is staging, every byte" \
 	"$O/ring.out" "$D/f_ring.csv" pw-evade
 check_staged "a pipe written through io_uring by a marked process: gzip's file is staging" \
@@ -243,6 +245,9 @@ if [ $MSHOT = yes ]; then
 	closed "$O/mshot.out"
 	check_staged "a marked pipe read by io_uring READ_MULTISHOT: the reader's file is staging, every byte" \
 		"$O/mshot.out" "$D/f_mshot.csv" pw-evade
+	closed "$O/mshotf.out"
+	check_staged "... named by a registered file's slot: the same" \
+		"$O/mshotf.out" "$D/f_mshotf.csv" pw-evade
 fi
 check_eq "a pipe reopened through /proc/self/fd is no access of its own" \
 	"$(pw_sql "SELECT count(*) FROM accesses WHERE path NOT LIKE '$PW_TMP/%' AND path NOT GLOB '/proc/[0-9]*/mem'")" 0
