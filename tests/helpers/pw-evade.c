@@ -90,6 +90,36 @@ static void write_exact(int fd, const void *buf, size_t n)
 		die("write");
 }
 
+/* Read exactly size bytes of fd into buf. */
+static void read_into(int fd, char *buf, long long size)
+{
+	long long got = 0;
+
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, (size_t)(size - got));
+
+		if (n <= 0)
+			die("read");
+		got += n;
+	}
+}
+
+/* One byte through p, or the end of the other side. */
+static void signal_one(int p)
+{
+	write_exact(p, "g", 1);
+}
+
+static void await_one(int p)
+{
+	char c;
+
+	if (read(p, &c, 1) != 1) {
+		errno = EPIPE;
+		die("the other process is gone");
+	}
+}
+
 /* A TCP connect to 127.0.0.1:port.  Refused is fine: the attempt is
  * what must be seen. */
 static void connect_local(int port)
@@ -1296,8 +1326,7 @@ static long long int80_run(const char *t, const char *path, const char *arg)
 			r = int80_6(I386_VMSPLICE, in, (long)iov, 1, 0, 0, 0);
 			if (r <= 0)
 				break;
-			if (write(out, low + 16384, (size_t)r) != r)
-				die("write");
+			write_exact(out, low + 16384, (size_t)r);
 			total += r;
 		}
 		int80_check(r, "32-bit vmsplice");
@@ -1738,8 +1767,7 @@ static long long pipe_moves(const char *t, int fd, long long size, const char *o
 			v.iov_len = sizeof(buf);
 			if ((r = vmsplice(fd, &v, 1, 0)) <= 0)
 				break;
-			if (write(o, buf, (size_t)r) != r)
-				die("write");
+			write_exact(o, buf, (size_t)r);
 			n += r;
 		}
 		close(o);
@@ -1747,18 +1775,14 @@ static long long pipe_moves(const char *t, int fd, long long size, const char *o
 		/* The pipe holds the pages themselves: the copy is not freed
 		 * nor reused before the process exits. */
 		char *buf = malloc(size > 0 ? (size_t)size : 1);
-		long long got = 0;
 		struct iovec v;
 
 		if (!buf)
 			die("malloc");
-		while (got < size && (r = read(fd, buf + got, (size_t)(size - got))) > 0)
-			got += r;
-		if (r < 0)
-			die("read");
-		while (n < got) {
+		read_into(fd, buf, size);
+		while (n < size) {
 			v.iov_base = buf + n;
-			v.iov_len = (size_t)(got - n);
+			v.iov_len = (size_t)(size - n);
 			if ((r = vmsplice(STDOUT_FILENO, &v, 1, 0)) <= 0)
 				break;
 			n += r;
@@ -1868,8 +1892,7 @@ static long long uring_read_mshot(int fd, const char *out, bool fixed)
 			break;
 		if (!(flags & IORING_CQE_F_BUFFER) || (flags >> IORING_CQE_BUFFER_SHIFT) >= NBUF)
 			die("io_uring READ_MULTISHOT: no buffer");
-		if (write(o, bufs[flags >> IORING_CQE_BUFFER_SHIFT], (size_t)res) != res)
-			die("write");
+		write_exact(o, bufs[flags >> IORING_CQE_BUFFER_SHIFT], (size_t)res);
 		total += res;
 		sqe = io_uring_get_sqe(&ring);
 		io_uring_prep_provide_buffers(sqe, bufs[flags >> IORING_CQE_BUFFER_SHIFT], BUFSZ, 1,
@@ -1905,16 +1928,14 @@ static long long uring_tee(int fd, const char *out)
 		die("fork");
 	if (child == 0) {
 		int o = open_out(out);
-		char buf[CHUNK], c;
+		char buf[CHUNK];
 		ssize_t r;
 
 		close(mid[1]);
 		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
+		await_one(go[0]);
 		while ((r = read(mid[0], buf, sizeof(buf))) > 0)
-			if (write(o, buf, (size_t)r) != r)
-				die("write");
+			write_exact(o, buf, (size_t)r);
 		_exit(r < 0);
 	}
 	close(mid[0]);
@@ -1931,14 +1952,14 @@ static long long uring_tee(int fd, const char *out)
 		if (splice(fd, NULL, null, NULL, (size_t)res, 0) != res)
 			die("splice to /dev/null");
 		total += res;
-		if (!told && write(go[1], "g", 1) != 1)
-			die("write go");
+		if (!told)
+			signal_one(go[1]);
 		told = true;
 	}
 	io_uring_queue_exit(&ring);
 	close(mid[1]);
-	if (!told && write(go[1], "g", 1) != 1)
-		die("write go");
+	if (!told)
+		signal_one(go[1]);
 	close(go[1]);
 	if (wait_child(child))
 		die("child");
@@ -2043,36 +2064,6 @@ static long long pipe_handoff(int fd, const char *out, bool swap)
 	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
 		die("child");
 	return total;
-}
-
-/* Read exactly size bytes of fd into buf. */
-static void read_into(int fd, char *buf, long long size)
-{
-	long long got = 0;
-
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, (size_t)(size - got));
-
-		if (n <= 0)
-			die("read");
-		got += n;
-	}
-}
-
-/* One byte through p, or the end of the other side. */
-static void signal_one(int p)
-{
-	write_exact(p, "g", 1);
-}
-
-static void await_one(int p)
-{
-	char c;
-
-	if (read(p, &c, 1) != 1) {
-		errno = EPIPE;
-		die("the other process is gone");
-	}
 }
 
 /* A thread that only exists, for vm-read-thread to name by its id. */
