@@ -42,8 +42,8 @@ enum pw_event_type {
  * handle_enter_read, handle_enter_pread, handle_enter_write and
  * handle_enter_splice on the entries.  The entries of sendfile, tee,
  * vmsplice and linkat have programs of their own; the other changes have
- * none (the ctime hooks find them, bpf/piiwatch.bpf.c native_changes).  PW_OPEN_EXITS(PW_SYS_EXIT_NAME) makes the list's
- * tracepoint names.
+ * none (the ctime hooks find them, bpf/piiwatch.bpf.c native_changes).
+ * PW_OPEN_EXITS(PW_SYS_EXIT_NAME) makes the list's tracepoint names.
  */
 #define PW_SYS_EXIT_NAME(name) "sys_exit_" #name,
 #define PW_SYS_ENTER_NAME(name) "sys_enter_" #name,
